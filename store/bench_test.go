@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// benchStore holds 10,000 connections (one per run: made once, reused).
+func benchStore(b *testing.B) (Options, []string) {
+	b.Helper()
+	ctx := context.Background()
+	opts := testOpts(b)
+	s, err := Open(ctx, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ids := make([]string, 0, 10000)
+	for i := range 10000 {
+		c := sample(fmt.Sprintf("conn-%05d", i))
+		if err := s.Create(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	return opts, ids
+}
+
+func BenchmarkStore10k(b *testing.B) {
+	ctx := context.Background()
+	opts, ids := benchStore(b)
+	b.Run("open", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			s, err := Open(ctx, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		}
+	})
+	s, _ := Open(ctx, opts)
+	defer s.Close()
+	b.Run("list", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if l, err := s.List(ctx, ListOptions{}); err != nil || len(l) != 10000 {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("get", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := s.Get(ctx, ids[i%len(ids)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("find", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := s.Find(ctx, "gitlab", fmt.Sprintf("conn-%05d", i%10000)); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("update", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			_, err := s.Update(ctx, ids[i%len(ids)], func(c *Connection) error {
+				c.SetSecret(SecretAccessToken, Secret(fmt.Sprintf("access-%d-0123456789abcdef", i)))
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
