@@ -1,0 +1,289 @@
+// Package gitlabtest is a sandbox GitLab: an http.Handler that answers like
+// GitLab does (gitlab.md), for unit tests, end-to-end tests, benchmarks and
+// `onramp demo`. It only ever listens on loopback and only knows its own
+// tokens, so no real connection can reach it by accident.
+package gitlabtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options shape a sandbox.
+type Options struct {
+	// Version is what /metadata and /version answer; "17.6.1-ee" by default.
+	Version string
+	// CE makes it a Community Edition (no license, enterprise=false).
+	CE bool
+	// Legacy answers 404 on /metadata (before 15.2) and on
+	// /personal_access_tokens/self (before 15.5), and offers no keyset
+	// pagination (before 16.5).
+	Legacy bool
+	// AdminMode: admin tokens without the admin_mode scope get the
+	// non-admin view of /users.
+	AdminMode bool
+	// Users is the number of people to seed besides root and the internal
+	// and bot users; 48 by default.
+	Users int
+	// Latency is added to every API answer.
+	Latency time.Duration
+	// RateLimit is requests per minute per token; 0 turns throttling off.
+	RateLimit int
+	// Prefix serves the instance under a sub-path, like "/gitlab".
+	Prefix string
+	// Now is the clock; time.Now by default.
+	Now func() time.Time
+}
+
+// Fault makes the next Times requests under PathPrefix fail.
+type Fault struct {
+	PathPrefix string
+	Status     int // e.g. 500 or 429
+	RetryAfter int // seconds, with 429
+	Drop       bool
+	Times      int
+}
+
+// Sandbox is the fake instance. Its methods are safe for concurrent use.
+type Sandbox struct {
+	opts Options
+
+	mu      sync.Mutex
+	users   []User // ordered by ID
+	byID    map[int64]*User
+	tokens  map[string]*Token
+	groups  []Group
+	faults  []Fault
+	windows map[string]*rateWindow
+	nextTok int64
+	// Requests counts answered API requests by path, for tests.
+	requests map[string]int
+}
+
+// New builds a seeded sandbox.
+func New(opts Options) *Sandbox {
+	if opts.Version == "" {
+		opts.Version = "17.6.1-ee"
+		if opts.CE {
+			opts.Version = "17.6.1"
+		}
+	}
+	if opts.Users == 0 {
+		opts.Users = 48
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Prefix = strings.TrimRight(opts.Prefix, "/")
+	s := &Sandbox{opts: opts, tokens: map[string]*Token{}, windows: map[string]*rateWindow{}, requests: map[string]int{}}
+	s.seed()
+	return s
+}
+
+// InjectFault queues a fault.
+func (s *Sandbox) InjectFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.Times == 0 {
+		f.Times = 1
+	}
+	s.faults = append(s.faults, f)
+}
+
+// Requests reports how many API requests path has answered.
+func (s *Sandbox) Requests(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[path]
+}
+
+// ServeHTTP answers as GitLab would.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path, ok := strings.CutPrefix(r.URL.Path, s.opts.Prefix)
+	if !ok || (s.opts.Prefix != "" && path != "" && path[0] != '/') {
+		http.NotFound(w, r) // outside the sub-path: some other web server
+		return
+	}
+	w.Header().Set("X-Gitlab-Meta", `{"correlation_id":"`+correlationID()+`","version":"1"}`)
+	api, isAPI := strings.CutPrefix(path, "/api/v4")
+	if !isAPI {
+		s.serveWeb(w, r, path)
+		return
+	}
+	if s.opts.Latency > 0 {
+		select {
+		case <-time.After(s.opts.Latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if s.fault(w, api) {
+		return
+	}
+	s.count(api)
+	s.route(w, r, api)
+}
+
+func (s *Sandbox) count(path string) {
+	s.mu.Lock()
+	s.requests[path]++
+	s.mu.Unlock()
+}
+
+func (s *Sandbox) fault(w http.ResponseWriter, path string) bool {
+	s.mu.Lock()
+	var f *Fault
+	for i := range s.faults {
+		if strings.HasPrefix(path, s.faults[i].PathPrefix) && s.faults[i].Times > 0 {
+			s.faults[i].Times--
+			f = &s.faults[i]
+			break
+		}
+	}
+	var fault Fault
+	if f != nil {
+		fault = *f
+	}
+	s.mu.Unlock()
+	if f == nil {
+		return false
+	}
+	if fault.Drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return true
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	if fault.Status == http.StatusTooManyRequests {
+		writeThrottled(w, fault.RetryAfter, s.opts.Now())
+		return true
+	}
+	writeJSON(w, fault.Status, map[string]string{"message": http.StatusText(fault.Status)})
+	return true
+}
+
+// route dispatches an API path (below /api/v4).
+func (s *Sandbox) route(w http.ResponseWriter, r *http.Request, path string) {
+	tok, fail := s.authenticate(r)
+	if fail != nil {
+		fail(w)
+		return
+	}
+	if !s.allow(w, tok, path) {
+		return
+	}
+	switch {
+	case path == "/metadata" && !s.opts.Legacy:
+		if s.needScope(w, tok, "read_user", "read_api", "api") {
+			s.metadata(w)
+		}
+	case path == "/version":
+		if s.needScope(w, tok, "read_user", "read_api", "api") {
+			writeJSON(w, 200, map[string]string{"version": s.opts.Version, "revision": "5e1ab4b1c0f"})
+		}
+	case path == "/user":
+		if s.needScope(w, tok, "read_user", "read_api", "api") {
+			s.currentUser(w, tok)
+		}
+	case path == "/personal_access_tokens/self" && !s.opts.Legacy:
+		s.tokenSelf(w, r, tok)
+	case path == "/users":
+		if s.needScope(w, tok, "read_api", "api") {
+			s.listUsers(w, r, tok)
+		}
+	case path == "/license":
+		if s.needScope(w, tok, "read_api", "api") {
+			s.license(w, tok)
+		}
+	case path == "/groups":
+		if s.needScope(w, tok, "read_api", "api") {
+			s.listGroups(w, r, tok)
+		}
+	case strings.HasPrefix(path, "/groups/") && strings.HasSuffix(path, "/billable_members"):
+		if s.needScope(w, tok, "read_api", "api") {
+			s.billableMembers(w, r, tok, strings.TrimSuffix(strings.TrimPrefix(path, "/groups/"), "/billable_members"))
+		}
+	case strings.HasPrefix(path, "/namespaces/"):
+		if s.needScope(w, tok, "read_api", "api") {
+			s.namespace(w, tok, strings.TrimPrefix(path, "/namespaces/"))
+		}
+	default:
+		writeJSON(w, 404, map[string]string{"error": "404 Not Found"})
+	}
+}
+
+func (s *Sandbox) metadata(w http.ResponseWriter) {
+	writeJSON(w, 200, map[string]any{
+		"version": s.opts.Version, "revision": "5e1ab4b1c0f",
+		"kas":        map[string]any{"enabled": false, "externalUrl": nil, "version": nil},
+		"enterprise": !s.opts.CE,
+	})
+}
+
+// serveWeb answers the few non-API pages a person might open.
+func (s *Sandbox) serveWeb(w http.ResponseWriter, r *http.Request, path string) {
+	switch {
+	case path == "/-/user_settings/personal_access_tokens":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte("<!doctype html><title>Personal access tokens · Sandbox GitLab</title><h1>Sandbox GitLab</h1>" +
+			"<p>This sandbox has fixed demo tokens; see the output of <code>onramp demo</code>.</p>"))
+	case path == "" || path == "/":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte("<!doctype html><title>Sandbox GitLab</title><h1>Sandbox GitLab</h1>"))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func correlationID() string {
+	b := make([]byte, 13)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Start serves the sandbox on 127.0.0.1 on a free port.
+func (s *Sandbox) Start() *Server {
+	srv := newLoopbackServer(s)
+	srv.Start()
+	return s.wrap(srv, nil)
+}
+
+// StartTLS serves it over HTTPS with a certificate from its own CA, which a
+// client must be given (Server.CAPEM) to trust it.
+func (s *Sandbox) StartTLS() *Server {
+	srv := newLoopbackServer(s)
+	srv.StartTLS()
+	return s.wrap(srv, pemCert(srv.Certificate().Raw))
+}
+
+// Context is a helper for tests that want a bounded context.
+func Context(t interface{ Cleanup(func()) }, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func hasAnyScope(tok *Token, scopes ...string) bool {
+	for _, sc := range scopes {
+		if slices.Contains(tok.Scopes, sc) {
+			return true
+		}
+	}
+	return false
+}

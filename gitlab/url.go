@@ -1,0 +1,161 @@
+// Package gitlab knows GitLab: its URLs, its API answers and errors, and how
+// to verify a credential against an instance.
+package gitlab
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"unicode"
+)
+
+// DefaultBaseURL is GitLab's SaaS instance.
+const DefaultBaseURL = "https://gitlab.com"
+
+// BaseURL is a normalised instance address.
+type BaseURL struct {
+	// URL is scheme://host[:port][/sub/path], without a trailing slash.
+	URL string
+	// Insecure is plain http to a host that is not loopback: the token would
+	// cross the network unencrypted, so the person must confirm it.
+	Insecure bool
+}
+
+// API is the REST API root.
+func (b BaseURL) API() string { return b.URL + "/api/v4" }
+
+// Host is host[:port].
+func (b BaseURL) Host() string {
+	u, _ := url.Parse(b.URL)
+	return u.Host
+}
+
+// URLError explains why an address is not usable.
+type URLError struct{ Reason string }
+
+func (e *URLError) Error() string { return e.Reason }
+
+// NormalizeURL turns what a person typed into an instance base URL:
+// surrounding whitespace is trimmed; `gitlab.example.com` means https; a
+// trailing `/` and `/api/v4` are stripped; a sub-path (`https://host/gitlab`)
+// is kept; default ports are dropped; anything but http(s) is refused.
+func NormalizeURL(raw string) (BaseURL, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return BaseURL{}, &URLError{"enter the address of your GitLab server, such as https://gitlab.example.com"}
+	}
+	if strings.ContainsAny(s, " \t\r\n") {
+		return BaseURL{}, &URLError{"an address cannot contain spaces"}
+	}
+	if !strings.Contains(s, "://") {
+		if i := strings.IndexByte(s, ':'); i > 0 && !strings.Contains(s[:i], ".") && !looksLikeHostPort(s) {
+			return BaseURL{}, &URLError{fmt.Sprintf("%q is not a web address; use https://your-gitlab-host", truncate(s))}
+		}
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return BaseURL{}, &URLError{fmt.Sprintf("this is not a valid address (%v)", err)}
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return BaseURL{}, &URLError{fmt.Sprintf("onramp reaches GitLab over https (or http); %q is a %s address", truncate(raw), u.Scheme)}
+	}
+	if u.User != nil {
+		return BaseURL{}, &URLError{"remove the user:password@ part: the token goes in its own field"}
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return BaseURL{}, &URLError{"remove the ?… or #… part: give only the server address (and its sub-path, if any)"}
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "" {
+		return BaseURL{}, &URLError{"the address has no host name"}
+	}
+	if !validHost(host) {
+		return BaseURL{}, &URLError{fmt.Sprintf("%q is not a valid host name", truncate(host))}
+	}
+	port := u.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	hostport := host
+	if strings.Contains(host, ":") {
+		hostport = "[" + host + "]"
+	}
+	if port != "" {
+		hostport += ":" + port
+	}
+	path := strings.TrimRight(u.EscapedPath(), "/")
+	for {
+		trimmed := strings.TrimSuffix(strings.TrimSuffix(path, "/api/v4"), "/api")
+		trimmed = strings.TrimRight(trimmed, "/")
+		if trimmed == path {
+			break
+		}
+		path = trimmed
+	}
+	b := BaseURL{URL: scheme + "://" + hostport + path}
+	b.Insecure = scheme == "http" && !IsLoopback(host)
+	return b, nil
+}
+
+// IsLoopback reports whether host (no port) names this machine.
+func IsLoopback(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// validHost accepts IP literals and DNS-style names (letters, digits, '-',
+// '.', '_' and non-ASCII letters of internationalised names).
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	for _, r := range h {
+		if !(r == '-' || r == '.' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return false
+		}
+	}
+	return h != ""
+}
+
+// looksLikeHostPort accepts `host:8443/...` typed without a scheme.
+func looksLikeHostPort(s string) bool {
+	hp := s
+	if i := strings.IndexByte(hp, '/'); i >= 0 {
+		hp = hp[:i]
+	}
+	_, port, err := net.SplitHostPort(hp)
+	if err != nil || port == "" {
+		return false
+	}
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string) string {
+	if len(s) > 60 {
+		return s[:57] + "..."
+	}
+	return s
+}
+
+// TokenPageURL opens GitLab's "new personal access token" page with the name
+// and scopes filled in.
+func TokenPageURL(base string) string {
+	return base + "/-/user_settings/personal_access_tokens?name=onramp&scopes=read_api,read_user"
+}

@@ -1,0 +1,207 @@
+package gitlab
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/onramp-dev/onramp/internal/textsafe"
+)
+
+// Verification is what GitLab told us about a credential.
+type Verification struct {
+	Base          BaseURL
+	Version       string
+	Edition       string // "EE", "CE" or "" when the server does not say
+	Account       Account
+	TokenName     string
+	Scopes        []string
+	ScopesKnown   bool
+	ExpiresAt     *time.Time // the moment the token dies (00:00 UTC of its date)
+	DaysLeft      int
+	AdminViewSeen *bool // for admins: did /users answer with the admin view?
+	Warnings      []Warning
+}
+
+// Account is the token's user.
+type Account struct {
+	ID       int64
+	Username string
+	Name     string
+	Admin    bool
+}
+
+// Warning is something that works but will bite later, with what to do.
+type Warning struct {
+	Code    string // scope | expiry | not_admin | admin_mode
+	Message string
+	Action  string
+}
+
+// EditionName spells the edition out.
+func (v *Verification) EditionName() string {
+	switch v.Edition {
+	case "EE":
+		return "Enterprise Edition"
+	case "CE":
+		return "Community Edition"
+	}
+	return ""
+}
+
+// IsSaaS reports whether this is gitlab.com, where the inventory comes from
+// the groups the user owns rather than the instance's users.
+func (b BaseURL) IsSaaS() bool {
+	h := strings.ToLower(b.Host())
+	return h == "gitlab.com" || h == "www.gitlab.com"
+}
+
+type metadata struct {
+	Version    string `json:"version"`
+	Revision   string `json:"revision"`
+	Enterprise *bool  `json:"enterprise"`
+}
+
+type apiUser struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Name     string `json:"name"`
+	State    string `json:"state"`
+	IsAdmin  *bool  `json:"is_admin"`
+}
+
+type patSelf struct {
+	ID        int64    `json:"id"`
+	Name      string   `json:"name"`
+	Revoked   bool     `json:"revoked"`
+	Active    bool     `json:"active"`
+	Scopes    []string `json:"scopes"`
+	ExpiresAt *string  `json:"expires_at"`
+}
+
+// expiryWarningDays is how close an expiry must be to warn about it.
+const expiryWarningDays = 30
+
+// Verify checks a personal access token against the instance: server
+// metadata (falling back to /version on servers before 15.2), the token's own
+// record, and its user; for admins it also probes which view /users answers.
+func Verify(ctx context.Context, c *Client, now time.Time) (*Verification, error) {
+	v := &Verification{Base: c.Base}
+	if err := v.server(ctx, c); err != nil {
+		return nil, err
+	}
+
+	var pat patSelf
+	r, err := c.Get(ctx, "/personal_access_tokens/self", &pat)
+	if err != nil {
+		return nil, err
+	}
+	if !r.NotFound && !r.BadRequest { // 404: before 15.5; 400: not a PAT
+		v.ScopesKnown = true
+		v.TokenName = textsafe.Truncate(pat.Name, 100)
+		v.Scopes = pat.Scopes
+		if pat.ExpiresAt != nil {
+			if d, err := time.Parse("2006-01-02", *pat.ExpiresAt); err == nil {
+				v.ExpiresAt = &d
+				v.DaysLeft = int(math.Ceil(d.Sub(now).Hours() / 24))
+			}
+		}
+	}
+
+	var u apiUser
+	if r, err = c.Get(ctx, "/user", &u); err != nil {
+		return nil, err
+	}
+	if r.NotFound {
+		return nil, &Error{Kind: KindNotGitLab, Host: c.Base.Host(), Status: 404}
+	}
+	v.Account = Account{ID: u.ID, Username: textsafe.Truncate(u.Username, 100), Name: textsafe.Truncate(u.Name, 100),
+		Admin: u.IsAdmin != nil && *u.IsAdmin}
+
+	if v.Account.Admin && v.canReadAPI() {
+		var users []map[string]any
+		if _, err := c.Get(ctx, "/users?per_page=1&exclude_internal=true", &users); err != nil {
+			return nil, err
+		}
+		if len(users) > 0 {
+			_, email := users[0]["email"]
+			_, seat := users[0]["using_license_seat"]
+			seen := email || seat
+			v.AdminViewSeen = &seen
+		}
+	}
+	v.Warnings = v.warnings()
+	return v, nil
+}
+
+func (v *Verification) server(ctx context.Context, c *Client) error {
+	var md metadata
+	r, err := c.Get(ctx, "/metadata", &md)
+	if err != nil {
+		return err
+	}
+	if r.NotFound {
+		r, err = c.Get(ctx, "/version", &md)
+		if err != nil {
+			return err
+		}
+	}
+	if !r.IsGitLab || r.NotFound || md.Version == "" {
+		return &Error{Kind: KindNotGitLab, Host: c.Base.Host(), Status: r.Status}
+	}
+	v.Version = textsafe.Truncate(md.Version, 40)
+	switch {
+	case md.Enterprise != nil && *md.Enterprise:
+		v.Edition = "EE"
+	case md.Enterprise != nil:
+		v.Edition = "CE"
+	case strings.HasSuffix(md.Version, "-ee"):
+		v.Edition = "EE"
+	}
+	return nil
+}
+
+func (v *Verification) canReadAPI() bool {
+	return !v.ScopesKnown || slices.Contains(v.Scopes, "read_api") || slices.Contains(v.Scopes, "api")
+}
+
+func (v *Verification) warnings() []Warning {
+	var ws []Warning
+	if !v.canReadAPI() {
+		ws = append(ws, Warning{Code: "scope",
+			Message: fmt.Sprintf("The token's scopes (%s) do not include read_api or api, so the user inventory cannot be read.", strings.Join(v.Scopes, ", ")),
+			Action:  "Create a token with the read_api and read_user scopes, then reconnect with it."})
+	}
+	if v.ExpiresAt != nil && v.DaysLeft <= expiryWarningDays {
+		ws = append(ws, Warning{Code: "expiry",
+			Message: fmt.Sprintf("The token expires on %s (%s).", v.ExpiresAt.Format("2006-01-02"), DaysPhrase(v.DaysLeft)),
+			Action:  "Create a token with a later expiry date before then and reconnect with it."})
+	}
+	switch {
+	case !v.Account.Admin && !v.Base.IsSaaS():
+		ws = append(ws, Warning{Code: "not_admin",
+			Message: fmt.Sprintf("@%s is not an administrator, so the user inventory will be partial: no e-mail addresses, seat usage or sign-in dates.", v.Account.Username),
+			Action:  "For the full inventory, use a token of an administrator (with the admin_mode scope if Admin Mode is on)."})
+	case v.AdminViewSeen != nil && !*v.AdminViewSeen:
+		ws = append(ws, Warning{Code: "admin_mode",
+			Message: fmt.Sprintf("@%s is an administrator, but GitLab answers this token with the non-admin view: Admin Mode is on and the token lacks the admin_mode scope.", v.Account.Username),
+			Action:  "Create a token with the admin_mode scope as well, then reconnect with it."})
+	}
+	return ws
+}
+
+// DaysPhrase says when an expiry falls, relative to today.
+func DaysPhrase(days int) string {
+	switch {
+	case days < 0:
+		return fmt.Sprintf("%d days ago", -days)
+	case days == 0:
+		return "today"
+	case days == 1:
+		return "in 1 day"
+	}
+	return fmt.Sprintf("in %d days", days)
+}

@@ -1,0 +1,110 @@
+// Package httpx builds the one HTTP client onramp uses for every vendor call.
+package httpx
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/onramp-dev/onramp/internal/version"
+)
+
+// Options configure a client.
+type Options struct {
+	// CABundle is PEM added to the system roots (a private CA).
+	CABundle []byte
+	// Timeout bounds a whole request; 30 s when zero.
+	Timeout time.Duration
+}
+
+// RedirectError reports a redirect the client refused to follow.
+type RedirectError struct {
+	From, To *url.URL
+}
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("%s redirected to %s", redact(e.From), redact(e.To))
+}
+
+// New returns a client that:
+//   - follows redirects only to the same scheme and host: Go forwards
+//     Private-Token across hosts and replays POST bodies (secrets) on 307/308;
+//   - trusts the system roots plus CABundle;
+//   - takes proxies from the environment (HTTPS_PROXY, NO_PROXY);
+//   - bounds dialling, TLS, headers and the whole request;
+//   - names itself onramp/VERSION.
+func New(o Options) (*http.Client, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone() // keeps ProxyFromEnvironment
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ResponseHeaderTimeout = 20 * time.Second
+	if len(o.CABundle) > 0 {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(o.CABundle) {
+			return nil, errors.New("the CA bundle holds no PEM certificate")
+		}
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	return &http.Client{
+		Transport:     userAgent{t},
+		Timeout:       timeout,
+		CheckRedirect: sameOrigin,
+	}, nil
+}
+
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+		return &RedirectError{From: via[len(via)-1].URL, To: req.URL}
+	}
+	if len(via) >= 5 {
+		return fmt.Errorf("stopped after %d redirects", len(via))
+	}
+	return nil
+}
+
+type userAgent struct{ next http.RoundTripper }
+
+func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", version.UserAgent())
+	return u.next.RoundTrip(r)
+}
+
+// secretParams are query parameters never printed.
+var secretParams = []string{"access_token", "private_token", "refresh_token", "client_secret", "code", "code_verifier", "token", "state"}
+
+// redact returns u without credentials or secret query values, for messages.
+func redact(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	c.User = nil
+	if c.RawQuery != "" {
+		q := c.Query()
+		for _, k := range secretParams {
+			if q.Has(k) {
+				q.Set(k, "REDACTED")
+			}
+		}
+		c.RawQuery = q.Encode()
+	}
+	return c.String()
+}
+
+// Redact is redact for callers outside this package.
+func Redact(u *url.URL) string { return redact(u) }

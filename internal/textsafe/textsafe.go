@@ -1,0 +1,62 @@
+// Package textsafe makes untrusted text (server answers, error bodies, labels
+// other operators typed) safe to draw in a terminal.
+package textsafe
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Line returns s with every control that could move the cursor, change
+// colours, hide text or reorder it (C0, DEL, C1 including the 8-bit CSI,
+// bidi overrides and isolates) replaced by a visible escape, invalid UTF-8
+// replaced by U+FFFD, and newlines and tabs folded to spaces.
+func Line(s string) string {
+	if isPlain(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteRune(utf8.RuneError)
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case isBidi(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// Truncate sanitizes s and cuts it to at most n runes, marking the cut.
+func Truncate(s string, n int) string {
+	s = Line(s)
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max(n-1, 0)]) + "…"
+}
+
+func isBidi(r rune) bool {
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
+}
+
+// isPlain is the fast path: printable ASCII only.
+func isPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
