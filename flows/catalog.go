@@ -1,0 +1,122 @@
+// Package flows holds the onboarding logic, free of rendering, so the same
+// flow drives the TUI, the non-interactive CLI and the tests.
+package flows
+
+import (
+	"context"
+	"strings"
+)
+
+// Field is one input of an auth method's form.
+type Field struct {
+	Key         string
+	Label       string
+	Placeholder string
+	Default     string
+	Secret      bool // masked on input, never shown again
+	Optional    bool
+	// OnDemand fields stay hidden until a failure asks for them (the CA
+	// bundle after an unknown-authority error).
+	OnDemand bool
+	// Help lists the steps to obtain the value, shown beside the field.
+	Help []string
+	// Link, when set, builds a helpful address from the values so far (the
+	// token page with name and scopes filled in).
+	Link func(values map[string]string) string
+	// Normalize checks a trimmed value and returns its canonical form.
+	Normalize func(string) (string, error)
+	// Confirm returns a question the person must answer yes to before the
+	// value is used (plain http to another host), or "".
+	Confirm func(string) string
+}
+
+// AuthMethod is one way to authenticate to a vendor.
+type AuthMethod struct {
+	ID          string
+	Name        string
+	Summary     string // one line on when to choose it
+	Recommended bool
+	Fields      []Field
+}
+
+// Field returns the field with key, or nil.
+func (m *AuthMethod) Field(key string) *Field {
+	for i := range m.Fields {
+		if m.Fields[i].Key == key {
+			return &m.Fields[i]
+		}
+	}
+	return nil
+}
+
+// Connector verifies credentials against a vendor instance.
+type Connector interface {
+	Verify(ctx context.Context, req VerifyRequest) (*Verification, error)
+	// DefaultAlias derives an alias from the values (usually the host).
+	DefaultAlias(values map[string]string) string
+}
+
+// Vendor is a catalog card.
+type Vendor struct {
+	ID          string
+	Name        string
+	Description string   // what the connector does, on the card
+	Keywords    []string // extra words the filter matches
+	Methods     []AuthMethod
+	Connector   Connector
+}
+
+// Method returns the auth method with id, or nil.
+func (v *Vendor) Method(id string) *AuthMethod {
+	for i := range v.Methods {
+		if v.Methods[i].ID == id {
+			return &v.Methods[i]
+		}
+	}
+	return nil
+}
+
+// Matches reports whether the vendor matches a filter typed by a person:
+// every word must appear in the name, id, description or keywords.
+func (v *Vendor) Matches(filter string) bool {
+	hay := strings.ToLower(v.ID + " " + v.Name + " " + v.Description + " " + strings.Join(v.Keywords, " "))
+	for _, w := range strings.Fields(strings.ToLower(filter)) {
+		if !strings.Contains(hay, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// Catalog is the list of vendors onramp can connect.
+type Catalog []*Vendor
+
+// Vendor returns the vendor with id, or nil.
+func (c Catalog) Vendor(id string) *Vendor {
+	for _, v := range c {
+		if v.ID == id {
+			return v
+		}
+	}
+	return nil
+}
+
+// Filter returns the vendors matching filter, in catalog order.
+func (c Catalog) Filter(filter string) Catalog {
+	if strings.TrimSpace(filter) == "" {
+		return c
+	}
+	var out Catalog
+	for _, v := range c {
+		if v.Matches(filter) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// DefaultCatalog lists the vendors that are finished. A vendor appears here
+// only when every one of its listed methods works end to end.
+func DefaultCatalog() Catalog {
+	return Catalog{GitLab(GitLabOptions{})}
+}

@@ -1,0 +1,337 @@
+package flows
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/onramp-dev/onramp/internal/httpx"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// Step is a screen of the onboarding.
+type Step int
+
+const (
+	StepVendor Step = iota
+	StepMethod
+	StepFields
+	StepAlias
+	StepAuthorize
+	StepDone
+)
+
+func (s Step) String() string {
+	return [...]string{"vendor", "method", "fields", "alias", "authorize", "done"}[s]
+}
+
+// Deps are what a Connect flow needs from outside.
+type Deps struct {
+	Catalog Catalog
+	Store   store.Store
+	// NewHTTP builds the HTTP client for a connection; httpx.New by default.
+	NewHTTP func(httpx.Options) (*http.Client, error)
+	Now     func() time.Time
+	// Timeout bounds one verification; 30 s by default.
+	Timeout time.Duration
+}
+
+// Connect is one onboarding, from vendor card to stored connection. It holds
+// everything typed so far, so going back or failing loses nothing.
+type Connect struct {
+	deps   Deps
+	Vendor *Vendor
+	Method *AuthMethod
+	// Values are the normalized field values, secrets included.
+	Values map[string]string
+	// Confirmed holds the fields whose Confirm question was answered yes.
+	Confirmed map[string]bool
+	// Revealed holds the on-demand fields a failure asked for.
+	Revealed map[string]bool
+	CABundle []byte
+	// WantAlias is set when the person asked to name the connection.
+	WantAlias bool
+	Alias     string
+	Result    *Verification
+	Saved     *store.Connection
+}
+
+// NewConnect starts an onboarding.
+func NewConnect(d Deps) *Connect {
+	if d.NewHTTP == nil {
+		d.NewHTTP = httpx.New
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Timeout == 0 {
+		d.Timeout = 30 * time.Second
+	}
+	return &Connect{deps: d, Values: map[string]string{}, Confirmed: map[string]bool{}, Revealed: map[string]bool{}}
+}
+
+// Catalog is the vendors to choose from.
+func (c *Connect) Catalog() Catalog { return c.deps.Catalog }
+
+// ChooseVendor picks the vendor card.
+func (c *Connect) ChooseVendor(id string) error {
+	v := c.deps.Catalog.Vendor(id)
+	if v == nil {
+		return fmt.Errorf("no vendor %q in the catalog", id)
+	}
+	if c.Vendor != v {
+		c.Vendor, c.Method, c.Result = v, nil, nil
+	}
+	return nil
+}
+
+// ChooseMethod picks the auth method and fills field defaults, keeping values
+// already typed.
+func (c *Connect) ChooseMethod(id string) error {
+	if c.Vendor == nil {
+		return errors.New("choose a vendor first")
+	}
+	m := c.Vendor.Method(id)
+	if m == nil {
+		return fmt.Errorf("%s has no auth method %q", c.Vendor.Name, id)
+	}
+	c.Method, c.Result = m, nil
+	for _, f := range m.Fields {
+		if _, ok := c.Values[f.Key]; !ok && f.Default != "" {
+			c.Values[f.Key] = f.Default
+		}
+	}
+	return nil
+}
+
+// VisibleFields are the method's fields minus on-demand ones not yet asked for.
+func (c *Connect) VisibleFields() []Field {
+	var out []Field
+	for _, f := range c.Method.Fields {
+		if !f.OnDemand || c.Revealed[f.Key] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// SetValue trims, checks and stores a field value. On error the raw value is
+// still kept (nothing typed is lost) and the error says what is wrong.
+func (c *Connect) SetValue(key, raw string) error {
+	f := c.Method.Field(key)
+	if f == nil {
+		return fmt.Errorf("no field %q", key)
+	}
+	v := strings.TrimSpace(raw)
+	if v != c.Values[key] {
+		delete(c.Confirmed, key)
+		c.Result = nil
+	}
+	c.Values[key] = v
+	if v == "" {
+		if key == caFieldKey(c.Method) {
+			c.CABundle = nil
+		}
+		if f.Optional {
+			return nil
+		}
+		return fieldError(key, "%s is required", f.Label)
+	}
+	if f.Normalize != nil {
+		n, err := f.Normalize(v)
+		if err != nil {
+			return &StepError{Field: key, Message: err.Error(), Err: err}
+		}
+		c.Values[key] = n
+	}
+	if key == caFieldKey(c.Method) {
+		pemBytes, err := readCABundle(v)
+		if err != nil {
+			return &StepError{Field: key, Message: err.Error(), Err: err}
+		}
+		c.CABundle = pemBytes
+	}
+	return nil
+}
+
+// caFieldKey is the method's on-demand CA field, if it has one.
+func caFieldKey(m *AuthMethod) string {
+	for _, f := range m.Fields {
+		if f.OnDemand {
+			return f.Key
+		}
+	}
+	return ""
+}
+
+// readCABundle loads a PEM file and checks it holds a CA certificate.
+func readCABundle(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot read %s: %v", path, err)
+	}
+	rest, n := b, 0
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			return nil, fmt.Errorf("%s holds a certificate that does not parse: %v", path, err)
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path)
+	}
+	return b, nil
+}
+
+// Question returns the confirmation a field still needs, or "".
+func (c *Connect) Question(key string) string {
+	f := c.Method.Field(key)
+	if f == nil || f.Confirm == nil || c.Confirmed[key] {
+		return ""
+	}
+	return f.Confirm(c.Values[key])
+}
+
+// Confirm records a yes to the field's question.
+func (c *Connect) Confirm(key string) { c.Confirmed[key] = true }
+
+// CheckFields validates every visible field, returning the first problem.
+func (c *Connect) CheckFields() error {
+	if c.Method == nil {
+		return errors.New("choose an auth method first")
+	}
+	for _, f := range c.VisibleFields() {
+		if err := c.SetValue(f.Key, c.Values[f.Key]); err != nil {
+			return err
+		}
+		if q := c.Question(f.Key); q != "" {
+			return &StepError{Field: f.Key, Message: q}
+		}
+	}
+	return nil
+}
+
+// AliasNeeded reports whether to ask for a Connection Alias: the store
+// already holds a connection for this vendor (a second instance or tenant),
+// or the person asked to name it.
+func (c *Connect) AliasNeeded(ctx context.Context) (bool, error) {
+	if c.WantAlias {
+		return true, nil
+	}
+	existing, err := c.deps.Store.List(ctx, store.ListOptions{Vendor: c.Vendor.ID})
+	if err != nil {
+		return false, err
+	}
+	return len(existing) > 0, nil
+}
+
+// DefaultAlias is derived from the host and made unique in the store.
+func (c *Connect) DefaultAlias(ctx context.Context) string {
+	base := c.Vendor.Connector.DefaultAlias(c.Values)
+	alias := base
+	for n := 2; n < 1000; n++ {
+		if _, err := c.deps.Store.Find(ctx, c.Vendor.ID, alias); errors.Is(err, store.ErrNotFound) {
+			return alias
+		}
+		alias = fmt.Sprintf("%s-%d", base, n)
+	}
+	return alias
+}
+
+// SetAlias checks an alias (format, then clash) and keeps it either way.
+func (c *Connect) SetAlias(ctx context.Context, alias string) error {
+	alias = strings.TrimSpace(alias)
+	c.Alias = alias
+	if err := store.ValidAlias(alias); err != nil {
+		return &StepError{Field: "alias", Message: err.Error(), Err: err}
+	}
+	existing, err := c.deps.Store.Find(ctx, c.Vendor.ID, alias)
+	switch {
+	case err == nil:
+		return &StepError{Field: "alias", Err: store.ErrAliasTaken,
+			Message: fmt.Sprintf("%q is already the alias of the %s connection to %s (made by %s)", existing.Alias, c.Vendor.Name, existing.BaseURL, existing.CreatedBy),
+			Hint:    "Aliases are unique per vendor, ignoring case: choose another, or remove that connection first"}
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	return nil
+}
+
+// Authorize verifies the credential against the vendor. A failure is a
+// *StepError naming the field to fix; an unknown-authority failure reveals
+// the CA field. Every value typed is kept.
+func (c *Connect) Authorize(ctx context.Context) (*Verification, error) {
+	if err := c.CheckFields(); err != nil {
+		return nil, err
+	}
+	hc, err := c.deps.NewHTTP(httpx.Options{CABundle: c.CABundle, Timeout: c.deps.Timeout})
+	if err != nil {
+		return nil, &StepError{Field: caFieldKey(c.Method), Message: err.Error(), Err: err}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.deps.Timeout)
+	defer cancel()
+	v, err := c.Vendor.Connector.Verify(ctx, VerifyRequest{Method: c.Method.ID, Values: c.Values, CABundle: c.CABundle, HTTP: hc, Now: c.deps.Now()})
+	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, &StepError{Message: "cancelled", Err: context.Canceled}
+		}
+		se := explain(err)
+		if se.Field != "" && c.Method.Field(se.Field) != nil && c.Method.Field(se.Field).OnDemand {
+			c.Revealed[se.Field] = true
+		}
+		return nil, se
+	}
+	c.Result = v
+	return v, nil
+}
+
+// Save stores the verified connection. An alias taken meanwhile (another
+// operator was quicker) comes back as a StepError on the alias.
+func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
+	if c.Result == nil {
+		return nil, errors.New("authorize before saving")
+	}
+	if c.Alias == "" {
+		c.Alias = c.DefaultAlias(ctx)
+	}
+	v := c.Result
+	conn := &store.Connection{
+		Vendor: c.Vendor.ID, Alias: c.Alias, BaseURL: v.BaseURL, AuthMethod: c.Method.ID,
+		Account: v.Account, Scopes: v.Scopes, TokenName: v.TokenName, ExpiresAt: v.ExpiresAt,
+		ServerVersion: v.ServerVersion, ServerEdition: v.ServerEdition, CABundle: string(c.CABundle),
+		State: store.StateConnected,
+	}
+	for _, f := range c.Method.Fields {
+		if f.Secret && c.Values[f.Key] != "" {
+			conn.SetSecret(f.Key, store.Secret(c.Values[f.Key]))
+		}
+	}
+	if err := c.deps.Store.Create(ctx, conn); err != nil {
+		if errors.Is(err, store.ErrAliasTaken) {
+			return nil, &StepError{Field: "alias", Err: err,
+				Message: fmt.Sprintf("the alias %q was taken while you were onboarding", c.Alias),
+				Hint:    "Choose another alias"}
+		}
+		return nil, fmt.Errorf("save connection: %w", err)
+	}
+	c.Saved = conn
+	return conn, nil
+}

@@ -1,0 +1,210 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/store"
+)
+
+func testStore(t *testing.T) store.Store {
+	dir := t.TempDir()
+	s, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "cfg"), Actor: "tester"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newFlow(t *testing.T, st store.Store) *Connect {
+	c := NewConnect(Deps{Catalog: DefaultCatalog(), Store: st, Timeout: 5 * time.Second})
+	if err := c.ChooseVendor("gitlab"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ChooseMethod(store.AuthToken); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestTokenFlowEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	st := testStore(t)
+	c := newFlow(t, st)
+	if c.Values[gitlab.FieldURL] != "https://gitlab.com" {
+		t.Fatalf("default URL %q", c.Values[gitlab.FieldURL])
+	}
+	if err := c.SetValue(gitlab.FieldURL, "  "+srv.BaseURL+"/api/v4/  "); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetValue(gitlab.FieldToken, " "+gitlabtest.DemoTokens.Admin+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	if need, _ := c.AliasNeeded(ctx); need {
+		t.Fatal("alias asked for the first connection")
+	}
+	v, err := c.Authorize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Account.Username != "root" || v.BaseURL != srv.BaseURL {
+		t.Fatalf("verification %+v", v)
+	}
+	conn, err := c.Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conn.Alias != "127.0.0.1-"+strings.Split(srv.Listener.Addr().String(), ":")[1] {
+		t.Fatalf("default alias %q", conn.Alias)
+	}
+	got, _ := st.Get(ctx, conn.ID)
+	if got.Secret(store.SecretToken).Reveal() != gitlabtest.DemoTokens.Admin || got.TokenName != "onramp" || got.ServerVersion == "" {
+		t.Fatalf("stored %+v", got)
+	}
+
+	// A second GitLab: the alias is asked for, defaulted uniquely, and a clash is explained.
+	c2 := newFlow(t, st)
+	c2.SetValue(gitlab.FieldURL, srv.BaseURL)
+	if need, _ := c2.AliasNeeded(ctx); !need {
+		t.Fatal("alias not asked for a second connection")
+	}
+	if d := c2.DefaultAlias(ctx); d != conn.Alias+"-2" {
+		t.Fatalf("unique default %q", d)
+	}
+	err = c2.SetAlias(ctx, strings.ToUpper(conn.Alias))
+	var se *StepError
+	if !errors.As(err, &se) || se.Field != "alias" || !errors.Is(err, store.ErrAliasTaken) || !strings.Contains(se.Message, "already") {
+		t.Fatalf("clash: %v", err)
+	}
+	if err := c2.SetAlias(ctx, "Bad Alias!"); err == nil {
+		t.Fatal("invalid alias accepted")
+	}
+	if c2.Alias != "Bad Alias!" {
+		t.Fatal("typed alias lost")
+	}
+}
+
+func TestFailuresKeepValuesAndNameTheField(t *testing.T) {
+	ctx := context.Background()
+	srv := gitlabtest.New(gitlabtest.Options{}).StartTLS()
+	defer srv.Close()
+	c := newFlow(t, testStore(t))
+	c.SetValue(gitlab.FieldURL, srv.BaseURL)
+	c.SetValue(gitlab.FieldToken, gitlabtest.DemoTokens.Admin)
+	if len(c.VisibleFields()) != 2 {
+		t.Fatal("CA field shown before it is needed")
+	}
+	_, err := c.Authorize(ctx)
+	var se *StepError
+	if !errors.As(err, &se) || se.Field != gitlab.FieldCAFile || se.Hint == "" {
+		t.Fatalf("unknown CA: %v", err)
+	}
+	if len(c.VisibleFields()) != 3 || c.Values[gitlab.FieldToken] != gitlabtest.DemoTokens.Admin {
+		t.Fatal("CA field not revealed, or values lost")
+	}
+	caPath := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caPath, []byte("not a cert"), 0o600)
+	if err := c.SetValue(gitlab.FieldCAFile, caPath); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Fatalf("garbage CA: %v", err)
+	}
+	if err := c.SetValue(gitlab.FieldCAFile, "/nonexistent/ca.pem"); err == nil {
+		t.Fatal("missing CA file accepted")
+	}
+	os.WriteFile(caPath, srv.CAPEM, 0o600)
+	if err := c.SetValue(gitlab.FieldCAFile, caPath); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Authorize(ctx); err != nil {
+		t.Fatalf("with CA: %v", err)
+	}
+	conn, err := c.Save(ctx)
+	if err != nil || conn.CABundle != string(srv.CAPEM) {
+		t.Fatalf("CA not remembered: %v", err)
+	}
+
+	// A bad token: back to the token field, URL kept.
+	c.SetValue(gitlab.FieldToken, gitlabtest.DemoTokens.Expired)
+	_, err = c.Authorize(ctx)
+	if !errors.As(err, &se) || se.Field != gitlab.FieldToken || !strings.Contains(se.Message, "expired") {
+		t.Fatalf("expired: %v", err)
+	}
+	if c.Values[gitlab.FieldURL] != srv.BaseURL {
+		t.Fatal("URL lost after a token failure")
+	}
+}
+
+func TestInsecureHTTPNeedsConfirmation(t *testing.T) {
+	c := newFlow(t, testStore(t))
+	c.SetValue(gitlab.FieldURL, "http://gitlab.example.com")
+	c.SetValue(gitlab.FieldToken, "glpat-whatever-0123456789")
+	err := c.CheckFields()
+	var se *StepError
+	if !errors.As(err, &se) || se.Field != gitlab.FieldURL || !strings.Contains(se.Message, "unencrypted") {
+		t.Fatalf("http not questioned: %v", err)
+	}
+	c.Confirm(gitlab.FieldURL)
+	if err := c.CheckFields(); err != nil {
+		t.Fatalf("after confirming: %v", err)
+	}
+	// Changing the URL withdraws the confirmation.
+	c.SetValue(gitlab.FieldURL, "http://other.example.com")
+	if err := c.CheckFields(); err == nil {
+		t.Fatal("confirmation survived a new URL")
+	}
+	c.SetValue(gitlab.FieldURL, "http://127.0.0.1:8080")
+	if err := c.CheckFields(); err != nil {
+		t.Fatalf("loopback http questioned: %v", err)
+	}
+	if err := c.SetValue(gitlab.FieldURL, "ftp://x"); err == nil {
+		t.Fatal("ftp accepted")
+	}
+	if err := c.SetValue(gitlab.FieldToken, "   "); err == nil {
+		t.Fatal("empty token accepted")
+	}
+}
+
+func TestCatalogFilter(t *testing.T) {
+	cat := DefaultCatalog()
+	for _, q := range []string{"", "git", "GitLab", "seats", "self-managed inventory"} {
+		if len(cat.Filter(q)) != 1 {
+			t.Errorf("filter %q lost GitLab", q)
+		}
+	}
+	if len(cat.Filter("salesforce")) != 0 {
+		t.Error("filter matched nonsense")
+	}
+	for _, v := range cat {
+		for _, m := range v.Methods {
+			if m.Name == "" || m.Summary == "" || len(m.Fields) == 0 {
+				t.Errorf("%s/%s incomplete", v.ID, m.ID)
+			}
+		}
+	}
+}
+
+func TestSanitizeAlias(t *testing.T) {
+	for in, want := range map[string]string{
+		"gitlab.example.com":    "gitlab.example.com",
+		"host:8080/gitlab":      "host-8080-gitlab",
+		"[::1]:80":              "1-80",
+		"Ünïcode.Host/Sub/Path": "n-code.host-sub-path",
+		"":                      "connection",
+	} {
+		if got := sanitizeAlias(in); got != want {
+			t.Errorf("sanitizeAlias(%q) = %q, want %q", in, got, want)
+		}
+		if err := store.ValidAlias(sanitizeAlias(in)); err != nil {
+			t.Errorf("%q -> invalid alias: %v", in, err)
+		}
+	}
+}

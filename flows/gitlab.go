@@ -1,0 +1,139 @@
+package flows
+
+import (
+	"context"
+	"strings"
+
+	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// GitLabOptions adjust the GitLab card (tests point it elsewhere).
+type GitLabOptions struct {
+	DefaultURL string
+}
+
+// GitLab is the GitLab catalog card: the vendor guide's fields and steps.
+func GitLab(o GitLabOptions) *Vendor {
+	if o.DefaultURL == "" {
+		o.DefaultURL = gitlab.DefaultBaseURL
+	}
+	urlField := Field{
+		Key: gitlab.FieldURL, Label: "GitLab server URL", Default: o.DefaultURL,
+		Placeholder: "https://gitlab.example.com",
+		Help: []string{
+			"The address you open GitLab at, e.g. https://gitlab.example.com.",
+			"Keep a sub-path if it has one: https://example.com/gitlab.",
+		},
+		Normalize: func(s string) (string, error) {
+			b, err := gitlab.NormalizeURL(s)
+			return b.URL, err
+		},
+		Confirm: func(s string) string {
+			if b, err := gitlab.NormalizeURL(s); err == nil && b.Insecure {
+				return "This address uses plain http: the token would cross the network unencrypted. Use it anyway?"
+			}
+			return ""
+		},
+	}
+	caField := Field{
+		Key: gitlab.FieldCAFile, Label: "CA certificate file (PEM)", OnDemand: true, Optional: true,
+		Placeholder: "/etc/ssl/certs/my-company-ca.pem",
+		Help: []string{
+			"Your GitLab's certificate is signed by a private certificate authority.",
+			"Give the path of that CA's certificate (PEM); onramp remembers it with this connection.",
+		},
+	}
+	return &Vendor{
+		ID:   "gitlab",
+		Name: "GitLab",
+		Description: "Inventory of users and seats: who has an account, who takes a license seat, " +
+			"and when each last signed in — for GitLab.com and self-managed GitLab.",
+		Keywords: []string{"git", "devops", "scm", "self-managed", "saas"},
+		Methods: []AuthMethod{
+			{
+				ID: store.AuthToken, Name: "API access token",
+				Summary: "Paste a personal access token. Quickest; the token expires on a date you choose.",
+				Fields: []Field{urlField, {
+					Key: gitlab.FieldToken, Label: "Access token", Secret: true, Placeholder: "glpat-…",
+					Help: []string{
+						"In GitLab, select your avatar, then Edit profile.",
+						"In the left sidebar, select Access tokens, then Add new token.",
+						"Name it (e.g. onramp). Expiry defaults to 365 days; the token dies at midnight UTC on that date.",
+						"Scopes: read_api and read_user (or api). Admins on instances with Admin Mode: add admin_mode.",
+						"Select Create personal access token, copy it and paste it here.",
+					},
+					Link: func(v map[string]string) string {
+						base := v[gitlab.FieldURL]
+						if b, err := gitlab.NormalizeURL(base); err == nil {
+							return gitlab.TokenPageURL(b.URL)
+						}
+						return ""
+					},
+				}, caField},
+			},
+		},
+		Connector: gitlabConnector{},
+	}
+}
+
+type gitlabConnector struct{}
+
+func (gitlabConnector) Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
+	base, err := gitlab.NormalizeURL(req.Values[gitlab.FieldURL])
+	if err != nil {
+		return nil, &StepError{Field: gitlab.FieldURL, Message: err.Error()}
+	}
+	c := &gitlab.Client{HTTP: req.HTTP, Base: base, Token: req.Values[gitlab.FieldToken]}
+	v, err := gitlab.Verify(ctx, c, req.Now)
+	if err != nil {
+		return nil, err
+	}
+	out := &Verification{
+		BaseURL:       base.URL,
+		Account:       store.Account{ID: v.Account.ID, Username: v.Account.Username, Name: v.Account.Name, Admin: v.Account.Admin},
+		ServerVersion: v.Version, ServerEdition: v.Edition, EditionName: v.EditionName(),
+		TokenName: v.TokenName, Scopes: v.Scopes, ScopesKnown: v.ScopesKnown, ExpiresAt: v.ExpiresAt,
+	}
+	if v.ExpiresAt != nil {
+		out.ExpiresIn = gitlab.DaysPhrase(v.DaysLeft)
+	}
+	for _, w := range v.Warnings {
+		out.Warnings = append(out.Warnings, Warning{Code: w.Code, Message: w.Message, Action: w.Action})
+	}
+	return out, nil
+}
+
+// DefaultAlias derives an alias from the host and sub-path:
+// https://gitlab.example.com/gl → gitlab.example.com-gl.
+func (gitlabConnector) DefaultAlias(values map[string]string) string {
+	b, err := gitlab.NormalizeURL(values[gitlab.FieldURL])
+	if err != nil {
+		return "gitlab"
+	}
+	s := strings.TrimPrefix(strings.SplitN(b.URL, "://", 2)[1], "www.")
+	return sanitizeAlias(s)
+}
+
+// sanitizeAlias maps any text onto the alias alphabet [a-z0-9._-].
+func sanitizeAlias(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+		default:
+			if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
+				b.WriteByte('-')
+			}
+		}
+	}
+	out := strings.Trim(b.String(), "-.")
+	if len(out) > 56 { // room for a "-N" suffix
+		out = out[:56]
+	}
+	if out == "" {
+		return "connection"
+	}
+	return out
+}

@@ -1,0 +1,84 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/url"
+	"time"
+
+	"github.com/onramp-dev/onramp/internal/textsafe"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// Integration is one row of the Integrations page, ready to show: every
+// string is sanitized (aliases and accounts can come from other operators
+// and from servers).
+type Integration struct {
+	ID         string     `json:"id"`
+	Vendor     string     `json:"vendor"`
+	Alias      string     `json:"alias"`
+	Host       string     `json:"host"`
+	Account    string     `json:"account"`
+	Admin      bool       `json:"admin"`
+	AuthMethod string     `json:"auth_method"`
+	Expires    string     `json:"expires"` // "2027-11-25 (in 365 days)", or "never"
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	State      string     `json:"state"`
+	Reason     string     `json:"reason,omitempty"`
+	CreatedBy  string     `json:"created_by"`
+}
+
+// Integrations lists every stored connection as rows.
+func Integrations(ctx context.Context, st store.Store, cat Catalog, now time.Time) ([]Integration, error) {
+	conns, err := st.List(ctx, store.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]Integration, 0, len(conns))
+	for i := range conns {
+		rows = append(rows, IntegrationOf(&conns[i], cat, now))
+	}
+	return rows, nil
+}
+
+// IntegrationOf describes one connection.
+func IntegrationOf(c *store.Connection, cat Catalog, now time.Time) Integration {
+	vendor, method := c.Vendor, c.AuthMethod
+	if v := cat.Vendor(c.Vendor); v != nil {
+		vendor = v.Name
+		if m := v.Method(c.AuthMethod); m != nil {
+			method = m.Name
+		}
+	}
+	host := c.BaseURL
+	if u, err := url.Parse(c.BaseURL); err == nil {
+		host = u.Host + u.Path
+	}
+	row := Integration{
+		ID: c.ID, Vendor: textsafe.Line(vendor), Alias: textsafe.Truncate(c.Alias, 64), Host: textsafe.Truncate(host, 80),
+		Account: "@" + textsafe.Truncate(c.Account.Username, 60), Admin: c.Account.Admin, AuthMethod: method,
+		Expires: "never", ExpiresAt: c.ExpiresAt, State: string(c.State), Reason: textsafe.Truncate(c.StateReason, 200),
+		CreatedBy: textsafe.Truncate(c.CreatedBy, 80),
+	}
+	if c.ExpiresAt != nil {
+		days := int(math.Ceil(c.ExpiresAt.Sub(now).Hours() / 24))
+		row.Expires = c.ExpiresAt.Format("2006-01-02") + " (" + daysPhrase(days) + ")"
+		if days <= 0 && c.State == store.StateConnected {
+			row.State, row.Reason = "expired", "the token expired; reconnect with a new one"
+		}
+	}
+	return row
+}
+
+func daysPhrase(days int) string {
+	switch {
+	case days < 0:
+		return fmt.Sprintf("%d days ago", -days)
+	case days == 0:
+		return "today"
+	case days == 1:
+		return "in 1 day"
+	}
+	return fmt.Sprintf("in %d days", days)
+}

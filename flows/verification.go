@@ -1,0 +1,129 @@
+package flows
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/onramp-dev/onramp/store"
+)
+
+// VerifyRequest is what a connector needs to check a credential.
+type VerifyRequest struct {
+	Method   string
+	Values   map[string]string // normalized; secrets included
+	CABundle []byte
+	HTTP     *http.Client
+	Now      time.Time
+}
+
+// Verification is a connector's vendor-neutral account of a credential.
+type Verification struct {
+	BaseURL       string
+	Account       store.Account
+	ServerVersion string
+	ServerEdition string // short: EE, CE
+	EditionName   string // spelled out
+	TokenName     string
+	Scopes        []string
+	ScopesKnown   bool
+	ExpiresAt     *time.Time
+	ExpiresIn     string // "in 364 days"
+	Warnings      []Warning
+}
+
+// Warning is something that works now but will bite later.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Action  string `json:"action"`
+}
+
+// SummaryItem is one labelled line of a verification summary.
+type SummaryItem struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// Summary is the verification as labelled lines, shared by the wizard and
+// `onramp connect` so both say the same.
+func (v *Verification) Summary() []SummaryItem {
+	role := "not an administrator"
+	if v.Account.Admin {
+		role = "administrator"
+	}
+	account := "@" + v.Account.Username
+	if v.Account.Name != "" {
+		account += " (" + v.Account.Name + ")"
+	}
+	server := v.ServerVersion
+	if v.EditionName != "" {
+		server += " " + v.EditionName
+	}
+	items := []SummaryItem{
+		{"Server", v.BaseURL},
+		{"Account", account + ", " + role},
+		{"Version", server},
+	}
+	if v.TokenName != "" {
+		items = append(items, SummaryItem{"Token", v.TokenName})
+	}
+	switch {
+	case v.ScopesKnown:
+		items = append(items, SummaryItem{"Scopes", strings.Join(v.Scopes, ", ")})
+	default:
+		items = append(items, SummaryItem{"Scopes", "unknown (the server is older than GitLab 15.5)"})
+	}
+	if v.ExpiresAt != nil {
+		items = append(items, SummaryItem{"Expires", v.ExpiresAt.Format("2006-01-02") + " 00:00 UTC (" + v.ExpiresIn + ")"})
+	} else if v.ScopesKnown {
+		items = append(items, SummaryItem{"Expires", "never"})
+	}
+	return items
+}
+
+// Explained is implemented by connector errors that know what to do next.
+type Explained interface {
+	error
+	Hint() string
+	Field() string   // the field to fix, or "" when retrying is the fix
+	Retryable() bool // trying again unchanged may succeed
+}
+
+// StepError is a failure the person can act on: which field to fix (if
+// any), what to do, whether a retry may help.
+type StepError struct {
+	Field     string
+	Message   string
+	Hint      string
+	Retryable bool
+	Err       error
+}
+
+func (e *StepError) Error() string {
+	if e.Hint != "" {
+		return e.Message + ". " + e.Hint
+	}
+	return e.Message
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// explain turns any error into a StepError, keeping the connector's advice.
+func explain(err error) *StepError {
+	var se *StepError
+	if errors.As(err, &se) {
+		return se
+	}
+	var ex Explained
+	if errors.As(err, &ex) {
+		return &StepError{Field: ex.Field(), Message: ex.Error(), Hint: ex.Hint(), Retryable: ex.Retryable(), Err: err}
+	}
+	return &StepError{Message: err.Error(), Err: err}
+}
+
+func fieldError(field string, format string, args ...any) *StepError {
+	return &StepError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
