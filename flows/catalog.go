@@ -20,6 +20,8 @@ type Field struct {
 	OnDemand bool
 	// Help lists the steps to obtain the value, shown beside the field.
 	Help []string
+	// Notes are shown before the steps, unnumbered (the demo's tokens).
+	Notes []string
 	// Link, when set, builds a helpful address from the values so far (the
 	// token page with name and scopes filled in).
 	Link func(values map[string]string) string

@@ -11,6 +11,9 @@ import (
 // GitLabOptions adjust the GitLab card (tests point it elsewhere).
 type GitLabOptions struct {
 	DefaultURL string
+	// TokenNotes are shown first beside the token field (the demo lists its
+	// sandbox tokens there).
+	TokenNotes []string
 }
 
 // GitLab is the GitLab catalog card: the vendor guide's fields and steps.
@@ -63,6 +66,7 @@ func GitLab(o GitLabOptions) *Vendor {
 						"Scopes: read_api and read_user (or api). Admins on instances with Admin Mode: add admin_mode.",
 						"Select Create personal access token, copy it and paste it here.",
 					},
+					Notes: o.TokenNotes,
 					Link: func(v map[string]string) string {
 						base := v[gitlab.FieldURL]
 						if b, err := gitlab.NormalizeURL(base); err == nil {

@@ -22,6 +22,7 @@ type Integration struct {
 	Account    string     `json:"account"`
 	Admin      bool       `json:"admin"`
 	AuthMethod string     `json:"auth_method"`
+	AuthID     string     `json:"auth_id"`
 	Expires    string     `json:"expires"` // "2027-11-25 (in 365 days)", or "never"
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	State      string     `json:"state"`
@@ -57,7 +58,7 @@ func IntegrationOf(c *store.Connection, cat Catalog, now time.Time) Integration 
 	}
 	row := Integration{
 		ID: c.ID, Vendor: textsafe.Line(vendor), Alias: textsafe.Truncate(c.Alias, 64), Host: textsafe.Truncate(host, 80),
-		Account: "@" + textsafe.Truncate(c.Account.Username, 60), Admin: c.Account.Admin, AuthMethod: method,
+		Account: "@" + textsafe.Truncate(c.Account.Username, 60), Admin: c.Account.Admin, AuthMethod: method, AuthID: c.AuthMethod,
 		Expires: "never", ExpiresAt: c.ExpiresAt, State: string(c.State), Reason: textsafe.Truncate(c.StateReason, 200),
 		CreatedBy: textsafe.Truncate(c.CreatedBy, 80),
 	}

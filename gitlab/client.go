@@ -22,10 +22,10 @@ type Client struct {
 
 // Response is a decoded answer plus what verification needs to know of it.
 type Response struct {
-	Status    int
-	Header    http.Header
-	IsGitLab  bool // X-Gitlab-Meta present
-	NotFound  bool
+	Status     int
+	Header     http.Header
+	IsGitLab   bool // X-Gitlab-Meta present
+	NotFound   bool
 	BadRequest bool
 }
 

@@ -66,9 +66,9 @@ func TestVerifyWarnings(t *testing.T) {
 	srv := sb.Start()
 	defer srv.Close()
 	cases := map[string]struct{ token, want string }{
-		"non-admin":     {gitlabtest.DemoTokens.NonAdmin, "not_admin"},
-		"expiring soon": {gitlabtest.DemoTokens.ExpiringSoon, "expiry"},
-		"read_user only": {sb.AddToken(gitlabtest.RootID, "ru", []string{"read_user"}, nil), "scope"},
+		"non-admin":                {gitlabtest.DemoTokens.NonAdmin, "not_admin"},
+		"expiring soon":            {gitlabtest.DemoTokens.ExpiringSoon, "expiry"},
+		"read_user only":           {sb.AddToken(gitlabtest.RootID, "ru", []string{"read_user"}, nil), "scope"},
 		"admin without admin_mode": {sb.AddToken(gitlabtest.RootID, "nomode", []string{"read_api"}, nil), "admin_mode"},
 	}
 	for name, c := range cases {

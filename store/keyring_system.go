@@ -23,4 +23,6 @@ func SystemKeyring(getenv func(string) string) Keyring {
 type systemKeyring struct{}
 
 func (systemKeyring) Get(service, user string) (string, error) { return keyring.Get(service, user) }
-func (systemKeyring) Set(service, user, secret string) error   { return keyring.Set(service, user, secret) }
+func (systemKeyring) Set(service, user, secret string) error {
+	return keyring.Set(service, user, secret)
+}

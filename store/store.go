@@ -39,11 +39,11 @@ type ListOptions struct {
 
 // Info is what `onramp store info` prints.
 type Info struct {
-	Path          string `json:"path"`
-	StoreID       string `json:"store_id"`
-	Engine        string `json:"engine"`
-	SchemaVersion int    `json:"schema_version"`
-	Connections   int    `json:"connections"`
+	Path          string  `json:"path"`
+	StoreID       string  `json:"store_id"`
+	Engine        string  `json:"engine"`
+	SchemaVersion int     `json:"schema_version"`
+	Connections   int     `json:"connections"`
 	Key           KeyInfo `json:"key"`
 }
 

@@ -1,9 +1,9 @@
 package gitlabtest
 
 import (
+	"encoding/pem"
 	"io"
 	"log"
-	"encoding/pem"
 	"net"
 	"net/http"
 	"net/http/httptest"

@@ -7,15 +7,15 @@ import (
 
 func TestLine(t *testing.T) {
 	cases := map[string]string{
-		"plain text":               "plain text",
-		"red \x1b[31mALERT\x1b[0m": `red \x1b[31mALERT\x1b[0m`,
-		"8-bit csi \u009b2J":       `8-bit csi \x9b2J`,
-		"bell\a del\x7f":           `bell\x07 del\x7f`,
-		"two\nlines\tand tab":      "two lines and tab",
-		"rtl \u202egnp.exe":        `rtl \u202egnp.exe`,
-		"isolate \u2066x\u2069":    `isolate \u2066x\u2069`,
-		"bad \xff utf8":            "bad \uFFFD utf8",
-		"ünïcödé ok ✓":             "ünïcödé ok ✓",
+		"plain text":                "plain text",
+		"red \x1b[31mALERT\x1b[0m":  `red \x1b[31mALERT\x1b[0m`,
+		"8-bit csi \u009b2J":        `8-bit csi \x9b2J`,
+		"bell\a del\x7f":            `bell\x07 del\x7f`,
+		"two\nlines\tand tab":       "two lines and tab",
+		"rtl \u202egnp.exe":         `rtl \u202egnp.exe`,
+		"isolate \u2066x\u2069":     `isolate \u2066x\u2069`,
+		"bad \xff utf8":             "bad \uFFFD utf8",
+		"ünïcödé ok ✓":              "ünïcödé ok ✓",
 		"osc8 \x1b]8;;http://x\x07": `osc8 \x1b]8;;http://x\x07`,
 	}
 	for in, want := range cases {

@@ -1,0 +1,225 @@
+// Package cli is onramp's command line. Every command takes its dependencies
+// (IO streams, environment, store options, clock) through App, so each can
+// be tested without a terminal. UI and messages go to stderr, data to stdout.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+
+	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK       = 0
+	ExitFailure  = 1
+	ExitUsage    = 2
+	ExitNotFound = 3
+	ExitAborted  = 130
+)
+
+// IO is the process's streams.
+type IO struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// App carries what commands depend on.
+type App struct {
+	IO
+	Getenv  func(string) string
+	Environ func() []string
+	Now     func() time.Time
+	Catalog flows.Catalog
+	// StorePath and PassphraseCommand come from global flags or env.
+	StorePath         string
+	PassphraseCommand string
+}
+
+// exitError carries an exit code with its message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{ExitUsage, fmt.Errorf(format, args...)}
+}
+
+func abortErr() error { return &exitError{ExitAborted, errors.New("aborted")} }
+
+// Main runs onramp with args (without the program name) and returns the exit code.
+func Main(args []string, a *App) int {
+	if a.Getenv == nil {
+		a.Getenv = os.Getenv
+	}
+	if a.Environ == nil {
+		a.Environ = os.Environ
+	}
+	if a.Now == nil {
+		a.Now = time.Now
+	}
+	if a.Catalog == nil {
+		a.Catalog = flows.DefaultCatalog()
+	}
+	err := a.run(args)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitFailure
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	} else if errors.Is(err, store.ErrNotFound) {
+		code = ExitNotFound
+	}
+	if code != ExitAborted || ee == nil || ee.err.Error() != "aborted" {
+		fmt.Fprintln(a.Err, "onramp: "+oneLine(err.Error()))
+	}
+	return code
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ") }
+
+const usage = `onramp — connect managed apps, verify them and keep their credentials safe.
+
+Usage:
+  onramp [--store PATH]                  open the wizard
+  onramp demo [--store PATH]             the wizard against a built-in sandbox GitLab (offline)
+  onramp integrations                    the Integrations page
+  onramp connect gitlab --url URL [--alias NAME] (--token-stdin | --token-file PATH)
+                        [--ca-file PATH] [--allow-http] [--json]
+  onramp list [--json]                   every stored connection
+  onramp show ALIAS [--json]             one connection (secrets as fingerprints only)
+  onramp remove ALIAS [--yes]            delete a connection
+  onramp store info [--json]             where the store and its key live
+  onramp version
+
+Global flags (before or after the command):
+  --store PATH                 the store file (env ONRAMP_STORE)
+  --passphrase-command CMD     derive the key of a new store from CMD's output
+                               (env ONRAMP_PASSPHRASE_COMMAND)
+
+Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 130 aborted.
+`
+
+// globalFlags pulls --store and --passphrase-command out of args wherever
+// they stand, so every command accepts them.
+func (a *App) globalFlags(args []string) ([]string, error) {
+	a.StorePath = a.Getenv("ONRAMP_STORE")
+	a.PassphraseCommand = a.Getenv("ONRAMP_PASSPHRASE_COMMAND")
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		if !strings.HasPrefix(arg, "-") || (name != "store" && name != "passphrase-command") {
+			rest = append(rest, arg)
+			continue
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return nil, usageErr("--%s needs a value", name)
+			}
+			i++
+			value = args[i]
+		}
+		if name == "store" {
+			a.StorePath = value
+		} else {
+			a.PassphraseCommand = value
+		}
+	}
+	return rest, nil
+}
+
+func (a *App) run(args []string) error {
+	args, err := a.globalFlags(args)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		return a.wizard(false)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "demo":
+		return a.demo(rest)
+	case "integrations":
+		return a.wizard(true)
+	case "connect":
+		return a.connect(rest)
+	case "list", "ls":
+		return a.list(rest)
+	case "show":
+		return a.show(rest)
+	case "remove", "rm":
+		return a.remove(rest)
+	case "store":
+		if len(rest) > 0 && rest[0] == "info" {
+			return a.storeInfo(rest[1:])
+		}
+		return usageErr("usage: onramp store info [--json]")
+	case "version", "--version":
+		fmt.Fprintln(a.Out, versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(a.Out, usage)
+		return nil
+	}
+	fmt.Fprint(a.Err, usage)
+	return usageErr("unknown command %q", cmd)
+}
+
+// newFlagSet is a flag set that reports usage errors with exit code 2.
+func newFlagSet(name string, a *App) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(a.Err)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return &exitError{ExitOK, errors.New("")}
+		}
+		return &exitError{ExitUsage, err}
+	}
+	return nil
+}
+
+// storeOptions is how every command opens the store.
+func (a *App) storeOptions() store.Options {
+	path := a.StorePath
+	if path == "" {
+		path = store.DefaultPath(a.Getenv)
+	}
+	return store.Options{
+		Path:              path,
+		ConfigDir:         store.DefaultConfigDir(a.Getenv),
+		PassphraseCommand: a.PassphraseCommand,
+		Keyring:           store.SystemKeyring(a.Getenv),
+	}
+}
+
+func (a *App) openStore(ctx context.Context) (*store.SQLite, error) {
+	return store.Open(ctx, a.storeOptions())
+}
+
+// isTerminal reports whether r is a terminal.
+func isTerminal(r any) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(f.Fd())
+}

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/ui"
+)
+
+// wizard opens the TUI on the configured store.
+func (a *App) wizard(integrationsFirst bool) error {
+	start := ui.PageVendors
+	if integrationsFirst {
+		start = ui.PageIntegrations
+	}
+	return a.runWizard(a.storeOptions(), ui.Deps{Catalog: a.Catalog, Start: start, Flow: flows.Deps{Now: a.Now}})
+}
+
+// runWizard runs the Bubble Tea program: the UI on stderr, the aliases of
+// connections made on stdout.
+func (a *App) runWizard(so store.Options, d ui.Deps) error {
+	var opened store.Store
+	if so.PassphraseCommand != "" {
+		// The command may prompt on the terminal: run it before the TUI owns it.
+		st, err := store.Open(context.Background(), so)
+		if err != nil {
+			return err
+		}
+		opened, d.Store = st, st
+	} else {
+		d.OpenStore = func(ctx context.Context) (store.Store, error) {
+			st, err := store.Open(ctx, so)
+			if err != nil {
+				return nil, err
+			}
+			opened = st
+			return st, nil
+		}
+	}
+	m := ui.New(d)
+	opts := []tea.ProgramOption{tea.WithOutput(a.Err), tea.WithEnvironment(a.Environ())}
+	if a.In != nil && a.In != os.Stdin {
+		opts = append(opts, tea.WithInput(a.In))
+	}
+	_, err := tea.NewProgram(m, opts...).Run()
+	if opened != nil {
+		opened.Close()
+	}
+	if err != nil {
+		if strings.Contains(err.Error(), "TTY") {
+			return usageErr("the wizard needs a terminal (%v); in scripts use `onramp connect`", err)
+		}
+		return fmt.Errorf("wizard: %w", err)
+	}
+	for _, alias := range m.Created {
+		fmt.Fprintln(a.Out, alias)
+	}
+	if m.Aborted {
+		return abortErr()
+	}
+	return nil
+}
+
+// demo runs a complete onboarding offline against the sandbox GitLab.
+func (a *App) demo(args []string) error {
+	fs := newFlagSet("demo", a)
+	users := fs.Int("users", 240, "people in the sandbox")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	sb := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: *users})
+	srv := sb.Start()
+	defer srv.Close()
+
+	so := a.storeOptions()
+	so.Keyring = nil // a demo never touches the person's keyring
+	temp := ""
+	if a.StorePath == "" {
+		dir, err := os.MkdirTemp("", "onramp-demo-*")
+		if err != nil {
+			return err
+		}
+		temp = dir
+		defer os.RemoveAll(dir)
+		so.Path, so.ConfigDir = filepath.Join(dir, "onramp.db"), filepath.Join(dir, "config")
+	}
+	t := gitlabtest.DemoTokens
+	hints := []string{
+		"Sandbox tokens (demo only) — good: " + t.Admin,
+		"expired: " + t.Expired + " · too few scopes: " + t.FewScopes,
+	}
+	fmt.Fprintf(a.Err, "onramp demo: sandbox GitLab at %s (loopback only)\n", srv.BaseURL)
+	fmt.Fprintf(a.Err, "  good token:      %s\n  expiring soon:   %s\n  not an admin:    %s\n  expired:         %s\n  too few scopes:  %s\n  revoked:         %s\n",
+		t.Admin, t.ExpiringSoon, t.NonAdmin, t.Expired, t.FewScopes, t.Revoked)
+	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL, TokenNotes: hints})}
+	d := ui.Deps{Catalog: cat, Banner: "DEMO · sandbox GitLab at " + srv.BaseURL + " · offline", Flow: flows.Deps{Now: a.Now}}
+	a.Catalog = cat
+	err := a.runWizard(so, d)
+	if temp != "" && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(a.Err, "The demo store was temporary and has been removed (use --store PATH to keep it).")
+	}
+	return err
+}

@@ -1,0 +1,124 @@
+// Package alias asks for a Connection Alias when the company has more than
+// one instance (or the person asked to name the connection).
+package alias
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/ui/common"
+	"github.com/onramp-dev/onramp/ui/theme"
+)
+
+// Model is the alias prompt.
+type Model struct {
+	flow     *flows.Connect
+	input    textinput.Model
+	existing []flows.Integration // the vendor's connections, to tell them apart
+	err      string
+	hint     string
+	width    int
+	th       theme.Theme
+}
+
+// New prefills the alias typed before, else the default derived from the host.
+func New(flow *flows.Connect, existing []flows.Integration, defaultAlias string, th theme.Theme) *Model {
+	in := textinput.New()
+	in.Prompt = "  "
+	in.CharLimit = 64
+	in.Placeholder = defaultAlias
+	v := flow.Alias
+	if v == "" {
+		v = defaultAlias
+	}
+	in.SetValue(v)
+	in.Focus()
+	m := &Model{flow: flow, input: in, existing: existing, th: th}
+	m.SetTheme(th)
+	return m
+}
+
+func (m *Model) SetTheme(th theme.Theme) {
+	m.th = th
+	m.input.SetStyles(textinput.DefaultStyles(th.IsDark))
+}
+
+func (m *Model) SetSize(w, h int) {
+	m.width = w
+	m.input.SetWidth(max(w-6, 10))
+}
+
+func (m *Model) Keys() []key.Binding {
+	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "authorize")), common.KeyBack, common.KeyQuit}
+}
+
+// ShowError puts a failure (an alias taken meanwhile) under the input.
+func (m *Model) ShowError(err error) {
+	var se *flows.StepError
+	if errors.As(err, &se) {
+		m.err, m.hint = se.Message, se.Hint
+		return
+	}
+	m.err, m.hint = err.Error(), ""
+}
+
+// Value is what the input holds.
+func (m *Model) Value() string { return m.input.Value() }
+
+func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "enter", "tab":
+			m.err, m.hint = "", ""
+			if err := m.flow.SetAlias(context.Background(), m.input.Value()); err != nil {
+				m.ShowError(err)
+				return m, nil
+			}
+			return m, common.Cmd(common.AliasDoneMsg{})
+		case "esc", "shift+tab":
+			m.flow.Alias = strings.TrimSpace(m.input.Value())
+			return m, common.Cmd(common.BackMsg{})
+		}
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(msg)
+	return m, cmd
+}
+
+func (m *Model) View() string {
+	width := max(m.width, 20)
+	var b strings.Builder
+	b.WriteString(m.th.Title.Render("Connection Alias"))
+	b.WriteString("\n")
+	intro := "Name this connection so you can tell it apart from the others."
+	if len(m.existing) > 0 {
+		intro = fmt.Sprintf("Your company already has %d %s connection(s). Give this one an alias to tell them apart.", len(m.existing), m.flow.Vendor.Name)
+	}
+	b.WriteString(m.th.Muted.Render(common.Wrap(intro, width)))
+	b.WriteString("\n\n" + m.th.Focused.Render(theme.Pointer+" Alias") + m.th.Muted.Render("  letters, digits, . _ - (up to 64)") + "\n")
+	b.WriteString(m.input.View())
+	if m.err != "" {
+		b.WriteString("\n" + common.Indent(m.th.Error.Render(common.Wrap(theme.Fail+" "+common.Sentence(m.err), width-4)), "  "))
+		if m.hint != "" {
+			b.WriteString("\n" + common.Indent(m.th.Muted.Render(common.Wrap(m.hint, width-6)), "    "))
+		}
+	}
+	if len(m.existing) > 0 {
+		b.WriteString("\n\n" + m.th.Label.Render("Already connected:"))
+		for i, c := range m.existing {
+			if i == 5 {
+				b.WriteString("\n" + m.th.Muted.Render(fmt.Sprintf("  … and %d more", len(m.existing)-5)))
+				break
+			}
+			b.WriteString("\n" + m.th.Muted.Render(common.Truncate(fmt.Sprintf("  %s %-20s %s  %s", theme.Bullet, c.Alias, c.Host, c.Account), width)))
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,497 @@
+// Package ui is the Bubble Tea wizard: one root model with a page enum that
+// walks vendor, auth method, fields, alias and authorize, then shows the
+// Integrations page. Each page is its own package; every page is backed by
+// the same flows.Connect and the same store.
+package ui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/internal/textsafe"
+	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/ui/alias"
+	"github.com/onramp-dev/onramp/ui/authorize"
+	"github.com/onramp-dev/onramp/ui/common"
+	"github.com/onramp-dev/onramp/ui/fields"
+	"github.com/onramp-dev/onramp/ui/integrations"
+	"github.com/onramp-dev/onramp/ui/method"
+	"github.com/onramp-dev/onramp/ui/theme"
+	"github.com/onramp-dev/onramp/ui/vendors"
+)
+
+// Page names a screen.
+type Page int
+
+const (
+	PageVendors Page = iota
+	PageMethod
+	PageFields
+	PageAlias
+	PageAuthorize
+	PageIntegrations
+)
+
+var pageNames = [...]string{"Vendor", "Auth method", "Fields", "Alias", "Authorize", "Integrations"}
+
+func (p Page) String() string { return pageNames[p] }
+
+// Deps are what the wizard needs.
+type Deps struct {
+	Catalog flows.Catalog
+	// OpenStore opens the store off the UI goroutine, so a slow keyring never
+	// delays the first frame. Store, when set, is used as is.
+	OpenStore func(context.Context) (store.Store, error)
+	Store     store.Store
+	Flow      flows.Deps // Catalog and Store are filled in
+	// Banner is an extra header line (the demo's sandbox address).
+	Banner string
+	// Start is the first page: PageVendors or PageIntegrations.
+	Start Page
+}
+
+type storeReadyMsg struct {
+	st  store.Store
+	err error
+}
+
+type integrationsMsg struct {
+	rows []flows.Integration
+	err  error
+}
+
+type clearStatusMsg struct{ seq int }
+
+// Model is the root model.
+type Model struct {
+	deps    Deps
+	st      store.Store
+	stErr   error
+	pending tea.Msg // a step waiting for the store to open
+	flow    *flows.Connect
+	page    Page
+	// aliasShown remembers whether the alias step was part of this run, so
+	// going back from Authorize lands where the person came from.
+	aliasShown bool
+	pages      map[Page]common.Page
+	th         theme.Theme
+	help       help.Model
+	width      int
+	height     int
+	status     string
+	statusSeq  int
+	confirm    bool
+	// Aborted is set when the person quit before finishing (exit 130).
+	Aborted bool
+	// Created lists aliases connected in this run.
+	Created []string
+}
+
+// New builds the wizard.
+func New(d Deps) *Model {
+	m := &Model{deps: d, st: d.Store, th: theme.New(true), help: help.New(), width: 80, height: 24, pages: map[Page]common.Page{}}
+	m.help.Styles = help.DefaultStyles(true)
+	m.newFlow()
+	m.page = PageVendors
+	m.pages[PageVendors] = vendors.New(d.Catalog, m.th)
+	if d.Start == PageIntegrations {
+		m.page = PageIntegrations
+		m.pages[PageIntegrations] = integrations.New(nil, nil, "", m.th)
+	}
+	return m
+}
+
+func (m *Model) newFlow() {
+	fd := m.deps.Flow
+	fd.Catalog, fd.Store = m.deps.Catalog, m.st
+	m.flow = flows.NewConnect(fd)
+}
+
+// Flow exposes the current onboarding (tests inspect it).
+func (m *Model) Flow() *flows.Connect { return m.flow }
+
+// Current is the page shown.
+func (m *Model) Current() Page { return m.page }
+
+// PageModel returns a page's model (tests inspect it).
+func (m *Model) PageModel(p Page) common.Page { return m.pages[p] }
+
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{tea.RequestBackgroundColor}
+	if m.st == nil && m.deps.OpenStore != nil {
+		open := m.deps.OpenStore
+		cmds = append(cmds, func() tea.Msg {
+			st, err := open(context.Background())
+			return storeReadyMsg{st, err}
+		})
+	} else if m.st != nil {
+		cmds = append(cmds, m.storeReady())
+	}
+	return tea.Batch(cmds...)
+}
+
+// storeReady counts connections (for the vendor page hint) and, when the
+// wizard starts on Integrations, loads it.
+func (m *Model) storeReady() tea.Cmd {
+	cmds := []tea.Cmd{m.loadIntegrations()}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) loadIntegrations() tea.Cmd {
+	st, cat, now := m.st, m.deps.Catalog, m.deps.Flow.Now
+	if now == nil {
+		now = time.Now
+	}
+	return func() tea.Msg {
+		rows, err := flows.Integrations(context.Background(), st, cat, now())
+		return integrationsMsg{rows, err}
+	}
+}
+
+func (m *Model) setStatus(s string) tea.Cmd {
+	m.statusSeq++
+	m.status = s
+	seq := m.statusSeq
+	return tea.Tick(4*time.Second, func(time.Time) tea.Msg { return clearStatusMsg{seq} })
+}
+
+func (m *Model) bodySize() (int, int) {
+	extra := 0
+	if m.deps.Banner != "" {
+		extra = 1
+	}
+	return max(m.width-2, 10), max(m.height-4-extra, 3)
+}
+
+func (m *Model) show(p Page, pg common.Page) {
+	m.page = p
+	m.pages[p] = pg
+	pg.SetSize(m.bodySize())
+	pg.SetTheme(m.th)
+}
+
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.SetWidth(max(m.width-2, 10))
+		w, h := m.bodySize()
+		for _, pg := range m.pages {
+			pg.SetSize(w, h)
+		}
+		return m, nil
+	case tea.BackgroundColorMsg:
+		m.th = theme.New(msg.IsDark())
+		m.help.Styles = help.DefaultStyles(msg.IsDark())
+		for _, pg := range m.pages {
+			pg.SetTheme(m.th)
+		}
+		return m, nil
+	case storeReadyMsg:
+		m.st, m.stErr = msg.st, msg.err
+		if m.stErr != nil {
+			return m, nil
+		}
+		m.newFlowKeepingChoices()
+		cmd := m.storeReady()
+		if p := m.pending; p != nil {
+			m.pending = nil
+			return m, tea.Batch(cmd, common.Cmd(p))
+		}
+		return m, cmd
+	case integrationsMsg:
+		if v, ok := m.pages[PageVendors].(*vendors.Model); ok {
+			v.SetStored(len(msg.rows))
+		}
+		if m.page == PageIntegrations {
+			focus := ""
+			if m.flow.Saved != nil {
+				focus = m.flow.Saved.ID
+			}
+			m.show(PageIntegrations, integrations.New(msg.rows, msg.err, focus, m.th))
+		}
+		return m, nil
+	case clearStatusMsg:
+		if msg.seq == m.statusSeq {
+			m.status = ""
+		}
+		return m, nil
+	case common.StatusMsg:
+		return m, m.setStatus(string(msg))
+	case tea.KeyPressMsg:
+		if m.confirm {
+			return m.updateConfirm(msg)
+		}
+		if msg.String() == "ctrl+c" {
+			if m.dirty() {
+				m.confirm = true
+				return m, nil
+			}
+			m.Aborted = m.page != PageIntegrations && !m.succeeded()
+			return m, tea.Quit
+		}
+		if msg.String() == "ctrl+o" && m.page == PageVendors && m.st != nil {
+			return m, common.Cmd(common.OpenIntegrationsMsg{})
+		}
+	}
+	if cmd, handled := m.route(msg); handled {
+		return m, cmd
+	}
+	pg := m.pages[m.page]
+	next, cmd := pg.Update(msg)
+	m.pages[m.page] = next
+	return m, cmd
+}
+
+// newFlowKeepingChoices rebuilds the flow around the now-open store,
+// keeping anything chosen or typed while it opened.
+func (m *Model) newFlowKeepingChoices() {
+	old := m.flow
+	m.newFlow()
+	m.flow.Vendor, m.flow.Method = old.Vendor, old.Method
+	for k, v := range old.Values {
+		m.flow.Values[k] = v
+	}
+	m.flow.WantAlias, m.flow.Alias = old.WantAlias, old.Alias
+	for p, pg := range m.pages {
+		switch p {
+		case PageFields:
+			m.pages[p] = fields.New(m.flow, m.th)
+			m.pages[p].SetSize(m.bodySize())
+		default:
+			_ = pg
+		}
+	}
+}
+
+func (m *Model) succeeded() bool {
+	a, ok := m.pages[PageAuthorize].(*authorize.Model)
+	return ok && a.Succeeded() && m.page == PageAuthorize
+}
+
+// dirty reports whether quitting would lose something typed.
+func (m *Model) dirty() bool {
+	switch m.page {
+	case PageFields, PageAlias:
+		if f, ok := m.pages[PageFields].(*fields.Model); ok && f.Dirty() {
+			return true
+		}
+		return m.page == PageAlias
+	case PageAuthorize:
+		return !m.succeeded()
+	case PageVendors:
+		v := m.pages[PageVendors].(*vendors.Model)
+		return v.Filter() != ""
+	}
+	return false
+}
+
+func (m *Model) updateConfirm(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch k.String() {
+	case "y", "Y", "ctrl+c":
+		m.Aborted = true
+		return m, tea.Quit
+	case "n", "N", "esc":
+		m.confirm = false
+	}
+	return m, nil
+}
+
+// route handles the messages pages send; true when handled here.
+func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
+	needsStore := false
+	switch msg.(type) {
+	case common.MethodChosenMsg, common.FieldsDoneMsg, common.OpenIntegrationsMsg:
+		needsStore = true
+	}
+	if needsStore && m.st == nil {
+		if m.stErr == nil {
+			m.pending = msg
+			return m.setStatus("Opening the credential store…"), true
+		}
+		return nil, true
+	}
+
+	switch msg := msg.(type) {
+	case common.BackMsg:
+		return m.back(), true
+	case common.VendorChosenMsg:
+		if err := m.flow.ChooseVendor(msg.ID); err != nil {
+			return m.setStatus(err.Error()), true
+		}
+		m.show(PageMethod, method.New(m.flow.Vendor, m.th))
+		return nil, true
+	case common.MethodChosenMsg:
+		if err := m.flow.ChooseMethod(msg.ID); err != nil {
+			return m.setStatus(err.Error()), true
+		}
+		f := fields.New(m.flow, m.th)
+		need, _ := m.flow.AliasNeeded(context.Background())
+		f.SetAliasAsked(need && !m.flow.WantAlias)
+		m.show(PageFields, f)
+		return nil, true
+	case common.FieldsDoneMsg:
+		need, err := m.flow.AliasNeeded(context.Background())
+		if err != nil {
+			return m.setStatus("The store could not be read: " + err.Error()), true
+		}
+		m.aliasShown = need
+		if need {
+			return m.showAlias(), true
+		}
+		m.flow.Alias = ""
+		return m.startAuthorize(), true
+	case common.AliasDoneMsg:
+		return m.startAuthorize(), true
+	case authorize.FailedMsg:
+		var se *flows.StepError
+		if errors.As(msg.Err, &se) && se.Field == "alias" {
+			cmd := m.showAlias()
+			m.pages[PageAlias].(*alias.Model).ShowError(msg.Err)
+			return cmd, true
+		}
+		f := m.pages[PageFields].(*fields.Model)
+		m.page = PageFields
+		return f.ShowError(msg.Err), true
+	case common.OpenIntegrationsMsg:
+		if m.flow.Saved != nil {
+			m.Created = append(m.Created, m.flow.Saved.Alias)
+		}
+		m.show(PageIntegrations, integrations.New(nil, nil, "", m.th))
+		return m.loadIntegrations(), true
+	case common.AddAnotherMsg:
+		m.newFlow()
+		m.aliasShown = false
+		delete(m.pages, PageFields)
+		delete(m.pages, PageAlias)
+		delete(m.pages, PageAuthorize)
+		m.show(PageVendors, vendors.New(m.deps.Catalog, m.th))
+		return m.loadIntegrations(), true
+	}
+	return nil, false
+}
+
+func (m *Model) showAlias() tea.Cmd {
+	ctx := context.Background()
+	var existing []flows.Integration
+	if rows, err := flows.Integrations(ctx, m.st, m.deps.Catalog, time.Now()); err == nil {
+		for _, r := range rows {
+			if r.Vendor == m.flow.Vendor.Name {
+				existing = append(existing, r)
+			}
+		}
+	}
+	m.show(PageAlias, alias.New(m.flow, existing, m.flow.DefaultAlias(ctx), m.th))
+	return nil
+}
+
+func (m *Model) startAuthorize() tea.Cmd {
+	a := authorize.New(m.flow, m.th)
+	m.show(PageAuthorize, a)
+	return a.Start()
+}
+
+// back goes one step back; it never quits.
+func (m *Model) back() tea.Cmd {
+	switch m.page {
+	case PageMethod:
+		m.page = PageVendors
+	case PageFields:
+		m.page = PageMethod
+	case PageAlias:
+		m.page = PageFields
+	case PageAuthorize:
+		if m.aliasShown {
+			m.page = PageAlias
+		} else {
+			m.page = PageFields
+		}
+	case PageIntegrations:
+		m.page = PageVendors
+		if _, ok := m.pages[PageVendors]; !ok {
+			m.show(PageVendors, vendors.New(m.deps.Catalog, m.th))
+		}
+	}
+	return nil
+}
+
+// steps are the wizard's stations for the breadcrumb.
+var steps = []Page{PageVendors, PageMethod, PageFields, PageAlias, PageAuthorize}
+
+func (m *Model) header() string {
+	title := m.th.Header.Render("onramp")
+	if m.page == PageIntegrations {
+		return title + m.th.Crumb.Render("  Integrations")
+	}
+	var crumbs []string
+	here := 0
+	for i, p := range steps {
+		name := p.String()
+		if p == m.page {
+			here = i
+			crumbs = append(crumbs, m.th.CrumbHere.Render(name))
+		} else {
+			crumbs = append(crumbs, m.th.Crumb.Render(name))
+		}
+	}
+	full := title + "  " + strings.Join(crumbs, m.th.Crumb.Render(" › "))
+	if common.Width(full) <= m.width-2 {
+		return full
+	}
+	return title + m.th.Crumb.Render("  Add integration · step ") + m.th.CrumbHere.Render(
+		stepOf(here+1, len(steps))+" "+m.page.String())
+}
+
+func stepOf(i, n int) string { return string(rune('0'+i)) + "/" + string(rune('0'+n)) }
+
+func (m *Model) footer() string {
+	if m.confirm {
+		return m.th.Warning.Render(theme.Warn+" Quit onramp? What you typed will be lost.") + " " + m.th.Key.Render("[y/n]")
+	}
+	keys := m.pages[m.page].Keys()
+	bar := m.help.ShortHelpView(keys)
+	if m.status != "" {
+		return m.th.Success.Render(common.Truncate(m.status, m.width-2)) + "\n" + bar
+	}
+	return "\n" + bar
+}
+
+func (m *Model) View() tea.View {
+	var b strings.Builder
+	b.WriteString(m.header())
+	b.WriteString("\n")
+	if m.deps.Banner != "" {
+		b.WriteString(m.th.Badge.Render(common.Truncate(m.deps.Banner, m.width-2)) + "\n")
+	}
+	_, bodyH := m.bodySize()
+	var body string
+	if m.stErr != nil {
+		body = m.th.Error.Render(common.Wrap(theme.Fail+" The credential store could not be opened:\n"+textsafe.Line(m.stErr.Error()), m.width-2)) +
+			"\n\n" + m.th.Muted.Render("Fix it and start onramp again (`onramp store info` shows where it lives). ctrl+c quits.")
+	} else {
+		body = m.pages[m.page].View()
+	}
+	lines := strings.Split(body, "\n")
+	if len(lines) > bodyH {
+		lines = lines[:bodyH]
+	}
+	for len(lines) < bodyH {
+		lines = append(lines, "")
+	}
+	b.WriteString(strings.Join(lines, "\n"))
+	b.WriteString("\n")
+	b.WriteString(m.footer())
+	v := tea.NewView(m.th.App.Render(b.String()))
+	v.AltScreen = true
+	v.WindowTitle = "onramp"
+	return v
+}
+
+// compile-time check
+var _ tea.Model = (*Model)(nil)

@@ -1,0 +1,115 @@
+// Package common holds what every screen shares: the page contract, the
+// messages screens send the root model, key bindings and small renderers.
+package common
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/onramp-dev/onramp/ui/theme"
+)
+
+// Page is one screen. The root model owns the pages and routes messages.
+type Page interface {
+	Update(tea.Msg) (Page, tea.Cmd)
+	View() string
+	SetSize(width, height int)
+	SetTheme(theme.Theme)
+	// Keys are the bindings the help bar shows for this page.
+	Keys() []key.Binding
+}
+
+// Messages screens send to the root model.
+type (
+	// BackMsg: go back one step.
+	BackMsg struct{}
+	// VendorChosenMsg: a vendor card was picked.
+	VendorChosenMsg struct{ ID string }
+	// MethodChosenMsg: an auth method was picked.
+	MethodChosenMsg struct{ ID string }
+	// FieldsDoneMsg: every field is filled and checked.
+	FieldsDoneMsg struct{}
+	// AliasDoneMsg: the alias is set and free.
+	AliasDoneMsg struct{}
+	// OpenIntegrationsMsg: show the Integrations page.
+	OpenIntegrationsMsg struct{}
+	// AddAnotherMsg: start a new onboarding.
+	AddAnotherMsg struct{}
+	// StatusMsg: a short note for the status line (e.g. "copied").
+	StatusMsg string
+)
+
+// Cmd wraps a message as a command.
+func Cmd(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+
+// Shared bindings.
+var (
+	KeyNext     = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next"))
+	KeyTab      = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field"))
+	KeyBack     = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	KeyPrev     = key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "back"))
+	KeyUp       = key.NewBinding(key.WithKeys("up"), key.WithHelp("↑/↓", "move"))
+	KeyDown     = key.NewBinding(key.WithKeys("down"))
+	KeyQuit     = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
+	KeyCopy     = key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy link"))
+	KeyAlias    = key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "alias"))
+	KeyRetry    = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"))
+	KeyOverview = key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "integrations"))
+)
+
+// Hyperlink renders text as an OSC 8 link; terminals without OSC 8 show
+// just the text, so the URL itself should be the text where it matters.
+func Hyperlink(url, text string) string {
+	return ansi.SetHyperlink(url) + text + ansi.ResetHyperlink()
+}
+
+// Wrap word-wraps s to width (ANSI-aware).
+func Wrap(s string, width int) string {
+	if width <= 0 {
+		return s
+	}
+	return ansi.Wordwrap(s, width, "")
+}
+
+// WrapHard wraps and then breaks words longer than width (URLs).
+func WrapHard(s string, width int) string {
+	if width <= 0 {
+		return s
+	}
+	return ansi.Wrap(s, width, "")
+}
+
+// HardWrap breaks s at exactly width columns, ignoring word boundaries (URLs).
+func HardWrap(s string, width int) string {
+	if width <= 0 {
+		return s
+	}
+	return ansi.Hardwrap(s, width, true)
+}
+
+// Sentence capitalises the first letter of a message (Go errors start lower-case).
+func Sentence(s string) string {
+	for i, r := range s {
+		return strings.ToUpper(string(r)) + s[i+len(string(r)):]
+	}
+	return s
+}
+
+// Indent prefixes every line of s.
+func Indent(s, prefix string) string {
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = prefix + lines[i]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Width is the display width of s.
+func Width(s string) int { return lipgloss.Width(s) }
+
+// Truncate cuts s to width with an ellipsis.
+func Truncate(s string, width int) string { return ansi.Truncate(s, width, "…") }

@@ -1,0 +1,375 @@
+// Package fields is the credential form: the auth method's fields, with the
+// steps to obtain each value beside the focused one.
+package fields
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/ui/common"
+	"github.com/onramp-dev/onramp/ui/theme"
+)
+
+// Model edits the visible fields of the flow's auth method.
+type Model struct {
+	flow   *flows.Connect
+	fields []flows.Field
+	inputs []textinput.Model
+	focus  int
+	// errs holds the message (and hint) under each field.
+	errs  map[string]string
+	hints map[string]string
+	// question is a pending yes/no about the field questionKey.
+	question    string
+	questionKey string
+	// aliasAsked: the store will make the alias step appear anyway.
+	aliasAsked bool
+	width      int
+	height     int
+	th         theme.Theme
+}
+
+// New builds the form from the flow, restoring every value typed before.
+func New(flow *flows.Connect, th theme.Theme) *Model {
+	m := &Model{flow: flow, errs: map[string]string{}, hints: map[string]string{}, th: th}
+	m.rebuild()
+	return m
+}
+
+// SetAliasAsked says the alias step will come regardless of ctrl+n.
+func (m *Model) SetAliasAsked(v bool) { m.aliasAsked = v }
+
+// rebuild makes one input per visible field, keeping values and focus.
+func (m *Model) rebuild() {
+	focusKey := ""
+	if m.focus < len(m.fields) {
+		focusKey = m.fields[m.focus].Key
+	}
+	old := map[string]string{}
+	for i, f := range m.fields {
+		old[f.Key] = m.inputs[i].Value()
+	}
+	m.fields = m.flow.VisibleFields()
+	m.inputs = make([]textinput.Model, len(m.fields))
+	for i, f := range m.fields {
+		in := textinput.New()
+		in.Prompt = "  "
+		in.Placeholder = f.Placeholder
+		in.CharLimit = 4096
+		if f.Secret {
+			in.EchoMode = textinput.EchoPassword
+			in.EchoCharacter = '•'
+		}
+		v, typed := old[f.Key]
+		if !typed {
+			v = m.flow.Values[f.Key]
+		}
+		in.SetValue(v)
+		m.inputs[i] = in
+	}
+	m.focus = 0
+	for i, f := range m.fields {
+		if f.Key == focusKey {
+			m.focus = i
+		}
+	}
+	m.SetTheme(m.th)
+	m.SetSize(m.width, m.height)
+	m.focusInput(m.focus)
+}
+
+func (m *Model) SetTheme(th theme.Theme) {
+	m.th = th
+	s := textinput.DefaultStyles(th.IsDark)
+	for i := range m.inputs {
+		m.inputs[i].SetStyles(s)
+	}
+}
+
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = w, h
+	for i := range m.inputs {
+		m.inputs[i].SetWidth(max(w-6, 10))
+	}
+}
+
+func (m *Model) focusInput(i int) tea.Cmd {
+	for j := range m.inputs {
+		m.inputs[j].Blur()
+	}
+	m.focus = i
+	return m.inputs[i].Focus()
+}
+
+// Focused is the key of the focused field.
+func (m *Model) Focused() string { return m.fields[m.focus].Key }
+
+// Value is what the field's input holds now.
+func (m *Model) Value(key string) string {
+	for i, f := range m.fields {
+		if f.Key == key {
+			return m.inputs[i].Value()
+		}
+	}
+	return ""
+}
+
+// Error is the message under a field, if any.
+func (m *Model) Error(key string) string { return m.errs[key] }
+
+// Dirty reports whether anything differs from the defaults.
+func (m *Model) Dirty() bool {
+	for i, f := range m.fields {
+		if strings.TrimSpace(m.inputs[i].Value()) != f.Default {
+			return true
+		}
+	}
+	return false
+}
+
+// ShowError returns the person to the field a failure names (revealing an
+// on-demand field if needed), with the message and what to do.
+func (m *Model) ShowError(err error) tea.Cmd {
+	var se *flows.StepError
+	if !errors.As(err, &se) {
+		se = &flows.StepError{Message: err.Error()}
+	}
+	m.rebuild()
+	for i, f := range m.fields {
+		if f.Key == se.Field {
+			m.errs[f.Key] = se.Message
+			m.hints[f.Key] = se.Hint
+			return m.focusInput(i)
+		}
+	}
+	return nil
+}
+
+func (m *Model) Keys() []key.Binding {
+	if m.question != "" {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
+			key.NewBinding(key.WithKeys("n"), key.WithHelp("n/esc", "no, edit it")),
+		}
+	}
+	ks := []key.Binding{common.KeyNext}
+	if m.link() != "" {
+		ks = append(ks, common.KeyCopy)
+	}
+	return append(ks, common.KeyAlias, common.KeyBack, common.KeyQuit)
+}
+
+// commit stores the focused input's value in the flow; false on error.
+func (m *Model) commit(i int) bool {
+	f := m.fields[i]
+	delete(m.errs, f.Key)
+	delete(m.hints, f.Key)
+	if err := m.flow.SetValue(f.Key, m.inputs[i].Value()); err != nil {
+		var se *flows.StepError
+		if errors.As(err, &se) {
+			m.errs[f.Key], m.hints[f.Key] = se.Message, se.Hint
+		} else {
+			m.errs[f.Key] = err.Error()
+		}
+		return false
+	}
+	return true
+}
+
+// submit checks every field; the first problem takes the focus.
+func (m *Model) submit() tea.Cmd {
+	for i := range m.fields {
+		if !m.commit(i) {
+			return m.focusInput(i)
+		}
+	}
+	if err := m.flow.CheckFields(); err != nil {
+		var se *flows.StepError
+		if errors.As(err, &se) {
+			if q := m.flow.Question(se.Field); q != "" {
+				m.question, m.questionKey = q, se.Field
+				return nil
+			}
+		}
+		return m.ShowError(err)
+	}
+	return common.Cmd(common.FieldsDoneMsg{})
+}
+
+func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
+	k, isKey := msg.(tea.KeyPressMsg)
+	if m.question != "" {
+		if !isKey {
+			return m, nil
+		}
+		switch k.String() {
+		case "y", "Y":
+			m.flow.Confirm(m.questionKey)
+			m.question = ""
+			return m, m.submit()
+		case "n", "N", "esc":
+			key := m.questionKey
+			m.question = ""
+			for i, f := range m.fields {
+				if f.Key == key {
+					return m, m.focusInput(i)
+				}
+			}
+		}
+		return m, nil
+	}
+	if isKey {
+		switch k.String() {
+		case "enter":
+			if !m.commit(m.focus) {
+				return m, nil
+			}
+			if m.focus < len(m.inputs)-1 {
+				return m, m.focusInput(m.focus + 1)
+			}
+			return m, m.submit()
+		case "tab", "down":
+			m.commit(m.focus)
+			if m.focus < len(m.inputs)-1 {
+				return m, m.focusInput(m.focus + 1)
+			}
+			return m, nil
+		case "shift+tab", "up":
+			if m.focus > 0 {
+				m.commit(m.focus)
+				return m, m.focusInput(m.focus - 1)
+			}
+			if k.String() == "shift+tab" {
+				m.saveTyped()
+				return m, common.Cmd(common.BackMsg{})
+			}
+			return m, nil
+		case "esc":
+			m.saveTyped()
+			return m, common.Cmd(common.BackMsg{})
+		case "ctrl+y":
+			if link := m.link(); link != "" {
+				return m, tea.Batch(tea.SetClipboard(link), common.Cmd(common.StatusMsg("Link copied to your clipboard.")))
+			}
+			return m, nil
+		case "ctrl+n":
+			m.flow.WantAlias = !m.flow.WantAlias
+			return m, nil
+		}
+	}
+	var cmd tea.Cmd
+	m.inputs[m.focus], cmd = m.inputs[m.focus].Update(msg)
+	return m, cmd
+}
+
+// saveTyped keeps raw input in the flow when leaving, so nothing is lost.
+func (m *Model) saveTyped() {
+	for i, f := range m.fields {
+		m.flow.Values[f.Key] = strings.TrimSpace(m.inputs[i].Value())
+	}
+}
+
+// link is the focused field's helper address, built from current input.
+func (m *Model) link() string {
+	f := m.fields[m.focus]
+	if f.Link == nil {
+		return ""
+	}
+	vals := map[string]string{}
+	for i, g := range m.fields {
+		vals[g.Key] = m.inputs[i].Value()
+	}
+	return f.Link(vals)
+}
+
+func (m *Model) View() string {
+	width := max(m.width, 20)
+	var form strings.Builder
+	form.WriteString(m.th.Title.Render(fmt.Sprintf("Connect %s", m.flow.Vendor.Name)) + m.th.Muted.Render(" · "+m.flow.Method.Name))
+	form.WriteString("\n")
+	for i, f := range m.fields {
+		if i > 0 {
+			form.WriteString("\n")
+		}
+		label := f.Label
+		if f.Optional {
+			label += m.th.Muted.Render(" (optional)")
+		}
+		if i == m.focus {
+			form.WriteString("\n" + m.th.Focused.Render(theme.Pointer+" "+label) + "\n")
+		} else {
+			form.WriteString("\n" + m.th.Label.Render("  "+label) + "\n")
+		}
+		form.WriteString(m.inputs[i].View())
+		if msg := m.errs[f.Key]; msg != "" {
+			form.WriteString("\n" + common.Indent(m.th.Error.Render(common.Wrap(theme.Fail+" "+common.Sentence(msg), width-4)), "  "))
+			if h := m.hints[f.Key]; h != "" {
+				form.WriteString("\n" + common.Indent(m.th.Muted.Render(common.Wrap(h, width-6)), "    "))
+			}
+		}
+	}
+	if m.question != "" {
+		form.WriteString("\n\n" + m.th.Warning.Render(common.Wrap(theme.Warn+" "+m.question, width-2)) + " " + m.th.Key.Render("[y/n]"))
+	} else {
+		box := "[ ]"
+		if m.flow.WantAlias || m.aliasAsked {
+			box = "[x]"
+		}
+		note := "give this connection an alias (ctrl+n)"
+		if m.aliasAsked {
+			note = "you will be asked for a Connection Alias: the store already has a " + m.flow.Vendor.Name + " connection"
+		}
+		form.WriteString("\n\n" + m.th.Muted.Render(common.Truncate(box+" "+note, width)))
+	}
+	top := form.String()
+	room := m.height - strings.Count(top, "\n") - 2
+	if panel := m.helpPanel(width, room); panel != "" {
+		return top + "\n\n" + panel
+	}
+	return top
+}
+
+// helpPanel shows how to obtain the focused field's value, clipped to room
+// lines: the link first (it does the most), then the steps.
+func (m *Model) helpPanel(width, room int) string {
+	f := m.fields[m.focus]
+	if room < 2 || (len(f.Help) == 0 && f.Link == nil && len(f.Notes) == 0) {
+		return ""
+	}
+	inner := width - 3
+	var lines []string
+	for _, n := range f.Notes {
+		for _, l := range strings.Split(common.WrapHard(n, inner), "\n") {
+			lines = append(lines, m.th.Badge.Render(l))
+		}
+	}
+	if link := m.link(); link != "" {
+		lines = append(lines, m.th.Label.Render("Open this page to create one")+m.th.Muted.Render(" (ctrl+y copies it):"))
+		for _, l := range strings.Split(common.HardWrap(link, inner), "\n") {
+			lines = append(lines, common.Hyperlink(link, m.th.Link.Render(l)))
+		}
+	}
+	for i, step := range f.Help {
+		prefix := fmt.Sprintf("%d. ", i+1)
+		if len(f.Help) == 1 {
+			prefix = ""
+		}
+		wrapped := strings.Split(common.Wrap(prefix+step, inner), "\n")
+		for j, l := range wrapped {
+			if j > 0 {
+				l = strings.Repeat(" ", len(prefix)) + l
+			}
+			lines = append(lines, m.th.Muted.Render(l))
+		}
+	}
+	if len(lines) > room {
+		lines = append(lines[:room-1], m.th.Muted.Render("… (a taller window shows every step)"))
+	}
+	return m.th.Panel.Render(strings.Join(lines, "\n"))
+}
