@@ -246,6 +246,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	pg := m.pages[m.page]
 	next, cmd := pg.Update(msg)
 	m.pages[m.page] = next
+	// Navigation asked for by the page happens now, in this same event.
+	if in, ok := next.(interface{ Take() tea.Msg }); ok {
+		if intent := in.Take(); intent != nil {
+			navCmd, _ := m.route(intent)
+			return m, tea.Batch(cmd, navCmd)
+		}
+	}
 	return m, cmd
 }
 

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -63,6 +64,7 @@ type Sandbox struct {
 	faults  []Fault
 	windows map[string]*rateWindow
 	nextTok int64
+	latency atomic.Int64 // ns; starts as Options.Latency
 	// Requests counts answered API requests by path, for tests.
 	requests map[string]int
 }
@@ -83,9 +85,13 @@ func New(opts Options) *Sandbox {
 	}
 	opts.Prefix = strings.TrimRight(opts.Prefix, "/")
 	s := &Sandbox{opts: opts, tokens: map[string]*Token{}, windows: map[string]*rateWindow{}, requests: map[string]int{}}
+	s.latency.Store(int64(opts.Latency))
 	s.seed()
 	return s
 }
+
+// SetLatency changes the delay added to every API answer.
+func (s *Sandbox) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
 // InjectFault queues a fault.
 func (s *Sandbox) InjectFault(f Fault) {
@@ -117,9 +123,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveWeb(w, r, path)
 		return
 	}
-	if s.opts.Latency > 0 {
+	if d := time.Duration(s.latency.Load()); d > 0 {
 		select {
-		case <-time.After(s.opts.Latency):
+		case <-time.After(d):
 		case <-r.Context().Done():
 			return
 		}

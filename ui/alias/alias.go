@@ -19,6 +19,7 @@ import (
 
 // Model is the alias prompt.
 type Model struct {
+	common.Intent
 	flow     *flows.Connect
 	input    textinput.Model
 	existing []flows.Integration // the vendor's connections, to tell them apart
@@ -81,10 +82,12 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 				m.ShowError(err)
 				return m, nil
 			}
-			return m, common.Cmd(common.AliasDoneMsg{})
+			m.Set(common.AliasDoneMsg{})
+			return m, nil
 		case "esc", "shift+tab":
 			m.flow.Alias = strings.TrimSpace(m.input.Value())
-			return m, common.Cmd(common.BackMsg{})
+			m.Set(common.BackMsg{})
+			return m, nil
 		}
 	}
 	var cmd tea.Cmd

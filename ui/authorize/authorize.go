@@ -38,6 +38,7 @@ type FailedMsg struct{ Err error }
 
 // Model runs Authorize and Save.
 type Model struct {
+	common.Intent
 	flow    *flows.Connect
 	spin    spinner.Model
 	state   state
@@ -105,7 +106,8 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 				m.state, m.err = failed, se
 				return m, nil
 			}
-			return m, common.Cmd(FailedMsg{Err: msg.err})
+			m.Set(FailedMsg{Err: msg.err})
+			return m, nil
 		}
 		m.state, m.conn = succeeded, msg.conn
 		return m, nil
@@ -122,18 +124,21 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			if msg.String() == "esc" {
 				m.cancel()
 				m.attempt++ // the cancelled attempt's answer no longer counts
-				return m, common.Cmd(common.BackMsg{})
+				m.Set(common.BackMsg{})
+				return m, nil
 			}
 		case failed:
 			switch msg.String() {
 			case "r", "enter":
 				return m, m.Start()
 			case "esc", "shift+tab":
-				return m, common.Cmd(common.BackMsg{})
+				m.Set(common.BackMsg{})
+				return m, nil
 			}
 		case succeeded:
 			if msg.String() == "enter" || msg.String() == "tab" {
-				return m, common.Cmd(common.OpenIntegrationsMsg{})
+				m.Set(common.OpenIntegrationsMsg{})
+				return m, nil
 			}
 		}
 	}

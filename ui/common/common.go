@@ -43,6 +43,21 @@ type (
 	StatusMsg string
 )
 
+// Intent is embedded by pages to ask the root model for navigation. The root
+// reads it right after the page's Update, in the same event, so keys typed
+// ahead of a page change (paste, fast typists, tests) land on the new page.
+type Intent struct{ msg tea.Msg }
+
+// Set records the navigation message.
+func (i *Intent) Set(msg tea.Msg) { i.msg = msg }
+
+// Take returns and clears the pending navigation message.
+func (i *Intent) Take() tea.Msg {
+	m := i.msg
+	i.msg = nil
+	return m
+}
+
 // Cmd wraps a message as a command.
 func Cmd(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
 

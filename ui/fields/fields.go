@@ -18,6 +18,7 @@ import (
 
 // Model edits the visible fields of the flow's auth method.
 type Model struct {
+	common.Intent
 	flow   *flows.Connect
 	fields []flows.Field
 	inputs []textinput.Model
@@ -199,7 +200,8 @@ func (m *Model) submit() tea.Cmd {
 		}
 		return m.ShowError(err)
 	}
-	return common.Cmd(common.FieldsDoneMsg{})
+	m.Set(common.FieldsDoneMsg{})
+	return nil
 }
 
 func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
@@ -247,12 +249,14 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			}
 			if k.String() == "shift+tab" {
 				m.saveTyped()
-				return m, common.Cmd(common.BackMsg{})
+				m.Set(common.BackMsg{})
+				return m, nil
 			}
 			return m, nil
 		case "esc":
 			m.saveTyped()
-			return m, common.Cmd(common.BackMsg{})
+			m.Set(common.BackMsg{})
+			return m, nil
 		case "ctrl+y":
 			if link := m.link(); link != "" {
 				return m, tea.Batch(tea.SetClipboard(link), common.Cmd(common.StatusMsg("Link copied to your clipboard.")))

@@ -15,6 +15,7 @@ import (
 
 // Model lists connections.
 type Model struct {
+	common.Intent
 	rows    []flows.Integration
 	cursor  int
 	offset  int
@@ -66,7 +67,8 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	case "down", "j":
 		m.cursor = min(m.cursor+1, max(len(m.rows)-1, 0))
 	case "a", "n":
-		return m, common.Cmd(common.AddAnotherMsg{})
+		m.Set(common.AddAnotherMsg{})
+		return m, nil
 	case "q":
 		return m, tea.Quit
 	}

@@ -14,6 +14,7 @@ import (
 
 // Model lists the vendor's auth methods, each with when to choose it.
 type Model struct {
+	common.Intent
 	vendor *flows.Vendor
 	cursor int
 	width  int
@@ -50,9 +51,11 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	case "down", "j", "ctrl+n":
 		m.cursor = min(m.cursor+1, len(m.vendor.Methods)-1)
 	case "enter", "tab", "space":
-		return m, common.Cmd(common.MethodChosenMsg{ID: m.Selected().ID})
+		m.Set(common.MethodChosenMsg{ID: m.Selected().ID})
+		return m, nil
 	case "esc", "shift+tab":
-		return m, common.Cmd(common.BackMsg{})
+		m.Set(common.BackMsg{})
+		return m, nil
 	}
 	return m, nil
 }

@@ -21,6 +21,7 @@ const cardHeight = 4
 
 // Model is the vendor picker.
 type Model struct {
+	common.Intent
 	catalog flows.Catalog
 	hay     []string // lower-cased searchable text per vendor, built once
 	shown   []int    // indexes into catalog matching the filter
@@ -132,7 +133,8 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			return m, nil
 		case "enter", "tab":
 			if v := m.Selected(); v != nil {
-				return m, common.Cmd(common.VendorChosenMsg{ID: v.ID})
+				m.Set(common.VendorChosenMsg{ID: v.ID})
+				return m, nil
 			}
 			return m, nil
 		case "esc", "shift+tab":
