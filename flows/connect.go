@@ -335,3 +335,25 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 	c.Saved = conn
 	return conn, nil
 }
+
+// Clone copies the flow so slow work (verifying, saving) can run on another
+// goroutine without touching what the UI is drawing; Adopt takes the
+// result back on the UI's goroutine.
+func (c *Connect) Clone() *Connect {
+	cp := *c
+	cp.Values = cloneMap(c.Values)
+	cp.Confirmed = cloneMap(c.Confirmed)
+	cp.Revealed = cloneMap(c.Revealed)
+	return &cp
+}
+
+// Adopt takes over the state of a clone that finished its work.
+func (c *Connect) Adopt(done *Connect) { *c = *done }
+
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -29,7 +29,7 @@ const (
 // that started it, so a cancelled attempt's late answer is ignored.
 type doneMsg struct {
 	attempt int
-	conn    *store.Connection
+	work    *flows.Connect // the clone the attempt ran on
 	err     error
 }
 
@@ -73,14 +73,14 @@ func (m *Model) Start() tea.Cmd {
 	m.state, m.err = running, nil
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	flow, attempt := m.flow, m.attempt
+	work, attempt := m.flow.Clone(), m.attempt
 	return tea.Batch(m.spin.Tick, func() tea.Msg {
 		defer cancel()
-		if _, err := flow.Authorize(ctx); err != nil {
-			return doneMsg{attempt: attempt, err: err}
+		if _, err := work.Authorize(ctx); err != nil {
+			return doneMsg{attempt: attempt, work: work, err: err}
 		}
-		conn, err := flow.Save(ctx)
-		return doneMsg{attempt: attempt, conn: conn, err: err}
+		_, err := work.Save(ctx)
+		return doneMsg{attempt: attempt, work: work, err: err}
 	})
 }
 
@@ -100,6 +100,7 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 		if msg.attempt != m.attempt || m.state != running {
 			return m, nil
 		}
+		m.flow.Adopt(msg.work)
 		if msg.err != nil {
 			var se *flows.StepError
 			if errors.As(msg.err, &se) && (se.Retryable || se.Field == "") && !errors.Is(se, context.Canceled) {
@@ -109,7 +110,7 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			m.Set(FailedMsg{Err: msg.err})
 			return m, nil
 		}
-		m.state, m.conn = succeeded, msg.conn
+		m.state, m.conn = succeeded, m.flow.Saved
 		return m, nil
 	case spinner.TickMsg:
 		if m.state != running {
