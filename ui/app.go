@@ -166,7 +166,7 @@ func (m *Model) bodySize() (int, int) {
 	if m.deps.Banner != "" {
 		extra = 1
 	}
-	return max(m.width-2, 10), max(m.height-4-extra, 3)
+	return max(m.width-2, 10), max(m.height-4-extra, 3) // header+blank, footer 2
 }
 
 func (m *Model) show(p Page, pg common.Page) {
@@ -474,8 +474,9 @@ func (m *Model) View() tea.View {
 	b.WriteString(m.header())
 	b.WriteString("\n")
 	if m.deps.Banner != "" {
-		b.WriteString(m.th.Badge.Render(common.Truncate(m.deps.Banner, m.width-2)) + "\n")
+		b.WriteString(m.th.Badge.Render(m.deps.Banner) + "\n")
 	}
+	b.WriteString("\n")
 	_, bodyH := m.bodySize()
 	var body string
 	if m.stErr != nil {
@@ -494,7 +495,13 @@ func (m *Model) View() tea.View {
 	b.WriteString(strings.Join(lines, "\n"))
 	b.WriteString("\n")
 	b.WriteString(m.footer())
-	v := tea.NewView(m.th.App.Render(b.String()))
+	// No line may overflow, however narrow the terminal: overflowing lines
+	// wrap and push the layout off screen.
+	all := strings.Split(b.String(), "\n")
+	for i := range all {
+		all[i] = common.Truncate(all[i], max(m.width-2, 1))
+	}
+	v := tea.NewView(m.th.App.Render(strings.Join(all, "\n")))
 	v.AltScreen = true
 	v.WindowTitle = "onramp"
 	return v

@@ -180,6 +180,10 @@ func (m *Model) commit(i int) bool {
 		}
 		return false
 	}
+	// Show the value as it will be used (https:// added, /api/v4 dropped).
+	if v := m.flow.Values[f.Key]; v != m.inputs[i].Value() {
+		m.inputs[i].SetValue(v)
+	}
 	return true
 }
 
