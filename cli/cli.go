@@ -44,6 +44,9 @@ type App struct {
 	// StorePath and PassphraseCommand come from global flags or env.
 	StorePath         string
 	PassphraseCommand string
+	// storeFlag is set when --store was given (the demo ignores ONRAMP_STORE
+	// so it never writes sandbox connections into a real store).
+	storeFlag bool
 }
 
 // exitError carries an exit code with its message.
@@ -137,7 +140,7 @@ func (a *App) globalFlags(args []string) ([]string, error) {
 			value = args[i]
 		}
 		if name == "store" {
-			a.StorePath = value
+			a.StorePath, a.storeFlag = value, true
 		} else {
 			a.PassphraseCommand = value
 		}

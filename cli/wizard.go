@@ -84,7 +84,7 @@ func (a *App) demo(args []string) error {
 	so := a.storeOptions()
 	so.Keyring = nil // a demo never touches the person's keyring
 	temp := ""
-	if a.StorePath == "" {
+	if !a.storeFlag {
 		dir, err := os.MkdirTemp("", "onramp-demo-*")
 		if err != nil {
 			return err

@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp/cli"
+	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// These tests build the real binary and drive it: in tmux, as a person
+// would, and as a script would.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "onramp-e2e-*")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "onramp")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// home is an isolated HOME/XDG environment with the store inside it.
+type home struct {
+	dir   string
+	store string
+	env   []string
+}
+
+func newHome(t *testing.T) *home {
+	dir := t.TempDir()
+	h := &home{dir: dir, store: filepath.Join(dir, "data", "onramp.db")}
+	h.env = []string{"HOME=" + dir, "XDG_DATA_HOME=" + filepath.Join(dir, "data-home"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
+		"ONRAMP_STORE=" + h.store, "ONRAMP_NO_KEYRING=1", "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color", "LANG=C.UTF-8"}
+	return h
+}
+
+func (h *home) open(t *testing.T) *store.SQLite {
+	st, err := store.Open(context.Background(), store.Options{Path: h.store, ConfigDir: filepath.Join(h.dir, "config", "onramp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// tmux is one tmux server with one window running a command.
+type tmux struct {
+	t      *testing.T
+	socket string
+}
+
+func startTmux(t *testing.T, h *home, w, hgt int, command string) *tmux {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is required (.ci/run installs it)")
+	}
+	tm := &tmux{t: t, socket: fmt.Sprintf("onramp-e2e-%d", rand.Int64())}
+	args := []string{"-L", tm.socket, "-f", "/dev/null", "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(hgt)}
+	for _, e := range h.env {
+		args = append(args, "-e", e)
+	}
+	args = append(args, command+"; echo EXITED=$?; sleep 30")
+	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
+	return tm
+}
+
+func (tm *tmux) run(args ...string) string {
+	out, err := exec.Command("tmux", append([]string{"-L", tm.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		tm.t.Fatalf("tmux %v: %v %s", args, err, out)
+	}
+	return string(out)
+}
+
+func (tm *tmux) screen() string { return tm.run("capture-pane", "-p") }
+
+func (tm *tmux) waitFor(want ...string) string {
+	tm.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var s string
+	for time.Now().Before(deadline) {
+		s = tm.screen()
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(s, w)
+		}
+		if ok {
+			return s
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tm.t.Fatalf("screen never showed %q:\n%s", want, s)
+	return ""
+}
+
+func (tm *tmux) keys(keys ...string) {
+	for _, k := range keys {
+		tm.run("send-keys", k)
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+func (tm *tmux) typeText(s string) { tm.run("send-keys", "-l", s) }
+
+// paste sends text as a bracketed paste, the way a terminal pastes.
+func (tm *tmux) paste(s string) {
+	tm.run("set-buffer", s)
+	tm.run("paste-buffer", "-p")
+}
+
+func TestE2EWizardInTmux(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{AdminMode: true}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	out := filepath.Join(h.dir, "stdout.txt")
+	tm := startTmux(t, h, 80, 24, binary+" > "+out)
+
+	tm.waitFor("Which app do you want to connect?", "GitLab", "Inventory of users and seats")
+	tm.keys("Enter")
+	tm.waitFor("How should onramp sign in to GitLab?", "API access token")
+	tm.keys("Enter")
+	tm.waitFor("GitLab server URL", "https://gitlab.com")
+	tm.keys("C-u")
+	tm.typeText(srv.BaseURL)
+	tm.keys("Enter")
+	tm.waitFor("› Access token", "personal_access_tokens?name=onramp")
+	tm.paste(gitlabtest.DemoTokens.ExpiringSoon + "\n")
+	tm.keys("Enter")
+	s := tm.waitFor("SUCCESS!", "@root", "administrator", "expires on", "in 6 days")
+	if strings.Contains(s, gitlabtest.DemoTokens.ExpiringSoon) {
+		t.Fatal("token on screen")
+	}
+	tm.keys("Enter")
+	tm.waitFor("Integrations", "1 connection(s)", "connected")
+	tm.keys("q")
+	tm.waitFor("EXITED=0")
+
+	conns, _ := h.open(t).List(context.Background(), store.ListOptions{})
+	if len(conns) != 1 || conns[0].BaseURL != srv.BaseURL || conns[0].Account.Username != "root" {
+		t.Fatalf("stored: %+v", conns)
+	}
+	if b, _ := os.ReadFile(out); strings.TrimSpace(string(b)) != conns[0].Alias {
+		t.Fatalf("stdout %q, want the alias %q", b, conns[0].Alias)
+	}
+}
+
+func TestE2EWizardFailureThenFixIn60x20(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	tm := startTmux(t, h, 60, 20, binary)
+	tm.waitFor("Which app do you want to connect?")
+	tm.keys("Enter", "Enter")
+	tm.waitFor("GitLab server URL")
+	tm.keys("C-u")
+	tm.typeText(srv.BaseURL)
+	tm.keys("Enter")
+	tm.paste(gitlabtest.DemoTokens.Revoked)
+	tm.keys("Enter")
+	tm.waitFor("This token was revoked", "› Access token")
+	tm.keys("C-u")
+	tm.paste(gitlabtest.DemoTokens.Admin)
+	tm.keys("Enter")
+	tm.waitFor("SUCCESS!")
+	tm.keys("C-c")
+	tm.waitFor("EXITED=0")
+}
+
+func TestE2EAbortExits130(t *testing.T) {
+	h := newHome(t)
+	tm := startTmux(t, h, 80, 24, binary)
+	tm.waitFor("Which app do you want to connect?")
+	tm.keys("Enter", "Enter")
+	tm.waitFor("GitLab server URL")
+	tm.typeText("x")
+	tm.keys("C-c")
+	tm.waitFor("Quit onramp?")
+	tm.keys("y")
+	tm.waitFor("EXITED=130")
+}
+
+func TestE2EDemo(t *testing.T) {
+	h := newHome(t)
+	tm := startTmux(t, h, 100, 30, binary+" demo")
+	tm.waitFor("DEMO · sandbox GitLab at http://127.0.0.1:")
+	tm.keys("Enter", "Enter")
+	tm.waitFor("GitLab server URL", "http://127.0.0.1:")
+	tm.keys("Enter")
+	tm.waitFor("Sandbox tokens (demo only)")
+	tm.paste(gitlabtest.DemoTokens.FewScopes)
+	tm.keys("Enter")
+	tm.waitFor("scopes do not allow reading the API")
+	tm.keys("C-u")
+	tm.paste(gitlabtest.DemoTokens.Admin)
+	tm.keys("Enter")
+	tm.waitFor("SUCCESS!")
+	tm.keys("Enter")
+	tm.waitFor("1 connection(s)")
+	tm.keys("q")
+	tm.waitFor("EXITED=0", "demo store was temporary")
+}
+
+// runCLI runs the binary with stdin, returning stdout, stderr and exit code.
+func runCLI(t *testing.T, h *home, stdin string, args ...string) (string, string, int) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = h.env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestE2EConnectCommand(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	secrets := []string{gitlabtest.DemoTokens.Admin, gitlabtest.DemoTokens.Expired, gitlabtest.DemoTokens.NonAdmin}
+	var all strings.Builder
+	run := func(stdin string, args ...string) (string, string, int) {
+		o, e, c := runCLI(t, h, stdin, args...)
+		all.WriteString(o + e)
+		return o, e, c
+	}
+
+	out, errOut, code := run(gitlabtest.DemoTokens.Admin+"\n", "connect", "gitlab", "--url", srv.BaseURL+"/api/v4/", "--token-stdin", "--json")
+	if code != cli.ExitOK {
+		t.Fatalf("connect: %d %s", code, errOut)
+	}
+	var res struct {
+		Connection struct{ Alias, Host string }
+		Summary    []struct{ Label, Value string }
+		Verification struct {
+			Username string
+			Admin    bool
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Verification.Username != "root" || !res.Verification.Admin || len(res.Summary) < 5 {
+		t.Fatalf("json: %v %s", err, out)
+	}
+
+	// Same summary in text; a second GitLab needs --alias.
+	_, errOut, code = run(gitlabtest.DemoTokens.NonAdmin+"\n", "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin")
+	if code != cli.ExitUsage || !strings.Contains(errOut, "--alias") {
+		t.Fatalf("second without alias: %d %s", code, errOut)
+	}
+	tokFile := filepath.Join(h.dir, "token")
+	os.WriteFile(tokFile, []byte(gitlabtest.DemoTokens.NonAdmin+"\n"), 0o600)
+	out, errOut, code = run("", "connect", "gitlab", "--url", srv.BaseURL, "--token-file", tokFile, "--alias", "Team-B")
+	if code != 0 || !strings.Contains(out, "Connected GitLab as Team-B") || !strings.Contains(out, "Account") || !strings.Contains(errOut, "not an administrator") {
+		t.Fatalf("text connect: %d\n%s\n%s", code, out, errOut)
+	}
+
+	// Failures: one line with the reason, non-zero.
+	_, errOut, code = run(gitlabtest.DemoTokens.Expired+"\n", "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "x")
+	if code != cli.ExitFailure || !strings.Contains(errOut, "expired") || strings.Count(strings.TrimSpace(errOut), "\n") > 1 {
+		t.Fatalf("expired: %d %q", code, errOut)
+	}
+	_, errOut, code = run("", "connect", "gitlab", "--url", srv.BaseURL, "--token", gitlabtest.DemoTokens.Admin)
+	if code != cli.ExitUsage || !strings.Contains(errOut, "visible to every user") {
+		t.Fatalf("token in argv: %d %s", code, errOut)
+	}
+
+	// list, show, store info, remove.
+	out, _, code = run("", "list", "--json")
+	var rows []struct{ Alias string }
+	json.Unmarshal([]byte(out), &rows)
+	if code != 0 || len(rows) != 2 {
+		t.Fatalf("list: %d %s", code, out)
+	}
+	out, _, _ = run("", "list")
+	if !strings.Contains(out, "ALIAS") || !strings.Contains(out, "team-b") && !strings.Contains(out, "Team-B") {
+		t.Fatalf("list text: %s", out)
+	}
+	out, _, code = run("", "show", "team-b")
+	if code != 0 || !strings.Contains(out, "glpat-…") || !strings.Contains(out, "@bob") {
+		t.Fatalf("show: %d %s", code, out)
+	}
+	out, _, code = run("", "show", "team-b", "--json")
+	if code != 0 || !strings.Contains(out, `"token": "glpat-…`) {
+		t.Fatalf("show json: %d %s", code, out)
+	}
+	_, _, code = run("", "show", "nope")
+	if code != cli.ExitNotFound {
+		t.Fatalf("show missing: %d", code)
+	}
+	out, _, code = run("", "store", "info", "--json")
+	var info store.Info
+	json.Unmarshal([]byte(out), &info)
+	if code != 0 || info.Connections != 2 || info.Key.Source != store.KeySourceFile || info.Path != h.store {
+		t.Fatalf("store info: %d %s", code, out)
+	}
+	_, errOut, code = run("", "remove", "team-b")
+	if code != cli.ExitUsage || !strings.Contains(errOut, "--yes") {
+		t.Fatalf("remove without a terminal: %d %s", code, errOut)
+	}
+	_, _, code = run("", "remove", "team-b", "--yes")
+	if code != 0 {
+		t.Fatalf("remove: %d", code)
+	}
+	_, _, code = run("", "remove", "team-b", "--yes")
+	if code != cli.ExitNotFound {
+		t.Fatalf("remove twice: %d", code)
+	}
+	_, _, code = run("", "frobnicate")
+	if code != cli.ExitUsage {
+		t.Fatalf("unknown command: %d", code)
+	}
+
+	for _, s := range secrets {
+		if strings.Contains(all.String(), s) {
+			t.Fatalf("a token appeared in the output")
+		}
+	}
+}
+
+func TestE2ERemoveAsksInATerminal(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.Admin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "prod"); c != 0 {
+		t.Fatal(e)
+	}
+	tm := startTmux(t, h, 140, 10, binary+" remove prod")
+	tm.waitFor("Remove the gitlab connection \"prod\"", "[y/N]")
+	tm.keys("n", "Enter")
+	tm.waitFor("EXITED=130")
+	if _, err := h.open(t).Find(context.Background(), "gitlab", "prod"); err != nil {
+		t.Fatal("removed after no")
+	}
+}
