@@ -255,8 +255,8 @@ func TestE2EConnectCommand(t *testing.T) {
 		t.Fatalf("connect: %d %s", code, errOut)
 	}
 	var res struct {
-		Connection struct{ Alias, Host string }
-		Summary    []struct{ Label, Value string }
+		Connection   struct{ Alias, Host string }
+		Summary      []struct{ Label, Value string }
 		Verification struct {
 			Username string
 			Admin    bool

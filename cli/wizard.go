@@ -12,6 +12,7 @@ import (
 
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/internal/lean"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui"
 )
@@ -46,6 +47,7 @@ func (a *App) runWizard(so store.Options, d ui.Deps) error {
 			return st, nil
 		}
 	}
+	d.OnIdle = lean.Trim
 	m := ui.New(d)
 	opts := []tea.ProgramOption{tea.WithOutput(a.Err), tea.WithEnvironment(a.Environ())}
 	if a.In != nil && a.In != os.Stdin {

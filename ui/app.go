@@ -54,6 +54,9 @@ type Deps struct {
 	Banner string
 	// Start is the first page: PageVendors or PageIntegrations.
 	Start Page
+	// OnIdle runs once, shortly after start-up settles (the store is open
+	// and the first frames are drawn): the CLI trims start-up memory there.
+	OnIdle func()
 }
 
 type storeReadyMsg struct {
@@ -140,6 +143,13 @@ func (m *Model) Init() tea.Cmd {
 // wizard starts on Integrations, loads it.
 func (m *Model) storeReady() tea.Cmd {
 	cmds := []tea.Cmd{m.loadIntegrations()}
+	if idle := m.deps.OnIdle; idle != nil {
+		m.deps.OnIdle = nil
+		cmds = append(cmds, tea.Tick(300*time.Millisecond, func(time.Time) tea.Msg {
+			idle()
+			return nil
+		}))
+	}
 	return tea.Batch(cmds...)
 }
 
@@ -495,13 +505,19 @@ func (m *Model) View() tea.View {
 	b.WriteString(strings.Join(lines, "\n"))
 	b.WriteString("\n")
 	b.WriteString(m.footer())
-	// No line may overflow, however narrow the terminal: overflowing lines
-	// wrap and push the layout off screen.
+	// A one-column margin, and no line may overflow however narrow the
+	// terminal (an overflowing line wraps and pushes the layout off screen).
+	// Done by hand: a lipgloss Render of the whole screen measures every
+	// grapheme of every line, which costs more than the rest of the frame.
 	all := strings.Split(b.String(), "\n")
-	for i := range all {
-		all[i] = common.Truncate(all[i], max(m.width-2, 1))
+	limit := max(m.width-2, 1)
+	for i, l := range all {
+		if len(l) > limit { // bytes ≥ columns, so short lines need no measuring
+			l = common.Truncate(l, limit)
+		}
+		all[i] = " " + l
 	}
-	v := tea.NewView(m.th.App.Render(strings.Join(all, "\n")))
+	v := tea.NewView(strings.Join(all, "\n"))
 	v.AltScreen = true
 	v.WindowTitle = "onramp"
 	return v

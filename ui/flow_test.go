@@ -24,7 +24,9 @@ type env struct {
 	s   *uitest.Screen
 }
 
-func openStore(t *testing.T) *store.SQLite {
+func openStore(t *testing.T) *store.SQLite { return openStoreB(t) }
+
+func openStoreB(t testing.TB) *store.SQLite {
 	dir := t.TempDir()
 	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "c"), Actor: "tester"})
 	if err != nil {

@@ -379,5 +379,6 @@ func (m *Model) helpPanel(width, room int) string {
 	if len(lines) > room {
 		lines = append(lines[:room-1], m.th.Muted.Render("… (a taller window shows every step)"))
 	}
-	return m.th.Panel.Render(strings.Join(lines, "\n"))
+	rule := m.th.Panel.Render("│") + " "
+	return rule + strings.Join(lines, "\n"+rule)
 }

@@ -25,7 +25,6 @@ type Theme struct {
 
 	Accent, Subtle, Faint, Good, Bad, Caution color.Color
 
-	App       lipgloss.Style
 	Header    lipgloss.Style
 	Crumb     lipgloss.Style
 	CrumbHere lipgloss.Style
@@ -39,7 +38,7 @@ type Theme struct {
 	Success   lipgloss.Style
 	Card      lipgloss.Style
 	CardOn    lipgloss.Style
-	Panel     lipgloss.Style
+	Panel     lipgloss.Style // the rule left of a side panel
 	Link      lipgloss.Style
 	Key       lipgloss.Style
 	Badge     lipgloss.Style
@@ -58,7 +57,6 @@ func New(isDark bool) Theme {
 		Bad:     ld(lipgloss.Color("#C62828"), lipgloss.Color("#FF6B6B")),
 		Caution: ld(lipgloss.Color("#A05A00"), lipgloss.Color("#FFB454")),
 	}
-	t.App = lipgloss.NewStyle().Padding(0, 1)
 	t.Header = lipgloss.NewStyle().Bold(true).Foreground(t.Accent)
 	t.Crumb = lipgloss.NewStyle().Foreground(t.Subtle)
 	t.CrumbHere = lipgloss.NewStyle().Bold(true)
@@ -72,7 +70,7 @@ func New(isDark bool) Theme {
 	t.Success = lipgloss.NewStyle().Bold(true).Foreground(t.Good)
 	t.Card = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(t.Faint).Padding(0, 1)
 	t.CardOn = t.Card.BorderForeground(t.Accent)
-	t.Panel = lipgloss.NewStyle().Border(lipgloss.NormalBorder(), false, false, false, true).BorderForeground(t.Faint).PaddingLeft(1)
+	t.Panel = lipgloss.NewStyle().Foreground(t.Faint)
 	t.Link = lipgloss.NewStyle().Underline(true).Foreground(t.Accent)
 	t.Key = lipgloss.NewStyle().Bold(true)
 	t.Badge = lipgloss.NewStyle().Foreground(t.Accent).Bold(true)

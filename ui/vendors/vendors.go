@@ -32,6 +32,14 @@ type Model struct {
 	height  int
 	th      theme.Theme
 	stored  int // connections in the store, for the hint line
+	// cards caches rendered cards by catalog index and selection: borders
+	// and truncation cost more than anything else on this screen.
+	cards map[cardKey]string
+}
+
+type cardKey struct {
+	index    int
+	selected bool
 }
 
 // New builds the picker over a catalog.
@@ -54,6 +62,7 @@ func (m *Model) SetStored(n int) { m.stored = n }
 
 func (m *Model) SetTheme(th theme.Theme) {
 	m.th = th
+	m.cards = nil
 	s := textinput.DefaultStyles(th.IsDark)
 	s.Focused.Prompt = th.Label
 	m.filter.SetStyles(s)
@@ -61,6 +70,7 @@ func (m *Model) SetTheme(th theme.Theme) {
 
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
+	m.cards = nil
 	m.filter.SetWidth(max(w-10, 10))
 	m.scroll()
 }
@@ -154,6 +164,39 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	return m, cmd
 }
 
+// card renders (or recalls) one vendor card.
+func (m *Model) card(index int, selected bool) string {
+	k := cardKey{index, selected}
+	if c, ok := m.cards[k]; ok {
+		return c
+	}
+	v := m.catalog[index]
+	cardWidth := max(m.width-2, 20)
+	var methods []string
+	for _, am := range v.Methods {
+		n := am.Name
+		if am.Recommended {
+			n += " (Recommended)"
+		}
+		methods = append(methods, n)
+	}
+	pointer, style := "  ", m.th.Card
+	if selected {
+		pointer, style = m.th.Focused.Render(theme.Pointer+" "), m.th.CardOn
+	}
+	inner := cardWidth - 4
+	head := m.th.Title.Render(v.Name) + m.th.Muted.Render("  "+strings.Join(methods, " · "))
+	body := lipgloss.JoinVertical(lipgloss.Left,
+		common.Truncate(head, inner),
+		common.Truncate(m.th.Muted.Render(v.Description), inner))
+	c := lipgloss.JoinHorizontal(lipgloss.Center, pointer, style.Width(cardWidth).Render(body))
+	if m.cards == nil {
+		m.cards = map[cardKey]string{}
+	}
+	m.cards[k] = c
+	return c
+}
+
 func (m *Model) View() string {
 	var b strings.Builder
 	b.WriteString(m.th.Title.Render("Which app do you want to connect?"))
@@ -165,33 +208,9 @@ func (m *Model) View() string {
 		b.WriteString(m.th.Muted.Render(fmt.Sprintf("No vendor matches %q. Press esc to clear the filter.", m.filter.Value())))
 		return b.String()
 	}
-	cardWidth := max(m.width-2, 20)
 	end := min(m.offset+m.visibleCards(), len(m.shown))
 	for i := m.offset; i < end; i++ {
-		v := m.catalog[m.shown[i]]
-		selected := i == m.cursor
-		name := m.th.Title.Render(v.Name)
-		var methods []string
-		for _, am := range v.Methods {
-			n := am.Name
-			if am.Recommended {
-				n += " (Recommended)"
-			}
-			methods = append(methods, n)
-		}
-		pointer := "  "
-		style := m.th.Card
-		if selected {
-			pointer = m.th.Focused.Render(theme.Pointer + " ")
-			style = m.th.CardOn
-		}
-		inner := cardWidth - 4
-		head := name + m.th.Muted.Render("  "+strings.Join(methods, " · "))
-		body := lipgloss.JoinVertical(lipgloss.Left,
-			common.Truncate(head, inner),
-			common.Truncate(m.th.Muted.Render(v.Description), inner))
-		card := style.Width(cardWidth).Render(body)
-		b.WriteString(lipgloss.JoinHorizontal(lipgloss.Center, pointer, card))
+		b.WriteString(m.card(m.shown[i], i == m.cursor))
 		b.WriteString("\n")
 	}
 	if len(m.shown) > m.visibleCards() {
