@@ -66,7 +66,7 @@ func IntegrationOf(c *store.Connection, cat Catalog, now time.Time) Integration 
 		days := int(math.Ceil(c.ExpiresAt.Sub(now).Hours() / 24))
 		row.Expires = c.ExpiresAt.Format("2006-01-02") + " (" + daysPhrase(days) + ")"
 		if days <= 0 && c.State == store.StateConnected {
-			row.State, row.Reason = "expired", "the token expired; reconnect with a new one"
+			row.State, row.Reason = "expired", "the token expired; connect again with a new token"
 		}
 	}
 	return row

@@ -173,12 +173,12 @@ func (v *Verification) warnings() []Warning {
 	if !v.canReadAPI() {
 		ws = append(ws, Warning{Code: "scope",
 			Message: fmt.Sprintf("The token's scopes (%s) do not include read_api or api, so the user inventory cannot be read.", strings.Join(v.Scopes, ", ")),
-			Action:  "Create a token with the read_api and read_user scopes, then reconnect with it."})
+			Action:  "Create a token with the read_api and read_user scopes, then connect again with it."})
 	}
 	if v.ExpiresAt != nil && v.DaysLeft <= expiryWarningDays {
 		ws = append(ws, Warning{Code: "expiry",
 			Message: fmt.Sprintf("The token expires on %s (%s).", v.ExpiresAt.Format("2006-01-02"), DaysPhrase(v.DaysLeft)),
-			Action:  "Create a token with a later expiry date before then and reconnect with it."})
+			Action:  "Before then, create a token with a later expiry date and connect again with it."})
 	}
 	switch {
 	case !v.Account.Admin && !v.Base.IsSaaS():
@@ -188,7 +188,7 @@ func (v *Verification) warnings() []Warning {
 	case v.AdminViewSeen != nil && !*v.AdminViewSeen:
 		ws = append(ws, Warning{Code: "admin_mode",
 			Message: fmt.Sprintf("@%s is an administrator, but GitLab answers this token with the non-admin view: Admin Mode is on and the token lacks the admin_mode scope.", v.Account.Username),
-			Action:  "Create a token with the admin_mode scope as well, then reconnect with it."})
+			Action:  "Create a token with the admin_mode scope as well, then connect again with it."})
 	}
 	return ws
 }
