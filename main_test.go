@@ -356,3 +356,27 @@ func TestE2ERemoveAsksInATerminal(t *testing.T) {
 		t.Fatal("removed after no")
 	}
 }
+
+func TestE2ENoColorAnd256Colours(t *testing.T) {
+	for _, c := range []struct {
+		name, env string
+		colour    bool
+	}{{"NO_COLOR", "NO_COLOR=1", false}, {"256", "TERM=screen-256color", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHome(t)
+			h.env = append(h.env, c.env)
+			tm := startTmux(t, h, 80, 24, binary)
+			tm.waitFor("Which app do you want to connect?")
+			tm.keys("Enter", "Enter")
+			tm.waitFor("› GitLab server URL")
+			styled := tm.run("capture-pane", "-p", "-e")
+			hasColour := strings.Contains(styled, "[38;") || strings.Contains(styled, ";38;")
+			if hasColour != c.colour {
+				t.Fatalf("colour codes present: %v, want %v:\n%q", hasColour, c.colour, styled)
+			}
+			if !strings.Contains(styled, "›") {
+				t.Fatal("focus marker missing: without colour the focus must still show")
+			}
+		})
+	}
+}

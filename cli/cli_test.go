@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// app is an App with in-memory streams and an isolated environment, so
+// commands run without a terminal.
+func app(t *testing.T, stdin string) (*App, *bytes.Buffer, *bytes.Buffer) {
+	dir := t.TempDir()
+	env := map[string]string{
+		"HOME": dir, "XDG_CONFIG_HOME": filepath.Join(dir, "config"),
+		"ONRAMP_STORE": filepath.Join(dir, "data", "onramp.db"), "ONRAMP_NO_KEYRING": "1",
+	}
+	var out, errb bytes.Buffer
+	a := &App{IO: IO{In: strings.NewReader(stdin), Out: &out, Err: &errb}, Getenv: func(k string) string { return env[k] }}
+	return a, &out, &errb
+}
+
+func TestExitCodes(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"help"}, ExitOK, ""},
+		{[]string{"version"}, ExitOK, ""},
+		{[]string{"nope"}, ExitUsage, "unknown command"},
+		{[]string{"connect"}, ExitUsage, "vendors: gitlab"},
+		{[]string{"connect", "jira", "--token-stdin"}, ExitUsage, "no vendor"},
+		{[]string{"connect", "gitlab", "--token", "glpat-x"}, ExitUsage, "visible to every user"},
+		{[]string{"connect", "gitlab", "--token-stdin", "--token-file", "f"}, ExitUsage, "exactly one"},
+		{[]string{"connect", "gitlab", "--url", "ftp://x", "--token-stdin"}, ExitUsage, "--url"},
+		{[]string{"connect", "gitlab", "--url", "http://gitlab.example.com", "--token-stdin"}, ExitUsage, "--allow-http"},
+		{[]string{"show", "missing"}, ExitNotFound, "not found"},
+		{[]string{"show"}, ExitUsage, "usage"},
+		{[]string{"remove", "missing", "--yes"}, ExitNotFound, "not found"},
+		{[]string{"store"}, ExitUsage, "store info"},
+		{[]string{"--store"}, ExitUsage, "needs a value"},
+	}
+	for _, c := range cases {
+		a, _, errb := app(t, "glpat-from-stdin-0123456789\n")
+		if code := Main(c.args, a); code != c.code || !strings.Contains(errb.String(), c.msg) {
+			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", c.args, code, c.code, errb.String(), c.msg)
+		}
+		if strings.Contains(errb.String(), "glpat-from-stdin") {
+			t.Errorf("%v: token echoed", c.args)
+		}
+	}
+}
+
+func TestGlobalFlagsAnywhere(t *testing.T) {
+	a, out, _ := app(t, "")
+	store := filepath.Join(t.TempDir(), "elsewhere.db")
+	if code := Main([]string{"store", "info", "--json", "--store=" + store}, a); code != 0 {
+		t.Fatal(code)
+	}
+	if !strings.Contains(out.String(), store) {
+		t.Fatalf("--store after the command ignored: %s", out)
+	}
+	a, out, _ = app(t, "")
+	if code := Main([]string{"list", "--json"}, a); code != 0 || strings.TrimSpace(out.String()) != "[]" {
+		t.Fatalf("empty list: %d %q", code, out)
+	}
+}
