@@ -214,7 +214,8 @@ func (m *Model) View() string {
 	if sel := m.selected(); sel != nil && sel.Reason != "" {
 		b.WriteString("\n" + m.th.Warning.Render(common.Wrap(theme.Warn+" "+sel.Alias+": "+sel.Reason, width)))
 	} else if sel != nil {
-		b.WriteString("\n" + m.th.Muted.Render(common.Truncate(fmt.Sprintf("%s · created by %s · expires %s", sel.Alias, sel.CreatedBy, sel.Expires), width)))
+		b.WriteString("\n" + m.th.Muted.Render(common.Wrap(fmt.Sprintf("%s · %s · %s · %s · expires %s · created by %s",
+			sel.Alias, sel.Vendor, sel.AuthMethod, sel.Host, sel.Expires, sel.CreatedBy), width)))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
