@@ -31,6 +31,10 @@ type Response struct {
 
 const maxBody = 4 << 20
 
+func decodeJSON(resp *http.Response, out any) error {
+	return json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(out)
+}
+
 // Get fetches path (relative to /api/v4) into out. A non-2xx answer is
 // returned as *Error, except 404 and 400, which callers often expect and get
 // as Response flags with a nil error.

@@ -111,20 +111,29 @@ func Verify(ctx context.Context, c *Client, now time.Time) (*Verification, error
 		}
 	}
 
-	var u apiUser
-	if r, err = c.Get(ctx, "/user", &u); err != nil {
+	if err := v.identity(ctx, c); err != nil {
 		return nil, err
 	}
+	v.Warnings = v.warnings()
+	return v, nil
+}
+
+// identity reads /user and, for admins, which view /users answers with.
+func (v *Verification) identity(ctx context.Context, c *Client) error {
+	var u apiUser
+	r, err := c.Get(ctx, "/user", &u)
+	if err != nil {
+		return err
+	}
 	if r.NotFound {
-		return nil, &Error{Kind: KindNotGitLab, Host: c.Base.Host(), Status: 404}
+		return &Error{Kind: KindNotGitLab, Host: c.Base.Host(), Status: 404}
 	}
 	v.Account = Account{ID: u.ID, Username: textsafe.Truncate(u.Username, 100), Name: textsafe.Truncate(u.Name, 100),
 		Admin: u.IsAdmin != nil && *u.IsAdmin}
-
 	if v.Account.Admin && v.canReadAPI() {
 		var users []map[string]any
 		if _, err := c.Get(ctx, "/users?per_page=1&exclude_internal=true", &users); err != nil {
-			return nil, err
+			return err
 		}
 		if len(users) > 0 {
 			_, email := users[0]["email"]
@@ -133,8 +142,7 @@ func Verify(ctx context.Context, c *Client, now time.Time) (*Verification, error
 			v.AdminViewSeen = &seen
 		}
 	}
-	v.Warnings = v.warnings()
-	return v, nil
+	return nil
 }
 
 func (v *Verification) server(ctx context.Context, c *Client) error {

@@ -19,6 +19,13 @@ type Token struct {
 	Revoked   bool
 	CreatedAt time.Time
 	LastUsed  *time.Time
+	// OAuth access tokens: Expiry is exact (7200 s after issue), AppUID the
+	// application, and supersedes the refresh token this one replaced, which
+	// GitLab revokes when this token is first used.
+	OAuth      bool
+	Expiry     time.Time
+	AppUID     string
+	supersedes *refreshToken
 }
 
 // AddToken registers a token for userID and returns its value. expires is a
@@ -79,7 +86,11 @@ func (s *Sandbox) authenticate(r *http.Request) (*Token, func(http.ResponseWrite
 			writeJSON(w, 401, map[string]string{"error": "invalid_token", "error_description": "Token was revoked. You have to re-authorize from the user."})
 		}
 	}
-	if t.ExpiresAt != nil && !s.opts.Now().Before(*t.ExpiresAt) {
+	if t.OAuth && t.supersedes != nil {
+		s.revokeRefreshLocked(t.supersedes) // revoke-on-use of the previous pair
+		t.supersedes = nil
+	}
+	if (t.ExpiresAt != nil && !s.opts.Now().Before(*t.ExpiresAt)) || (t.OAuth && !s.opts.Now().Before(t.Expiry)) {
 		return nil, func(w http.ResponseWriter) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token is expired. You can either do re-authorization or token refresh."`)
 			writeJSON(w, 401, map[string]string{"error": "invalid_token", "error_description": "Token is expired. You can either do re-authorization or token refresh."})
@@ -115,6 +126,10 @@ func (s *Sandbox) needScope(w http.ResponseWriter, tok *Token, scopes ...string)
 }
 
 func (s *Sandbox) tokenSelf(w http.ResponseWriter, r *http.Request, tok *Token) {
+	if tok.OAuth {
+		writeJSON(w, 400, map[string]string{"message": "400 Bad request - not a personal access token"})
+		return
+	}
 	switch r.Method {
 	case http.MethodGet:
 		s.mu.Lock()

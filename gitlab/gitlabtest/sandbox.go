@@ -41,6 +41,16 @@ type Options struct {
 	Prefix string
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
+	// OAuthUser is the user signed in to the sandbox's web pages, who
+	// authorizes OAuth requests; root by default.
+	OAuthUser int64
+	// AutoApprove makes the OAuth consent page submit itself (a person
+	// clicking Authorize), so a headless browser completes the flow.
+	AutoApprove bool
+	// OAuthTokenLifetime is an access token's life; 7200 s as on GitLab.
+	OAuthTokenLifetime time.Duration
+	// DeviceInterval is the device grant's polling interval in seconds; 5.
+	DeviceInterval int
 }
 
 // Fault makes the next Times requests under PathPrefix fail.
@@ -67,6 +77,7 @@ type Sandbox struct {
 	latency atomic.Int64 // ns; starts as Options.Latency
 	// Requests counts answered API requests by path, for tests.
 	requests map[string]int
+	oauth    oauthState
 }
 
 // New builds a seeded sandbox.
@@ -84,9 +95,19 @@ func New(opts Options) *Sandbox {
 		opts.Now = time.Now
 	}
 	opts.Prefix = strings.TrimRight(opts.Prefix, "/")
+	if opts.OAuthUser == 0 {
+		opts.OAuthUser = RootID
+	}
+	if opts.OAuthTokenLifetime == 0 {
+		opts.OAuthTokenLifetime = 7200 * time.Second
+	}
+	if opts.DeviceInterval == 0 {
+		opts.DeviceInterval = 5
+	}
 	s := &Sandbox{opts: opts, tokens: map[string]*Token{}, windows: map[string]*rateWindow{}, requests: map[string]int{}}
 	s.latency.Store(int64(opts.Latency))
 	s.seed()
+	s.initOAuth()
 	return s
 }
 
@@ -118,6 +139,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Gitlab-Meta", `{"correlation_id":"`+correlationID()+`","version":"1"}`)
+	if strings.HasPrefix(path, "/oauth/") && s.serveOAuth(w, r, path) {
+		return
+	}
 	api, isAPI := strings.CutPrefix(path, "/api/v4")
 	if !isAPI {
 		s.serveWeb(w, r, path)
