@@ -38,7 +38,16 @@ type AuthMethod struct {
 	Name        string
 	Summary     string // one line on when to choose it
 	Recommended bool
-	Fields      []Field
+	// Intro is shown before the fields: steps in the vendor's UI.
+	Intro []string
+	// Copy is a value to copy into the vendor's UI (a redirect URI).
+	Copy   *Copyable
+	Fields []Field
+}
+
+// Copyable is a labelled value with a copy key.
+type Copyable struct {
+	Label, Value string
 }
 
 // Field returns the field with key, or nil.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -40,6 +42,12 @@ type Deps struct {
 	Now     func() time.Time
 	// Timeout bounds one verification; 30 s by default.
 	Timeout time.Duration
+	// Remote: a browser opened here would be on the wrong machine (SSH).
+	Remote bool
+	// OpenBrowser opens an address in the system browser (pkg/browser).
+	OpenBrowser func(url string) error
+	// OAuthTimeout bounds one authorization; 10 minutes by default.
+	OAuthTimeout time.Duration
 }
 
 // Connect is one onboarding, from vendor card to stored connection. It holds
@@ -60,6 +68,8 @@ type Connect struct {
 	Alias     string
 	Result    *Verification
 	Saved     *store.Connection
+	// oauthToken is the OAuth token FinishOAuth verified, saved by Save.
+	oauthToken *oauth2.Token
 }
 
 // NewConnect starts an onboarding.
@@ -282,7 +292,7 @@ func (c *Connect) Authorize(ctx context.Context) (*Verification, error) {
 	if err := c.CheckFields(); err != nil {
 		return nil, err
 	}
-	hc, err := c.deps.NewHTTP(httpx.Options{CABundle: c.CABundle, Timeout: c.deps.Timeout})
+	hc, err := c.deps.NewHTTP(httpOptions(c))
 	if err != nil {
 		return nil, &StepError{Field: caFieldKey(c.Method), Message: err.Error(), Err: err}
 	}
@@ -319,9 +329,13 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 		ServerVersion: v.ServerVersion, ServerEdition: v.ServerEdition, CABundle: string(c.CABundle),
 		State: store.StateConnected,
 	}
-	for _, f := range c.Method.Fields {
-		if f.Secret && c.Values[f.Key] != "" {
-			conn.SetSecret(f.Key, store.Secret(c.Values[f.Key]))
+	if c.oauthToken != nil {
+		c.oauthSecrets(conn)
+	} else {
+		for _, f := range c.Method.Fields {
+			if f.Secret && c.Values[f.Key] != "" {
+				conn.SetSecret(f.Key, store.Secret(c.Values[f.Key]))
+			}
 		}
 	}
 	if err := c.deps.Store.Create(ctx, conn); err != nil {
@@ -334,6 +348,10 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 	}
 	c.Saved = conn
 	return conn, nil
+}
+
+func httpOptions(c *Connect) httpx.Options {
+	return httpx.Options{CABundle: c.CABundle, Timeout: c.deps.Timeout}
 }
 
 // Clone copies the flow so slow work (verifying, saving) can run on another

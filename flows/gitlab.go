@@ -76,6 +76,34 @@ func GitLab(o GitLabOptions) *Vendor {
 					},
 				}, caField},
 			},
+			{
+				ID: store.AuthOAuth, Name: "OAuth2", Recommended: true,
+				Summary: "Authorize an OAuth application you create in GitLab. Nothing long-lived to paste; access renews itself.",
+				Intro: []string{
+					"In GitLab, select your avatar, then Edit profile → Applications → Add new application.",
+					"Name it (e.g. onramp) and paste the Redirect URI below as its Redirect URI.",
+					"Tick the scopes read_api and read_user (or simply api), then Save application.",
+					"Confidential (the default) gives the app a Secret, which onramp then needs; unticked, the app is public and has none.",
+					"Copy the Application ID (and the Secret) into the fields below.",
+				},
+				Copy: &Copyable{Label: "Redirect URI", Value: gitlab.RegisteredRedirectURI},
+				Fields: []Field{urlField, {
+					Key: gitlab.FieldClientID, Label: "Application ID", Placeholder: "the application's ID from GitLab",
+					Help: []string{"Edit profile → Applications → your application: Application ID."},
+					Link: func(v map[string]string) string {
+						if b, err := gitlab.NormalizeURL(v[gitlab.FieldURL]); err == nil {
+							return gitlab.ApplicationsPageURL(b.URL)
+						}
+						return ""
+					},
+				}, {
+					Key: gitlab.FieldClientSecret, Label: "Secret", Secret: true, Optional: true, Placeholder: "gloas-… (empty for a public app)",
+					Help: []string{"Shown once when you save the application (Renew secret makes a new one).", "Leave empty if Confidential is unticked."},
+				}, {
+					Key: gitlab.FieldScopes, Label: "Scopes", Default: strings.Join(gitlab.DefaultOAuthScopes, " "),
+					Help: []string{"Space-separated; the application must be registered with each of them."},
+				}, caField},
+			},
 		},
 		Connector: gitlabConnector{},
 	}
@@ -93,6 +121,11 @@ func (gitlabConnector) Verify(ctx context.Context, req VerifyRequest) (*Verifica
 	if err != nil {
 		return nil, err
 	}
+	return verificationOf(base, v), nil
+}
+
+// verificationOf converts GitLab's verification into the flow's.
+func verificationOf(base gitlab.BaseURL, v *gitlab.Verification) *Verification {
 	out := &Verification{
 		BaseURL:       base.URL,
 		Account:       store.Account{ID: v.Account.ID, Username: v.Account.Username, Name: v.Account.Name, Admin: v.Account.Admin},
@@ -105,7 +138,7 @@ func (gitlabConnector) Verify(ctx context.Context, req VerifyRequest) (*Verifica
 	for _, w := range v.Warnings {
 		out.Warnings = append(out.Warnings, Warning{Code: w.Code, Message: w.Message, Action: w.Action})
 	}
-	return out, nil
+	return out
 }
 
 // DefaultAlias derives an alias from the host and sub-path:

@@ -31,7 +31,9 @@ type Verification struct {
 	ScopesKnown   bool
 	ExpiresAt     *time.Time
 	ExpiresIn     string // "in 364 days"
-	Warnings      []Warning
+	// Refreshes: an OAuth grant whose access tokens are renewed as needed.
+	Refreshes bool
+	Warnings  []Warning
 }
 
 // Warning is something that works now but will bite later.
@@ -76,9 +78,12 @@ func (v *Verification) Summary() []SummaryItem {
 	default:
 		items = append(items, SummaryItem{"Scopes", "unknown (the server is older than GitLab 15.5)"})
 	}
-	if v.ExpiresAt != nil {
+	switch {
+	case v.Refreshes:
+		items = append(items, SummaryItem{"Expires", "never: access tokens (2 hours) are renewed automatically"})
+	case v.ExpiresAt != nil:
 		items = append(items, SummaryItem{"Expires", v.ExpiresAt.Format("2006-01-02") + " 00:00 UTC (" + v.ExpiresIn + ")"})
-	} else if v.ScopesKnown {
+	case v.ScopesKnown:
 		items = append(items, SummaryItem{"Expires", "never"})
 	}
 	return items

@@ -53,6 +53,9 @@ type Connection struct {
 	ServerEdition string     `json:"server_edition,omitempty"`
 	// CABundle is the PEM the user supplied for a private CA; public data.
 	CABundle string `json:"ca_bundle,omitempty"`
+	// AccessExpiresAt is when the OAuth access token expires (2 hours after
+	// each refresh); ExpiresAt stays the credential's own expiry.
+	AccessExpiresAt *time.Time `json:"access_expires_at,omitempty"`
 	// ClientID is the OAuth application's ID; public data.
 	ClientID    string    `json:"client_id,omitempty"`
 	State       State     `json:"state"`

@@ -44,6 +44,8 @@ var migrations = []string{
 	// 2: token name and OAuth client id, shown on the Integrations page.
 	`ALTER TABLE connections ADD COLUMN token_name TEXT NOT NULL DEFAULT '';
 	ALTER TABLE connections ADD COLUMN client_id TEXT NOT NULL DEFAULT '';`,
+	// 3: when an OAuth access token expires, for refreshing ahead of time.
+	`ALTER TABLE connections ADD COLUMN access_expires_at TEXT;`,
 }
 
 // SchemaVersion is the version this build writes.

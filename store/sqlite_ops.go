@@ -15,18 +15,18 @@ import (
 
 const connectionColumns = `id, vendor, alias, base_url, auth_method, account_id, account_username,
 	account_name, account_admin, scopes, expires_at, server_version, server_edition, ca_bundle,
-	token_name, client_id, state, state_reason, created_at, created_by, updated_at, updated_by, revision`
+	token_name, client_id, state, state_reason, created_at, created_by, updated_at, updated_by, revision, access_expires_at`
 
 type rowScanner interface{ Scan(...any) error }
 
 func scanConnection(r rowScanner) (*Connection, error) {
 	var c Connection
 	var scopes, created, updated, state string
-	var expires sql.NullString
+	var expires, accessExpires sql.NullString
 	var admin int
 	err := r.Scan(&c.ID, &c.Vendor, &c.Alias, &c.BaseURL, &c.AuthMethod, &c.Account.ID, &c.Account.Username,
 		&c.Account.Name, &admin, &scopes, &expires, &c.ServerVersion, &c.ServerEdition, &c.CABundle,
-		&c.TokenName, &c.ClientID, &state, &c.StateReason, &created, &c.CreatedBy, &updated, &c.UpdatedBy, &c.Revision)
+		&c.TokenName, &c.ClientID, &state, &c.StateReason, &created, &c.CreatedBy, &updated, &c.UpdatedBy, &c.Revision, &accessExpires)
 	if err != nil {
 		return nil, err
 	}
@@ -35,13 +35,20 @@ func scanConnection(r rowScanner) (*Connection, error) {
 	c.State = State(state)
 	c.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
 	c.UpdatedAt, _ = time.Parse(time.RFC3339Nano, updated)
-	if expires.Valid {
-		t, err := time.Parse(time.RFC3339Nano, expires.String)
-		if err == nil {
-			c.ExpiresAt = &t
-		}
-	}
+	c.ExpiresAt = parseNullTime(expires)
+	c.AccessExpiresAt = parseNullTime(accessExpires)
 	return &c, nil
+}
+
+func parseNullTime(s sql.NullString) *time.Time {
+	if !s.Valid {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s.String)
+	if err != nil {
+		return nil
+	}
+	return &t
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
@@ -87,12 +94,12 @@ func (s *SQLite) Create(ctx context.Context, c *Connection) error {
 	c.Revision = 1
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`, alias_key)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			c.ID, c.Vendor, c.Alias, c.BaseURL, c.AuthMethod, c.Account.ID, c.Account.Username,
 			c.Account.Name, boolInt(c.Account.Admin), strings.Join(c.Scopes, " "), nullTime(c.ExpiresAt),
 			c.ServerVersion, c.ServerEdition, c.CABundle, c.TokenName, c.ClientID, string(c.State), c.StateReason,
 			formatTime(c.CreatedAt), c.CreatedBy, formatTime(c.UpdatedAt), c.UpdatedBy, c.Revision,
-			strings.ToLower(c.Alias))
+			nullTime(c.AccessExpiresAt), strings.ToLower(c.Alias))
 		if err != nil {
 			if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT {
 				return fmt.Errorf("%w: %s/%s", ErrAliasTaken, c.Vendor, c.Alias)
@@ -279,12 +286,12 @@ func (s *SQLite) Update(ctx context.Context, id string, fn func(*Connection) err
 		_, err = tx.ExecContext(ctx, `UPDATE connections SET alias = ?, alias_key = ?, base_url = ?, auth_method = ?,
 			account_id = ?, account_username = ?, account_name = ?, account_admin = ?, scopes = ?, expires_at = ?,
 			server_version = ?, server_edition = ?, ca_bundle = ?, token_name = ?, client_id = ?, state = ?,
-			state_reason = ?, updated_at = ?, updated_by = ?, revision = ? WHERE id = ?`,
+			state_reason = ?, updated_at = ?, updated_by = ?, revision = ?, access_expires_at = ? WHERE id = ?`,
 			next.Alias, strings.ToLower(next.Alias), next.BaseURL, next.AuthMethod, next.Account.ID,
 			next.Account.Username, next.Account.Name, boolInt(next.Account.Admin), strings.Join(next.Scopes, " "),
 			nullTime(next.ExpiresAt), next.ServerVersion, next.ServerEdition, next.CABundle, next.TokenName,
 			next.ClientID, string(next.State), next.StateReason, formatTime(next.UpdatedAt), next.UpdatedBy,
-			next.Revision, next.ID)
+			next.Revision, nullTime(next.AccessExpiresAt), next.ID)
 		if err != nil {
 			if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT {
 				return fmt.Errorf("%w: %s/%s", ErrAliasTaken, next.Vendor, next.Alias)

@@ -35,7 +35,7 @@ func sample(alias string) *Connection {
 		Vendor: "gitlab", Alias: alias, BaseURL: "https://gitlab.example.com", AuthMethod: AuthToken,
 		Account: Account{ID: 7, Username: "root", Name: "Admin", Admin: true},
 		Scopes:  []string{"read_api", "read_user"}, TokenName: "onramp", ExpiresAt: &exp,
-		ServerVersion: "17.5.1", ServerEdition: "EE",
+		ServerVersion: "17.5.1", ServerEdition: "EE", AccessExpiresAt: &exp,
 	}
 	c.SetSecret(SecretToken, Secret("glpat-"+alias+"-0123456789abcdef"))
 	return c
@@ -43,6 +43,7 @@ func sample(alias string) *Connection {
 
 func TestCreateGetFindListUpdateDelete(t *testing.T) {
 	ctx := context.Background()
+	exp := time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)
 	s := mustOpen(t, testOpts(t))
 
 	c := sample("Prod")
@@ -60,7 +61,8 @@ func TestCreateGetFindListUpdateDelete(t *testing.T) {
 		t.Fatalf("secret round trip: %q", got.Secret(SecretToken).Reveal())
 	}
 	if got.Alias != "Prod" || !got.Account.Admin || got.ExpiresAt == nil || !got.ExpiresAt.Equal(*c.ExpiresAt) ||
-		strings.Join(got.Scopes, ",") != "read_api,read_user" || got.ServerEdition != "EE" || got.State != StateConnected {
+		strings.Join(got.Scopes, ",") != "read_api,read_user" || got.ServerEdition != "EE" || got.State != StateConnected ||
+		got.AccessExpiresAt == nil || !got.AccessExpiresAt.Equal(exp) {
 		t.Fatalf("fields lost: %+v", got)
 	}
 

@@ -333,7 +333,27 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) {
 
 const invalidGrantText = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
 
+// IssueTokens grants an access and refresh token pair directly, as if the
+// user had authorized app (for tests that start from a stored connection).
+func (s *Sandbox) IssueTokens(appUID string, userID int64, scopes []string) (access, refresh string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	app := s.oauth.apps[appUID]
+	now := s.opts.Now()
+	a := &Token{Value: randomSuffix(64), UserID: userID, Scopes: scopes, OAuth: true, AppUID: app.UID,
+		Expiry: now.Add(s.opts.OAuthTokenLifetime), CreatedAt: now, Name: app.Name}
+	s.tokens[a.Value] = a
+	fam := &grantFamily{}
+	rt := &refreshToken{value: randomSuffix(64), app: app, userID: userID, scopes: scopes, access: a, grant: fam}
+	fam.tokens = append(fam.tokens, rt)
+	s.oauth.refreshes[rt.value] = rt
+	return a.Value, rt.value
+}
+
 func (s *Sandbox) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
+	if d := s.opts.TokenLatency; d > 0 {
+		time.Sleep(d) // a slow token endpoint widens every refresh race
+	}
 	if r.Method != http.MethodPost {
 		writeJSON(w, 405, map[string]string{"error": "method not allowed"})
 		return

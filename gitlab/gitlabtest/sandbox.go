@@ -51,6 +51,8 @@ type Options struct {
 	OAuthTokenLifetime time.Duration
 	// DeviceInterval is the device grant's polling interval in seconds; 5.
 	DeviceInterval int
+	// TokenLatency delays every /oauth/token answer.
+	TokenLatency time.Duration
 }
 
 // Fault makes the next Times requests under PathPrefix fail.
@@ -139,8 +141,13 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Gitlab-Meta", `{"correlation_id":"`+correlationID()+`","version":"1"}`)
-	if strings.HasPrefix(path, "/oauth/") && s.serveOAuth(w, r, path) {
-		return
+	if strings.HasPrefix(path, "/oauth/") {
+		if s.fault(w, path) {
+			return
+		}
+		if s.serveOAuth(w, r, path) {
+			return
+		}
 	}
 	api, isAPI := strings.CutPrefix(path, "/api/v4")
 	if !isAPI {

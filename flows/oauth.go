@@ -1,0 +1,346 @@
+package flows
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// OAuthMode is how the person authorizes.
+type OAuthMode string
+
+const (
+	// ModeBrowser opens the system browser on this machine; the browser
+	// comes back to a loopback listener.
+	ModeBrowser OAuthMode = "browser"
+	// ModeDevice shows a code to enter at GitLab from any device.
+	ModeDevice OAuthMode = "device"
+	// ModePaste shows the authorization address; the person pastes back the
+	// address their browser ended on.
+	ModePaste OAuthMode = "paste"
+)
+
+// OAuthModes lists the modes in the order they are offered.
+var OAuthModes = []OAuthMode{ModeBrowser, ModeDevice, ModePaste}
+
+// attemptTimeout bounds one authorization: the listener and the device
+// poll never outlive it.
+const attemptTimeout = 10 * time.Minute
+
+// IsRemote reports whether a browser launched here would open on the wrong
+// machine: an SSH session, or Linux without a display.
+func IsRemote(getenv func(string) string) bool {
+	if getenv("SSH_CONNECTION") != "" || getenv("SSH_TTY") != "" {
+		return true
+	}
+	return runtime.GOOS == "linux" && getenv("DISPLAY") == "" && getenv("WAYLAND_DISPLAY") == ""
+}
+
+// DefaultOAuthMode is the mode that works where the person is.
+func DefaultOAuthMode(remote bool) OAuthMode {
+	if remote {
+		return ModeDevice
+	}
+	return ModeBrowser
+}
+
+// OAuthAttempt is one authorization in progress.
+type OAuthAttempt struct {
+	Mode OAuthMode
+	// AuthURL is the address to open (browser and paste modes).
+	AuthURL string
+	// RedirectURI is the loopback address this attempt listens on.
+	RedirectURI string
+	// Tunnel is the `ssh -L` forwarding that makes the loopback listener
+	// reachable from the person's own browser.
+	Tunnel string
+	// Device holds the user code and verification address (device mode).
+	Device *oauth2.DeviceAuthResponse
+	// Note explains a change of mode (a server without the device grant).
+	Note string
+
+	conf     *oauth2.Config
+	hc       *http.Client
+	base     gitlab.BaseURL
+	verifier string
+	state    string
+	srv      *http.Server
+	results  chan callbackResult
+	once     sync.Once
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+type callbackResult struct {
+	code string
+	err  error
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// oauthConfig builds the x/oauth2 config from the form.
+func (c *Connect) oauthConfig(redirect string) (*oauth2.Config, gitlab.BaseURL, error) {
+	base, err := gitlab.NormalizeURL(c.Values[gitlab.FieldURL])
+	if err != nil {
+		return nil, base, &StepError{Field: gitlab.FieldURL, Message: err.Error()}
+	}
+	scopes := scopesOf(c.Values[gitlab.FieldScopes])
+	if len(scopes) == 0 {
+		scopes = gitlab.DefaultOAuthScopes
+	}
+	return gitlab.OAuthConfig(base, c.Values[gitlab.FieldClientID], c.Values[gitlab.FieldClientSecret], scopes, redirect), base, nil
+}
+
+// StartOAuth begins an authorization in mode. Browser mode is refused when
+// remote (the browser would open on the wrong machine); device mode falls
+// back to paste-back on servers without the device grant (before 17.2).
+func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt, error) {
+	if err := c.CheckFields(); err != nil {
+		return nil, err
+	}
+	if mode == ModeBrowser && c.deps.Remote {
+		mode = ModePaste
+	}
+	hc, err := c.deps.NewHTTP(httpOptions(c))
+	if err != nil {
+		return nil, &StepError{Field: caFieldKey(c.Method), Message: err.Error(), Err: err}
+	}
+	a := &OAuthAttempt{Mode: mode, hc: hc, results: make(chan callbackResult, 1)}
+	timeout := c.deps.OAuthTimeout
+	if timeout == 0 {
+		timeout = attemptTimeout
+	}
+	a.ctx, a.cancel = context.WithTimeout(context.Background(), timeout)
+
+	if mode == ModeDevice {
+		conf, base, err := c.oauthConfig("")
+		if err != nil {
+			return nil, err
+		}
+		a.conf, a.base = conf, base
+		da, err := conf.DeviceAuth(context.WithValue(ctx, oauth2.HTTPClient, hc))
+		var re *oauth2.RetrieveError
+		switch {
+		case err == nil:
+			a.Device = da
+			return a, nil
+		case errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusNotFound:
+			a.Mode = ModePaste
+			a.Note = "This GitLab has no device authorization (it arrived in 17.2), so paste the address instead."
+		default:
+			a.cancel()
+			return nil, explain(gitlab.ExplainOAuth(base.Host(), err))
+		}
+	}
+
+	// Browser and paste: a loopback listener for this attempt only, on a
+	// free port of 127.0.0.1 (never every interface).
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		a.cancel()
+		return nil, fmt.Errorf("listen on loopback: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	a.RedirectURI = fmt.Sprintf("http://127.0.0.1:%d%s", port, gitlab.RedirectPath)
+	a.Tunnel = fmt.Sprintf("ssh -L %d:127.0.0.1:%d <this server>", port, port)
+	conf, base, err := c.oauthConfig(a.RedirectURI)
+	if err != nil {
+		l.Close()
+		a.cancel()
+		return nil, err
+	}
+	a.conf, a.base = conf, base
+	a.verifier, a.state = oauth2.GenerateVerifier(), randomToken()
+	a.AuthURL = conf.AuthCodeURL(a.state, oauth2.S256ChallengeOption(a.verifier))
+	a.srv = &http.Server{Handler: http.HandlerFunc(a.callback), ReadHeaderTimeout: 10 * time.Second}
+	go a.srv.Serve(l)
+	go func() { <-a.ctx.Done(); a.srv.Close() }()
+	if a.Mode == ModeBrowser && c.deps.OpenBrowser != nil {
+		if err := c.deps.OpenBrowser(a.AuthURL); err != nil {
+			a.Mode = ModePaste
+			a.Note = "No browser could be opened here, so open the address yourself."
+		}
+	}
+	return a, nil
+}
+
+// callback receives the browser's redirect on the loopback listener.
+func (a *OAuthAttempt) callback(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != gitlab.RedirectPath {
+		http.NotFound(w, r)
+		return
+	}
+	res := a.check(r.URL.Query())
+	if res.err != nil && errors.Is(res.err, errStateMismatch) {
+		// Not ours: say so, and keep waiting for the real one.
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, page("This sign-in link does not belong to the authorization onramp is waiting for.", false))
+		return
+	}
+	a.deliver(res)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if res.err != nil {
+		fmt.Fprint(w, page("Authorization failed. Return to the terminal to see why.", false))
+		return
+	}
+	fmt.Fprint(w, page("onramp is authorized. You can close this tab and return to the terminal.", true))
+}
+
+func page(msg string, ok bool) string {
+	mark := "✗"
+	if ok {
+		mark = "✓"
+	}
+	return `<!doctype html><meta charset=utf-8><title>onramp</title><body style="font:16px system-ui;margin:3em">` +
+		`<h1>` + mark + ` onramp</h1><p id=result>` + msg + `</p></body>`
+}
+
+var errStateMismatch = errors.New("this address belongs to another authorization (its state does not match): copy the address from the browser tab this authorization opened")
+
+// check validates a redirect's parameters: state first, then error or code.
+func (a *OAuthAttempt) check(q url.Values) callbackResult {
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(a.state)) != 1 {
+		return callbackResult{err: errStateMismatch}
+	}
+	if e := q.Get("error"); e != "" {
+		return callbackResult{err: &gitlab.OAuthError{Code: e, Description: q.Get("error_description")}}
+	}
+	if q.Get("code") == "" {
+		return callbackResult{err: errors.New("the address has no authorization code")}
+	}
+	return callbackResult{code: q.Get("code")}
+}
+
+// deliver hands over the first result; later ones are dropped (whichever of
+// listener and paste arrives first wins).
+func (a *OAuthAttempt) deliver(r callbackResult) {
+	a.once.Do(func() { a.results <- r })
+}
+
+// Paste takes the address the person's browser ended on. A wrong paste
+// (another authorization's address, no code, not an address) is an error
+// and the attempt keeps waiting for a right one.
+func (a *OAuthAttempt) Paste(raw string) error {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil || u.RawQuery == "" {
+		return errors.New("paste the whole address from the browser's address bar (it starts with http://127.0.0.1 and contains ?code=)")
+	}
+	res := a.check(u.Query())
+	if errors.Is(res.err, errStateMismatch) || (res.err != nil && res.code == "" && !isOAuthErr(res.err)) {
+		return res.err
+	}
+	a.deliver(res)
+	return nil
+}
+
+func isOAuthErr(err error) bool {
+	var oe *gitlab.OAuthError
+	return errors.As(err, &oe)
+}
+
+// Wait blocks until the authorization completes (a code from the listener
+// or a paste, exchanged with the PKCE verifier; or the device grant
+// approved), fails, times out, or ctx is cancelled.
+func (a *OAuthAttempt) Wait(ctx context.Context) (*oauth2.Token, error) {
+	defer a.Close()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-a.ctx.Done():
+			stop()
+		case <-ctx.Done():
+		}
+	}()
+	hctx := context.WithValue(ctx, oauth2.HTTPClient, a.hc)
+	if a.Device != nil {
+		tok, err := a.conf.DeviceAccessToken(hctx, a.Device)
+		if err != nil {
+			return nil, a.waitErr(ctx, err)
+		}
+		return tok, nil
+	}
+	select {
+	case r := <-a.results:
+		if r.err != nil {
+			return nil, r.err
+		}
+		tok, err := a.conf.Exchange(hctx, r.code, oauth2.VerifierOption(a.verifier))
+		if err != nil {
+			return nil, gitlab.ExplainOAuth(a.base.Host(), err)
+		}
+		return tok, nil
+	case <-ctx.Done():
+		return nil, a.waitErr(ctx, ctx.Err())
+	}
+}
+
+func (a *OAuthAttempt) waitErr(ctx context.Context, err error) error {
+	if a.ctx.Err() == context.DeadlineExceeded {
+		return &StepError{Message: "the authorization timed out", Hint: "Start it again", Retryable: true, Err: err}
+	}
+	if ctx.Err() != nil {
+		return &StepError{Message: "cancelled", Err: context.Canceled}
+	}
+	return gitlab.ExplainOAuth(a.base.Host(), err)
+}
+
+// Close stops the listener and any polling.
+func (a *OAuthAttempt) Close() {
+	if a.cancel != nil {
+		a.cancel()
+	}
+}
+
+// FinishOAuth verifies the token the attempt produced; Save then stores it.
+func (c *Connect) FinishOAuth(ctx context.Context, tok *oauth2.Token) (*Verification, error) {
+	hc, err := c.deps.NewHTTP(httpOptions(c))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.deps.Timeout)
+	defer cancel()
+	base, _ := gitlab.NormalizeURL(c.Values[gitlab.FieldURL])
+	gv, err := gitlab.VerifyOAuth(ctx, &gitlab.Client{HTTP: hc, Base: base, Token: tok.AccessToken}, c.deps.Now())
+	if err != nil {
+		return nil, explain(err)
+	}
+	v := verificationOf(base, gv)
+	v.Refreshes = true
+	c.Result, c.oauthToken = v, tok
+	return v, nil
+}
+
+// oauthSecrets fills the OAuth fields of a connection being saved.
+func (c *Connect) oauthSecrets(conn *store.Connection) {
+	tok := c.oauthToken
+	conn.ClientID = c.Values[gitlab.FieldClientID]
+	conn.SetSecret(store.SecretAccessToken, store.Secret(tok.AccessToken))
+	conn.SetSecret(store.SecretRefreshToken, store.Secret(tok.RefreshToken))
+	conn.SetSecret(store.SecretClientSecret, store.Secret(c.Values[gitlab.FieldClientSecret]))
+	if !tok.Expiry.IsZero() {
+		e := tok.Expiry.UTC()
+		conn.AccessExpiresAt = &e
+	}
+	conn.ExpiresAt = nil
+}

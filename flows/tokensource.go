@@ -1,0 +1,193 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/internal/httpx"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// ErrNeedsReconnect: the grant is dead (GitLab answered invalid_grant to the
+// freshest refresh token there is); only a new authorization helps.
+var ErrNeedsReconnect = errors.New("the connection needs to be reconnected")
+
+// refreshLocks serializes refreshes of one connection inside this process,
+// so goroutines queue here rather than on the store's write lock.
+var refreshLocks sync.Map // connection id → *sync.Mutex
+
+// TokenSource hands out a stored OAuth connection's access token and renews
+// it so that a refresh token is spent exactly once, across goroutines and
+// processes: an in-process mutex, then store.Update (the store's write lock,
+// held by one process at a time) → re-read → use a token another process
+// already renewed → else refresh once → the new pair is committed before
+// anyone is given the new access token. GitLab revokes the old pair when the
+// new access token is first used, so a crash before the commit loses
+// nothing: the old refresh token still works.
+type TokenSource struct {
+	Store store.Store
+	ID    string
+	// HTTP is the client for the token endpoint; built from the
+	// connection's CA bundle when nil.
+	HTTP *http.Client
+	Now  func() time.Time
+	// Leeway renews this long before expiry; one minute by default.
+	Leeway time.Duration
+}
+
+var _ oauth2.TokenSource = (*TokenSource)(nil)
+
+// errUnchanged aborts an Update that found nothing to write.
+var errUnchanged = errors.New("unchanged")
+
+// Token implements oauth2.TokenSource.
+func (ts *TokenSource) Token() (*oauth2.Token, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return ts.TokenContext(ctx)
+}
+
+func (ts *TokenSource) now() time.Time {
+	if ts.Now != nil {
+		return ts.Now()
+	}
+	return time.Now()
+}
+
+func (ts *TokenSource) fresh(c *store.Connection) bool {
+	leeway := ts.Leeway
+	if leeway == 0 {
+		leeway = time.Minute
+	}
+	return c.Secret(store.SecretAccessToken) != "" && c.AccessExpiresAt != nil && ts.now().Add(leeway).Before(*c.AccessExpiresAt)
+}
+
+func tokenOf(c *store.Connection) *oauth2.Token {
+	t := &oauth2.Token{AccessToken: c.Secret(store.SecretAccessToken).Reveal(), TokenType: "Bearer"}
+	if c.AccessExpiresAt != nil {
+		t.Expiry = *c.AccessExpiresAt
+	}
+	return t
+}
+
+// TokenContext returns a valid access token, refreshing it if needed.
+func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	c, err := ts.Store.Get(ctx, ts.ID)
+	if err != nil {
+		return nil, err
+	}
+	if c.State == store.StateNeedsReconnect {
+		return nil, fmt.Errorf("%w: %s", ErrNeedsReconnect, c.StateReason)
+	}
+	if ts.fresh(c) {
+		return tokenOf(c), nil
+	}
+	mu, _ := refreshLocks.LoadOrStore(ts.ID, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+
+	var out *oauth2.Token
+	var dead error
+	_, err = ts.Store.Update(ctx, ts.ID, func(c *store.Connection) error {
+		// Under the write lock: c is the freshest there is.
+		if c.State == store.StateNeedsReconnect {
+			dead = fmt.Errorf("%w: %s", ErrNeedsReconnect, c.StateReason)
+			return errUnchanged
+		}
+		if ts.fresh(c) { // another goroutine or process renewed it meanwhile
+			out = tokenOf(c)
+			return errUnchanged
+		}
+		tok, err := ts.refresh(ctx, c)
+		if err != nil {
+			if gitlab.IsInvalidGrant(err) {
+				// The refresh token we sent is the stored one, read under
+				// the lock: no one else can have renewed it. The grant is dead.
+				c.State = store.StateNeedsReconnect
+				c.StateReason = "GitLab no longer accepts the authorization (invalid_grant); reconnect to authorize again"
+				dead = fmt.Errorf("%w: %s", ErrNeedsReconnect, c.StateReason)
+				return nil
+			}
+			return err // transient: the stored token stays as it was
+		}
+		c.SetSecret(store.SecretAccessToken, store.Secret(tok.AccessToken))
+		if tok.RefreshToken != "" {
+			c.SetSecret(store.SecretRefreshToken, store.Secret(tok.RefreshToken))
+		}
+		exp := tok.Expiry.UTC()
+		c.AccessExpiresAt = &exp
+		out = tok
+		return nil
+	})
+	if dead != nil {
+		return nil, dead
+	}
+	if err != nil && !errors.Is(err, errUnchanged) {
+		return nil, fmt.Errorf("renew the access token: %w", err)
+	}
+	return out, nil
+}
+
+// refresh spends c's refresh token once.
+func (ts *TokenSource) refresh(ctx context.Context, c *store.Connection) (*oauth2.Token, error) {
+	hc := ts.HTTP
+	if hc == nil {
+		var err error
+		if hc, err = httpx.New(httpx.Options{CABundle: []byte(c.CABundle)}); err != nil {
+			return nil, err
+		}
+	}
+	base, err := gitlab.NormalizeURL(c.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	conf := gitlab.OAuthConfig(base, c.ClientID, c.Secret(store.SecretClientSecret).Reveal(), c.Scopes, "")
+	old := &oauth2.Token{RefreshToken: c.Secret(store.SecretRefreshToken).Reveal(), Expiry: time.Unix(1, 0)}
+	tok, err := conf.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc), old).Token()
+	if err != nil {
+		return nil, gitlab.ExplainOAuth(base.Host(), err)
+	}
+	return tok, nil
+}
+
+// NaiveTokenSource is how tools usually do it — x/oauth2's own token source
+// over the stored token, persisting afterwards — kept as the negative
+// control of the refresh race test: across processes it spends refresh
+// tokens twice, which locks GitLab connections out.
+func NaiveTokenSource(ctx context.Context, st store.Store, id string, hc *http.Client) (*oauth2.Token, error) {
+	c, err := st.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	base, _ := gitlab.NormalizeURL(c.BaseURL)
+	conf := gitlab.OAuthConfig(base, c.ClientID, c.Secret(store.SecretClientSecret).Reveal(), c.Scopes, "")
+	tok, err := conf.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc), tokenWithRefresh(c)).Token()
+	if err != nil {
+		return nil, err
+	}
+	_, err = st.Update(ctx, id, func(c *store.Connection) error {
+		c.SetSecret(store.SecretAccessToken, store.Secret(tok.AccessToken))
+		c.SetSecret(store.SecretRefreshToken, store.Secret(tok.RefreshToken))
+		exp := tok.Expiry
+		c.AccessExpiresAt = &exp
+		return nil
+	})
+	return tok, err
+}
+
+func tokenWithRefresh(c *store.Connection) *oauth2.Token {
+	t := tokenOf(c)
+	t.RefreshToken = c.Secret(store.SecretRefreshToken).Reveal()
+	return t
+}
+
+// scopesOf splits a scopes field.
+func scopesOf(s string) []string { return strings.Fields(strings.ReplaceAll(s, ",", " ")) }
