@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -44,6 +45,9 @@ type App struct {
 	// StorePath and PassphraseCommand come from global flags or env.
 	StorePath         string
 	PassphraseCommand string
+	// in buffers stdin once: a secret and then pasted addresses are read
+	// from the same stream.
+	in *bufio.Reader
 	// storeFlag is set when --store was given (the demo ignores ONRAMP_STORE
 	// so it never writes sandbox connections into a real store).
 	storeFlag bool
@@ -105,9 +109,14 @@ Usage:
   onramp integrations                    the Integrations page
   onramp connect gitlab --url URL [--alias NAME] (--token-stdin | --token-file PATH)
                         [--ca-file PATH] [--allow-http] [--json]
+  onramp connect gitlab --auth oauth --url URL --client-id ID [--client-secret-stdin]
+                        [--scopes "read_api read_user"] [--flow browser|device|paste] [--alias NAME]
+  onramp reconnect ALIAS [--token-stdin | --token-file PATH | --flow MODE]
+                                         authorize again, keeping alias and settings
   onramp list [--json]                   every stored connection
   onramp show ALIAS [--json]             one connection (secrets as fingerprints only)
-  onramp remove ALIAS [--yes]            delete a connection
+  onramp remove ALIAS [--yes] [--revoke [--force]]
+                                         delete a connection (--revoke: at the vendor first)
   onramp store info [--json]             where the store and its key live
   onramp version
 
@@ -168,6 +177,8 @@ func (a *App) run(args []string) error {
 		return a.list(rest)
 	case "show":
 		return a.show(rest)
+	case "reconnect":
+		return a.reconnect(rest)
 	case "remove", "rm":
 		return a.remove(rest)
 	case "store":
@@ -201,6 +212,14 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return &exitError{ExitUsage, err}
 	}
 	return nil
+}
+
+// stdin is the buffered standard input.
+func (a *App) stdin() *bufio.Reader {
+	if a.in == nil {
+		a.in = bufio.NewReader(a.In)
+	}
+	return a.in
 }
 
 // storeOptions is how every command opens the store.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 // connectOptions are `onramp connect`'s flags.
 type connectOptions struct {
 	Vendor     string
+	Auth       string
 	URL        string
 	Alias      string
 	TokenStdin bool
@@ -27,6 +27,13 @@ type connectOptions struct {
 	CAFile     string
 	AllowHTTP  bool
 	JSON       bool
+	// OAuth
+	ClientID          string
+	ClientSecretStdin bool
+	Scopes            string
+	Flow              string
+	// prompt is what a terminal shows before a masked read.
+	prompt string
 }
 
 // connectResult is what --json prints.
@@ -52,7 +59,12 @@ func (a *App) connect(args []string) error {
 	}
 	o.Vendor = args[0]
 	fs := newFlagSet("connect", a)
+	fs.StringVar(&o.Auth, "auth", store.AuthToken, "auth method: token or oauth")
 	fs.StringVar(&o.URL, "url", "", "server URL")
+	fs.StringVar(&o.ClientID, "client-id", "", "OAuth application ID")
+	fs.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the OAuth application secret from standard input")
+	fs.StringVar(&o.Scopes, "scopes", "", "OAuth scopes (default read_api read_user)")
+	fs.StringVar(&o.Flow, "flow", "", "OAuth flow: browser, device or paste (default: browser here, device over SSH)")
 	fs.StringVar(&o.Alias, "alias", "", "connection alias")
 	fs.BoolVar(&o.TokenStdin, "token-stdin", false, "read the token from standard input")
 	fs.StringVar(&o.TokenFile, "token-file", "", "read the token from a file")
@@ -60,21 +72,40 @@ func (a *App) connect(args []string) error {
 	fs.BoolVar(&o.AllowHTTP, "allow-http", false, "allow plain http to a host other than this machine")
 	fs.BoolVar(&o.JSON, "json", false, "print the result as JSON")
 	fs.String("token", "", "refused: tokens never go in argv")
+	fs.String("client-secret", "", "refused: secrets never go in argv")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if fs.Lookup("token").Value.String() != "" {
-		return usageErr("a token on the command line is visible to every user of this machine; use --token-stdin or --token-file")
+	if fs.Lookup("token").Value.String() != "" || fs.Lookup("client-secret").Value.String() != "" {
+		return usageErr("a secret on the command line is visible to every user of this machine; use --token-stdin, --token-file or --client-secret-stdin")
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
-	if o.TokenStdin == (o.TokenFile != "") {
-		return usageErr("give the token with exactly one of --token-stdin or --token-file")
-	}
-	token, err := a.readToken(o)
-	if err != nil {
-		return err
+	remote := flows.IsRemote(a.Getenv)
+	var mode flows.OAuthMode
+	var token string
+	switch o.Auth {
+	case store.AuthToken:
+		if o.TokenStdin == (o.TokenFile != "") {
+			return usageErr("give the token with exactly one of --token-stdin or --token-file")
+		}
+		t, err := a.readToken(o)
+		if err != nil {
+			return err
+		}
+		token = t
+	case store.AuthOAuth:
+		if o.ClientID == "" {
+			return usageErr("--auth oauth needs --client-id (the Application ID from GitLab)")
+		}
+		m, err := parseMode(o.Flow, remote)
+		if err != nil {
+			return err
+		}
+		mode = m
+	default:
+		return usageErr("--auth is token or oauth")
 	}
 
 	ctx := context.Background()
@@ -83,30 +114,55 @@ func (a *App) connect(args []string) error {
 		return err
 	}
 	defer st.Close()
-	flow := flows.NewConnect(flows.Deps{Catalog: a.Catalog, Store: st, Now: a.Now})
+	deps := a.flowDeps()
+	deps.Store = st
+	flow := flows.NewConnect(deps)
 	if err := flow.ChooseVendor(o.Vendor); err != nil {
 		return usageErr("%v (vendors: %s)", err, vendorIDs(a.Catalog))
 	}
-	if err := flow.ChooseMethod(store.AuthToken); err != nil {
+	if err := flow.ChooseMethod(o.Auth); err != nil {
 		return usageErr("%v", err)
 	}
-	if o.URL != "" {
-		if err := flow.SetValue(gitlab.FieldURL, o.URL); err != nil {
-			return usageErr("--url: %v", err)
+	set := func(key, value, flag string) error {
+		if value == "" {
+			return nil
 		}
+		if err := flow.SetValue(key, value); err != nil {
+			return usageErr("%s: %v", flag, err)
+		}
+		return nil
 	}
-	if err := flow.SetValue(gitlab.FieldToken, token); err != nil {
-		return usageErr("token: %v", err)
+	if err := set(gitlab.FieldURL, o.URL, "--url"); err != nil {
+		return err
+	}
+	if o.Auth == store.AuthToken {
+		if err := set(gitlab.FieldToken, token, "token"); err != nil {
+			return err
+		}
+	} else {
+		if err := set(gitlab.FieldClientID, o.ClientID, "--client-id"); err != nil {
+			return err
+		}
+		if err := set(gitlab.FieldScopes, o.Scopes, "--scopes"); err != nil {
+			return err
+		}
+		if o.ClientSecretStdin {
+			secret, err := a.readToken(connectOptions{TokenStdin: true, prompt: "Paste the application's Secret (input hidden): "})
+			if err != nil {
+				return err
+			}
+			flow.SetValue(gitlab.FieldClientSecret, secret)
+		}
 	}
 	if o.CAFile != "" {
 		flow.Revealed[gitlab.FieldCAFile] = true
-		if err := flow.SetValue(gitlab.FieldCAFile, o.CAFile); err != nil {
-			return usageErr("--ca-file: %v", err)
+		if err := set(gitlab.FieldCAFile, o.CAFile, "--ca-file"); err != nil {
+			return err
 		}
 	}
 	if q := flow.Question(gitlab.FieldURL); q != "" {
 		if !o.AllowHTTP {
-			return usageErr("%s is plain http: the token would cross the network unencrypted; use https, or pass --allow-http", flow.Values[gitlab.FieldURL])
+			return usageErr("%s is plain http: secrets would cross the network unencrypted; use https, or pass --allow-http", flow.Values[gitlab.FieldURL])
 		}
 		flow.Confirm(gitlab.FieldURL)
 	}
@@ -120,23 +176,40 @@ func (a *App) connect(args []string) error {
 		return usageErr("the store already has a %s connection; name this one with --alias NAME (suggested: %s)", flow.Vendor.Name, flow.DefaultAlias(ctx))
 	}
 
-	if !o.JSON {
-		fmt.Fprintf(a.Err, "Verifying with %s …\n", flow.Values[gitlab.FieldURL])
-	}
-	v, err := flow.Authorize(ctx)
+	v, err := a.authorize(flow, mode, o.JSON)
 	if err != nil {
-		var se *flows.StepError
-		if errors.As(err, &se) && se.Field == gitlab.FieldCAFile {
-			return fmt.Errorf("%s. Pass the CA certificate with --ca-file PATH", se.Message)
-		}
 		return err
 	}
 	conn, err := flow.Save(ctx)
 	if err != nil {
 		return err
 	}
+	return a.printConnected(flow, v, conn, o.JSON)
+}
+
+// authorize verifies a token, or runs an OAuth authorization.
+func (a *App) authorize(flow *flows.Connect, mode flows.OAuthMode, quiet bool) (*flows.Verification, error) {
+	if flow.Method.ID == store.AuthOAuth {
+		return a.authorizeOAuth(flow, mode)
+	}
+	if !quiet {
+		fmt.Fprintf(a.Err, "Verifying with %s …\n", flow.Values[gitlab.FieldURL])
+	}
+	v, err := flow.Authorize(context.Background())
+	if err != nil {
+		var se *flows.StepError
+		if errors.As(err, &se) && se.Field == gitlab.FieldCAFile {
+			return nil, fmt.Errorf("%s. Pass the CA certificate with --ca-file PATH", se.Message)
+		}
+		return nil, err
+	}
+	return v, nil
+}
+
+// printConnected prints the verification summary: text or --json.
+func (a *App) printConnected(flow *flows.Connect, v *flows.Verification, conn *store.Connection, asJSON bool) error {
 	row := flows.IntegrationOf(conn, a.Catalog, a.Now())
-	if o.JSON {
+	if asJSON {
 		var r connectResult
 		r.Connection, r.Summary, r.Warnings = row, v.Summary(), v.Warnings
 		if r.Warnings == nil {
@@ -181,7 +254,11 @@ func (a *App) readToken(o connectOptions) (string, error) {
 		return strings.TrimSpace(string(b)), nil
 	}
 	if f, ok := a.In.(*os.File); ok && isTerminal(f) {
-		fmt.Fprint(a.Err, "Paste the access token (input hidden): ")
+		prompt := o.prompt
+		if prompt == "" {
+			prompt = "Paste the access token (input hidden): "
+		}
+		fmt.Fprint(a.Err, prompt)
 		b, err := term.ReadPassword(f.Fd())
 		fmt.Fprintln(a.Err)
 		if err != nil {
@@ -189,13 +266,13 @@ func (a *App) readToken(o connectOptions) (string, error) {
 		}
 		return strings.TrimSpace(string(b)), nil
 	}
-	line, err := bufio.NewReader(io.LimitReader(a.In, 64<<10)).ReadString('\n')
+	line, err := a.stdin().ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", err
 	}
 	tok := strings.TrimSpace(line)
 	if tok == "" {
-		return "", usageErr("--token-stdin: standard input was empty")
+		return "", usageErr("standard input was empty: the secret is read from it")
 	}
 	return tok, nil
 }

@@ -135,11 +135,13 @@ func reasonNote(r string) string {
 func (a *App) remove(args []string) error {
 	fs := newFlagSet("remove", a)
 	yes := fs.Bool("yes", false, "do not ask")
+	doRevoke := fs.Bool("revoke", false, "revoke the credential at the vendor first")
+	force := fs.Bool("force", false, "with --revoke: delete locally even if revoking fails")
 	if err := parse(fs, reorder(args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usageErr("usage: onramp remove ALIAS [--yes]")
+		return usageErr("usage: onramp remove ALIAS [--yes] [--revoke [--force]]")
 	}
 	ctx := context.Background()
 	st, err := a.openStore(ctx)
@@ -159,6 +161,16 @@ func (a *App) remove(args []string) error {
 			c.Vendor, textsafe.Line(c.Alias), textsafe.Line(c.BaseURL), textsafe.Line(c.Account.Username))
 		if !confirmed(a.In) {
 			return abortErr()
+		}
+	}
+	if *doRevoke {
+		if err := revoke(ctx, c); err != nil {
+			if !*force {
+				return revokeFailed(c, err)
+			}
+			fmt.Fprintf(a.Err, "! %v; deleting the local copy anyway (--force)\n", err)
+		} else {
+			fmt.Fprintf(a.Err, "Revoked the credential at %s.\n", textsafe.Line(c.BaseURL))
 		}
 	}
 	if err := st.Delete(ctx, c.ID); err != nil {

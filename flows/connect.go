@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -70,6 +72,34 @@ type Connect struct {
 	Saved     *store.Connection
 	// oauthToken is the OAuth token FinishOAuth verified, saved by Save.
 	oauthToken *oauth2.Token
+	// Reconnecting is the stored connection being re-authorized: Save
+	// updates it in place, keeping its id, alias and inventory.
+	Reconnecting *store.Connection
+}
+
+// Reconnect prepares re-authorizing a stored connection: vendor, method and
+// every field come from it, so the person only authorizes again.
+func (c *Connect) Reconnect(conn *store.Connection) error {
+	if err := c.ChooseVendor(conn.Vendor); err != nil {
+		return err
+	}
+	if err := c.ChooseMethod(conn.AuthMethod); err != nil {
+		return err
+	}
+	c.Values[gitlab.FieldURL] = conn.BaseURL
+	if conn.AuthMethod == store.AuthOAuth {
+		c.Values[gitlab.FieldClientID] = conn.ClientID
+		c.Values[gitlab.FieldClientSecret] = conn.Secret(store.SecretClientSecret).Reveal()
+		c.Values[gitlab.FieldScopes] = strings.Join(conn.Scopes, " ")
+	}
+	if conn.CABundle != "" {
+		c.CABundle = []byte(conn.CABundle)
+	}
+	if u, err := url.Parse(conn.BaseURL); err == nil && u.Scheme == "http" {
+		c.Confirm(gitlab.FieldURL) // confirmed when it was first connected
+	}
+	c.Alias, c.Reconnecting = conn.Alias, conn
+	return nil
 }
 
 // NewConnect starts an onboarding.
@@ -338,6 +368,9 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 			}
 		}
 	}
+	if c.Reconnecting != nil {
+		return c.saveReconnect(ctx, conn)
+	}
 	if err := c.deps.Store.Create(ctx, conn); err != nil {
 		if errors.Is(err, store.ErrAliasTaken) {
 			return nil, &StepError{Field: "alias", Err: err,
@@ -348,6 +381,26 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 	}
 	c.Saved = conn
 	return conn, nil
+}
+
+// saveReconnect replaces the credential of the connection being reconnected.
+func (c *Connect) saveReconnect(ctx context.Context, fresh *store.Connection) (*store.Connection, error) {
+	updated, err := c.deps.Store.Update(ctx, c.Reconnecting.ID, func(cur *store.Connection) error {
+		cur.BaseURL, cur.Account, cur.Scopes = fresh.BaseURL, fresh.Account, fresh.Scopes
+		cur.TokenName, cur.ExpiresAt, cur.AccessExpiresAt = fresh.TokenName, fresh.ExpiresAt, fresh.AccessExpiresAt
+		cur.ServerVersion, cur.ServerEdition, cur.ClientID = fresh.ServerVersion, fresh.ServerEdition, fresh.ClientID
+		if fresh.CABundle != "" {
+			cur.CABundle = fresh.CABundle
+		}
+		cur.Secrets = fresh.Secrets
+		cur.State, cur.StateReason = store.StateConnected, ""
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("save reconnected connection: %w", err)
+	}
+	c.Saved = updated
+	return updated, nil
 }
 
 func httpOptions(c *Connect) httpx.Options {
