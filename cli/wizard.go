@@ -23,7 +23,7 @@ func (a *App) wizard(integrationsFirst bool) error {
 	if integrationsFirst {
 		start = ui.PageIntegrations
 	}
-	return a.runWizard(a.storeOptions(), ui.Deps{Catalog: a.Catalog, Start: start, Flow: flows.Deps{Now: a.Now}})
+	return a.runWizard(a.storeOptions(), ui.Deps{Catalog: a.Catalog, Start: start, Flow: a.flowDeps()})
 }
 
 // runWizard runs the Bubble Tea program: the UI on stderr, the aliases of
@@ -103,9 +103,12 @@ func (a *App) demo(args []string) error {
 	fmt.Fprintf(a.Err, "onramp demo: sandbox GitLab at %s (loopback only)\n", srv.BaseURL)
 	fmt.Fprintf(a.Err, "  good token:      %s\n  expiring soon:   %s\n  not an admin:    %s\n  expired:         %s\n  too few scopes:  %s\n  revoked:         %s\n",
 		t.Admin, t.ExpiringSoon, t.NonAdmin, t.Expired, t.FewScopes, t.Revoked)
-	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL, TokenNotes: hints})}
-	d := ui.Deps{Catalog: cat, Banner: "DEMO · sandbox GitLab at " + srv.BaseURL + " · offline", Flow: flows.Deps{Now: a.Now}}
+	app := gitlabtest.DemoApp
+	fmt.Fprintf(a.Err, "  OAuth application: ID %s, Secret %s\n", app.UID, app.Secret)
+	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL, TokenNotes: hints,
+		OAuthNotes: []string{"Sandbox application (demo only) — Application ID: " + app.UID, "Secret: " + app.Secret}})}
 	a.Catalog = cat
+	d := ui.Deps{Catalog: cat, Banner: "DEMO · sandbox GitLab at " + srv.BaseURL + " · offline", Flow: a.flowDeps()}
 	err := a.runWizard(so, d)
 	if temp != "" && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(a.Err, "The demo store was temporary and has been removed (use --store PATH to keep it).")

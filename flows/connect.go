@@ -386,7 +386,7 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 // saveReconnect replaces the credential of the connection being reconnected.
 func (c *Connect) saveReconnect(ctx context.Context, fresh *store.Connection) (*store.Connection, error) {
 	updated, err := c.deps.Store.Update(ctx, c.Reconnecting.ID, func(cur *store.Connection) error {
-		cur.BaseURL, cur.Account, cur.Scopes = fresh.BaseURL, fresh.Account, fresh.Scopes
+		cur.BaseURL, cur.AuthMethod, cur.Account, cur.Scopes = fresh.BaseURL, fresh.AuthMethod, fresh.Account, fresh.Scopes
 		cur.TokenName, cur.ExpiresAt, cur.AccessExpiresAt = fresh.TokenName, fresh.ExpiresAt, fresh.AccessExpiresAt
 		cur.ServerVersion, cur.ServerEdition, cur.ClientID = fresh.ServerVersion, fresh.ServerEdition, fresh.ClientID
 		if fresh.CABundle != "" {

@@ -14,6 +14,8 @@ type GitLabOptions struct {
 	// TokenNotes are shown first beside the token field (the demo lists its
 	// sandbox tokens there).
 	TokenNotes []string
+	// OAuthNotes are shown first beside the Application ID field.
+	OAuthNotes []string
 }
 
 // GitLab is the GitLab catalog card: the vendor guide's fields and steps.
@@ -88,7 +90,7 @@ func GitLab(o GitLabOptions) *Vendor {
 				},
 				Copy: &Copyable{Label: "Redirect URI", Value: gitlab.RegisteredRedirectURI},
 				Fields: []Field{urlField, {
-					Key: gitlab.FieldClientID, Label: "Application ID", Placeholder: "the application's ID from GitLab",
+					Key: gitlab.FieldClientID, Label: "Application ID", Placeholder: "the application's ID from GitLab", Notes: o.OAuthNotes,
 					Help: []string{"Edit profile → Applications → your application: Application ID."},
 					Link: func(v map[string]string) string {
 						if b, err := gitlab.NormalizeURL(v[gitlab.FieldURL]); err == nil {

@@ -56,7 +56,7 @@ type tokenInfo struct {
 // (scopes, expiry) and /user, with the same warnings as for a token.
 func VerifyOAuth(ctx context.Context, c *Client, now time.Time) (*Verification, error) {
 	c.Bearer = true
-	v := &Verification{Base: c.Base}
+	v := &Verification{Base: c.Base, OAuth: true}
 	if err := v.server(ctx, c); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,9 @@ type Verification struct {
 	DaysLeft      int
 	AdminViewSeen *bool // for admins: did /users answer with the admin view?
 	Warnings      []Warning
+	// OAuth: the credential is an OAuth grant (advice differs: scopes are
+	// the application's, and the fix is to reconnect).
+	OAuth bool
 }
 
 // Account is the token's user.
@@ -178,6 +181,9 @@ func (v *Verification) canReadAPI() bool {
 
 func (v *Verification) warnings() []Warning {
 	var ws []Warning
+	if v.OAuth {
+		return v.oauthWarnings()
+	}
 	if !v.canReadAPI() {
 		ws = append(ws, Warning{Code: "scope",
 			Message: fmt.Sprintf("The token's scopes (%s) do not include read_api or api, so the user inventory cannot be read.", strings.Join(v.Scopes, ", ")),
@@ -197,6 +203,26 @@ func (v *Verification) warnings() []Warning {
 		ws = append(ws, Warning{Code: "admin_mode",
 			Message: fmt.Sprintf("@%s is an administrator, but GitLab answers this token with the non-admin view: Admin Mode is on and the token lacks the admin_mode scope.", v.Account.Username),
 			Action:  "Create a token with the admin_mode scope as well, then connect again with it."})
+	}
+	return ws
+}
+
+func (v *Verification) oauthWarnings() []Warning {
+	var ws []Warning
+	if !v.canReadAPI() {
+		ws = append(ws, Warning{Code: "scope",
+			Message: fmt.Sprintf("The authorization's scopes (%s) do not include read_api or api, so the user inventory cannot be read.", strings.Join(v.Scopes, ", ")),
+			Action:  "Tick read_api on the application in GitLab, add it to the Scopes field, and reconnect."})
+	}
+	switch {
+	case !v.Account.Admin && !v.Base.IsSaaS():
+		ws = append(ws, Warning{Code: "not_admin",
+			Message: fmt.Sprintf("@%s is not an administrator, so the user inventory will be partial: no e-mail addresses, seat usage or sign-in dates.", v.Account.Username),
+			Action:  "For the full inventory, authorize as an administrator."})
+	case v.AdminViewSeen != nil && !*v.AdminViewSeen:
+		ws = append(ws, Warning{Code: "admin_mode",
+			Message: fmt.Sprintf("@%s is an administrator, but GitLab answers with the non-admin view: Admin Mode is on and the authorization lacks the admin_mode scope.", v.Account.Username),
+			Action:  "Tick admin_mode on the application in GitLab, add it to the Scopes field, and reconnect."})
 	}
 	return ws
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/onramp-dev/onramp/ui/fields"
 	"github.com/onramp-dev/onramp/ui/integrations"
 	"github.com/onramp-dev/onramp/ui/method"
+	"github.com/onramp-dev/onramp/ui/oauth"
 	"github.com/onramp-dev/onramp/ui/theme"
 	"github.com/onramp-dev/onramp/ui/vendors"
 )
@@ -288,7 +289,7 @@ func (m *Model) newFlowKeepingChoices() {
 }
 
 func (m *Model) succeeded() bool {
-	a, ok := m.pages[PageAuthorize].(*authorize.Model)
+	a, ok := m.pages[PageAuthorize].(interface{ Succeeded() bool })
 	return ok && a.Succeeded() && m.page == PageAuthorize
 }
 
@@ -354,6 +355,10 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		m.show(PageFields, f)
 		return nil, true
 	case common.FieldsDoneMsg:
+		if m.flow.Reconnecting != nil { // the alias stays as it is
+			m.aliasShown = false
+			return m.startAuthorize(), true
+		}
 		need, err := m.flow.AliasNeeded(context.Background())
 		if err != nil {
 			return m.setStatus("The store could not be read: " + err.Error()), true
@@ -382,6 +387,8 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		m.show(PageIntegrations, integrations.New(nil, nil, "", m.th))
 		return m.loadIntegrations(), true
+	case common.ReconnectMsg:
+		return m.reconnect(msg.ID), true
 	case common.AddAnotherMsg:
 		m.newFlow()
 		m.aliasShown = false
@@ -409,9 +416,35 @@ func (m *Model) showAlias() tea.Cmd {
 }
 
 func (m *Model) startAuthorize() tea.Cmd {
+	if m.flow.Method.ID == store.AuthOAuth {
+		o := oauth.New(m.flow, m.deps.Flow.Remote, m.th)
+		m.show(PageAuthorize, o)
+		return o.Start()
+	}
 	a := authorize.New(m.flow, m.th)
 	m.show(PageAuthorize, a)
 	return a.Start()
+}
+
+// reconnect re-authorizes a stored connection: OAuth goes straight to the
+// authorization; a token connection to the form, where only the token is new.
+func (m *Model) reconnect(id string) tea.Cmd {
+	conn, err := m.st.Get(context.Background(), id)
+	if err != nil {
+		return m.setStatus("The connection could not be read: " + err.Error())
+	}
+	m.newFlow()
+	if err := m.flow.Reconnect(conn); err != nil {
+		return m.setStatus(err.Error())
+	}
+	m.aliasShown = false
+	f := fields.New(m.flow, m.th)
+	m.show(PageMethod, method.New(m.flow.Vendor, m.th))
+	m.show(PageFields, f)
+	if conn.AuthMethod == store.AuthOAuth {
+		return m.startAuthorize()
+	}
+	return f.FocusField("token")
 }
 
 // back goes one step back; it never quits.

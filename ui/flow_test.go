@@ -61,7 +61,7 @@ func (e *env) toToken() {
 	e.s.WaitFor("Which app do you want to connect?", "GitLab")
 	e.s.Press("enter")
 	e.s.WaitFor("How should onramp sign in to GitLab?")
-	e.s.Press("enter")
+	e.s.Press("up", "enter") // OAuth2 is preselected (recommended); the token is above it
 	e.s.WaitFor("GitLab server URL", "Access token")
 	e.s.Press("enter") // accept the URL, on to the token
 }
@@ -88,7 +88,7 @@ func TestWizardTokenPathSuccess(t *testing.T) {
 	// A second onboarding asks for an alias, with the clash explained.
 	e.s.Press("a")
 	e.s.WaitFor("Which app do you want to connect?")
-	e.s.Press("enter", "enter")
+	e.s.Press("enter", "up", "enter")
 	e.s.WaitFor("you will be asked for a Connection Alias")
 	e.s.Press("enter")
 	e.s.Paste(gitlabtest.DemoTokens.NonAdmin)

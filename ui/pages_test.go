@@ -84,7 +84,7 @@ func TestNavigationForwardAndBack(t *testing.T) {
 	d.page(ui.PageMethod)
 	d.keys("esc")
 	d.page(ui.PageVendors)
-	d.keys("enter", "enter")
+	d.keys("enter", "up", "enter")
 	d.page(ui.PageFields)
 	f := d.m.PageModel(ui.PageFields).(*fields.Model)
 	if f.Focused() != "url" {
@@ -106,9 +106,33 @@ func TestNavigationForwardAndBack(t *testing.T) {
 	d.page(ui.PageMethod)
 }
 
+func TestOAuthIntroThenFields(t *testing.T) {
+	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
+	d.keys("enter", "enter") // OAuth2, the recommended method, is preselected
+	d.page(ui.PageFields)
+	if !strings.Contains(d.view(), "create an OAuth application") || !strings.Contains(d.view(), "http://127.0.0.1/onramp/callback") {
+		t.Fatalf("no intro:\n%s", d.view())
+	}
+	_, cmd := d.m.Update(uitest.Key("ctrl+y"))
+	var copied bool
+	for _, msg := range flatten(cmd) {
+		copied = copied || fmt.Sprint(msg) == "http://127.0.0.1/onramp/callback"
+	}
+	if !copied {
+		t.Fatal("ctrl+y did not copy the redirect URI")
+	}
+	d.keys("enter")
+	f := d.m.PageModel(ui.PageFields).(*fields.Model)
+	if f.Focused() != "url" || !strings.Contains(d.view(), "Application ID") || !strings.Contains(d.view(), "read_api read_user") {
+		t.Fatalf("fields:\n%s", d.view())
+	}
+	d.keys("esc")
+	d.page(ui.PageMethod)
+}
+
 func TestFieldsValidationKeepsInput(t *testing.T) {
 	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
-	d.keys("enter", "enter")
+	d.keys("enter", "up", "enter")
 	f := d.m.PageModel(ui.PageFields).(*fields.Model)
 	d.keys("ctrl+u")
 	d.send(tea.PasteMsg{Content: "ftp://gitlab.example.com"})
@@ -146,7 +170,7 @@ func TestFieldsValidationKeepsInput(t *testing.T) {
 
 func TestCopyLinkUsesOSC52(t *testing.T) {
 	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
-	d.keys("enter", "enter", "tab")
+	d.keys("enter", "up", "enter", "tab")
 	_, cmd := d.m.Update(uitest.Key("ctrl+y"))
 	if cmd == nil {
 		t.Fatal("ctrl+y did nothing")
@@ -187,7 +211,7 @@ func TestQuitAsksOnlyWhenSomethingWasTyped(t *testing.T) {
 		t.Fatal("ctrl+c on a clean first screen should quit as aborted")
 	}
 	d = newDriver(t, flows.DefaultCatalog(), openStore(t))
-	d.keys("enter", "enter")
+	d.keys("enter", "up", "enter")
 	d.send(tea.PasteMsg{Content: "gitlab.example.com"})
 	_, cmd = d.m.Update(uitest.Key("ctrl+c"))
 	if cmd != nil || !strings.Contains(d.view(), "Quit onramp? What you typed will be lost.") {
@@ -207,7 +231,7 @@ func TestQuitAsksOnlyWhenSomethingWasTyped(t *testing.T) {
 
 func TestResizeRelays(t *testing.T) {
 	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
-	d.keys("enter", "enter", "tab")
+	d.keys("enter", "up", "enter", "tab")
 	for _, size := range [][2]int{{80, 24}, {60, 20}, {120, 40}, {40, 12}} {
 		d.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 		lines := strings.Split(d.view(), "\n")
@@ -277,7 +301,7 @@ func TestAliasAskedAndValidated(t *testing.T) {
 	}
 	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL})}
 	d := newDriver(t, cat, st)
-	d.keys("enter", "enter", "enter")
+	d.keys("enter", "up", "enter", "enter")
 	d.send(tea.PasteMsg{Content: gitlabtest.DemoTokens.Admin})
 	d.keys("enter")
 	d.page(ui.PageAlias)

@@ -31,7 +31,7 @@ var DemoApp = App{
 	UID: "sbx-app-3f9c1e7a52d04b18", Secret: "gloas-sbx-secret-9Kd2Lf8Qw3Zr6Tx1",
 	Name: "onramp", Confidential: true,
 	RedirectURIs: []string{"http://127.0.0.1/onramp/callback"},
-	Scopes:       []string{"read_api", "read_user", "api"},
+	Scopes:       []string{"read_api", "read_user", "api", "admin_mode"},
 }
 
 // DemoPublicApp is a public application (Confidential unchecked: no secret).

@@ -163,13 +163,16 @@ func (m *Model) View() string {
 		b.WriteString("\n" + m.th.Muted.Render("Everything you typed is kept. Press r to try again, or esc to change the fields."))
 		return b.String()
 	}
-	return m.successView(width)
+	return SuccessView(m.th, m.flow, m.conn, width)
 }
 
-func (m *Model) successView(width int) string {
-	v := m.flow.Result
+// SuccessView is the vendor guide's SUCCESS moment: what was verified and
+// stored, with warnings and what to do about them.
+func SuccessView(th theme.Theme, flow *flows.Connect, conn *store.Connection, width int) string {
+	m := struct{ th theme.Theme }{th}
+	v := flow.Result
 	var b strings.Builder
-	b.WriteString(m.th.Big.Render(theme.OK+" SUCCESS!") + "  " + m.th.Title.Render(m.flow.Vendor.Name+" is connected as "+m.conn.Alias) + "\n\n")
+	b.WriteString(m.th.Big.Render(theme.OK+" SUCCESS!") + "  " + m.th.Title.Render(flow.Vendor.Name+" is connected as "+conn.Alias) + "\n\n")
 	labelWidth := 0
 	for _, it := range v.Summary() {
 		labelWidth = max(labelWidth, len(it.Label))
@@ -185,6 +188,6 @@ func (m *Model) successView(width int) string {
 			b.WriteString(common.Indent(m.th.Muted.Render(common.Wrap(w.Action, width-2)), "  ") + "\n")
 		}
 	}
-	b.WriteString("\n" + m.th.Muted.Render(common.Wrap("The token is stored encrypted. Press enter to see the connection on the Integrations page.", width)))
+	b.WriteString("\n" + m.th.Muted.Render(common.Wrap("The credentials are stored encrypted. Press enter to see the connection on the Integrations page.", width)))
 	return b.String()
 }

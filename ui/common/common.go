@@ -39,6 +39,8 @@ type (
 	OpenIntegrationsMsg struct{}
 	// AddAnotherMsg: start a new onboarding.
 	AddAnotherMsg struct{}
+	// ReconnectMsg: authorize a stored connection again.
+	ReconnectMsg struct{ ID string }
 	// StatusMsg: a short note for the status line (e.g. "copied").
 	StatusMsg string
 )

@@ -31,14 +31,18 @@ type Model struct {
 	questionKey string
 	// aliasAsked: the store will make the alias step appear anyway.
 	aliasAsked bool
-	width      int
-	height     int
-	th         theme.Theme
+	// intro shows the method's preparation steps (create the OAuth
+	// application, copy the redirect URI) before the fields.
+	intro  bool
+	width  int
+	height int
+	th     theme.Theme
 }
 
 // New builds the form from the flow, restoring every value typed before.
 func New(flow *flows.Connect, th theme.Theme) *Model {
 	m := &Model{flow: flow, errs: map[string]string{}, hints: map[string]string{}, th: th}
+	m.intro = len(flow.Method.Intro) > 0 && flow.Reconnecting == nil
 	m.rebuild()
 	return m
 }
@@ -108,6 +112,16 @@ func (m *Model) focusInput(i int) tea.Cmd {
 	return m.inputs[i].Focus()
 }
 
+// FocusField moves the focus to the field with key.
+func (m *Model) FocusField(key string) tea.Cmd {
+	for i, f := range m.fields {
+		if f.Key == key {
+			return m.focusInput(i)
+		}
+	}
+	return nil
+}
+
 // Focused is the key of the focused field.
 func (m *Model) Focused() string { return m.fields[m.focus].Key }
 
@@ -152,7 +166,14 @@ func (m *Model) ShowError(err error) tea.Cmd {
 	return nil
 }
 
+// copyKey copies the method's value to register (the redirect URI).
+var copyKey = key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "copy redirect URI"))
+
 func (m *Model) Keys() []key.Binding {
+	if m.intro {
+		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "on to the fields")),
+			key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy redirect URI")), common.KeyBack, common.KeyQuit}
+	}
 	if m.question != "" {
 		return []key.Binding{
 			key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
@@ -162,6 +183,9 @@ func (m *Model) Keys() []key.Binding {
 	ks := []key.Binding{common.KeyNext}
 	if m.link() != "" {
 		ks = append(ks, common.KeyCopy)
+	}
+	if m.flow.Method.Copy != nil {
+		ks = append(ks, copyKey)
 	}
 	return append(ks, common.KeyAlias, common.KeyBack, common.KeyQuit)
 }
@@ -208,8 +232,29 @@ func (m *Model) submit() tea.Cmd {
 	return nil
 }
 
+func (m *Model) copyValue() tea.Cmd {
+	c := m.flow.Method.Copy
+	if c == nil {
+		return nil
+	}
+	return tea.Batch(tea.SetClipboard(c.Value), common.Cmd(common.StatusMsg(c.Label+" copied to your clipboard.")))
+}
+
 func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	k, isKey := msg.(tea.KeyPressMsg)
+	if m.intro {
+		if isKey {
+			switch k.String() {
+			case "enter", "tab":
+				m.intro = false
+			case "ctrl+y", "ctrl+r":
+				return m, m.copyValue()
+			case "esc", "shift+tab":
+				m.Set(common.BackMsg{})
+			}
+		}
+		return m, nil
+	}
 	if m.question != "" {
 		if !isKey {
 			return m, nil
@@ -269,6 +314,8 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 		case "ctrl+n":
 			m.flow.WantAlias = !m.flow.WantAlias
 			return m, nil
+		case "ctrl+r":
+			return m, m.copyValue()
 		}
 	}
 	var cmd tea.Cmd
@@ -296,8 +343,33 @@ func (m *Model) link() string {
 	return f.Link(vals)
 }
 
+// introView lists the steps to do in the vendor's UI before the fields.
+func (m *Model) introView(width int) string {
+	var b strings.Builder
+	b.WriteString(m.th.Title.Render("Before the fields: create an OAuth application in "+m.flow.Vendor.Name) + "\n\n")
+	for i, step := range m.flow.Method.Intro {
+		prefix := fmt.Sprintf("%d. ", i+1)
+		lines := strings.Split(common.Wrap(prefix+step, width-len(prefix)), "\n")
+		for j, l := range lines {
+			if j > 0 {
+				l = strings.Repeat(" ", len(prefix)) + l
+			}
+			b.WriteString(l + "\n")
+		}
+	}
+	if c := m.flow.Method.Copy; c != nil {
+		b.WriteString("\n" + m.th.Label.Render(c.Label+" to register") + m.th.Muted.Render(" (ctrl+y copies it):") + "\n")
+		b.WriteString("  " + m.th.Focused.Render(c.Value) + "\n")
+		b.WriteString(m.th.Muted.Render(common.Wrap("GitLab ignores the port of a 127.0.0.1 address, so this one registration works whichever port onramp listens on.", width)) + "\n")
+	}
+	return b.String()
+}
+
 func (m *Model) View() string {
 	width := max(m.width, 20)
+	if m.intro {
+		return m.introView(width)
+	}
 	var form strings.Builder
 	form.WriteString(m.th.Title.Render(fmt.Sprintf("Connect %s", m.flow.Vendor.Name)) + m.th.Muted.Render(" · "+m.flow.Method.Name))
 	form.WriteString("\n")
@@ -347,11 +419,14 @@ func (m *Model) View() string {
 // lines: the link first (it does the most), then the steps.
 func (m *Model) helpPanel(width, room int) string {
 	f := m.fields[m.focus]
-	if room < 2 || (len(f.Help) == 0 && f.Link == nil && len(f.Notes) == 0) {
+	if room < 2 || (len(f.Help) == 0 && f.Link == nil && len(f.Notes) == 0 && m.flow.Method.Copy == nil) {
 		return ""
 	}
 	inner := width - 3
 	var lines []string
+	if c := m.flow.Method.Copy; c != nil && len(f.Notes) == 0 {
+		lines = append(lines, m.th.Label.Render(c.Label+": ")+m.th.Focused.Render(c.Value)+m.th.Muted.Render(" (ctrl+r copies)"))
+	}
 	for _, n := range f.Notes {
 		for _, l := range strings.Split(common.WrapHard(n, inner), "\n") {
 			lines = append(lines, m.th.Badge.Render(l))

@@ -41,7 +41,11 @@ func (m *Model) SetTheme(th theme.Theme) { m.th = th }
 func (m *Model) SetSize(w, h int)        { m.width, m.height = w, h; m.scroll() }
 
 func (m *Model) Keys() []key.Binding {
-	return []key.Binding{common.KeyUp, key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add another")), key.NewBinding(key.WithKeys("q"), key.WithHelp("q/ctrl+c", "quit"))}
+	ks := []key.Binding{common.KeyUp, key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add another"))}
+	if len(m.rows) > 0 {
+		ks = append(ks, key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reconnect")))
+	}
+	return append(ks, key.NewBinding(key.WithKeys("q"), key.WithHelp("q/ctrl+c", "quit")))
 }
 
 func (m *Model) visible() int { return max(m.height-6, 1) }
@@ -68,6 +72,11 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 		m.cursor = min(m.cursor+1, max(len(m.rows)-1, 0))
 	case "a", "n":
 		m.Set(common.AddAnotherMsg{})
+		return m, nil
+	case "r":
+		if sel := m.selected(); sel != nil {
+			m.Set(common.ReconnectMsg{ID: sel.ID})
+		}
 		return m, nil
 	case "q":
 		return m, tea.Quit

@@ -1,0 +1,436 @@
+// Package oauth is the OAuth2 authorize screen: it picks the way that works
+// where the person is (browser here, device code over SSH, paste-back
+// always), says which, and lets them switch.
+package oauth
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"golang.org/x/oauth2"
+
+	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/internal/textsafe"
+	"github.com/onramp-dev/onramp/ui/authorize"
+	"github.com/onramp-dev/onramp/ui/common"
+	"github.com/onramp-dev/onramp/ui/theme"
+)
+
+type state int
+
+const (
+	starting state = iota
+	waiting
+	finishing
+	failed
+	succeeded
+)
+
+type (
+	startedMsg struct {
+		attempt int
+		att     *flows.OAuthAttempt
+		err     error
+	}
+	tokenMsg struct {
+		attempt int
+		tok     *oauth2.Token
+		err     error
+	}
+	doneMsg struct {
+		attempt int
+		work    *flows.Connect
+		err     error
+	}
+)
+
+// Model runs one authorization at a time; switching mode starts another.
+type Model struct {
+	common.Intent
+	flow     *flows.Connect
+	remote   bool
+	modes    []flows.OAuthMode
+	mode     flows.OAuthMode
+	state    state
+	attempt  int
+	att      *flows.OAuthAttempt
+	cancel   context.CancelFunc
+	err      *flows.StepError
+	pasteIn  textinput.Model
+	pasteErr string
+	showQR   bool
+	spin     spinner.Model
+	width    int
+	height   int
+	th       theme.Theme
+}
+
+// New prepares the screen; Start begins with the mode that fits.
+func New(flow *flows.Connect, remote bool, th theme.Theme) *Model {
+	in := textinput.New()
+	in.Prompt = "  "
+	in.Placeholder = "http://127.0.0.1:…/onramp/callback?code=…&state=…"
+	in.CharLimit = 8192
+	m := &Model{flow: flow, remote: remote, pasteIn: in, th: th, spin: spinner.New(spinner.WithSpinner(spinner.Dot))}
+	for _, md := range flows.OAuthModes {
+		if md == flows.ModeBrowser && remote {
+			continue // never open a browser on the wrong machine
+		}
+		m.modes = append(m.modes, md)
+	}
+	m.mode = flows.DefaultOAuthMode(remote)
+	m.SetTheme(th)
+	return m
+}
+
+func (m *Model) SetTheme(th theme.Theme) {
+	m.th = th
+	m.spin.Style = th.Focused
+	m.pasteIn.SetStyles(textinput.DefaultStyles(th.IsDark))
+}
+
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = w, h
+	m.pasteIn.SetWidth(max(w-6, 10))
+}
+
+// Succeeded reports whether the connection is stored.
+func (m *Model) Succeeded() bool { return m.state == succeeded }
+
+// Mode is the way in use.
+func (m *Model) Mode() flows.OAuthMode { return m.mode }
+
+// Attempt is the authorization in progress (tests read its addresses).
+func (m *Model) Attempt() *flows.OAuthAttempt { return m.att }
+
+// Start begins an attempt in the current mode.
+func (m *Model) Start() tea.Cmd {
+	m.stop()
+	m.attempt++
+	m.state, m.err, m.att, m.pasteErr, m.showQR = starting, nil, nil, "", false
+	m.pasteIn.SetValue("")
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	work, mode, attempt := m.flow.Clone(), m.mode, m.attempt
+	return tea.Batch(m.spin.Tick, func() tea.Msg {
+		att, err := work.StartOAuth(ctx, mode)
+		return startedMsg{attempt, att, err}
+	})
+}
+
+// stop abandons the current attempt (its listener closes).
+func (m *Model) stop() {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	if m.att != nil {
+		m.att.Close()
+	}
+}
+
+func (m *Model) wait() tea.Cmd {
+	att, attempt := m.att, m.attempt
+	ctx, cancel := context.WithCancel(context.Background())
+	prev := m.cancel
+	m.cancel = func() { cancel(); prev() }
+	return func() tea.Msg {
+		tok, err := att.Wait(ctx)
+		return tokenMsg{attempt, tok, err}
+	}
+}
+
+func (m *Model) Keys() []key.Binding {
+	switch m.state {
+	case waiting:
+		ks := []key.Binding{}
+		if m.mode != flows.ModeDevice {
+			ks = append(ks, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "use pasted address")))
+		} else {
+			ks = append(ks, key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "QR code")))
+		}
+		ks = append(ks, common.KeyCopy)
+		if len(m.modes) > 1 {
+			ks = append(ks, key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "another way")))
+		}
+		return append(ks, key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")))
+	case failed:
+		return []key.Binding{common.KeyRetry, key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "another way")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fields")), common.KeyQuit}
+	case succeeded:
+		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to Integrations")), common.KeyQuit}
+	}
+	return []key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")), common.KeyQuit}
+}
+
+func (m *Model) nextMode() {
+	for i, md := range m.modes {
+		if md == m.mode {
+			m.mode = m.modes[(i+1)%len(m.modes)]
+			return
+		}
+	}
+}
+
+// fail shows a failure here, or sends the person back to the field to fix.
+func (m *Model) fail(err error) (common.Page, tea.Cmd) {
+	var se *flows.StepError
+	if !errors.As(err, &se) {
+		var ex flows.Explained
+		if errors.As(err, &ex) {
+			se = &flows.StepError{Field: ex.Field(), Message: ex.Error(), Hint: ex.Hint(), Retryable: ex.Retryable(), Err: err}
+		} else {
+			se = &flows.StepError{Message: err.Error(), Err: err}
+		}
+	}
+	if errors.Is(se, context.Canceled) {
+		return m, nil
+	}
+	if se.Field != "" && !se.Retryable {
+		m.Set(authorize.FailedMsg{Err: se})
+		return m, nil
+	}
+	m.state, m.err = failed, se
+	return m, nil
+}
+
+func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
+	switch msg := msg.(type) {
+	case startedMsg:
+		if msg.attempt != m.attempt {
+			if msg.att != nil {
+				msg.att.Close()
+			}
+			return m, nil
+		}
+		if msg.err != nil {
+			return m.fail(msg.err)
+		}
+		m.att, m.mode, m.state = msg.att, msg.att.Mode, waiting
+		var focus tea.Cmd
+		if m.mode != flows.ModeDevice {
+			focus = m.pasteIn.Focus()
+		}
+		return m, tea.Batch(focus, m.wait())
+	case tokenMsg:
+		if msg.attempt != m.attempt {
+			return m, nil
+		}
+		if msg.err != nil {
+			return m.fail(msg.err)
+		}
+		m.state = finishing
+		work, attempt, tok := m.flow.Clone(), m.attempt, msg.tok
+		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+			if _, err := work.FinishOAuth(context.Background(), tok); err != nil {
+				return doneMsg{attempt, work, err}
+			}
+			_, err := work.Save(context.Background())
+			return doneMsg{attempt, work, err}
+		})
+	case doneMsg:
+		if msg.attempt != m.attempt {
+			return m, nil
+		}
+		m.flow.Adopt(msg.work)
+		if msg.err != nil {
+			return m.fail(msg.err)
+		}
+		m.state = succeeded
+		return m, nil
+	case spinner.TickMsg:
+		if m.state != starting && m.state != finishing && m.state != waiting {
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	case tea.PasteMsg:
+		if m.state == waiting && m.mode != flows.ModeDevice {
+			var cmd tea.Cmd
+			m.pasteIn, cmd = m.pasteIn.Update(msg)
+			return m, cmd
+		}
+	}
+	return m, nil
+}
+
+func (m *Model) key(k tea.KeyPressMsg) (common.Page, tea.Cmd) {
+	switch m.state {
+	case succeeded:
+		if k.String() == "enter" || k.String() == "tab" {
+			m.Set(common.OpenIntegrationsMsg{})
+		}
+		return m, nil
+	case failed:
+		switch k.String() {
+		case "r", "enter":
+			return m, m.Start()
+		case "tab":
+			m.nextMode()
+			return m, m.Start()
+		case "esc", "shift+tab":
+			m.Set(common.BackMsg{})
+		}
+		return m, nil
+	}
+	switch k.String() {
+	case "esc":
+		m.stop()
+		m.attempt++
+		m.Set(common.BackMsg{})
+		return m, nil
+	case "tab":
+		if m.state == waiting && len(m.modes) > 1 {
+			m.nextMode()
+			return m, m.Start()
+		}
+		return m, nil
+	case "ctrl+y":
+		if u := m.address(); u != "" {
+			return m, tea.Batch(tea.SetClipboard(u), common.Cmd(common.StatusMsg("Address copied to your clipboard.")))
+		}
+		return m, nil
+	}
+	if m.state != waiting {
+		return m, nil
+	}
+	if m.mode == flows.ModeDevice {
+		if k.String() == "q" {
+			m.showQR = !m.showQR
+		}
+		return m, nil
+	}
+	if k.String() == "enter" {
+		if err := m.att.Paste(m.pasteIn.Value()); err != nil {
+			m.pasteErr = err.Error()
+		} else {
+			m.pasteErr = ""
+		}
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.pasteIn, cmd = m.pasteIn.Update(k)
+	return m, cmd
+}
+
+// address is what ctrl+y copies: the verification or authorization address.
+func (m *Model) address() string {
+	if m.att == nil {
+		return ""
+	}
+	if m.att.Device != nil {
+		if m.att.Device.VerificationURIComplete != "" {
+			return m.att.Device.VerificationURIComplete
+		}
+		return m.att.Device.VerificationURI
+	}
+	return m.att.AuthURL
+}
+
+var modeNames = map[flows.OAuthMode]string{
+	flows.ModeBrowser: "browser on this machine",
+	flows.ModeDevice:  "code on another device",
+	flows.ModePaste:   "paste the address back",
+}
+
+func (m *Model) View() string {
+	width := max(m.width, 20)
+	if m.state == succeeded {
+		return authorize.SuccessView(m.th, m.flow, m.flow.Saved, width)
+	}
+	var b strings.Builder
+	b.WriteString(m.th.Title.Render("Authorize with OAuth2"))
+	var ways []string
+	for _, md := range m.modes {
+		if md == m.mode {
+			ways = append(ways, m.th.Focused.Render("["+modeNames[md]+"]"))
+		} else {
+			ways = append(ways, m.th.Muted.Render(modeNames[md]))
+		}
+	}
+	b.WriteString("\n" + common.Truncate(strings.Join(ways, m.th.Muted.Render(" · ")), width) + "\n\n")
+	switch m.state {
+	case starting:
+		b.WriteString(m.spin.View() + " Contacting " + textsafe.Line(m.flow.Values["url"]) + " …")
+	case finishing:
+		b.WriteString(m.spin.View() + " Authorized. Verifying the account and saving …")
+	case failed:
+		b.WriteString(m.th.Error.Render(common.Wrap(theme.Fail+" "+common.Sentence(m.err.Message), width)) + "\n")
+		if m.err.Hint != "" {
+			b.WriteString(common.Indent(m.th.Muted.Render(common.Wrap(m.err.Hint, width-2)), "  ") + "\n")
+		}
+		b.WriteString("\n" + m.th.Muted.Render(common.Wrap("Everything you typed is kept. r tries again, tab tries another way, esc goes back to the fields.", width)))
+	case waiting:
+		if m.att.Note != "" {
+			b.WriteString(m.th.Warning.Render(common.Wrap(theme.Warn+" "+m.att.Note, width)) + "\n\n")
+		}
+		if m.att.Device != nil {
+			b.WriteString(m.deviceView(width))
+		} else {
+			b.WriteString(m.pasteView(width))
+		}
+	}
+	return b.String()
+}
+
+func (m *Model) link(u string, width int) string {
+	var lines []string
+	for _, l := range strings.Split(common.HardWrap(u, width), "\n") {
+		lines = append(lines, common.Hyperlink(u, m.th.Link.Render(l)))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) deviceView(width int) string {
+	d := m.att.Device
+	if m.showQR {
+		if code := qr(m.address()); code != "" && strings.Count(code, "\n")+3 <= m.height {
+			return code + "\n" + m.th.Muted.Render("Scan with a phone · q hides the code")
+		}
+		return m.th.Muted.Render("The window is too small for the QR code; enlarge it, or open the address below.") + "\n" + m.link(m.address(), width)
+	}
+	var b strings.Builder
+	b.WriteString("On your phone or laptop, open\n")
+	b.WriteString("  " + m.link(d.VerificationURI, width-2) + "\n")
+	b.WriteString("and enter the code\n\n")
+	b.WriteString("    " + m.th.Big.Render(spaced(formatCode(d.UserCode))) + "\n\n")
+	b.WriteString(m.spin.View() + " Waiting for you to approve it in GitLab …\n\n")
+	b.WriteString(m.th.Muted.Render(common.Wrap("ctrl+y copies the address (with the code in it) to your clipboard; q shows a QR code for your phone.", width)))
+	return b.String()
+}
+
+func (m *Model) pasteView(width int) string {
+	var b strings.Builder
+	if m.mode == flows.ModeBrowser {
+		b.WriteString(m.spin.View() + " Your browser opened GitLab. Select Authorize there; this screen moves on by itself.\n")
+		b.WriteString(m.th.Muted.Render("If no browser opened, open this address:") + "\n")
+	} else {
+		b.WriteString("Open this address in a browser on any machine, and select Authorize:\n")
+	}
+	b.WriteString(m.link(m.att.AuthURL, width) + "\n\n")
+	b.WriteString(common.Wrap("Your browser then ends on http://127.0.0.1:…/onramp/callback?code=…, which fails to load on another machine. That is expected: copy that whole address from the address bar and paste it here:", width) + "\n")
+	b.WriteString(m.pasteIn.View())
+	if m.pasteErr != "" {
+		b.WriteString("\n" + common.Indent(m.th.Error.Render(common.Wrap(theme.Fail+" "+common.Sentence(m.pasteErr), width-4)), "  "))
+	}
+	b.WriteString("\n\n" + m.th.Muted.Render(common.Wrap("Prefer a tunnel? Run "+m.att.Tunnel+" on your machine first; the browser then completes this by itself.", width)))
+	return b.String()
+}
+
+func formatCode(c string) string {
+	if len(c) == 8 {
+		return c[:4] + "-" + c[4:]
+	}
+	return c
+}
+
+// spaced makes a code easier to read aloud and type: A B C D - E F G H.
+func spaced(s string) string {
+	return strings.Join(strings.Split(s, ""), " ")
+}
