@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/term"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -81,6 +82,12 @@ func Main(args []string, a *App) int {
 	}
 	if a.Catalog == nil {
 		a.Catalog = flows.DefaultCatalog()
+	}
+	if path := a.Getenv("ONRAMP_DEBUG_HTTP"); path != "" {
+		if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+			httpx.DebugLog = f
+			defer f.Close()
+		}
 	}
 	err := a.run(args)
 	if err == nil {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -222,7 +223,7 @@ func (a *OAuthAttempt) check(q url.Values) callbackResult {
 		return callbackResult{err: errStateMismatch}
 	}
 	if e := q.Get("error"); e != "" {
-		return callbackResult{err: &gitlab.OAuthError{Code: e, Description: q.Get("error_description")}}
+		return callbackResult{err: &gitlab.OAuthError{Code: textsafe.Truncate(e, 40), Description: textsafe.Truncate(q.Get("error_description"), 200)}}
 	}
 	if q.Get("code") == "" {
 		return callbackResult{err: errors.New("the address has no authorization code")}

@@ -2,10 +2,12 @@
 package httpx
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,6 +23,10 @@ type Options struct {
 	CABundle []byte
 	// Timeout bounds a whole request; 30 s when zero.
 	Timeout time.Duration
+	// Debug, when set, receives one line per request: method, address,
+	// status and time, with every secret redacted. ONRAMP_DEBUG_HTTP=FILE
+	// turns it on for the CLI (never the terminal: the wizard draws there).
+	Debug io.Writer
 }
 
 // RedirectError reports a redirect the client refused to follow.
@@ -58,8 +64,12 @@ func New(o Options) (*http.Client, error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
+	var rt http.RoundTripper = userAgent{t}
+	if w := cmp.Or(o.Debug, DebugLog); w != nil {
+		rt = debugLog{next: rt, w: w}
+	}
 	return &http.Client{
-		Transport:     userAgent{t},
+		Transport:     rt,
 		Timeout:       timeout,
 		CheckRedirect: sameOrigin,
 	}, nil
@@ -82,6 +92,32 @@ func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("User-Agent", version.UserAgent())
 	return u.next.RoundTrip(r)
+}
+
+// DebugLog, when set (by the CLI, from ONRAMP_DEBUG_HTTP), is where every
+// client logs its requests.
+var DebugLog io.Writer
+
+type debugLog struct {
+	next http.RoundTripper
+	w    io.Writer
+}
+
+func (d debugLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := d.next.RoundTrip(r)
+	auth := ""
+	for _, h := range []string{"Authorization", "Private-Token"} {
+		if r.Header.Get(h) != "" {
+			auth += " " + h + ": REDACTED"
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(d.w, "%s %s %s%s -> error after %s\n", start.Format(time.RFC3339), r.Method, redact(r.URL), auth, time.Since(start).Round(time.Millisecond))
+		return resp, err
+	}
+	fmt.Fprintf(d.w, "%s %s %s%s -> %d in %s\n", start.Format(time.RFC3339), r.Method, redact(r.URL), auth, resp.StatusCode, time.Since(start).Round(time.Millisecond))
+	return resp, err
 }
 
 // secretParams are query parameters never printed.

@@ -75,3 +75,22 @@ func TestCABundle(t *testing.T) {
 		t.Fatal("garbage CA bundle accepted")
 	}
 }
+
+func TestDebugLogRedacts(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	var log strings.Builder
+	c, _ := New(Options{Debug: &log})
+	req, _ := http.NewRequest("GET", srv.URL+"/oauth/authorize?client_id=app&code=s3cr3tcode&state=s3cr3tstate&access_token=s3cr3ttok", nil)
+	req.Header.Set("Private-Token", "glpat-s3cr3t")
+	req.Header.Set("Authorization", "Bearer s3cr3tbearer")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	out := log.String()
+	if strings.Contains(out, "s3cr3t") || !strings.Contains(out, "client_id=app") || !strings.Contains(out, "-> 200") {
+		t.Fatalf("debug line: %s", out)
+	}
+}
