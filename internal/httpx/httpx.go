@@ -2,7 +2,6 @@
 package httpx
 
 import (
-	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -65,8 +64,12 @@ func New(o Options) (*http.Client, error) {
 		timeout = 30 * time.Second
 	}
 	var rt http.RoundTripper = userAgent{t}
-	if w := cmp.Or(o.Debug, DebugLog); w != nil {
-		rt = debugLog{next: rt, w: w}
+	debug := o.Debug
+	if debug == nil {
+		debug = DebugLog
+	}
+	if debug != nil {
+		rt = debugLog{next: rt, w: debug}
 	}
 	return &http.Client{
 		Transport:     rt,
