@@ -74,16 +74,21 @@ func startTmux(t *testing.T, h *home, w, hgt int, command string) *tmux {
 	}
 	tm := &tmux{t: t, socket: fmt.Sprintf("onramp-e2e-%d", rand.Int64())}
 	args := []string{"-L", tm.socket, "-f", "/dev/null", "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(hgt)}
+	// The environment goes through env(1): tmux's -e does not win over the
+	// shell's own PATH.
+	var assign []string
 	for _, e := range h.env {
-		args = append(args, "-e", e)
+		assign = append(assign, shellQuote(e))
 	}
-	args = append(args, command+"; echo EXITED=$?; sleep 30")
+	args = append(args, "env -i "+strings.Join(assign, " ")+" sh -c "+shellQuote(command+"; echo EXITED=$?; sleep 30"))
 	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
 	return tm
 }
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func (tm *tmux) run(args ...string) string {
 	out, err := exec.Command("tmux", append([]string{"-L", tm.socket}, args...)...).CombinedOutput()

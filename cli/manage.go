@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -71,7 +72,7 @@ type shownConnection struct {
 func (a *App) show(args []string) error {
 	fs := newFlagSet("show", a)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -137,7 +138,7 @@ func (a *App) remove(args []string) error {
 	yes := fs.Bool("yes", false, "do not ask")
 	doRevoke := fs.Bool("revoke", false, "revoke the credential at the vendor first")
 	force := fs.Bool("force", false, "with --revoke: delete locally even if revoking fails")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -215,15 +216,27 @@ func (a *App) storeInfo(args []string) error {
 	return nil
 }
 
-// reorder moves flags before positional arguments, so `show prod --json`
-// works as people type it.
-func reorder(args []string) []string {
+// reorder moves flags (with their values) before positional arguments, so
+// `show prod --json` and `reconnect prod --flow device` work as people type
+// them.
+func reorder(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
-	for _, a := range args {
-		if strings.HasPrefix(a, "-") {
-			flags = append(flags, a)
-		} else {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") || a == "-" {
 			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if f := fs.Lookup(name); f != nil && i+1 < len(args) {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				i++
+				flags = append(flags, args[i])
+			}
 		}
 	}
 	return append(flags, pos...)

@@ -20,7 +20,7 @@ func (a *App) reconnect(args []string) error {
 	fs.StringVar(&o.TokenFile, "token-file", "", "read the new token from a file")
 	fs.StringVar(&o.Flow, "flow", "", "OAuth flow: browser, device or paste")
 	fs.BoolVar(&o.JSON, "json", false, "print the result as JSON")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

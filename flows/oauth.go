@@ -178,7 +178,7 @@ func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt
 	if a.Mode == ModeBrowser && c.deps.OpenBrowser != nil {
 		if err := c.deps.OpenBrowser(a.AuthURL); err != nil {
 			a.Mode = ModePaste
-			a.Note = "No browser could be opened here, so open the address yourself."
+			a.Note = "No browser could be opened here (" + textsafe.Truncate(err.Error(), 80) + "), so open the address yourself."
 		}
 	}
 	return a, nil

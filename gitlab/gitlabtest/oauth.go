@@ -84,6 +84,14 @@ type oauthState struct {
 	devices   map[string]*deviceGrant
 	// counters for tests
 	refreshCount, reuseCount int
+	consentAgents            []string
+}
+
+// ConsentPageAgents lists the User-Agents that loaded the consent page.
+func (s *Sandbox) ConsentPageAgents() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.oauth.consentAgents...)
 }
 
 func (s *Sandbox) initOAuth() {
@@ -240,6 +248,7 @@ func (s *Sandbox) authorizePage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.mu.Lock()
 	app := s.oauth.apps[q.Get("client_id")]
+	s.oauth.consentAgents = append(s.oauth.consentAgents, r.UserAgent())
 	s.mu.Unlock()
 	if app == nil {
 		errorPage(w, 401, "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.")
