@@ -182,6 +182,8 @@ func TestE2EOAuthCLI(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{DeviceInterval: 1}).Start()
 	defer srv.Close()
 	h := newHome(t)
+	debugLog := filepath.Join(h.dir, "http.log")
+	h.env = append(h.env, "ONRAMP_DEBUG_HTTP="+debugLog)
 	var all strings.Builder
 
 	cmd := exec.Command(binary, "connect", "gitlab", "--auth", "oauth", "--url", srv.BaseURL, "--client-id", gitlabtest.DemoApp.UID,
@@ -246,9 +248,13 @@ func TestE2EOAuthCLI(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Fatalf("token still valid after --revoke: %d", resp.StatusCode)
 	}
+	logged, _ := os.ReadFile(debugLog)
+	if !strings.Contains(string(logged), "POST "+srv.BaseURL+"/oauth/token") {
+		t.Fatalf("debug log missing requests:\n%s", logged)
+	}
 	for _, secret := range []string{gitlabtest.DemoApp.Secret, before.Secret(store.SecretAccessToken).Reveal(), after.Secret(store.SecretRefreshToken).Reveal()} {
-		if strings.Contains(all.String(), secret) {
-			t.Fatal("a secret appeared in the output")
+		if strings.Contains(all.String(), secret) || strings.Contains(string(logged), secret) {
+			t.Fatal("a secret appeared in the output or the debug log")
 		}
 	}
 }

@@ -297,6 +297,10 @@ func (a *OAuthAttempt) Wait(ctx context.Context) (*oauth2.Token, error) {
 }
 
 func (a *OAuthAttempt) waitErr(ctx context.Context, err error) error {
+	// x/oauth2 stops polling at the device code's expiry with a deadline.
+	if a.Device != nil && errors.Is(err, context.DeadlineExceeded) && !a.Device.Expiry.IsZero() && !time.Now().Before(a.Device.Expiry) {
+		return &gitlab.OAuthError{Code: "expired_token"}
+	}
 	if a.ctx.Err() == context.DeadlineExceeded {
 		return &StepError{Message: "the authorization timed out", Hint: "Start it again", Retryable: true, Err: err}
 	}

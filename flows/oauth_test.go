@@ -304,3 +304,28 @@ func TestOAuthTimeoutAndCancel(t *testing.T) {
 		t.Fatalf("cancel: %v", err)
 	}
 }
+
+func TestOAuthDeviceSlowDownAndExpiry(t *testing.T) {
+	// slow_down: the next poll waits 5 s longer, and the flow still completes.
+	srv := gitlabtest.New(gitlabtest.Options{DeviceInterval: 1, SlowDownFirstPoll: true}).Start()
+	defer srv.Close()
+	c := oauthFlow(t, srv, Deps{Remote: true}, gitlabtest.DemoApp)
+	a, _ := c.StartOAuth(context.Background(), ModeDevice)
+	srv.Sandbox.ApproveDevice(a.Device.UserCode, gitlabtest.RootID)
+	start := time.Now()
+	finish(t, c, a)
+	if d := time.Since(start); d < 6*time.Second {
+		t.Fatalf("slow_down not honoured: done after %s", d)
+	}
+
+	// expired_token: nobody approved in time.
+	srv2 := gitlabtest.New(gitlabtest.Options{DeviceInterval: 1, DeviceExpiresIn: 2}).Start()
+	defer srv2.Close()
+	c = oauthFlow(t, srv2, Deps{Remote: true}, gitlabtest.DemoApp)
+	a, _ = c.StartOAuth(context.Background(), ModeDevice)
+	_, err := a.Wait(context.Background())
+	var oe *gitlab.OAuthError
+	if !errors.As(err, &oe) || oe.Code != "expired_token" || !strings.Contains(oe.Error(), "expired before it was approved") {
+		t.Fatalf("expiry: %v", err)
+	}
+}

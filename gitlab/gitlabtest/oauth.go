@@ -456,13 +456,13 @@ func (s *Sandbox) authorizeDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &deviceGrant{deviceCode: randomSuffix(40), userCode: strings.ToUpper(randomSuffix(8)), app: app, scopes: scopes,
-		expires: s.opts.Now().Add(300 * time.Second)}
+		expires: s.opts.Now().Add(time.Duration(s.opts.DeviceExpiresIn) * time.Second)}
 	s.oauth.devices[d.deviceCode] = d
 	base := "http://" + r.Host + s.opts.Prefix
 	writeJSON(w, 200, map[string]any{
 		"device_code": d.deviceCode, "user_code": d.userCode,
 		"verification_uri": base + "/oauth/device", "verification_uri_complete": base + "/oauth/device?user_code=" + d.userCode,
-		"expires_in": 300, "interval": s.opts.DeviceInterval,
+		"expires_in": s.opts.DeviceExpiresIn, "interval": s.opts.DeviceInterval,
 	})
 }
 
@@ -479,7 +479,8 @@ func (s *Sandbox) pollDeviceLocked(w http.ResponseWriter, app *App, code string,
 		d.done = true
 		oauthError(w, 400, "access_denied", "The end user denied the request.")
 		return
-	case !d.lastPoll.IsZero() && now.Sub(d.lastPoll) < time.Duration(s.opts.DeviceInterval)*time.Second-200*time.Millisecond:
+	case (d.lastPoll.IsZero() && s.opts.SlowDownFirstPoll) ||
+		(!d.lastPoll.IsZero() && now.Sub(d.lastPoll) < time.Duration(s.opts.DeviceInterval)*time.Second-200*time.Millisecond):
 		d.lastPoll = now
 		oauthError(w, 400, "slow_down", "Polling too fast.")
 		return

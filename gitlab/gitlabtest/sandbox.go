@@ -53,6 +53,10 @@ type Options struct {
 	DeviceInterval int
 	// TokenLatency delays every /oauth/token answer.
 	TokenLatency time.Duration
+	// DeviceExpiresIn is a device code's life in seconds; 300.
+	DeviceExpiresIn int
+	// SlowDownFirstPoll answers the first device poll with slow_down.
+	SlowDownFirstPoll bool
 }
 
 // Fault makes the next Times requests under PathPrefix fail.
@@ -105,6 +109,9 @@ func New(opts Options) *Sandbox {
 	}
 	if opts.DeviceInterval == 0 {
 		opts.DeviceInterval = 5
+	}
+	if opts.DeviceExpiresIn == 0 {
+		opts.DeviceExpiresIn = 300
 	}
 	s := &Sandbox{opts: opts, tokens: map[string]*Token{}, windows: map[string]*rateWindow{}, requests: map[string]int{}}
 	s.latency.Store(int64(opts.Latency))
