@@ -46,6 +46,48 @@ var migrations = []string{
 	ALTER TABLE connections ADD COLUMN client_id TEXT NOT NULL DEFAULT '';`,
 	// 3: when an OAuth access token expires, for refreshing ahead of time.
 	`ALTER TABLE connections ADD COLUMN access_expires_at TEXT;`,
+	// 4: sync runs and their inventory snapshots (users and seats).
+	`CREATE TABLE sync_runs (
+		id            INTEGER PRIMARY KEY AUTOINCREMENT,
+		connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+		status        TEXT NOT NULL,
+		started_at    TEXT NOT NULL,
+		finished_at   TEXT,
+		checkpoint    TEXT NOT NULL DEFAULT '',
+		users         INTEGER NOT NULL DEFAULT 0,
+		pages         INTEGER NOT NULL DEFAULT 0,
+		retries       INTEGER NOT NULL DEFAULT 0,
+		total         INTEGER,
+		view          TEXT NOT NULL DEFAULT '',
+		note          TEXT NOT NULL DEFAULT '',
+		error         TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX sync_runs_by_connection ON sync_runs(connection_id, id);
+	CREATE TABLE inventory_users (
+		run_id           INTEGER NOT NULL REFERENCES sync_runs(id) ON DELETE CASCADE,
+		user_id          INTEGER NOT NULL,
+		username         TEXT NOT NULL,
+		name             TEXT NOT NULL DEFAULT '',
+		email            TEXT NOT NULL DEFAULT '',
+		state            TEXT NOT NULL DEFAULT '',
+		bot              INTEGER NOT NULL DEFAULT 0,
+		admin            INTEGER NOT NULL DEFAULT 0,
+		seat             INTEGER,
+		created_at       TEXT NOT NULL DEFAULT '',
+		last_sign_in_at  TEXT NOT NULL DEFAULT '',
+		last_activity_on TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (run_id, user_id)
+	);
+	CREATE TABLE inventory_seats (
+		run_id     INTEGER NOT NULL REFERENCES sync_runs(id) ON DELETE CASCADE,
+		scope      TEXT NOT NULL,
+		plan       TEXT NOT NULL DEFAULT '',
+		seats      INTEGER,
+		used       INTEGER,
+		max_used   INTEGER,
+		expires_at TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (run_id, scope)
+	);`,
 }
 
 // SchemaVersion is the version this build writes.

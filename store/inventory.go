@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Run statuses.
+const (
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+	RunStopped   = "stopped" // interrupted; resumes from its checkpoint
+)
+
+// SyncRun is one sync of a connection's inventory: a snapshot in the making
+// (running, stopped) or made (succeeded), or a failure.
+type SyncRun struct {
+	ID           int64      `json:"id"`
+	ConnectionID string     `json:"connection_id"`
+	Status       string     `json:"status"`
+	StartedAt    time.Time  `json:"started_at"`
+	FinishedAt   *time.Time `json:"finished_at,omitempty"`
+	// Checkpoint is the source's resume point: where the next page starts.
+	Checkpoint string `json:"-"`
+	Users      int    `json:"users"`
+	Pages      int    `json:"pages"`
+	Retries    int    `json:"retries"`
+	Total      *int   `json:"total,omitempty"` // when the server says
+	View       string `json:"view,omitempty"`  // admin | basic | saas
+	Note       string `json:"note,omitempty"`  // what is missing and why
+	Error      string `json:"error,omitempty"`
+}
+
+// InventoryUser is one person (or bot) in a snapshot.
+type InventoryUser struct {
+	ID             int64  `json:"id"`
+	Username       string `json:"username"`
+	Name           string `json:"name"`
+	Email          string `json:"email,omitempty"`
+	State          string `json:"state"`
+	Bot            bool   `json:"bot"`
+	Admin          bool   `json:"admin"`
+	Seat           *bool  `json:"using_license_seat,omitempty"` // nil: the view does not say
+	CreatedAt      string `json:"created_at,omitempty"`
+	LastSignInAt   string `json:"last_sign_in_at,omitempty"`
+	LastActivityOn string `json:"last_activity_on,omitempty"`
+}
+
+// Seats are seat figures of a licence or a gitlab.com namespace.
+type Seats struct {
+	Scope     string `json:"scope"` // "license", or a group path
+	Plan      string `json:"plan"`
+	Seats     *int   `json:"seats,omitempty"` // purchased (nil: unlimited or unknown)
+	Used      *int   `json:"used,omitempty"`
+	MaxUsed   *int   `json:"max_used,omitempty"`
+	ExpiresAt string `json:"expires_at,omitempty"`
+}
+
+// PageUpdate is what a sync records with each page, in one transaction.
+type PageUpdate struct {
+	Users      []InventoryUser
+	Checkpoint string // where the next page starts
+	Retries    int    // retries so far
+	Total      *int
+	View, Note string
+}
+
+// Inventory keeps sync runs and their snapshots beside the connections.
+type Inventory interface {
+	// BeginRun returns the connection's unfinished run to resume (resumed
+	// true), or starts a new one.
+	BeginRun(ctx context.Context, connectionID string) (*SyncRun, bool, error)
+	// SavePage stores a page of users and the run's checkpoint atomically:
+	// a run resumed after a crash neither loses nor duplicates a user.
+	SavePage(ctx context.Context, runID int64, p PageUpdate) (*SyncRun, error)
+	SaveSeats(ctx context.Context, runID int64, seats []Seats) error
+	// FinishRun ends a run; a succeeded run becomes the latest snapshot and
+	// snapshots older than the last few are pruned.
+	FinishRun(ctx context.Context, runID int64, status, errText string) (*SyncRun, error)
+	// Runs lists a connection's runs, newest first.
+	Runs(ctx context.Context, connectionID string, limit int) ([]SyncRun, error)
+	// LatestRuns returns each connection's newest run.
+	LatestRuns(ctx context.Context) (map[string]SyncRun, error)
+	// Users streams a run's users in id order.
+	Users(ctx context.Context, runID int64, fn func(InventoryUser) error) error
+	Seats(ctx context.Context, runID int64) ([]Seats, error)
+	// LockSync takes the connection's sync lock (across processes), or
+	// fails with ErrSyncRunning; unlock releases it.
+	LockSync(connectionID string) (unlock func(), err error)
+}
+
+// ErrSyncRunning: another process (or goroutine) is syncing the connection.
+var ErrSyncRunning = errors.New("a sync of this connection is already running")
+
+// keepSnapshots is how many succeeded snapshots a connection keeps.
+const keepSnapshots = 3

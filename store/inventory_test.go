@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func users(ids ...int64) []InventoryUser {
+	var out []InventoryUser
+	for _, id := range ids {
+		seat := id%2 == 0
+		out = append(out, InventoryUser{ID: id, Username: fmt.Sprintf("u%d", id), State: "active", Seat: &seat})
+	}
+	return out
+}
+
+func TestSyncRunsAndSnapshots(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t, testOpts(t))
+	c := sample("prod")
+	s.Create(ctx, c)
+
+	run, resumed, err := s.BeginRun(ctx, c.ID)
+	if err != nil || resumed || run.Status != RunRunning {
+		t.Fatalf("begin: %+v %v %v", run, resumed, err)
+	}
+	total := 5
+	run, err = s.SavePage(ctx, run.ID, PageUpdate{Users: users(1, 2, 3), Checkpoint: "page2", Total: &total, View: "admin"})
+	if err != nil || run.Users != 3 || run.Pages != 1 || run.Checkpoint != "page2" || *run.Total != 5 {
+		t.Fatalf("page 1: %+v %v", run, err)
+	}
+	// Interrupted: the next begin resumes the same run from its checkpoint.
+	s.FinishRun(ctx, run.ID, RunStopped, "")
+	again, resumed, _ := s.BeginRun(ctx, c.ID)
+	if !resumed || again.ID != run.ID || again.Checkpoint != "page2" {
+		t.Fatalf("resume: %+v %v", again, resumed)
+	}
+	// A page delivered twice (crash between fetch and save) adds nobody twice.
+	run, _ = s.SavePage(ctx, run.ID, PageUpdate{Users: users(3, 4, 5), Checkpoint: ""})
+	if run.Users != 5 {
+		t.Fatalf("users %d, want 5", run.Users)
+	}
+	s.SaveSeats(ctx, run.ID, []Seats{{Scope: "license", Plan: "ultimate", Seats: &total, Used: &total}})
+	done, _ := s.FinishRun(ctx, run.ID, RunSucceeded, "")
+	if done.FinishedAt == nil || done.Status != RunSucceeded {
+		t.Fatalf("finish: %+v", done)
+	}
+	var got []int64
+	s.Users(ctx, run.ID, func(u InventoryUser) error { got = append(got, u.ID); return nil })
+	if fmt.Sprint(got) != "[1 2 3 4 5]" {
+		t.Fatalf("snapshot %v", got)
+	}
+	seats, _ := s.Seats(ctx, run.ID)
+	if len(seats) != 1 || *seats[0].Used != 5 {
+		t.Fatalf("seats %+v", seats)
+	}
+	latest, _ := s.LatestRuns(ctx)
+	if latest[c.ID].ID != run.ID {
+		t.Fatalf("latest %+v", latest)
+	}
+	// Old snapshots are pruned; deleting the connection deletes its runs.
+	for range 8 {
+		r, _, _ := s.BeginRun(ctx, c.ID)
+		s.SavePage(ctx, r.ID, PageUpdate{Users: users(1)})
+		s.FinishRun(ctx, r.ID, RunSucceeded, "")
+	}
+	if runs, _ := s.Runs(ctx, c.ID, 100); len(runs) != keepSnapshots+2 {
+		t.Fatalf("kept %d runs", len(runs))
+	}
+	s.Delete(ctx, c.ID)
+	var n int
+	s.db.QueryRow(`SELECT count(*) FROM inventory_users`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d inventory rows outlived their connection", n)
+	}
+	if _, _, err := s.BeginRun(ctx, c.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("run for a deleted connection: %v", err)
+	}
+}
+
+func TestSyncLockIsExclusive(t *testing.T) {
+	s := mustOpen(t, testOpts(t))
+	unlock, err := s.LockSync("c_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LockSync("c_1"); !errors.Is(err, ErrSyncRunning) {
+		t.Fatalf("second lock: %v", err)
+	}
+	other, err := s.LockSync("c_2")
+	if err != nil {
+		t.Fatalf("another connection: %v", err)
+	}
+	other()
+	unlock()
+	again, err := s.LockSync("c_1")
+	if err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+	again()
+}

@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gofrs/flock"
+)
+
+var _ Inventory = (*SQLite)(nil)
+
+const runColumns = `id, connection_id, status, started_at, finished_at, checkpoint, users, pages, retries, total, view, note, error`
+
+func scanRun(r rowScanner) (*SyncRun, error) {
+	var run SyncRun
+	var started string
+	var finished sql.NullString
+	var total sql.NullInt64
+	if err := r.Scan(&run.ID, &run.ConnectionID, &run.Status, &started, &finished, &run.Checkpoint, &run.Users, &run.Pages,
+		&run.Retries, &total, &run.View, &run.Note, &run.Error); err != nil {
+		return nil, err
+	}
+	run.StartedAt = *parseNullTime(sql.NullString{String: started, Valid: true})
+	run.FinishedAt = parseNullTime(finished)
+	if total.Valid {
+		t := int(total.Int64)
+		run.Total = &t
+	}
+	return &run, nil
+}
+
+func (s *SQLite) getRun(ctx context.Context, q querier, id int64) (*SyncRun, error) {
+	run, err := scanRun(q.QueryRowContext(ctx, `SELECT `+runColumns+` FROM sync_runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: sync run %d", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, s.wrap("read sync run", err)
+	}
+	return run, nil
+}
+
+// BeginRun resumes the connection's unfinished run or starts one.
+func (s *SQLite) BeginRun(ctx context.Context, connectionID string) (*SyncRun, bool, error) {
+	var run *SyncRun
+	resumed := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		r, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM sync_runs
+			WHERE connection_id = ? AND status IN (?, ?) ORDER BY id DESC LIMIT 1`, connectionID, RunRunning, RunStopped))
+		switch {
+		case err == nil:
+			if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET status = ? WHERE id = ?`, RunRunning, r.ID); err != nil {
+				return s.wrap("resume sync run", err)
+			}
+			r.Status, run, resumed = RunRunning, r, true
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return s.wrap("find sync run", err)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO sync_runs (connection_id, status, started_at) VALUES (?, ?, ?)`,
+			connectionID, RunRunning, formatTime(s.now()))
+		if err != nil {
+			if strings.Contains(err.Error(), "FOREIGN KEY") {
+				return fmt.Errorf("%w: id %s", ErrNotFound, connectionID)
+			}
+			return s.wrap("start sync run", err)
+		}
+		id, _ := res.LastInsertId()
+		run, err = s.getRun(ctx, tx, id)
+		return err
+	})
+	return run, resumed, err
+}
+
+// SavePage inserts a page of users (a user already in the run is kept, so a
+// page fetched twice around a crash adds nobody twice) and moves the
+// checkpoint, in one transaction.
+func (s *SQLite) SavePage(ctx context.Context, runID int64, p PageUpdate) (*SyncRun, error) {
+	var run *SyncRun
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		added := int64(0)
+		if len(p.Users) > 0 {
+			var b strings.Builder
+			b.WriteString(`INSERT INTO inventory_users (run_id, user_id, username, name, email, state, bot, admin, seat,
+				created_at, last_sign_in_at, last_activity_on) VALUES `)
+			args := make([]any, 0, len(p.Users)*12)
+			for i, u := range p.Users {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+				var seat any
+				if u.Seat != nil {
+					seat = boolInt(*u.Seat)
+				}
+				args = append(args, runID, u.ID, u.Username, u.Name, u.Email, u.State, boolInt(u.Bot), boolInt(u.Admin), seat,
+					u.CreatedAt, u.LastSignInAt, u.LastActivityOn)
+			}
+			b.WriteString(` ON CONFLICT(run_id, user_id) DO NOTHING`)
+			res, err := tx.ExecContext(ctx, b.String(), args...)
+			if err != nil {
+				return s.wrap("save users", err)
+			}
+			added, _ = res.RowsAffected()
+		}
+		var total any
+		if p.Total != nil {
+			total = *p.Total
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET users = users + ?, pages = pages + 1, checkpoint = ?, retries = ?,
+			total = COALESCE(?, total), view = ?, note = ? WHERE id = ?`, added, p.Checkpoint, p.Retries, total, p.View, p.Note, runID); err != nil {
+			return s.wrap("save checkpoint", err)
+		}
+		r, err := s.getRun(ctx, tx, runID)
+		run = r
+		return err
+	})
+	return run, err
+}
+
+// SaveSeats records seat figures for a run.
+func (s *SQLite) SaveSeats(ctx context.Context, runID int64, seats []Seats) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		for _, st := range seats {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO inventory_seats (run_id, scope, plan, seats, used, max_used, expires_at)
+				VALUES (?,?,?,?,?,?,?) ON CONFLICT(run_id, scope) DO UPDATE SET plan = excluded.plan, seats = excluded.seats,
+				used = excluded.used, max_used = excluded.max_used, expires_at = excluded.expires_at`,
+				runID, st.Scope, st.Plan, st.Seats, st.Used, st.MaxUsed, st.ExpiresAt); err != nil {
+				return s.wrap("save seats", err)
+			}
+		}
+		return nil
+	})
+}
+
+// FinishRun ends a run and prunes old snapshots.
+func (s *SQLite) FinishRun(ctx context.Context, runID int64, status, errText string) (*SyncRun, error) {
+	var run *SyncRun
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var finished any
+		if status != RunStopped {
+			finished = formatTime(s.now())
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
+			status, errText, finished, runID); err != nil {
+			return s.wrap("finish sync run", err)
+		}
+		r, err := s.getRun(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		run = r
+		if status == RunSucceeded {
+			// Keep the last few snapshots; older runs' rows go (cascade).
+			_, err = tx.ExecContext(ctx, `DELETE FROM sync_runs WHERE connection_id = ? AND id NOT IN
+				(SELECT id FROM sync_runs WHERE connection_id = ? ORDER BY id DESC LIMIT ?)`, r.ConnectionID, r.ConnectionID, keepSnapshots+2)
+			if err != nil {
+				return s.wrap("prune snapshots", err)
+			}
+		}
+		return nil
+	})
+	return run, err
+}
+
+// Runs lists a connection's runs, newest first.
+func (s *SQLite) Runs(ctx context.Context, connectionID string, limit int) ([]SyncRun, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM sync_runs WHERE connection_id = ? ORDER BY id DESC LIMIT ?`, connectionID, limit)
+	if err != nil {
+		return nil, s.wrap("list sync runs", err)
+	}
+	defer rows.Close()
+	var out []SyncRun
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, s.wrap("list sync runs", err)
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+// LatestRuns returns each connection's newest run.
+func (s *SQLite) LatestRuns(ctx context.Context) (map[string]SyncRun, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM sync_runs WHERE id IN (SELECT max(id) FROM sync_runs GROUP BY connection_id)`)
+	if err != nil {
+		return nil, s.wrap("list sync runs", err)
+	}
+	defer rows.Close()
+	out := map[string]SyncRun{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, s.wrap("list sync runs", err)
+		}
+		out[r.ConnectionID] = *r
+	}
+	return out, rows.Err()
+}
+
+// Users streams a run's users.
+func (s *SQLite) Users(ctx context.Context, runID int64, fn func(InventoryUser) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT user_id, username, name, email, state, bot, admin, seat, created_at,
+		last_sign_in_at, last_activity_on FROM inventory_users WHERE run_id = ? ORDER BY user_id`, runID)
+	if err != nil {
+		return s.wrap("read inventory", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u InventoryUser
+		var bot, admin int
+		var seat sql.NullInt64
+		if err := rows.Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.State, &bot, &admin, &seat, &u.CreatedAt,
+			&u.LastSignInAt, &u.LastActivityOn); err != nil {
+			return s.wrap("read inventory", err)
+		}
+		u.Bot, u.Admin = bot != 0, admin != 0
+		if seat.Valid {
+			v := seat.Int64 != 0
+			u.Seat = &v
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Seats returns a run's seat figures.
+func (s *SQLite) Seats(ctx context.Context, runID int64) ([]Seats, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT scope, plan, seats, used, max_used, expires_at FROM inventory_seats WHERE run_id = ? ORDER BY scope`, runID)
+	if err != nil {
+		return nil, s.wrap("read seats", err)
+	}
+	defer rows.Close()
+	var out []Seats
+	for rows.Next() {
+		var st Seats
+		var seats, used, maxUsed sql.NullInt64
+		if err := rows.Scan(&st.Scope, &st.Plan, &seats, &used, &maxUsed, &st.ExpiresAt); err != nil {
+			return nil, s.wrap("read seats", err)
+		}
+		st.Seats, st.Used, st.MaxUsed = nullInt(seats), nullInt(used), nullInt(maxUsed)
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+func nullInt(n sql.NullInt64) *int {
+	if !n.Valid {
+		return nil
+	}
+	v := int(n.Int64)
+	return &v
+}
+
+// LockSync takes a sidecar lock file per connection (flock, released by the
+// kernel if the process dies), never the database file itself.
+func (s *SQLite) LockSync(connectionID string) (func(), error) {
+	path := filepath.Join(filepath.Dir(s.path), "."+filepath.Base(s.path)+".sync-"+connectionID+".lock")
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600); err == nil {
+		f.Close()
+	}
+	l := flock.New(path)
+	ok, err := l.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("sync lock %s: %w", path, err)
+	}
+	if !ok {
+		return nil, ErrSyncRunning
+	}
+	return func() { l.Unlock() }, nil
+}
