@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"net/http"
 	"strings"
 
 	"github.com/onramp-dev/onramp/gitlab"
@@ -176,3 +177,25 @@ func sanitizeAlias(s string) string {
 	}
 	return out
 }
+
+// Source makes the GitLab inventory reader for a stored connection.
+func (gitlabConnector) Source(conn *store.Connection, hc *http.Client, auth func(context.Context, *http.Request) error) SyncSource {
+	base, _ := gitlab.NormalizeURL(conn.BaseURL)
+	f := &gitlab.Fetcher{HTTP: hc, Host: base.Host(), Auth: auth}
+	return gitlabSource{inv: &gitlab.Inventory{F: f, Base: base, Version: conn.ServerVersion}}
+}
+
+type gitlabSource struct{ inv *gitlab.Inventory }
+
+func (g gitlabSource) Page(ctx context.Context, checkpoint string) (*SourcePage, error) {
+	p, err := g.inv.Page(ctx, checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	return &SourcePage{Users: p.Users, Next: p.Next, Total: p.Total, View: p.View, Note: p.Note}, nil
+}
+
+func (g gitlabSource) Seats(ctx context.Context) ([]store.Seats, string, error) {
+	return g.inv.Seats(ctx)
+}
+func (g gitlabSource) Retries() int { return g.inv.F.Retries() }

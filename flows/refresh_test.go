@@ -24,6 +24,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("ONRAMP_REFRESH_HELPER"); mode != "" {
 		os.Exit(refreshHelper(mode))
 	}
+	if os.Getenv("ONRAMP_SYNC_HELPER") != "" {
+		os.Exit(syncHelper())
+	}
 	os.Exit(m.Run())
 }
 

@@ -50,14 +50,19 @@ func (s *SQLite) BeginRun(ctx context.Context, connectionID string) (*SyncRun, b
 	var run *SyncRun
 	resumed := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		// The newest run resumes if it never finished: running (its process
+		// died), stopped, or failed part-way (it has a checkpoint).
 		r, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM sync_runs
-			WHERE connection_id = ? AND status IN (?, ?) ORDER BY id DESC LIMIT 1`, connectionID, RunRunning, RunStopped))
+			WHERE connection_id = ? ORDER BY id DESC LIMIT 1`, connectionID))
+		if err == nil && (r.Status == RunSucceeded || (r.Status == RunFailed && r.Checkpoint == "")) {
+			err = sql.ErrNoRows
+		}
 		switch {
 		case err == nil:
-			if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET status = ? WHERE id = ?`, RunRunning, r.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET status = ?, error = '', finished_at = NULL WHERE id = ?`, RunRunning, r.ID); err != nil {
 				return s.wrap("resume sync run", err)
 			}
-			r.Status, run, resumed = RunRunning, r, true
+			r.Status, r.Error, r.FinishedAt, run, resumed = RunRunning, "", nil, r, true
 			return nil
 		case !errors.Is(err, sql.ErrNoRows):
 			return s.wrap("find sync run", err)

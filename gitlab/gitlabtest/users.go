@@ -289,3 +289,34 @@ func (s *Sandbox) license(w http.ResponseWriter, tok *Token) {
 		"licensee": map[string]string{"Name": "Sandbox Admin", "Email": "admin@example.com", "Company": "Sandbox Inc."},
 	})
 }
+
+// People lists the IDs an inventory must hold: for an instance, every user
+// but internal ones and project bots; for gitlab.com mode, the active
+// non-bot members of the groups owner owns.
+func (s *Sandbox) People(saasOwner int64) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []int64
+	if saasOwner == 0 {
+		for _, u := range s.users {
+			if !u.Internal && !u.ProjectBot {
+				out = append(out, u.ID)
+			}
+		}
+		return out
+	}
+	seen := map[int64]bool{}
+	for _, g := range s.groups {
+		if g.OwnerID != saasOwner {
+			continue
+		}
+		for _, id := range g.Members {
+			if u := s.byID[id]; u.State == "active" && !u.Bot && !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

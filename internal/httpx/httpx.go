@@ -2,6 +2,7 @@
 package httpx
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -22,6 +23,8 @@ type Options struct {
 	CABundle []byte
 	// Timeout bounds a whole request; 30 s when zero.
 	Timeout time.Duration
+	// Dial replaces the dialer (tests reach a sandbox under another name).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Debug, when set, receives one line per request: method, address,
 	// status and time, with every secret redacted. ONRAMP_DEBUG_HTTP=FILE
 	// turns it on for the CLI (never the terminal: the wizard draws there).
@@ -47,6 +50,9 @@ func (e *RedirectError) Error() string {
 func New(o Options) (*http.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone() // keeps ProxyFromEnvironment
 	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	if o.Dial != nil {
+		t.DialContext = o.Dial
+	}
 	t.TLSHandshakeTimeout = 10 * time.Second
 	t.ResponseHeaderTimeout = 20 * time.Second
 	if len(o.CABundle) > 0 {

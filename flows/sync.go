@@ -1,0 +1,260 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/onramp-dev/onramp/internal/httpx"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// SyncStore is the store as the sync needs it: connections and inventory.
+type SyncStore interface {
+	store.Store
+	store.Inventory
+}
+
+// SourcePage is one page of a vendor's inventory.
+type SourcePage struct {
+	Users []store.InventoryUser
+	Next  string // checkpoint of the following page; "" after the last
+	Total *int
+	View  string
+	Note  string
+}
+
+// SyncSource reads a vendor's inventory page by page from a checkpoint.
+type SyncSource interface {
+	Page(ctx context.Context, checkpoint string) (*SourcePage, error)
+	Seats(ctx context.Context) ([]store.Seats, string, error)
+	Retries() int
+}
+
+// Syncable is implemented by connectors that can inventory their vendor.
+type Syncable interface {
+	Source(conn *store.Connection, hc *http.Client, auth func(context.Context, *http.Request) error) SyncSource
+}
+
+// Progress is one event of a sync, for the Integrations page, `onramp sync`
+// and its NDJSON output.
+type Progress struct {
+	ConnectionID string        `json:"connection_id"`
+	RunID        int64         `json:"run_id"`
+	Status       string        `json:"status"` // running | succeeded | failed | stopped
+	Resumed      bool          `json:"resumed,omitempty"`
+	Users        int           `json:"users"`
+	Pages        int           `json:"pages"`
+	Retries      int           `json:"retries"`
+	Total        *int          `json:"total,omitempty"`
+	Rate         float64       `json:"users_per_second"`
+	ETA          time.Duration `json:"eta_ns,omitempty"`
+	View         string        `json:"view,omitempty"`
+	Note         string        `json:"note,omitempty"`
+	Error        string        `json:"error,omitempty"`
+	Seats        []store.Seats `json:"seats,omitempty"`
+}
+
+// Fraction is how far the sync is, or -1 when the total is unknown.
+func (p Progress) Fraction() float64 {
+	if p.Total == nil || *p.Total == 0 {
+		return -1
+	}
+	return min(float64(p.Users)/float64(*p.Total), 1)
+}
+
+// checkpointDone marks a run whose last page is saved (seats and finishing
+// may remain).
+const checkpointDone = "done:"
+
+// Syncer runs inventory syncs. One sync per connection at a time, across
+// processes (the store's sync lock); a stopped or killed sync resumes from
+// its checkpoint.
+type Syncer struct {
+	Store   SyncStore
+	Catalog Catalog
+	Now     func() time.Time
+	// NewHTTP builds the client; httpx.New by default.
+	NewHTTP func(httpx.Options) (*http.Client, error)
+}
+
+// Sync runs (or resumes) a sync of the connection, reporting progress.
+func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Progress)) (*store.SyncRun, error) {
+	unlock, err := s.Store.LockSync(connectionID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	conn, err := s.Store.Get(ctx, connectionID)
+	if err != nil {
+		return nil, err
+	}
+	if conn.State == store.StateNeedsReconnect {
+		return nil, fmt.Errorf("%w: %s", ErrNeedsReconnect, conn.StateReason)
+	}
+	vendor := s.Catalog.Vendor(conn.Vendor)
+	syncable, ok := vendor.Connector.(Syncable)
+	if vendor == nil || !ok {
+		return nil, fmt.Errorf("%s connections cannot be synced", conn.Vendor)
+	}
+	newHTTP := s.NewHTTP
+	if newHTTP == nil {
+		newHTTP = httpx.New
+	}
+	hc, err := newHTTP(httpx.Options{CABundle: []byte(conn.CABundle), Timeout: time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	src := syncable.Source(conn, hc, s.auth(conn, hc))
+
+	run, resumed, err := s.Store.BeginRun(ctx, connectionID)
+	if err != nil {
+		return nil, err
+	}
+	start, startUsers := time.Now(), run.Users
+	report := func(r *store.SyncRun) {
+		if progress == nil {
+			return
+		}
+		p := Progress{ConnectionID: connectionID, RunID: r.ID, Status: r.Status, Resumed: resumed, Users: r.Users, Pages: r.Pages,
+			Retries: r.Retries, Total: r.Total, View: r.View, Note: r.Note, Error: r.Error}
+		if secs := time.Since(start).Seconds(); secs > 0 {
+			p.Rate = float64(r.Users-startUsers) / secs
+		}
+		if p.Total != nil && p.Rate > 0 && *p.Total > p.Users {
+			p.ETA = time.Duration(float64(*p.Total-p.Users) / p.Rate * float64(time.Second))
+		}
+		progress(p)
+	}
+	report(run)
+
+	run, err = s.pages(ctx, src, run, report)
+	if err == nil {
+		var seats []store.Seats
+		var note string
+		seats, note, err = src.Seats(ctx)
+		if err == nil {
+			if err = s.Store.SaveSeats(ctx, run.ID, seats); err == nil && note != "" {
+				run, err = s.Store.SavePage(ctx, run.ID, store.PageUpdate{Checkpoint: checkpointDone, Retries: src.Retries(),
+					View: run.View, Note: joinNotes(run.Note, note)})
+			}
+		}
+	}
+	status, errText := store.RunSucceeded, ""
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		status = store.RunStopped
+	default:
+		status, errText = store.RunFailed, err.Error()
+	}
+	finished, ferr := s.Store.FinishRun(context.WithoutCancel(ctx), run.ID, status, errText)
+	if ferr != nil {
+		return nil, ferr
+	}
+	if progress != nil {
+		p := Progress{ConnectionID: connectionID, RunID: finished.ID, Status: finished.Status, Resumed: resumed, Users: finished.Users,
+			Pages: finished.Pages, Retries: finished.Retries, Total: finished.Total, View: finished.View, Note: finished.Note, Error: finished.Error}
+		if status == store.RunSucceeded {
+			p.Seats, _ = s.Store.Seats(context.WithoutCancel(ctx), finished.ID)
+		}
+		progress(p)
+	}
+	if err != nil {
+		if status == store.RunStopped {
+			return finished, fmt.Errorf("sync stopped; it resumes from page %d next time: %w", finished.Pages+1, ctx.Err())
+		}
+		return finished, err
+	}
+	return finished, nil
+}
+
+// pages fetches page after page from the run's checkpoint while the
+// previous page is being written: the sync runs at the server's pace.
+func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, report func(*store.SyncRun)) (*store.SyncRun, error) {
+	if run.Checkpoint == checkpointDone {
+		return run, nil
+	}
+	type fetched struct {
+		page *SourcePage
+		err  error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan fetched, 2)
+	go func() {
+		defer close(ch)
+		cp := run.Checkpoint
+		for {
+			p, err := src.Page(ctx, cp)
+			select {
+			case ch <- fetched{p, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || p.Next == "" {
+				return
+			}
+			cp = p.Next
+		}
+	}()
+	for f := range ch {
+		if f.err != nil {
+			return run, f.err
+		}
+		next := f.page.Next
+		if next == "" {
+			next = checkpointDone
+		}
+		saved, err := s.Store.SavePage(context.WithoutCancel(ctx), run.ID, store.PageUpdate{Users: f.page.Users, Checkpoint: next,
+			Retries: src.Retries(), Total: f.page.Total, View: f.page.View, Note: f.page.Note})
+		if err != nil {
+			return run, err
+		}
+		run = saved
+		report(run)
+		if ctx.Err() != nil {
+			return run, ctx.Err()
+		}
+	}
+	if ctx.Err() != nil {
+		return run, ctx.Err()
+	}
+	return run, nil
+}
+
+// auth sets the connection's credential on each request: the token, or an
+// OAuth access token from the refresh-safe token source.
+func (s *Syncer) auth(conn *store.Connection, hc *http.Client) func(context.Context, *http.Request) error {
+	if conn.AuthMethod == store.AuthOAuth {
+		ts := &TokenSource{Store: s.Store, ID: conn.ID, HTTP: hc, Now: s.Now}
+		return func(ctx context.Context, r *http.Request) error {
+			tok, err := ts.TokenContext(ctx)
+			if err != nil {
+				return err
+			}
+			r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+			return nil
+		}
+	}
+	token := conn.Secret(store.SecretToken).Reveal()
+	return func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Private-Token", token)
+		return nil
+	}
+}
+
+func joinNotes(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "" || a == b:
+		return a
+	}
+	return a + " " + b
+}
+
+// IsSyncRunning reports a sync refused because another one holds the lock.
+func IsSyncRunning(err error) bool { return errors.Is(err, store.ErrSyncRunning) }

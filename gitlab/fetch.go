@@ -1,0 +1,151 @@
+package gitlab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Fetcher GETs API pages the way GitLab asks clients to: it honours
+// Retry-After on 429, paces itself when RateLimit-Remaining runs low, backs
+// off exponentially with jitter on 5xx, timeouts and dropped connections,
+// and gives up after a bounded time with the last error.
+type Fetcher struct {
+	HTTP *http.Client
+	Host string
+	// Auth sets the credential on a request (OAuth tokens may be renewed
+	// between calls, so it is asked every time).
+	Auth func(ctx context.Context, r *http.Request) error
+	// GiveUpAfter bounds the retrying of one request; 5 minutes by default.
+	GiveUpAfter time.Duration
+	// retries counts retried requests (read from other goroutines).
+	retries atomic.Int64
+	// sleep waits (tests shorten it).
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+func (f *Fetcher) wait(ctx context.Context, d time.Duration) error {
+	if f.sleep != nil {
+		return f.sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Retries is how many requests were retried so far.
+func (f *Fetcher) Retries() int { return int(f.retries.Load()) }
+
+// backoff is full-jitter exponential: 250 ms doubling, capped at 15 s.
+func backoff(attempt int) time.Duration {
+	ceiling := min(250*time.Millisecond<<min(attempt, 6), 15*time.Second)
+	return time.Duration(rand.Int64N(int64(ceiling))) + 50*time.Millisecond
+}
+
+// Get fetches url into out and returns the answer's headers.
+func (f *Fetcher) Get(ctx context.Context, url string, out any) (http.Header, error) {
+	giveUp := f.GiveUpAfter
+	if giveUp == 0 {
+		giveUp = 5 * time.Minute
+	}
+	var firstFailure time.Time
+	var last error
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if time.Since(firstFailure) > giveUp {
+				return nil, fmt.Errorf("gave up after %d retries over %s: %w", attempt-1, time.Since(firstFailure).Round(time.Second), last)
+			}
+			f.retries.Add(1)
+		}
+		h, retryAfter, err := f.try(ctx, url, out)
+		if err == nil {
+			return h, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if retryAfter < 0 { // not retryable
+			return nil, err
+		}
+		if firstFailure.IsZero() {
+			firstFailure = time.Now()
+		}
+		last = err
+		d := retryAfter
+		if d == 0 {
+			d = backoff(attempt)
+		}
+		if err := f.wait(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// try makes one request. retryAfter < 0: do not retry; 0: back off; > 0:
+// the server said how long to wait.
+func (f *Fetcher) try(ctx context.Context, url string, out any) (http.Header, time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, -1, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if err := f.Auth(ctx, req); err != nil {
+		return nil, -1, err
+	}
+	resp, err := f.HTTP.Do(req)
+	if err != nil {
+		e := classifyTransport(f.Host, err)
+		if e.Kind == KindTimeout || e.Kind == KindOther || e.Kind == KindRefused {
+			return nil, 0, e // dropped connection, reset, timeout: retry
+		}
+		return nil, -1, e
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		wait := time.Duration(0)
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+			wait = time.Duration(s)*time.Second + 10*time.Millisecond
+		}
+		return nil, wait, &Error{Kind: KindRateLimited, Host: f.Host, Status: 429}
+	case resp.StatusCode >= 500:
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, 0, classifyStatus(f.Host, resp.StatusCode, body)
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, -1, classifyStatus(f.Host, resp.StatusCode, body)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(out); err != nil {
+		return nil, 0, &Error{Kind: KindServer, Host: f.Host, Status: resp.StatusCode, Detail: "a page could not be read (cut off?)"}
+	}
+	f.pace(ctx, resp.Header)
+	return resp.Header, 0, nil
+}
+
+// pace slows down when the rate-limit budget is nearly spent: the rest of
+// the window is spread over what remains, so the sync never hits the wall.
+func (f *Fetcher) pace(ctx context.Context, h http.Header) {
+	remaining, err1 := strconv.Atoi(h.Get("RateLimit-Remaining"))
+	limit, err2 := strconv.Atoi(h.Get("RateLimit-Limit"))
+	reset, err3 := strconv.ParseInt(h.Get("RateLimit-Reset"), 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || limit <= 0 || remaining > limit/10 {
+		return
+	}
+	left := time.Until(time.Unix(reset, 0))
+	if left <= 0 {
+		return
+	}
+	f.wait(ctx, min(left/time.Duration(remaining+1), 30*time.Second))
+}

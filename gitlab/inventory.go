@@ -1,0 +1,251 @@
+package gitlab
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/onramp-dev/onramp/internal/textsafe"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// Inventory reads who has an account and who takes a seat. Self-managed:
+// /users (keyset pagination since 16.5, offset before) and /license.
+// gitlab.com: the owned top-level groups' billable members and seats.
+type Inventory struct {
+	F       *Fetcher
+	Base    BaseURL
+	Version string // the server's, to choose keyset or offset pagination
+}
+
+// InventoryPage is one page of people and where the next one starts.
+type InventoryPage struct {
+	Users []store.InventoryUser
+	// Next is the checkpoint of the following page; "" when this was the last.
+	Next  string
+	Total *int
+	View  string // admin | basic | saas
+	Note  string
+}
+
+// keysetSince reports whether version (like "17.6.1-ee") is at least 16.5.
+func keysetSince(version string) bool {
+	m := regexp.MustCompile(`^(\d+)\.(\d+)`).FindStringSubmatch(version)
+	if m == nil {
+		return true // unknown: modern servers are the common case
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	return major > 16 || (major == 16 && minor >= 5)
+}
+
+const basicNote = "GitLab answered with the basic view of users (no e-mail addresses, seat use or sign-in dates): " +
+	"the token is not an administrator's, or Admin Mode is on and the token lacks the admin_mode scope."
+
+// Page fetches the page at checkpoint ("" for the first).
+func (inv *Inventory) Page(ctx context.Context, checkpoint string) (*InventoryPage, error) {
+	if inv.Base.IsSaaS() {
+		return inv.saasPage(ctx, checkpoint)
+	}
+	next := checkpoint
+	if next == "" {
+		q := url.Values{"exclude_internal": {"true"}, "without_project_bots": {"true"}, "per_page": {"100"},
+			"order_by": {"id"}, "sort": {"asc"}}
+		if keysetSince(inv.Version) {
+			q.Set("pagination", "keyset")
+		} else {
+			q.Set("page", "1")
+		}
+		next = inv.Base.API() + "/users?" + q.Encode()
+	}
+	if err := inv.sameOrigin(next); err != nil {
+		return nil, err
+	}
+	var raw []map[string]any
+	h, err := inv.F.Get(ctx, next, &raw)
+	if err != nil {
+		return nil, err
+	}
+	p := &InventoryPage{View: "basic", Note: basicNote}
+	for _, r := range raw {
+		p.Users = append(p.Users, userOf(r))
+		if _, ok := r["email"]; ok {
+			p.View, p.Note = "admin", ""
+		}
+		if _, ok := r["using_license_seat"]; ok {
+			p.View, p.Note = "admin", ""
+		}
+	}
+	if len(raw) == 0 {
+		p.View, p.Note = "", ""
+	}
+	if t, err := strconv.Atoi(h.Get("X-Total")); err == nil {
+		p.Total = &t
+	}
+	p.Next = linkNext(h.Get("Link"))
+	if p.Next == "" && h.Get("X-Next-Page") != "" { // offset servers without Link
+		u, _ := url.Parse(next)
+		q := u.Query()
+		q.Set("page", h.Get("X-Next-Page"))
+		u.RawQuery = q.Encode()
+		p.Next = u.String()
+	}
+	return p, nil
+}
+
+// sameOrigin refuses a checkpoint or Link pointing anywhere but the instance.
+func (inv *Inventory) sameOrigin(u string) error {
+	if !strings.HasPrefix(u, inv.Base.URL+"/") {
+		return &Error{Kind: KindRedirect, Host: inv.Base.Host(), Detail: "a page link pointed outside " + inv.Base.URL}
+	}
+	return nil
+}
+
+var linkRel = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="next"`)
+
+func linkNext(h string) string {
+	if m := linkRel.FindStringSubmatch(h); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+func str(m map[string]any, k string) string {
+	if s, ok := m[k].(string); ok {
+		return textsafe.Truncate(s, 200)
+	}
+	return ""
+}
+
+func userOf(m map[string]any) store.InventoryUser {
+	u := store.InventoryUser{Username: str(m, "username"), Name: str(m, "name"), Email: str(m, "email"), State: str(m, "state"),
+		CreatedAt: str(m, "created_at"), LastSignInAt: str(m, "last_sign_in_at"), LastActivityOn: str(m, "last_activity_on")}
+	if id, ok := m["id"].(float64); ok {
+		u.ID = int64(id)
+	}
+	u.Bot, _ = m["bot"].(bool)
+	u.Admin, _ = m["is_admin"].(bool)
+	if seat, ok := m["using_license_seat"].(bool); ok {
+		u.Seat = &seat
+	}
+	return u
+}
+
+// saasCheckpoint walks the owned groups one after another:
+// "saas:<group ids>:<index>:<page url>".
+func (inv *Inventory) saasPage(ctx context.Context, checkpoint string) (*InventoryPage, error) {
+	var ids []string
+	idx, next := 0, ""
+	if checkpoint == "" {
+		groups, err := inv.ownedGroups(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range groups {
+			ids = append(ids, strconv.FormatInt(g.ID, 10))
+		}
+	} else {
+		parts := strings.SplitN(checkpoint, ":", 4)
+		if len(parts) != 4 || parts[0] != "saas" {
+			return nil, fmt.Errorf("unreadable checkpoint")
+		}
+		ids = strings.Split(parts[1], ",")
+		idx, _ = strconv.Atoi(parts[2])
+		next = parts[3]
+	}
+	p := &InventoryPage{View: "saas"}
+	if len(ids) == 0 || ids[0] == "" {
+		p.Note = "This account owns no top-level group on gitlab.com: there are no billable members to list."
+		return p, nil
+	}
+	if next == "" {
+		next = inv.Base.API() + "/groups/" + ids[idx] + "/billable_members?per_page=100&page=1"
+	}
+	if err := inv.sameOrigin(next); err != nil {
+		return nil, err
+	}
+	var raw []map[string]any
+	h, err := inv.F.Get(ctx, next, &raw)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range raw {
+		u := userOf(r)
+		if l := str(r, "last_login_at"); l != "" && u.LastSignInAt == "" {
+			u.LastSignInAt = l
+		}
+		seat := true // billable members take a seat
+		u.Seat = &seat
+		p.Users = append(p.Users, u)
+	}
+	following := linkNext(h.Get("Link"))
+	switch {
+	case following != "":
+		p.Next = fmt.Sprintf("saas:%s:%d:%s", strings.Join(ids, ","), idx, following)
+	case idx+1 < len(ids):
+		p.Next = fmt.Sprintf("saas:%s:%d:", strings.Join(ids, ","), idx+1)
+	}
+	return p, nil
+}
+
+type group struct {
+	ID       int64  `json:"id"`
+	FullPath string `json:"full_path"`
+}
+
+func (inv *Inventory) ownedGroups(ctx context.Context) ([]group, error) {
+	var groups []group
+	_, err := inv.F.Get(ctx, inv.Base.API()+"/groups?top_level_only=true&min_access_level=50&per_page=100", &groups)
+	return groups, err
+}
+
+// Seats returns the licence (self-managed) or each owned group's seat
+// figures (gitlab.com), with a note when they cannot be read.
+func (inv *Inventory) Seats(ctx context.Context) ([]store.Seats, string, error) {
+	if inv.Base.IsSaaS() {
+		groups, err := inv.ownedGroups(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		var out []store.Seats
+		for _, g := range groups {
+			var ns struct {
+				Plan         string `json:"plan"`
+				SeatsInUse   *int   `json:"seats_in_use"`
+				MaxSeatsUsed *int   `json:"max_seats_used"`
+				FullPath     string `json:"full_path"`
+			}
+			if _, err := inv.F.Get(ctx, inv.Base.API()+"/namespaces/"+strconv.FormatInt(g.ID, 10), &ns); err != nil {
+				return nil, "", err
+			}
+			out = append(out, store.Seats{Scope: textsafe.Truncate(ns.FullPath, 100), Plan: textsafe.Truncate(ns.Plan, 40), Used: ns.SeatsInUse, MaxUsed: ns.MaxSeatsUsed})
+		}
+		return out, "", nil
+	}
+	var lic struct {
+		Plan          string `json:"plan"`
+		ExpiresAt     string `json:"expires_at"`
+		UserLimit     *int   `json:"user_limit"`
+		ActiveUsers   *int   `json:"active_users"`
+		HistoricalMax *int   `json:"historical_max"`
+	}
+	_, err := inv.F.Get(ctx, inv.Base.API()+"/license", &lic)
+	if err != nil {
+		if e, ok := err.(*Error); ok && (e.Status == 403 || e.Status == 404 || e.Kind == KindBlockedUser) {
+			if e.Status == 404 {
+				return nil, "This instance has no licence (Community Edition or unlicensed): no seat figures.", nil
+			}
+			return nil, "The licence needs an administrator's token (with admin_mode when Admin Mode is on): no seat figures.", nil
+		}
+		return nil, "", err
+	}
+	seats := lic.UserLimit
+	if seats != nil && *seats == 0 {
+		seats = nil // 0 means unlimited
+	}
+	return []store.Seats{{Scope: "license", Plan: textsafe.Truncate(lic.Plan, 40), Seats: seats, Used: lic.ActiveUsers, MaxUsed: lic.HistoricalMax,
+		ExpiresAt: textsafe.Truncate(lic.ExpiresAt, 20)}}, "", nil
+}
