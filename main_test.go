@@ -157,7 +157,7 @@ func TestE2EWizardInTmux(t *testing.T) {
 		t.Fatal("token on screen")
 	}
 	tm.keys("Enter")
-	tm.waitFor("Integrations", "1 connection(s)", "connected")
+	tm.waitFor("Integrations", "1 connection(s)", "users, just now")
 	tm.keys("q")
 	tm.waitFor("EXITED=0")
 

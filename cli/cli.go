@@ -120,6 +120,9 @@ Usage:
                         [--scopes "read_api read_user"] [--flow browser|device|paste] [--alias NAME]
   onramp reconnect ALIAS [--token-stdin | --token-file PATH | --flow MODE]
                                          authorize again, keeping alias and settings
+  onramp sync ALIAS [--json]             run or resume the inventory sync (NDJSON progress with --json)
+  onramp inventory ALIAS [--json]        the latest snapshot: users and seats
+  onramp status [ALIAS] [--json]         the Integrations page in text; exit 1 when anything needs attention
   onramp list [--json]                   every stored connection
   onramp show ALIAS [--json]             one connection (secrets as fingerprints only)
   onramp remove ALIAS [--yes] [--revoke [--force]]
@@ -186,6 +189,12 @@ func (a *App) run(args []string) error {
 		return a.show(rest)
 	case "reconnect":
 		return a.reconnect(rest)
+	case "sync":
+		return a.syncCmd(rest)
+	case "inventory":
+		return a.inventory(rest)
+	case "status":
+		return a.status(rest)
 	case "remove", "rm":
 		return a.remove(rest)
 	case "store":

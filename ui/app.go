@@ -66,7 +66,7 @@ type storeReadyMsg struct {
 }
 
 type integrationsMsg struct {
-	rows []flows.Integration
+	rows []flows.Status
 	err  error
 }
 
@@ -95,11 +95,18 @@ type Model struct {
 	Aborted bool
 	// Created lists aliases connected in this run.
 	Created []string
+	syncer  *flows.Syncer
+	syncs   map[string]*syncJob
+	// quitting: waiting for syncs to record their checkpoints.
+	quitting    bool
+	confirmSync bool
+	ticking     bool
 }
 
 // New builds the wizard.
 func New(d Deps) *Model {
-	m := &Model{deps: d, st: d.Store, th: theme.New(true), help: help.New(), width: 80, height: 24, pages: map[Page]common.Page{}}
+	m := &Model{deps: d, st: d.Store, th: theme.New(true), help: help.New(), width: 80, height: 24, pages: map[Page]common.Page{},
+		syncs: map[string]*syncJob{}}
 	m.help.Styles = help.DefaultStyles(true)
 	m.newFlow()
 	m.page = PageVendors
@@ -143,6 +150,9 @@ func (m *Model) Init() tea.Cmd {
 // storeReady counts connections (for the vendor page hint) and, when the
 // wizard starts on Integrations, loads it.
 func (m *Model) storeReady() tea.Cmd {
+	if ss, ok := m.st.(flows.SyncStore); ok {
+		m.syncer = &flows.Syncer{Store: ss, Catalog: m.deps.Catalog, Now: m.deps.Flow.Now, NewHTTP: m.deps.Flow.NewHTTP}
+	}
 	cmds := []tea.Cmd{m.loadIntegrations()}
 	if idle := m.deps.OnIdle; idle != nil {
 		m.deps.OnIdle = nil
@@ -159,8 +169,12 @@ func (m *Model) loadIntegrations() tea.Cmd {
 	if now == nil {
 		now = time.Now
 	}
+	ss, ok := st.(flows.SyncStore)
 	return func() tea.Msg {
-		rows, err := flows.Integrations(context.Background(), st, cat, now())
+		if !ok {
+			return integrationsMsg{nil, errors.New("this store keeps no inventory")}
+		}
+		rows, err := flows.Statuses(context.Background(), ss, cat, now())
 		return integrationsMsg{rows, err}
 	}
 }
@@ -220,14 +234,36 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if v, ok := m.pages[PageVendors].(*vendors.Model); ok {
 			v.SetStored(len(msg.rows))
 		}
-		if m.page == PageIntegrations {
-			focus := ""
-			if m.flow.Saved != nil {
-				focus = m.flow.Saved.ID
-			}
-			m.show(PageIntegrations, integrations.New(msg.rows, msg.err, focus, m.th))
+		page, ok := m.pages[PageIntegrations].(*integrations.Model)
+		if !ok {
+			return m, nil
+		}
+		first := page.SelectedID() == "" && len(msg.rows) > 0
+		page.SetRows(msg.rows, msg.err)
+		var cmds []tea.Cmd
+		if first {
+			cmds = append(cmds, m.resumeSyncs(msg.rows), m.loadDetails(page.SelectedID()))
+		}
+		if m.page == PageIntegrations && !m.ticking {
+			m.ticking = true
+			cmds = append(cmds, refreshTick())
+		}
+		return m, tea.Batch(cmds...)
+	case refreshTickMsg:
+		m.ticking = false
+		if m.page != PageIntegrations {
+			return m, nil
+		}
+		return m, m.loadIntegrations()
+	case syncEventMsg:
+		return m, m.onSyncEvent(msg)
+	case detailsMsg:
+		if page, ok := m.pages[PageIntegrations].(*integrations.Model); ok {
+			page.SetDetails(msg.id, msg.d)
 		}
 		return m, nil
+	case stoppedAllMsg:
+		return m, tea.Quit
 	case clearStatusMsg:
 		if msg.seq == m.statusSeq {
 			m.status = ""
@@ -236,16 +272,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.StatusMsg:
 		return m, m.setStatus(string(msg))
 	case tea.KeyPressMsg:
+		if m.quitting {
+			return m, nil
+		}
 		if m.confirm {
 			return m.updateConfirm(msg)
 		}
 		if msg.String() == "ctrl+c" {
-			if m.dirty() {
-				m.confirm = true
-				return m, nil
-			}
-			m.Aborted = m.page != PageIntegrations && !m.succeeded()
-			return m, tea.Quit
+			return m, m.quit(true)
 		}
 		if msg.String() == "ctrl+o" && m.page == PageVendors && m.st != nil {
 			return m, common.Cmd(common.OpenIntegrationsMsg{})
@@ -310,10 +344,26 @@ func (m *Model) dirty() bool {
 	return false
 }
 
+// quit leaves, asking first when something typed would be lost or a sync
+// is running (a stopped sync resumes from its checkpoint later).
+func (m *Model) quit(abort bool) tea.Cmd {
+	if m.dirty() || m.running() {
+		m.confirm, m.confirmSync = true, m.running()
+		return nil
+	}
+	m.Aborted = abort && m.page != PageIntegrations && !m.succeeded()
+	return tea.Quit
+}
+
 func (m *Model) updateConfirm(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch k.String() {
 	case "y", "Y", "ctrl+c":
-		m.Aborted = true
+		m.Aborted = m.dirty()
+		m.confirm = false
+		if m.running() {
+			m.quitting = true
+			return m, m.stopSyncs()
+		}
 		return m, tea.Quit
 	case "n", "N", "esc":
 		m.confirm = false
@@ -382,11 +432,31 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		m.page = PageFields
 		return f.ShowError(msg.Err), true
 	case common.OpenIntegrationsMsg:
+		focus := ""
+		var first tea.Cmd
 		if m.flow.Saved != nil {
 			m.Created = append(m.Created, m.flow.Saved.Alias)
+			focus = m.flow.Saved.ID
+			first = m.startSync(focus) // the first sync starts by itself
 		}
-		m.show(PageIntegrations, integrations.New(nil, nil, "", m.th))
-		return m.loadIntegrations(), true
+		m.show(PageIntegrations, integrations.New(nil, nil, focus, m.th))
+		return tea.Batch(m.loadIntegrations(), first, m.loadDetails(focus)), true
+	case integrations.SyncNowMsg:
+		return m.startSync(msg.ID), true
+	case integrations.SelectedMsg:
+		return m.loadDetails(msg.ID), true
+	case integrations.QuitMsg:
+		return m.quit(false), true
+	case integrations.RemoveMsg:
+		if job := m.syncs[msg.ID]; job != nil {
+			job.cancel()
+			<-job.done
+			delete(m.syncs, msg.ID)
+		}
+		if err := m.st.Delete(context.Background(), msg.ID); err != nil {
+			return m.setStatus("Could not remove: " + err.Error()), true
+		}
+		return tea.Batch(m.setStatus("Removed."), m.loadIntegrations()), true
 	case common.ReconnectMsg:
 		return m.reconnect(msg.ID), true
 	case common.AddAnotherMsg:
@@ -501,8 +571,15 @@ func (m *Model) header() string {
 func stepOf(i, n int) string { return string(rune('0'+i)) + "/" + string(rune('0'+n)) }
 
 func (m *Model) footer() string {
+	if m.quitting {
+		return m.th.Muted.Render("Stopping the sync at a checkpoint…") + "\n"
+	}
 	if m.confirm {
-		return m.th.Warning.Render(theme.Warn+" Quit onramp? What you typed will be lost.") + " " + m.th.Key.Render("[y/n]")
+		q := "Quit onramp? What you typed will be lost."
+		if m.confirmSync {
+			q = "A sync is running. Stop it and quit? It resumes from its checkpoint next time."
+		}
+		return m.th.Warning.Render(theme.Warn+" "+q) + " " + m.th.Key.Render("[y/n]") + "\n"
 	}
 	keys := m.pages[m.page].Keys()
 	bar := m.help.ShortHelpView(keys)

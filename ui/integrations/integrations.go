@@ -1,14 +1,18 @@
-// Package integrations is the Integrations page: every stored connection.
+// Package integrations is the Integrations page: every stored connection with
+// its state and its sync — running with progress, done with counts, or failed
+// with the reason — and the selected connection's details and actions.
 package integrations
 
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui/common"
 	"github.com/onramp-dev/onramp/ui/theme"
 )
@@ -16,19 +20,37 @@ import (
 // Model lists connections.
 type Model struct {
 	common.Intent
-	rows    []flows.Integration
+	rows    []flows.Status
+	live    map[string]flows.Progress // syncs running in this process
+	details map[string]Details
 	cursor  int
 	offset  int
-	focusID string // the connection just made, highlighted
+	confirm string // id of a connection to remove, awaiting y/n
 	loadErr error
+	now     func() time.Time
 	width   int
 	height  int
 	th      theme.Theme
 }
 
+// Details are what the detail panel shows beyond the row.
+type Details struct {
+	Scopes []string
+	Runs   []store.SyncRun
+	Seats  []store.Seats
+}
+
+// Messages the page asks the root for.
+type (
+	SyncNowMsg struct{ ID string }
+	RemoveMsg  struct{ ID string }
+	// SelectedMsg: the selection moved; the root loads its details.
+	SelectedMsg struct{ ID string }
+)
+
 // New shows rows; focusID (may be empty) is selected.
-func New(rows []flows.Integration, loadErr error, focusID string, th theme.Theme) *Model {
-	m := &Model{rows: rows, loadErr: loadErr, focusID: focusID, th: th}
+func New(rows []flows.Status, loadErr error, focusID string, th theme.Theme) *Model {
+	m := &Model{rows: rows, loadErr: loadErr, th: th, live: map[string]flows.Progress{}, details: map[string]Details{}, now: time.Now}
 	for i, r := range rows {
 		if r.ID == focusID {
 			m.cursor = i
@@ -37,21 +59,59 @@ func New(rows []flows.Integration, loadErr error, focusID string, th theme.Theme
 	return m
 }
 
+// SetRows replaces the rows (a reload), keeping the selection.
+func (m *Model) SetRows(rows []flows.Status, err error) {
+	sel := m.SelectedID()
+	m.rows, m.loadErr = rows, err
+	for i, r := range rows {
+		if r.ID == sel {
+			m.cursor = i
+		}
+	}
+	m.cursor = min(m.cursor, max(len(rows)-1, 0))
+}
+
+// SetLive updates a running sync's progress (nil when it ended).
+func (m *Model) SetLive(id string, p *flows.Progress) {
+	if p == nil {
+		delete(m.live, id)
+		return
+	}
+	m.live[id] = *p
+}
+
+// SetDetails records a connection's details.
+func (m *Model) SetDetails(id string, d Details) { m.details[id] = d }
+
+// SelectedID is the selected connection's id.
+func (m *Model) SelectedID() string {
+	if m.cursor < len(m.rows) {
+		return m.rows[m.cursor].ID
+	}
+	return ""
+}
+
 func (m *Model) SetTheme(th theme.Theme) { m.th = th }
 func (m *Model) SetSize(w, h int)        { m.width, m.height = w, h; m.scroll() }
 
 func (m *Model) Keys() []key.Binding {
-	ks := []key.Binding{common.KeyUp, key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add another"))}
-	if len(m.rows) > 0 {
-		ks = append(ks, key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reconnect")))
+	if m.confirm != "" {
+		return []key.Binding{key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "remove")), key.NewBinding(key.WithKeys("n"), key.WithHelp("n/esc", "keep"))}
 	}
-	return append(ks, key.NewBinding(key.WithKeys("q"), key.WithHelp("q/ctrl+c", "quit")))
+	ks := []key.Binding{common.KeyUp, key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add"))}
+	if len(m.rows) > 0 {
+		ks = append(ks, key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sync now")),
+			key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reconnect")),
+			key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "remove")))
+	}
+	return append(ks, key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")))
 }
 
-func (m *Model) visible() int { return max(m.height-6, 1) }
+// tableRows is how many rows the table gets: the rest is the detail panel.
+func (m *Model) tableRows() int { return max(min(len(m.rows), (m.height-4)/3), 1) }
 
 func (m *Model) scroll() {
-	n := m.visible()
+	n := m.tableRows()
 	if m.cursor < m.offset {
 		m.offset = m.cursor
 	}
@@ -65,68 +125,108 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	if !ok {
 		return m, nil
 	}
+	if m.confirm != "" {
+		switch k.String() {
+		case "y", "Y":
+			m.Set(RemoveMsg{ID: m.confirm})
+			m.confirm = ""
+		case "n", "N", "esc":
+			m.confirm = ""
+		}
+		return m, nil
+	}
+	before := m.cursor
 	switch k.String() {
 	case "up", "k":
 		m.cursor = max(m.cursor-1, 0)
 	case "down", "j":
 		m.cursor = min(m.cursor+1, max(len(m.rows)-1, 0))
-	case "a", "n":
+	case "a":
 		m.Set(common.AddAnotherMsg{})
-		return m, nil
-	case "r":
-		if sel := m.selected(); sel != nil {
-			m.Set(common.ReconnectMsg{ID: sel.ID})
+	case "s":
+		if id := m.SelectedID(); id != "" {
+			m.Set(SyncNowMsg{ID: id})
 		}
-		return m, nil
+	case "r":
+		if id := m.SelectedID(); id != "" {
+			m.Set(common.ReconnectMsg{ID: id})
+		}
+	case "d", "delete":
+		m.confirm = m.SelectedID()
 	case "q":
-		return m, tea.Quit
+		m.Set(QuitMsg{})
 	}
 	m.scroll()
+	if m.cursor != before {
+		m.Set(SelectedMsg{ID: m.SelectedID()})
+	}
 	return m, nil
 }
+
+// QuitMsg asks the root to quit (it asks first when a sync is running).
+type QuitMsg struct{}
 
 type column struct {
 	title string
 	min   int
-	value func(flows.Integration) string
+	value func(*Model, flows.Status) string
 }
 
 var columns = []column{
-	{"ALIAS", 10, func(r flows.Integration) string { return r.Alias }},
-	{"VENDOR", 6, func(r flows.Integration) string { return r.Vendor }},
-	{"HOST", 12, func(r flows.Integration) string { return r.Host }},
-	{"ACCOUNT", 8, func(r flows.Integration) string {
+	{"ALIAS", 10, func(_ *Model, r flows.Status) string { return r.Alias }},
+	{"VENDOR", 6, func(_ *Model, r flows.Status) string { return r.Vendor }},
+	{"HOST", 12, func(_ *Model, r flows.Status) string { return r.Host }},
+	{"ACCOUNT", 8, func(_ *Model, r flows.Status) string {
 		if r.Admin {
 			return r.Account + " (admin)"
 		}
 		return r.Account
 	}},
-	{"AUTH", 5, func(r flows.Integration) string { return r.AuthID }},
-	{"EXPIRES", 10, func(r flows.Integration) string {
+	{"AUTH", 5, func(_ *Model, r flows.Status) string { return r.AuthID }},
+	{"EXPIRES", 10, func(_ *Model, r flows.Status) string {
 		if r.ExpiresAt == nil {
 			return "never"
 		}
 		return r.ExpiresAt.Format("2006-01-02")
 	}},
-	{"STATE", 9, func(r flows.Integration) string { return stateText(r) }},
+	{"STATE", 14, func(m *Model, r flows.Status) string { return m.stateText(r) }},
 }
 
-func stateText(r flows.Integration) string {
+// stateText is the one-cell state: the live sync first, then the record.
+func (m *Model) stateText(r flows.Status) string {
+	if p, ok := m.live[r.ID]; ok && p.Status == store.RunRunning {
+		if f := p.Fraction(); f >= 0 {
+			return fmt.Sprintf("⟳ syncing %.0f%%", f*100)
+		}
+		return fmt.Sprintf("⟳ syncing %d", p.Users)
+	}
 	switch r.State {
-	case "connected":
-		return theme.OK + " connected"
-	case "needs_reconnect":
+	case string(store.StateNeedsReconnect):
 		return theme.Warn + " needs reconnect"
 	case "expired":
 		return theme.Fail + " expired"
+	case string(store.StateError):
+		return theme.Fail + " error"
 	}
-	return theme.Fail + " " + r.State
+	if run := r.LastRun; run != nil {
+		switch run.Status {
+		case store.RunSucceeded:
+			return fmt.Sprintf("%s %d users, %s", theme.OK, run.Users, flows.Ago(*run.FinishedAt, m.now()))
+		case store.RunFailed:
+			return theme.Fail + " sync failed"
+		case store.RunStopped:
+			return fmt.Sprintf("‖ stopped at %d", run.Users)
+		case store.RunRunning:
+			return fmt.Sprintf("⟳ syncing %d (elsewhere)", run.Users)
+		}
+	}
+	return theme.OK + " connected"
 }
 
-// layout picks the columns that fit and their widths: narrow terminals drop
-// vendor, auth and then host, in that order.
-func layout(rows []flows.Integration, width int) ([]column, []int) {
-	drop := [][]string{nil, {"VENDOR"}, {"VENDOR", "AUTH"}, {"VENDOR", "AUTH", "HOST"}}
+// layout picks the columns that fit: narrow terminals drop vendor, auth,
+// then host.
+func (m *Model) layout(width int) ([]column, []int) {
+	drop := [][]string{nil, {"VENDOR"}, {"VENDOR", "AUTH"}, {"VENDOR", "AUTH", "HOST"}, {"VENDOR", "AUTH", "HOST", "EXPIRES"}}
 	for _, d := range drop {
 		var cols []column
 		var widths []int
@@ -136,15 +236,14 @@ func layout(rows []flows.Integration, width int) ([]column, []int) {
 				continue
 			}
 			w := len(c.title)
-			for _, r := range rows {
-				w = max(w, common.Width(c.value(r)))
+			for _, r := range m.rows {
+				w = max(w, common.Width(c.value(m, r)))
 			}
 			cols = append(cols, c)
 			widths = append(widths, w)
 			total += w + 2
 		}
-		if total <= width || len(d) == 3 {
-			// Shrink the widest columns to fit, never below their minimum.
+		if total <= width || len(d) == 4 {
 			for total > width {
 				i := widest(widths, cols)
 				if i < 0 {
@@ -196,42 +295,123 @@ func (m *Model) View() string {
 		b.WriteString(m.th.Muted.Render("No connections yet. Press a to add one."))
 		return b.String()
 	}
-	cols, widths := layout(m.rows, width-2)
+	cols, widths := m.layout(width - 2)
 	var head []string
 	for i, c := range cols {
 		head = append(head, pad(c.title, widths[i]))
 	}
 	b.WriteString("  " + m.th.Muted.Render(strings.Join(head, "  ")) + "\n")
-	end := min(m.offset+m.visible(), len(m.rows))
+	end := min(m.offset+m.tableRows(), len(m.rows))
 	for i := m.offset; i < end; i++ {
 		r := m.rows[i]
 		var cells []string
 		for j, c := range cols {
-			cells = append(cells, pad(c.value(r), widths[j]))
+			cells = append(cells, pad(c.value(m, r), widths[j]))
 		}
 		line := strings.Join(cells, "  ")
 		switch {
 		case i == m.cursor:
 			b.WriteString(m.th.Focused.Render(theme.Pointer+" ") + m.th.Focused.Render(line))
-		case r.State != "connected":
+		case r.Attention != "":
 			b.WriteString("  " + m.th.Warning.Render(line))
 		default:
 			b.WriteString("  " + line)
 		}
 		b.WriteString("\n")
 	}
-	if sel := m.selected(); sel != nil && sel.Reason != "" {
-		b.WriteString("\n" + m.th.Warning.Render(common.Wrap(theme.Warn+" "+sel.Alias+": "+sel.Reason, width)))
-	} else if sel != nil {
-		b.WriteString("\n" + m.th.Muted.Render(common.Wrap(fmt.Sprintf("%s · %s · %s · %s · expires %s · created by %s",
-			sel.Alias, sel.Vendor, sel.AuthMethod, sel.Host, sel.Expires, sel.CreatedBy), width)))
+	if sel := m.selected(); sel != nil {
+		b.WriteString("\n" + m.detailView(*sel, width))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func (m *Model) selected() *flows.Integration {
+func (m *Model) selected() *flows.Status {
 	if m.cursor < len(m.rows) {
 		return &m.rows[m.cursor]
 	}
 	return nil
+}
+
+// detailView is the selected connection: its sync, account, scopes, expiry,
+// seats and last runs, and the removal question when asked.
+func (m *Model) detailView(r flows.Status, width int) string {
+	var lines []string
+	add := func(s string) { lines = append(lines, s) }
+	if m.confirm == r.ID {
+		add(m.th.Warning.Render(fmt.Sprintf("%s Remove %s (%s)? Its stored credentials and inventory are deleted.", theme.Warn, r.Alias, r.Host)) + " " + m.th.Key.Render("[y/n]"))
+	}
+	if p, ok := m.live[r.ID]; ok && p.Status == store.RunRunning {
+		add(m.th.Label.Render("Sync ") + m.progressBar(p, max(width-50, 10)))
+	}
+	if r.Attention != "" {
+		add(m.th.Warning.Render(common.Truncate(theme.Warn+" "+r.Attention, width)))
+	}
+	add(m.th.Muted.Render(common.Truncate(fmt.Sprintf("%s · %s · %s · %s · expires %s · by %s", r.Vendor, r.AuthMethod, r.Host, r.Account, r.Expires, r.CreatedBy), width)))
+	d := m.details[r.ID]
+	if len(d.Scopes) > 0 {
+		add(m.th.Muted.Render("Scopes: " + strings.Join(d.Scopes, ", ")))
+	}
+	for _, s := range d.Seats {
+		used, of := "?", "unlimited"
+		if s.Used != nil {
+			used = fmt.Sprint(*s.Used)
+		}
+		if s.Seats != nil {
+			of = fmt.Sprint(*s.Seats)
+		}
+		add(m.th.Muted.Render(common.Truncate(fmt.Sprintf("Seats (%s, %s): %s used of %s", s.Scope, s.Plan, used, of), width)))
+	}
+	for i, run := range d.Runs {
+		if i == 3 {
+			break
+		}
+		add(m.th.Muted.Render(common.Truncate("Sync "+runLine(run, m.now()), width)))
+	}
+	if r.LastRun != nil && r.LastRun.Note != "" {
+		add(m.th.Muted.Render(common.Truncate("Note: "+r.LastRun.Note, width)))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func runLine(r store.SyncRun, now time.Time) string {
+	switch r.Status {
+	case store.RunSucceeded:
+		return fmt.Sprintf("%s: %d users, %s, %s", flows.Ago(*r.FinishedAt, now), r.Users, count(r.Pages, "page"), count(r.Retries, "retry"))
+	case store.RunFailed:
+		return fmt.Sprintf("failed %s: %s", flows.Ago(*r.FinishedAt, now), r.Error)
+	case store.RunStopped:
+		return fmt.Sprintf("stopped at %d users (resumes from its checkpoint)", r.Users)
+	}
+	return fmt.Sprintf("running since %s: %d users", flows.Ago(r.StartedAt, now), r.Users)
+}
+
+// progressBar draws a determinate bar when the total is known, else an
+// indeterminate one (GitLab omits totals above 10,000).
+func (m *Model) progressBar(p flows.Progress, width int) string {
+	counts := fmt.Sprintf(" %d users · %d pages · %.0f/s", p.Users, p.Pages, p.Rate)
+	if f := p.Fraction(); f >= 0 {
+		filled := int(f * float64(width))
+		eta := ""
+		if p.ETA > 0 {
+			eta = " · ETA " + p.ETA.Round(time.Second).String()
+		}
+		return m.th.Focused.Render(strings.Repeat("█", filled)) + m.th.Muted.Render(strings.Repeat("░", width-filled)) +
+			fmt.Sprintf(" %3.0f%%", f*100) + counts + eta
+	}
+	pos := p.Pages % width
+	bar := []rune(strings.Repeat("░", width))
+	for i := pos; i < min(pos+5, width); i++ {
+		bar[i] = '█'
+	}
+	return m.th.Focused.Render(string(bar)) + counts
+}
+
+func count(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	if strings.HasSuffix(unit, "y") {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(unit, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
