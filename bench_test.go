@@ -13,6 +13,8 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/creack/pty"
+
+	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 )
 
 // firstFrame starts bin on a pseudo-terminal and returns the time until the
@@ -47,6 +49,27 @@ func firstFrame(b *testing.B, bin string, env []string, want string) (time.Durat
 	}
 	b.Fatalf("%s never showed %q; output: %q", bin, want, seen.String())
 	return 0, 0
+}
+
+// rssParts reads a process's anonymous and file-backed resident KiB, and its
+// peak resident set so far.
+func rssParts(pid int) (anon, file, peak int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			anon, _ = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			file, _ = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			peak, _ = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+		}
+	}
+	return anon, file, peak
 }
 
 func rssKiB(pid int) int64 {
@@ -85,5 +108,66 @@ func BenchmarkStartToFirstFrame(b *testing.B) {
 			b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/first-frame")
 			b.ReportMetric(float64(rss)/1024, "MiB-idle-RSS")
 		})
+	}
+}
+
+// BenchmarkSync100k syncs 100,000 users from a sandbox that takes 20 ms per
+// page. Keyset pages come one after another, so the floor is pages × 20 ms;
+// the figures are the sync's wall time against that floor and the peak RSS
+// of the `onramp sync` process.
+func BenchmarkSync100k(b *testing.B) {
+	const latency = 20 * time.Millisecond
+	srv := gitlabtest.New(gitlabtest.Options{Users: 100000, Latency: latency}).Start()
+	defer srv.Close()
+	people := len(srv.Sandbox.People(0))
+	pages := (people + 99) / 100
+	floor := time.Duration(pages+1) * latency // the pages and the licence
+	for b.Loop() {
+		dir := b.TempDir()
+		env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "ONRAMP_STORE=" + filepath.Join(dir, "s.db"),
+			"ONRAMP_NO_KEYRING=1", "PATH=" + os.Getenv("PATH")}
+		connect := exec.Command(binary, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "big")
+		connect.Env, connect.Stdin = env, strings.NewReader(gitlabtest.DemoTokens.Admin)
+		if out, err := connect.CombinedOutput(); err != nil {
+			b.Fatalf("connect: %v %s", err, out)
+		}
+		sync := exec.Command(binary, "sync", "big")
+		sync.Env = env
+		var out bytes.Buffer
+		sync.Stdout, sync.Stderr = &out, &out
+		srv.Sandbox.ResetServerTime()
+		start := time.Now()
+		if err := sync.Start(); err != nil {
+			b.Fatal(err)
+		}
+		var anon, file, hwm int64
+		done := make(chan error)
+		go func() { done <- sync.Wait() }()
+		var err error
+	wait:
+		for {
+			select {
+			case err = <-done:
+				break wait
+			case <-time.After(50 * time.Millisecond):
+				a, f, h := rssParts(sync.Process.Pid)
+				anon, file, hwm = max(anon, a), max(file, f), max(hwm, h)
+			}
+		}
+		elapsed := time.Since(start)
+		serverTime := srv.Sandbox.ServerTime()
+		if err != nil || !strings.Contains(out.String(), fmt.Sprintf("%d users", people)) {
+			b.Fatalf("sync: %v %s", err, out.String())
+		}
+		// VmHWM, sampled: the child's rusage maxrss would count the parent's
+		// memory too (Go starts children with vfork, before exec).
+		rss := hwm
+		b.ReportMetric(elapsed.Seconds(), "s/sync")
+		b.ReportMetric(float64(elapsed)/float64(floor), "x-floor")
+		b.ReportMetric(float64(elapsed)/float64(serverTime), "x-server-time")
+		b.ReportMetric(float64(anon)/1024, "MiB-peak-anon")
+		b.ReportMetric(float64(file)/1024, "MiB-peak-file")
+		b.ReportMetric(float64(rss)/1024, "MiB-peak-RSS")
+		b.ReportMetric(float64(pages), "pages")
 	}
 }

@@ -192,7 +192,13 @@ func (g gitlabSource) Page(ctx context.Context, checkpoint string) (*SourcePage,
 	if err != nil {
 		return nil, err
 	}
-	return &SourcePage{Users: p.Users, Next: p.Next, Total: p.Total, View: p.View, Note: p.Note}, nil
+	return &SourcePage{Next: p.Next, Total: p.Total, View: p.View, Note: p.Note, Load: func(sp *SourcePage) error {
+		if err := p.Decode(); err != nil {
+			return err
+		}
+		sp.Users, sp.View, sp.Note = p.Users, p.View, p.Note
+		return nil
+	}}, nil
 }
 
 func (g gitlabSource) Seats(ctx context.Context) ([]store.Seats, string, error) {

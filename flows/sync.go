@@ -17,13 +17,16 @@ type SyncStore interface {
 	store.Inventory
 }
 
-// SourcePage is one page of a vendor's inventory.
+// SourcePage is one page of a vendor's inventory. Next and Total are known
+// when Page returns; Load fills Users, View and Note, so decoding a page
+// overlaps fetching the next.
 type SourcePage struct {
 	Users []store.InventoryUser
 	Next  string // checkpoint of the following page; "" after the last
 	Total *int
 	View  string
 	Note  string
+	Load  func(*SourcePage) error
 }
 
 // SyncSource reads a vendor's inventory page by page from a checkpoint.
@@ -203,6 +206,11 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 	for f := range ch {
 		if f.err != nil {
 			return run, f.err
+		}
+		if f.page.Load != nil {
+			if err := f.page.Load(f.page); err != nil {
+				return run, err
+			}
 		}
 		next := f.page.Next
 		if next == "" {

@@ -55,6 +55,19 @@ func backoff(attempt int) time.Duration {
 
 // Get fetches url into out and returns the answer's headers.
 func (f *Fetcher) Get(ctx context.Context, url string, out any) (http.Header, error) {
+	h, body, err := f.GetRaw(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return nil, &Error{Kind: KindServer, Host: f.Host, Detail: "an answer could not be read"}
+	}
+	return h, nil
+}
+
+// GetRaw fetches url and returns its headers and body, undecoded: a sync
+// asks for the next page before decoding this one.
+func (f *Fetcher) GetRaw(ctx context.Context, url string) (http.Header, []byte, error) {
 	giveUp := f.GiveUpAfter
 	if giveUp == 0 {
 		giveUp = 5 * time.Minute
@@ -64,19 +77,19 @@ func (f *Fetcher) Get(ctx context.Context, url string, out any) (http.Header, er
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if time.Since(firstFailure) > giveUp {
-				return nil, fmt.Errorf("gave up after %d retries over %s: %w", attempt-1, time.Since(firstFailure).Round(time.Second), last)
+				return nil, nil, fmt.Errorf("gave up after %d retries over %s: %w", attempt-1, time.Since(firstFailure).Round(time.Second), last)
 			}
 			f.retries.Add(1)
 		}
-		h, retryAfter, err := f.try(ctx, url, out)
+		h, body, retryAfter, err := f.try(ctx, url)
 		if err == nil {
-			return h, nil
+			return h, body, nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 		if retryAfter < 0 { // not retryable
-			return nil, err
+			return nil, nil, err
 		}
 		if firstFailure.IsZero() {
 			firstFailure = time.Now()
@@ -87,29 +100,29 @@ func (f *Fetcher) Get(ctx context.Context, url string, out any) (http.Header, er
 			d = backoff(attempt)
 		}
 		if err := f.wait(ctx, d); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 }
 
 // try makes one request. retryAfter < 0: do not retry; 0: back off; > 0:
 // the server said how long to wait.
-func (f *Fetcher) try(ctx context.Context, url string, out any) (http.Header, time.Duration, error) {
+func (f *Fetcher) try(ctx context.Context, url string) (http.Header, []byte, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, -1, err
+		return nil, nil, -1, err
 	}
 	req.Header.Set("Accept", "application/json")
 	if err := f.Auth(ctx, req); err != nil {
-		return nil, -1, err
+		return nil, nil, -1, err
 	}
 	resp, err := f.HTTP.Do(req)
 	if err != nil {
 		e := classifyTransport(f.Host, err)
 		if e.Kind == KindTimeout || e.Kind == KindOther || e.Kind == KindRefused {
-			return nil, 0, e // dropped connection, reset, timeout: retry
+			return nil, nil, 0, e // dropped connection, reset, timeout: retry
 		}
-		return nil, -1, e
+		return nil, nil, -1, e
 	}
 	defer resp.Body.Close()
 	switch {
@@ -119,19 +132,20 @@ func (f *Fetcher) try(ctx context.Context, url string, out any) (http.Header, ti
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
 			wait = time.Duration(s)*time.Second + 10*time.Millisecond
 		}
-		return nil, wait, &Error{Kind: KindRateLimited, Host: f.Host, Status: 429}
+		return nil, nil, wait, &Error{Kind: KindRateLimited, Host: f.Host, Status: 429}
 	case resp.StatusCode >= 500:
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return nil, 0, classifyStatus(f.Host, resp.StatusCode, body)
+		return nil, nil, 0, classifyStatus(f.Host, resp.StatusCode, body)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return nil, -1, classifyStatus(f.Host, resp.StatusCode, body)
+		return nil, nil, -1, classifyStatus(f.Host, resp.StatusCode, body)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(out); err != nil {
-		return nil, 0, &Error{Kind: KindServer, Host: f.Host, Status: resp.StatusCode, Detail: "a page could not be read (cut off?)"}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil { // cut off mid-body: a dropped connection
+		return nil, nil, 0, &Error{Kind: KindServer, Host: f.Host, Status: resp.StatusCode, Detail: "a page was cut off"}
 	}
 	f.pace(ctx, resp.Header)
-	return resp.Header, 0, nil
+	return resp.Header, body, 0, nil
 }
 
 // pace slows down when the rate-limit budget is nearly spent: the rest of

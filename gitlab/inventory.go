@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -21,7 +22,9 @@ type Inventory struct {
 	Version string // the server's, to choose keyset or offset pagination
 }
 
-// InventoryPage is one page of people and where the next one starts.
+// InventoryPage is one page of people and where the next one starts. Next
+// and Total come from the headers; Users, View and Note are filled by
+// Decode, which a sync runs while the next page is already on its way.
 type InventoryPage struct {
 	Users []store.InventoryUser
 	// Next is the checkpoint of the following page; "" when this was the last.
@@ -29,6 +32,42 @@ type InventoryPage struct {
 	Total *int
 	View  string // admin | basic | saas
 	Note  string
+	raw   []byte
+	saas  bool
+}
+
+// Decode reads the page's users from its body.
+func (p *InventoryPage) Decode() error {
+	if p.raw == nil {
+		return nil
+	}
+	var raw []apiInventoryUser
+	err := json.Unmarshal(p.raw, &raw)
+	p.raw = nil
+	if err != nil {
+		return fmt.Errorf("a page of users could not be read: %w", err)
+	}
+	p.Users = make([]store.InventoryUser, 0, len(raw))
+	if !p.saas {
+		p.View, p.Note = "basic", basicNote
+	}
+	for i := range raw {
+		u := raw[i].user()
+		if p.saas {
+			if raw[i].LastLoginAt != nil && u.LastSignInAt == "" {
+				u.LastSignInAt = textsafe.Truncate(*raw[i].LastLoginAt, 40)
+			}
+			seat := true // billable members take a seat
+			u.Seat = &seat
+		} else if raw[i].Email != nil || raw[i].UsingLicenseSeat != nil {
+			p.View, p.Note = "admin", ""
+		}
+		p.Users = append(p.Users, u)
+	}
+	if len(raw) == 0 && !p.saas {
+		p.View, p.Note = "", ""
+	}
+	return nil
 }
 
 // keysetSince reports whether version (like "17.6.1-ee") is at least 16.5.
@@ -64,24 +103,11 @@ func (inv *Inventory) Page(ctx context.Context, checkpoint string) (*InventoryPa
 	if err := inv.sameOrigin(next); err != nil {
 		return nil, err
 	}
-	var raw []map[string]any
-	h, err := inv.F.Get(ctx, next, &raw)
+	h, body, err := inv.F.GetRaw(ctx, next)
 	if err != nil {
 		return nil, err
 	}
-	p := &InventoryPage{View: "basic", Note: basicNote}
-	for _, r := range raw {
-		p.Users = append(p.Users, userOf(r))
-		if _, ok := r["email"]; ok {
-			p.View, p.Note = "admin", ""
-		}
-		if _, ok := r["using_license_seat"]; ok {
-			p.View, p.Note = "admin", ""
-		}
-	}
-	if len(raw) == 0 {
-		p.View, p.Note = "", ""
-	}
+	p := &InventoryPage{raw: body}
 	if t, err := strconv.Atoi(h.Get("X-Total")); err == nil {
 		p.Total = &t
 	}
@@ -113,25 +139,34 @@ func linkNext(h string) string {
 	return ""
 }
 
-func str(m map[string]any, k string) string {
-	if s, ok := m[k].(string); ok {
-		return textsafe.Truncate(s, 200)
-	}
-	return ""
+// apiInventoryUser is a user as /users or billable_members return it; the
+// pointers tell the admin view's fields apart from absent ones.
+type apiInventoryUser struct {
+	ID               int64   `json:"id"`
+	Username         string  `json:"username"`
+	Name             string  `json:"name"`
+	State            string  `json:"state"`
+	Email            *string `json:"email"`
+	Bot              bool    `json:"bot"`
+	IsAdmin          bool    `json:"is_admin"`
+	UsingLicenseSeat *bool   `json:"using_license_seat"`
+	CreatedAt        *string `json:"created_at"`
+	LastSignInAt     *string `json:"last_sign_in_at"`
+	LastLoginAt      *string `json:"last_login_at"`
+	LastActivityOn   *string `json:"last_activity_on"`
 }
 
-func userOf(m map[string]any) store.InventoryUser {
-	u := store.InventoryUser{Username: str(m, "username"), Name: str(m, "name"), Email: str(m, "email"), State: str(m, "state"),
-		CreatedAt: str(m, "created_at"), LastSignInAt: str(m, "last_sign_in_at"), LastActivityOn: str(m, "last_activity_on")}
-	if id, ok := m["id"].(float64); ok {
-		u.ID = int64(id)
+func opt(s *string) string {
+	if s == nil {
+		return ""
 	}
-	u.Bot, _ = m["bot"].(bool)
-	u.Admin, _ = m["is_admin"].(bool)
-	if seat, ok := m["using_license_seat"].(bool); ok {
-		u.Seat = &seat
-	}
-	return u
+	return textsafe.Truncate(*s, 200)
+}
+
+func (a *apiInventoryUser) user() store.InventoryUser {
+	return store.InventoryUser{ID: a.ID, Username: textsafe.Truncate(a.Username, 200), Name: textsafe.Truncate(a.Name, 200),
+		Email: opt(a.Email), State: textsafe.Truncate(a.State, 40), Bot: a.Bot, Admin: a.IsAdmin, Seat: a.UsingLicenseSeat,
+		CreatedAt: opt(a.CreatedAt), LastSignInAt: opt(a.LastSignInAt), LastActivityOn: opt(a.LastActivityOn)}
 }
 
 // saasCheckpoint walks the owned groups one after another:
@@ -156,7 +191,7 @@ func (inv *Inventory) saasPage(ctx context.Context, checkpoint string) (*Invento
 		idx, _ = strconv.Atoi(parts[2])
 		next = parts[3]
 	}
-	p := &InventoryPage{View: "saas"}
+	p := &InventoryPage{View: "saas", saas: true}
 	if len(ids) == 0 || ids[0] == "" {
 		p.Note = "This account owns no top-level group on gitlab.com: there are no billable members to list."
 		return p, nil
@@ -167,20 +202,11 @@ func (inv *Inventory) saasPage(ctx context.Context, checkpoint string) (*Invento
 	if err := inv.sameOrigin(next); err != nil {
 		return nil, err
 	}
-	var raw []map[string]any
-	h, err := inv.F.Get(ctx, next, &raw)
+	h, body, err := inv.F.GetRaw(ctx, next)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range raw {
-		u := userOf(r)
-		if l := str(r, "last_login_at"); l != "" && u.LastSignInAt == "" {
-			u.LastSignInAt = l
-		}
-		seat := true // billable members take a seat
-		u.Seat = &seat
-		p.Users = append(p.Users, u)
-	}
+	p.raw = body
 	following := linkNext(h.Get("Link"))
 	switch {
 	case following != "":

@@ -81,6 +81,9 @@ type Sandbox struct {
 	windows map[string]*rateWindow
 	nextTok int64
 	latency atomic.Int64 // ns; starts as Options.Latency
+	// busy is the time spent answering API requests (latency included):
+	// the server's own time, the floor a client's wall time is judged by.
+	busy atomic.Int64
 	// Requests counts answered API requests by path, for tests.
 	requests map[string]int
 	oauth    oauthState
@@ -119,6 +122,13 @@ func New(opts Options) *Sandbox {
 	s.initOAuth()
 	return s
 }
+
+// ServerTime is the time spent answering API requests so far; ResetServerTime
+// starts counting again.
+func (s *Sandbox) ServerTime() time.Duration { return time.Duration(s.busy.Load()) }
+
+// ResetServerTime zeroes ServerTime.
+func (s *Sandbox) ResetServerTime() { s.busy.Store(0) }
 
 // SetLatency changes the delay added to every API answer.
 func (s *Sandbox) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
@@ -161,6 +171,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveWeb(w, r, path)
 		return
 	}
+	start := time.Now()
+	defer func() { s.busy.Add(int64(time.Since(start))) }()
 	if d := time.Duration(s.latency.Load()); d > 0 {
 		select {
 		case <-time.After(d):
