@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/store"
@@ -80,12 +81,23 @@ func TestE2EOAuthBrowserWithChromium(t *testing.T) {
 	h := newHome(t)
 	bin := filepath.Join(h.dir, "bin")
 	os.MkdirAll(bin, 0o755)
-	profile := filepath.Join(h.dir, "chromium-profile")
+	profile, err := os.MkdirTemp("", "onramp-chromium-*")
+	if err != nil {
+		t.Fatal(err)
+	}
 	script := "#!/bin/sh\n" + chromium + " --headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run " +
 		"--disable-background-networking --disable-component-update --disable-sync --user-data-dir=" + profile +
 		" \"$1\" >" + filepath.Join(h.dir, "chromium.log") + " 2>&1 &\n"
 	os.WriteFile(filepath.Join(bin, "xdg-open"), []byte(script), 0o755)
-	t.Cleanup(func() { exec.Command("pkill", "-f", profile).Run() })
+	t.Cleanup(func() {
+		// Chromium and its helpers all carry the profile path: kill them and
+		// wait until they are gone before removing the profile.
+		for i := 0; i < 50 && exec.Command("pgrep", "-f", profile).Run() == nil; i++ {
+			exec.Command("pkill", "-KILL", "-f", profile).Run()
+			time.Sleep(100 * time.Millisecond)
+		}
+		os.RemoveAll(profile)
+	})
 	for i, e := range h.env {
 		if strings.HasPrefix(e, "PATH=") {
 			h.env[i] = "PATH=" + bin + ":" + os.Getenv("PATH")
