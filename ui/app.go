@@ -97,6 +97,7 @@ type Model struct {
 	Created []string
 	syncer  *flows.Syncer
 	syncs   map[string]*syncJob
+	retries map[string]*retryPlan
 	// quitting: waiting for syncs to record their checkpoints.
 	quitting    bool
 	confirmSync bool
@@ -106,7 +107,7 @@ type Model struct {
 // New builds the wizard.
 func New(d Deps) *Model {
 	m := &Model{deps: d, st: d.Store, th: theme.New(true), help: help.New(), width: 80, height: 24, pages: map[Page]common.Page{},
-		syncs: map[string]*syncJob{}}
+		syncs: map[string]*syncJob{}, retries: map[string]*retryPlan{}}
 	m.help.Styles = help.DefaultStyles(true)
 	m.newFlow()
 	m.page = PageVendors
@@ -264,6 +265,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case stoppedAllMsg:
 		return m, tea.Quit
+	case removedMsg:
+		delete(m.retries, msg.id)
+		if msg.err != nil {
+			return m, m.setStatus("Could not remove: " + msg.err.Error())
+		}
+		return m, tea.Batch(m.setStatus("Removed."), m.loadIntegrations())
+	case retrySyncMsg:
+		if r := m.retries[msg.id]; r != nil && r.at.Equal(msg.at) {
+			return m, m.startSync(msg.id)
+		}
+		return m, nil
 	case clearStatusMsg:
 		if msg.seq == m.statusSeq {
 			m.status = ""
@@ -442,21 +454,26 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		m.show(PageIntegrations, integrations.New(nil, nil, focus, m.th))
 		return tea.Batch(m.loadIntegrations(), first, m.loadDetails(focus)), true
 	case integrations.SyncNowMsg:
+		delete(m.retries, msg.ID)
 		return m.startSync(msg.ID), true
 	case integrations.SelectedMsg:
 		return m.loadDetails(msg.ID), true
 	case integrations.QuitMsg:
 		return m.quit(false), true
 	case integrations.RemoveMsg:
+		// Stop its sync first (off the UI goroutine), then delete.
+		var done chan struct{}
 		if job := m.syncs[msg.ID]; job != nil {
 			job.cancel()
-			<-job.done
-			delete(m.syncs, msg.ID)
+			done = job.done
 		}
-		if err := m.st.Delete(context.Background(), msg.ID); err != nil {
-			return m.setStatus("Could not remove: " + err.Error()), true
-		}
-		return tea.Batch(m.setStatus("Removed."), m.loadIntegrations()), true
+		st, id := m.st, msg.ID
+		return func() tea.Msg {
+			if done != nil {
+				<-done
+			}
+			return removedMsg{id: id, err: st.Delete(context.Background(), id)}
+		}, true
 	case common.ReconnectMsg:
 		return m.reconnect(msg.ID), true
 	case common.AddAnotherMsg:

@@ -82,3 +82,27 @@ func TestIntegrationsProgressBars(t *testing.T) {
 }
 
 func theme() uitheme.Theme { return uitheme.New(true) }
+
+func TestFailedSyncShowsReasonAndNextRetry(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{Users: 50}).Start()
+	defer srv.Close()
+	srv.Sandbox.InjectFault(gitlabtest.Fault{PathPrefix: "/users", Status: 404, Times: 5})
+	st := openStore(t)
+	c := &store.Connection{Vendor: "gitlab", Alias: "flaky", BaseURL: srv.BaseURL, AuthMethod: store.AuthToken, ServerVersion: "17.6.1-ee"}
+	c.SetSecret(store.SecretToken, store.Secret(gitlabtest.DemoTokens.Admin))
+	st.Create(context.Background(), c)
+	m := ui.New(ui.Deps{Catalog: flows.DefaultCatalog(), Store: st, Start: ui.PageIntegrations})
+	d := &driver{t: t, m: m}
+	d.run(m.Init(), 0)
+	d.send(tea.WindowSizeMsg{Width: 120, Height: 30})
+	d.keys("s")
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(d.view(), "retry in") && time.Now().Before(deadline) {
+		d.send(tea.WindowSizeMsg{Width: 120, Height: 30}) // let pending events through
+		time.Sleep(50 * time.Millisecond)
+	}
+	v := d.view()
+	if !strings.Contains(v, "sync failed · retry in") || !strings.Contains(v, "the last sync failed: GitLab answered 404") {
+		t.Fatalf("failure not shown:\n%s", v)
+	}
+}

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -15,6 +16,7 @@ import (
 // syncJob is a sync running in this process, in the background: it goes
 // on while the person moves around the wizard.
 type syncJob struct {
+	last   flows.Progress
 	cancel context.CancelFunc
 	events chan flows.Progress
 	done   chan struct{}
@@ -36,7 +38,22 @@ type (
 	}
 	refreshTickMsg struct{}
 	stoppedAllMsg  struct{}
+	removedMsg     struct {
+		id  string
+		err error
+	}
+	retrySyncMsg struct {
+		id string
+		at time.Time
+	}
 )
+
+// retryPlan schedules the next attempt of a failed sync: 1 minute, doubling
+// up to 30 minutes, while the wizard runs.
+type retryPlan struct {
+	failures int
+	at       time.Time
+}
 
 // startSync runs a sync of id in the background, unless one runs here
 // already. A sync held by another process is left to it.
@@ -107,8 +124,9 @@ func (m *Model) onSyncEvent(msg syncEventMsg) tea.Cmd {
 		if page != nil {
 			page.SetLive(msg.id, nil)
 		}
-		return tea.Batch(m.loadIntegrations(), m.loadDetails(msg.id))
+		return tea.Batch(m.loadIntegrations(), m.loadDetails(msg.id), m.planRetry(msg.id, job.last))
 	}
+	job.last = msg.p
 	if page != nil {
 		p := msg.p
 		page.SetLive(msg.id, &p)
@@ -154,4 +172,27 @@ func (m *Model) loadDetails(id string) tea.Cmd {
 // other processes (the CLI, other operators) advance on screen too.
 func refreshTick() tea.Cmd {
 	return tea.Tick(time.Second, func(time.Time) tea.Msg { return refreshTickMsg{} })
+}
+
+// planRetry schedules another attempt after a failed sync (not after one
+// that needs a person: a dead grant or a revoked token).
+func (m *Model) planRetry(id string, last flows.Progress) tea.Cmd {
+	if last.Status != store.RunFailed || strings.Contains(last.Error, "reconnect") || strings.Contains(last.Error, "revoked") ||
+		strings.Contains(last.Error, "expired") || strings.Contains(last.Error, "does not recognise") {
+		delete(m.retries, id)
+		return nil
+	}
+	plan := m.retries[id]
+	if plan == nil {
+		plan = &retryPlan{}
+		m.retries[id] = plan
+	}
+	wait := min(time.Minute<<plan.failures, 30*time.Minute)
+	plan.failures++
+	plan.at = time.Now().Add(wait)
+	if page, ok := m.pages[PageIntegrations].(*integrations.Model); ok {
+		page.SetRetry(id, plan.at)
+	}
+	at := plan.at
+	return tea.Tick(wait, func(time.Time) tea.Msg { return retrySyncMsg{id: id, at: at} })
 }

@@ -23,6 +23,7 @@ type Model struct {
 	rows    []flows.Status
 	live    map[string]flows.Progress // syncs running in this process
 	details map[string]Details
+	retryAt map[string]time.Time // the next automatic attempt of a failed sync
 	cursor  int
 	offset  int
 	confirm string // id of a connection to remove, awaiting y/n
@@ -50,7 +51,8 @@ type (
 
 // New shows rows; focusID (may be empty) is selected.
 func New(rows []flows.Status, loadErr error, focusID string, th theme.Theme) *Model {
-	m := &Model{rows: rows, loadErr: loadErr, th: th, live: map[string]flows.Progress{}, details: map[string]Details{}, now: time.Now}
+	m := &Model{rows: rows, loadErr: loadErr, th: th, live: map[string]flows.Progress{}, details: map[string]Details{},
+		retryAt: map[string]time.Time{}, now: time.Now}
 	for i, r := range rows {
 		if r.ID == focusID {
 			m.cursor = i
@@ -79,6 +81,9 @@ func (m *Model) SetLive(id string, p *flows.Progress) {
 	}
 	m.live[id] = *p
 }
+
+// SetRetry says when a failed sync is tried again.
+func (m *Model) SetRetry(id string, at time.Time) { m.retryAt[id] = at }
 
 // SetDetails records a connection's details.
 func (m *Model) SetDetails(id string, d Details) { m.details[id] = d }
@@ -213,6 +218,9 @@ func (m *Model) stateText(r flows.Status) string {
 		case store.RunSucceeded:
 			return fmt.Sprintf("%s %d users, %s", theme.OK, run.Users, flows.Ago(*run.FinishedAt, m.now()))
 		case store.RunFailed:
+			if at, ok := m.retryAt[r.ID]; ok && at.After(m.now()) {
+				return fmt.Sprintf("%s sync failed · retry in %s", theme.Fail, at.Sub(m.now()).Round(time.Second))
+			}
 			return theme.Fail + " sync failed"
 		case store.RunStopped:
 			return fmt.Sprintf("‖ stopped at %d", run.Users)
@@ -345,6 +353,9 @@ func (m *Model) detailView(r flows.Status, width int) string {
 	}
 	if r.Attention != "" {
 		add(m.th.Warning.Render(common.Truncate(theme.Warn+" "+r.Attention, width)))
+	}
+	if at, ok := m.retryAt[r.ID]; ok && at.After(m.now()) && r.LastRun != nil && r.LastRun.Status == store.RunFailed {
+		add(m.th.Muted.Render(fmt.Sprintf("Next automatic retry in %s (s tries now).", at.Sub(m.now()).Round(time.Second))))
 	}
 	add(m.th.Muted.Render(common.Truncate(fmt.Sprintf("%s · %s · %s · %s · expires %s · by %s", r.Vendor, r.AuthMethod, r.Host, r.Account, r.Expires, r.CreatedBy), width)))
 	d := m.details[r.ID]
