@@ -50,6 +50,9 @@ type Deps struct {
 	OpenBrowser func(url string) error
 	// OAuthTimeout bounds one authorization; 10 minutes by default.
 	OAuthTimeout time.Duration
+	// Actor is recorded as who creates or changes connections (an SSH key
+	// fingerprint when serving); the OS user when empty.
+	Actor string
 }
 
 // Connect is one onboarding, from vendor card to stored connection. It holds
@@ -367,6 +370,9 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 				conn.SetSecret(f.Key, store.Secret(c.Values[f.Key]))
 			}
 		}
+	}
+	if c.deps.Actor != "" {
+		ctx = store.WithActor(ctx, c.deps.Actor)
 	}
 	if c.Reconnecting != nil {
 		return c.saveReconnect(ctx, conn)

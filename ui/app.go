@@ -58,6 +58,11 @@ type Deps struct {
 	// OnIdle runs once, shortly after start-up settles (the store is open
 	// and the first frames are drawn): the CLI trims start-up memory there.
 	OnIdle func()
+	// Syncs runs background syncs; the wizard makes its own when nil.
+	Syncs *flows.SyncManager
+	// SharedSyncs: the syncs belong to a server (onramp serve) and go on
+	// when this session quits, so quitting does not ask about them.
+	SharedSyncs bool
 }
 
 type storeReadyMsg struct {
@@ -94,10 +99,11 @@ type Model struct {
 	// Aborted is set when the person quit before finishing (exit 130).
 	Aborted bool
 	// Created lists aliases connected in this run.
-	Created []string
-	syncer  *flows.Syncer
-	syncs   map[string]*syncJob
-	retries map[string]*retryPlan
+	Created     []string
+	syncs       *flows.SyncManager
+	watching    map[string]bool // syncs whose progress this page draws
+	progressing bool            // a progress tick is pending
+	retries     map[string]*retryPlan
 	// quitting: waiting for syncs to record their checkpoints.
 	quitting    bool
 	confirmSync bool
@@ -107,7 +113,7 @@ type Model struct {
 // New builds the wizard.
 func New(d Deps) *Model {
 	m := &Model{deps: d, st: d.Store, th: theme.New(true), help: help.New(), width: 80, height: 24, pages: map[Page]common.Page{},
-		syncs: map[string]*syncJob{}, retries: map[string]*retryPlan{}}
+		syncs: d.Syncs, watching: map[string]bool{}, retries: map[string]*retryPlan{}}
 	m.help.Styles = help.DefaultStyles(true)
 	m.newFlow()
 	m.page = PageVendors
@@ -151,8 +157,8 @@ func (m *Model) Init() tea.Cmd {
 // storeReady counts connections (for the vendor page hint) and, when the
 // wizard starts on Integrations, loads it.
 func (m *Model) storeReady() tea.Cmd {
-	if ss, ok := m.st.(flows.SyncStore); ok {
-		m.syncer = &flows.Syncer{Store: ss, Catalog: m.deps.Catalog, Now: m.deps.Flow.Now, NewHTTP: m.deps.Flow.NewHTTP}
+	if ss, ok := m.st.(flows.SyncStore); ok && m.syncs == nil {
+		m.syncs = flows.NewSyncManager(&flows.Syncer{Store: ss, Catalog: m.deps.Catalog, Now: m.deps.Flow.Now, NewHTTP: m.deps.Flow.NewHTTP})
 	}
 	cmds := []tea.Cmd{m.loadIntegrations()}
 	if idle := m.deps.OnIdle; idle != nil {
@@ -245,6 +251,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if first {
 			cmds = append(cmds, m.resumeSyncs(msg.rows), m.loadDetails(page.SelectedID()))
 		}
+		if m.syncs != nil && len(m.syncs.Running()) > 0 {
+			cmds = append(cmds, m.progressTick())
+		}
 		if m.page == PageIntegrations && !m.ticking {
 			m.ticking = true
 			cmds = append(cmds, refreshTick())
@@ -256,8 +265,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.loadIntegrations()
-	case syncEventMsg:
-		return m, m.onSyncEvent(msg)
+	case progressTickMsg:
+		return m, m.onProgressTick()
 	case detailsMsg:
 		if page, ok := m.pages[PageIntegrations].(*integrations.Model); ok {
 			page.SetDetails(msg.id, msg.d)
@@ -462,17 +471,12 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		return m.quit(false), true
 	case integrations.RemoveMsg:
 		// Stop its sync first (off the UI goroutine), then delete.
-		var done chan struct{}
-		if job := m.syncs[msg.ID]; job != nil {
-			job.cancel()
-			done = job.done
-		}
-		st, id := m.st, msg.ID
+		st, syncs, id, ctx := m.st, m.syncs, msg.ID, m.actorContext()
 		return func() tea.Msg {
-			if done != nil {
-				<-done
+			if syncs != nil {
+				syncs.Stop(id)
 			}
-			return removedMsg{id: id, err: st.Delete(context.Background(), id)}
+			return removedMsg{id: id, err: st.Delete(ctx, id)}
 		}, true
 	case common.ReconnectMsg:
 		return m.reconnect(msg.ID), true
@@ -648,6 +652,14 @@ func (m *Model) View() tea.View {
 	v.AltScreen = true
 	v.WindowTitle = "onramp"
 	return v
+}
+
+// actorContext names who acts, for the store's records and the server log.
+func (m *Model) actorContext() context.Context {
+	if m.deps.Flow.Actor == "" {
+		return context.Background()
+	}
+	return store.WithActor(context.Background(), m.deps.Flow.Actor)
 }
 
 // compile-time check

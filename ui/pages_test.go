@@ -24,6 +24,9 @@ import (
 type driver struct {
 	t *testing.T
 	m *ui.Model
+	// wait is how long a command may take before it counts as a timer and
+	// is dropped; 50 ms by default.
+	wait time.Duration
 }
 
 func newDriver(t *testing.T, cat flows.Catalog, st store.Store) *driver {
@@ -56,7 +59,7 @@ func (d *driver) run(cmd tea.Cmd, depth int) {
 			_, next := d.m.Update(msg)
 			d.run(next, depth+1)
 		}
-	case <-time.After(50 * time.Millisecond): // a timer or slow work: not ours to wait for
+	case <-time.After(max(d.wait, 50*time.Millisecond)): // a timer or slow work: not ours to wait for
 	}
 }
 

@@ -92,7 +92,7 @@ func TestFailedSyncShowsReasonAndNextRetry(t *testing.T) {
 	c.SetSecret(store.SecretToken, store.Secret(gitlabtest.DemoTokens.Admin))
 	st.Create(context.Background(), c)
 	m := ui.New(ui.Deps{Catalog: flows.DefaultCatalog(), Store: st, Start: ui.PageIntegrations})
-	d := &driver{t: t, m: m}
+	d := &driver{t: t, m: m, wait: 400 * time.Millisecond}
 	d.run(m.Init(), 0)
 	d.send(tea.WindowSizeMsg{Width: 120, Height: 30})
 	d.keys("s")

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -13,32 +12,15 @@ import (
 	"github.com/onramp-dev/onramp/ui/integrations"
 )
 
-// syncJob is a sync running in this process, in the background: it goes
-// on while the person moves around the wizard.
-type syncJob struct {
-	last   flows.Progress
-	cancel context.CancelFunc
-	events chan flows.Progress
-	done   chan struct{}
-}
-
 type (
-	syncEventMsg struct {
-		id string
-		p  flows.Progress
-		ok bool // false: the sync ended
-	}
-	syncEndedMsg struct {
-		id  string
-		err error
-	}
 	detailsMsg struct {
 		id string
 		d  integrations.Details
 	}
-	refreshTickMsg struct{}
-	stoppedAllMsg  struct{}
-	removedMsg     struct {
+	refreshTickMsg  struct{}
+	progressTickMsg struct{}
+	stoppedAllMsg   struct{}
+	removedMsg      struct {
 		id  string
 		err error
 	}
@@ -55,83 +37,71 @@ type retryPlan struct {
 	at       time.Time
 }
 
-// startSync runs a sync of id in the background, unless one runs here
-// already. A sync held by another process is left to it.
+// progressEvery is how often a running sync's progress is drawn.
+const progressEvery = 150 * time.Millisecond
+
+// startSync asks the manager to sync id in the background (it goes on when
+// this page, or this SSH session, goes away).
 func (m *Model) startSync(id string) tea.Cmd {
-	if m.syncer == nil || m.syncs[id] != nil {
+	if m.syncs == nil || !m.syncs.Start(id) {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	job := &syncJob{cancel: cancel, events: make(chan flows.Progress, 64), done: make(chan struct{})}
-	m.syncs[id] = job
-	syncer := m.syncer
-	go func() {
-		defer close(job.done)
-		defer close(job.events)
-		_, err := syncer.Sync(ctx, id, func(p flows.Progress) {
-			select {
-			case job.events <- p:
-			case <-ctx.Done():
-			}
-		})
-		if err != nil && !errors.Is(err, context.Canceled) && !flows.IsSyncRunning(err) {
-			job.events <- flows.Progress{ConnectionID: id, Status: store.RunFailed, Error: err.Error()}
-		}
-	}()
-	return listen(id, job.events)
+	m.watching[id] = true
+	return m.progressTick()
 }
 
-func listen(id string, ch chan flows.Progress) tea.Cmd {
-	return func() tea.Msg {
-		p, ok := <-ch
-		return syncEventMsg{id: id, p: p, ok: ok}
+func (m *Model) progressTick() tea.Cmd {
+	if m.progressing {
+		return nil
 	}
+	m.progressing = true
+	return tea.Tick(progressEvery, func(time.Time) tea.Msg { return progressTickMsg{} })
 }
 
-// running reports whether any sync runs in this process.
-func (m *Model) running() bool { return len(m.syncs) > 0 }
+// onProgressTick draws running syncs' progress and notices ended ones.
+func (m *Model) onProgressTick() tea.Cmd {
+	m.progressing = false
+	page, _ := m.pages[PageIntegrations].(*integrations.Model)
+	var cmds []tea.Cmd
+	for id := range m.watching {
+		if p, ok := m.syncs.Progress(id); ok {
+			if page != nil {
+				page.SetLive(id, &p)
+			}
+			continue
+		}
+		delete(m.watching, id)
+		if page != nil {
+			page.SetLive(id, nil)
+		}
+		last, _ := m.syncs.Ended(id)
+		cmds = append(cmds, m.loadIntegrations(), m.loadDetails(id), m.planRetry(id, last))
+	}
+	// Syncs started by other sessions of this server show here too.
+	for _, id := range m.syncs.Running() {
+		if !m.watching[id] {
+			m.watching[id] = true
+		}
+	}
+	if len(m.watching) > 0 {
+		cmds = append(cmds, m.progressTick())
+	}
+	return tea.Batch(cmds...)
+}
 
-// stopSyncs cancels every sync and waits (bounded) for each to record its
-// checkpoint, so they resume where they stopped.
+// running reports whether any sync this wizard owns runs (over SSH the
+// server owns them: they go on when the session ends).
+func (m *Model) running() bool {
+	return m.syncs != nil && !m.deps.SharedSyncs && len(m.syncs.Running()) > 0
+}
+
+// stopSyncs stops every sync at its checkpoint before quitting.
 func (m *Model) stopSyncs() tea.Cmd {
-	var done []chan struct{}
-	for _, j := range m.syncs {
-		j.cancel()
-		done = append(done, j.done)
-	}
+	syncs := m.syncs
 	return func() tea.Msg {
-		deadline := time.After(5 * time.Second)
-		for _, d := range done {
-			select {
-			case <-d:
-			case <-deadline:
-				return stoppedAllMsg{}
-			}
-		}
+		syncs.StopAll(5 * time.Second)
 		return stoppedAllMsg{}
 	}
-}
-
-// onSyncEvent feeds a sync's progress to the page.
-func (m *Model) onSyncEvent(msg syncEventMsg) tea.Cmd {
-	job := m.syncs[msg.id]
-	if job == nil {
-		return nil
-	}
-	page, _ := m.pages[PageIntegrations].(*integrations.Model)
-	if !msg.ok {
-		delete(m.syncs, msg.id)
-		if page != nil {
-			page.SetLive(msg.id, nil)
-		}
-		return tea.Batch(m.loadIntegrations(), m.loadDetails(msg.id), m.planRetry(msg.id, job.last))
-	}
-	job.last = msg.p
-	if page != nil {
-		p := msg.p
-		page.SetLive(msg.id, &p)
-	}
-	return listen(msg.id, job.events)
 }
 
 // resumeSyncs restarts syncs left stopped or killed, as the page opens.
