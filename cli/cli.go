@@ -128,6 +128,9 @@ Usage:
   onramp remove ALIAS [--yes] [--revoke [--force]]
                                          delete a connection (--revoke: at the vendor first)
   onramp store info [--json]             where the store and its key live
+  onramp serve [--listen 127.0.0.1:2222] [--authorized-keys FILE] [--host-key FILE]
+               [--allow-host PATTERN ...] [--max-sessions N] [--idle-timeout D] [--connect-rate R]
+                                         serve the wizard over SSH to the operators in FILE
   onramp version
 
 Global flags (before or after the command):
@@ -191,6 +194,8 @@ func (a *App) run(args []string) error {
 		return a.reconnect(rest)
 	case "sync":
 		return a.syncCmd(rest)
+	case "serve":
+		return a.serve(rest)
 	case "inventory":
 		return a.inventory(rest)
 	case "status":

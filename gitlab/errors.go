@@ -37,6 +37,7 @@ const (
 	KindRedirect
 	KindServer
 	KindRateLimited
+	KindBlocked // refused by this server's policy (onramp serve)
 )
 
 // Fields of the GitLab credential form; errors name the one to fix.
@@ -90,6 +91,8 @@ func (e *Error) Error() string {
 		return "the server redirected elsewhere: " + e.Detail
 	case KindRateLimited:
 		return "GitLab is rate-limiting requests (429)"
+	case KindBlocked:
+		return e.Detail
 	case KindServer:
 		return fmt.Sprintf("GitLab answered %d: %s", e.Status, e.Detail)
 	}
@@ -128,6 +131,8 @@ func (e *Error) Hint() string {
 		return "Enter the final address instead; onramp never follows a redirect to another host or scheme, because the token would go with it."
 	case KindRateLimited:
 		return "Wait a minute and press r to try again."
+	case KindBlocked:
+		return "Use an address this onramp server may reach, or ask its operator to allow the host (onramp serve --allow-host)."
 	case KindServer:
 		return "GitLab had a problem; press r to try again, or check the server's health."
 	}
@@ -217,7 +222,11 @@ func classifyTransport(host string, err error) *Error {
 	var recordErr tls.RecordHeaderError
 	var redirect *httpx.RedirectError
 	var netErr net.Error
+	var blocked *httpx.BlockedError
 	switch {
+	case errors.As(err, &blocked):
+		e.Kind = KindBlocked
+		e.Detail = textsafe.Line(blocked.Error())
 	case errors.As(err, &redirect):
 		e.Kind = KindRedirect
 		e.Detail = textsafe.Line(redirect.Error())

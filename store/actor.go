@@ -16,3 +16,6 @@ func actorFrom(ctx context.Context, fallback string) string {
 	}
 	return fallback
 }
+
+// ActorFrom returns who acts in ctx, or "" when ctx names nobody.
+func ActorFrom(ctx context.Context) string { return actorFrom(ctx, "") }

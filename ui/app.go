@@ -77,6 +77,9 @@ type integrationsMsg struct {
 
 type clearStatusMsg struct{ seq int }
 
+// ServerStoppingMsg tells a session that the SSH server is shutting down.
+type ServerStoppingMsg struct{}
+
 // Model is the root model.
 type Model struct {
 	deps    Deps
@@ -292,6 +295,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case common.StatusMsg:
 		return m, m.setStatus(string(msg))
+	case ServerStoppingMsg:
+		m.status = "The onramp server is stopping. Everything saved is kept; syncs resume when it is back."
+		return m, tea.Tick(1500*time.Millisecond, func(time.Time) tea.Msg { return tea.QuitMsg{} })
 	case tea.KeyPressMsg:
 		if m.quitting {
 			return m, nil

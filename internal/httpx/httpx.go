@@ -23,6 +23,10 @@ type Options struct {
 	CABundle []byte
 	// Timeout bounds a whole request; 30 s when zero.
 	Timeout time.Duration
+	// Guard, when set, vets every address a host name resolves to before
+	// connecting (the SSH server refuses metadata and link-local addresses),
+	// and the connection goes to the vetted address: no DNS rebinding.
+	Guard func(host string, ip net.IP) error
 	// Dial replaces the dialer (tests reach a sandbox under another name).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Debug, when set, receives one line per request: method, address,
@@ -52,6 +56,9 @@ func New(o Options) (*http.Client, error) {
 	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	if o.Dial != nil {
 		t.DialContext = o.Dial
+	}
+	if o.Guard != nil {
+		t.DialContext = guarded(t.DialContext, o.Guard)
 	}
 	t.TLSHandshakeTimeout = 10 * time.Second
 	t.ResponseHeaderTimeout = 20 * time.Second
@@ -101,6 +108,42 @@ func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("User-Agent", version.UserAgent())
 	return u.next.RoundTrip(r)
+}
+
+// BlockedError is a connection the guard refused.
+type BlockedError struct {
+	Host   string
+	IP     net.IP
+	Reason string
+}
+
+func (e *BlockedError) Error() string {
+	return fmt.Sprintf("%s (%s) is not reachable from this server: %s", e.Host, e.IP, e.Reason)
+}
+
+func guarded(dial func(ctx context.Context, network, addr string) (net.Conn, error), guard func(string, net.IP) error) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		var last error
+		for _, ip := range ips {
+			if err := guard(host, ip.IP); err != nil {
+				last = err
+				continue
+			}
+			return dial(ctx, network, net.JoinHostPort(ip.IP.String(), port))
+		}
+		if last == nil {
+			last = fmt.Errorf("%s has no address", host)
+		}
+		return nil, last
+	}
 }
 
 // DebugLog, when set (by the CLI, from ONRAMP_DEBUG_HTTP), is where every

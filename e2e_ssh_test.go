@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// sshServer is an `onramp serve` process with operators' keys.
+type sshServer struct {
+	home *home
+	addr string
+	keys map[string]string // operator → private key path
+	log  *bytes.Buffer
+	cmd  *exec.Cmd
+}
+
+func freePort(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func startServe(t *testing.T, operators []string, extra ...string) *sshServer {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Fatal("the OpenSSH client is required (.ci/run installs openssh-client)")
+	}
+	h := newHome(t)
+	s := &sshServer{home: h, addr: freePort(t), keys: map[string]string{}, log: &bytes.Buffer{}}
+	var auth strings.Builder
+	for _, op := range operators {
+		key := filepath.Join(h.dir, op)
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", op+"@laptop", "-f", key).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v %s", err, out)
+		}
+		pub, _ := os.ReadFile(key + ".pub")
+		auth.Write(pub)
+		s.keys[op] = key
+	}
+	authFile := filepath.Join(h.dir, "authorized_keys")
+	os.WriteFile(authFile, []byte(auth.String()), 0o600)
+	args := append([]string{"serve", "--listen", s.addr, "--authorized-keys", authFile, "--allow-host", "127.0.0.1"}, extra...)
+	s.cmd = exec.Command(binary, args...)
+	s.cmd.Env = h.env
+	s.cmd.Stderr = s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", s.addr); err == nil {
+			c.Close()
+			return s
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("serve did not start: %s", s.log)
+	return nil
+}
+
+// sshCommand is the OpenSSH client command line for an operator.
+func (s *sshServer) sshCommand(op string, extra ...string) []string {
+	host, port, _ := net.SplitHostPort(s.addr)
+	args := []string{"ssh", "-p", port, "-i", s.keys[op], "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		"-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes"}
+	return append(append(args, extra...), host)
+}
+
+// session opens an operator's interactive session inside tmux.
+func (s *sshServer) session(t *testing.T, op string) *tmux {
+	cmd := strings.Join(s.sshCommand(op, "-tt"), " ")
+	return startTmux(t, s.home, 100, 30, cmd)
+}
+
+func (s *sshServer) store(t *testing.T) *store.SQLite { return s.home.open(t) }
+
+func TestE2ESSHTwoOperators(t *testing.T) {
+	sb := gitlabtest.New(gitlabtest.Options{DeviceInterval: 1})
+	srv := sb.Start()
+	defer srv.Close()
+	s := startServe(t, []string{"alice", "bob"})
+
+	alice, bob := s.session(t, "alice"), s.session(t, "bob")
+	alice.waitFor("Which app do you want to connect?")
+	bob.waitFor("Which app do you want to connect?")
+
+	// Alice: the token path.
+	alice.keys("Enter", "Up", "Enter")
+	alice.waitFor("GitLab server URL")
+	alice.keys("C-u")
+	alice.typeText(srv.BaseURL)
+	alice.keys("Enter")
+	alice.paste(gitlabtest.DemoTokens.Admin)
+	alice.keys("Enter")
+	alice.waitFor("SUCCESS!")
+	alice.keys("Enter")
+	alice.waitFor("1 connection(s)")
+
+	// Bob, meanwhile in his own session: OAuth by device code (never a
+	// browser on the server), and a second alias.
+	bob.keys("Enter", "Enter")
+	oauthFields(bob, srv.BaseURL)
+	bob.waitFor("Connection Alias", "Already connected:")
+	bob.keys("C-u")
+	bob.typeText("team-b")
+	bob.keys("Enter")
+	screen := bob.waitFor("[code on another device]", "and enter the code")
+	if strings.Contains(screen, "browser on this machine") {
+		t.Fatal("a browser was offered on the server")
+	}
+	code := strings.NewReplacer(" ", "", "-", "").Replace(userCodeOnScreen.FindString(screen))
+	if !sb.ApproveDevice(code, gitlabtest.RegularID) {
+		t.Fatalf("no user code on Bob's screen:\n%s", screen)
+	}
+	bob.waitFor("SUCCESS!", "connected as team-b")
+	bob.keys("Enter")
+
+	// Both see both, with who made each.
+	alice.waitFor("2 connection(s)", "team-b")
+	bob.waitFor("2 connection(s)", "team-b")
+	alice.keys("Down")
+	alice.waitFor("bob@laptop")
+
+	conns, _ := s.store(t).List(context.Background(), store.ListOptions{})
+	if len(conns) != 2 {
+		t.Fatalf("stored %d", len(conns))
+	}
+	for _, c := range conns {
+		if !strings.Contains(c.CreatedBy, "@laptop (ssh:SHA256:") {
+			t.Fatalf("created by %q", c.CreatedBy)
+		}
+	}
+	logged := s.log.String()
+	for _, want := range []string{"connect", "alice@laptop", "create", "team-b", "bob@laptop"} {
+		if !strings.Contains(logged, want) {
+			t.Fatalf("server log lacks %q:\n%s", want, logged)
+		}
+	}
+	if strings.Contains(logged, gitlabtest.DemoTokens.Admin) || strings.Contains(logged, gitlabtest.DemoApp.Secret) {
+		t.Fatal("a secret in the server log")
+	}
+}
+
+func TestE2ESSHSyncSurvivesDisconnect(t *testing.T) {
+	sb := gitlabtest.New(gitlabtest.Options{Users: 4000, Latency: 50 * time.Millisecond})
+	srv := sb.Start()
+	defer srv.Close()
+	s := startServe(t, []string{"alice"})
+	op := s.session(t, "alice")
+	op.waitFor("Which app do you want to connect?")
+	op.keys("Enter", "Up", "Enter")
+	op.waitFor("GitLab server URL")
+	op.keys("C-u")
+	op.typeText(srv.BaseURL)
+	op.keys("Enter")
+	op.paste(gitlabtest.DemoTokens.Admin)
+	op.keys("Enter")
+	op.waitFor("SUCCESS!")
+	op.keys("Enter")
+	op.waitFor("syncing")
+	// The operator's connection drops mid-sync.
+	exec.Command("tmux", "-L", op.socket, "kill-server").Run()
+
+	again := s.session(t, "alice")
+	again.waitFor("Which app do you want to connect?")
+	again.keys("C-o") // the Integrations page
+	again.waitFor("Integrations", "syncing")
+	want := len(sb.People(0))
+	again.waitFor(fmt.Sprintf("%d users,", want))
+	runs, _ := s.store(t).Runs(context.Background(), conns(t, s)[0].ID, 10)
+	if len(runs) != 1 || runs[0].Status != store.RunSucceeded {
+		t.Fatalf("the sync restarted or failed instead of going on: %+v", runs)
+	}
+}
+
+func conns(t *testing.T, s *sshServer) []store.Connection {
+	c, _ := s.store(t).List(context.Background(), store.ListOptions{})
+	return c
+}
+
+func TestE2ESSHRefusals(t *testing.T) {
+	s := startServe(t, []string{"alice"})
+	stranger := filepath.Join(s.home.dir, "stranger")
+	exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", stranger).Run()
+	s.keys["stranger"] = stranger
+	run := func(args ...string) string {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = s.home.env
+		cmd.Stdin = strings.NewReader("")
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	if out := run(s.sshCommand("stranger", "-o", "BatchMode=yes", "-T")...); !strings.Contains(out, "Permission denied") {
+		t.Fatalf("unknown key: %s", out)
+	}
+	if out := run(s.sshCommand("alice", "-o", "BatchMode=yes", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", "-T")...); !strings.Contains(out, "Permission denied") {
+		t.Fatalf("password auth: %s", out)
+	}
+	if out := run(s.sshCommand("alice", "-o", "BatchMode=yes", "-T")...); !strings.Contains(out, "needs a terminal") {
+		t.Fatalf("no PTY: %s", out)
+	}
+	if !strings.Contains(s.log.String(), "refused key") {
+		t.Fatalf("refusal not logged:\n%s", s.log)
+	}
+}
+
+func TestE2ESSHSessionLimitAndShutdown(t *testing.T) {
+	s := startServe(t, []string{"alice"}, "--max-sessions", "1")
+	first := s.session(t, "alice")
+	first.waitFor("Which app do you want to connect?")
+	cmd := exec.Command(s.sshCommand("alice", "-tt", "-o", "BatchMode=yes")[0], s.sshCommand("alice", "-tt", "-o", "BatchMode=yes")[1:]...)
+	cmd.Env = s.home.env
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), "limit of 1 sessions") {
+		t.Fatalf("second session: %s", out)
+	}
+	s.cmd.Process.Signal(os.Interrupt)
+	first.waitFor("The onramp server is stopping")
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve exited with %v:\n%s", err, s.log)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(s.log.String(), "stopped") {
+		t.Fatalf("log:\n%s", s.log)
+	}
+}
