@@ -244,3 +244,17 @@ func TestServerErrorsAreRetryable(t *testing.T) {
 		t.Fatalf("after faults: %v", err)
 	}
 }
+
+func TestVerifyBlockedByServerPolicy(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	hc, _ := httpx.New(httpx.Options{Guard: func(host string, ip net.IP) error {
+		return &httpx.BlockedError{Host: host, IP: ip, Reason: "this server's own loopback"}
+	}})
+	b, _ := gitlab.NormalizeURL(srv.BaseURL)
+	_, err := gitlab.Verify(context.Background(), &gitlab.Client{HTTP: hc, Base: b, Token: "x"}, time.Now())
+	var ge *gitlab.Error
+	if !errors.As(err, &ge) || ge.Kind != gitlab.KindBlocked || ge.Field() != gitlab.FieldURL || !strings.Contains(ge.Error(), "not reachable from this server") {
+		t.Fatalf("blocked: %v", err)
+	}
+}
