@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,8 +22,27 @@ type sshServer struct {
 	home *home
 	addr string
 	keys map[string]string // operator → private key path
-	log  *bytes.Buffer
+	log  *syncBuffer
 	cmd  *exec.Cmd
+}
+
+// syncBuffer is the server's stderr, written by exec's copier while the test
+// reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func freePort(t testing.TB) string {
@@ -39,7 +59,7 @@ func startServe(t *testing.T, operators []string, extra ...string) *sshServer {
 		t.Fatal("the OpenSSH client is required (.ci/run installs openssh-client)")
 	}
 	h := newHome(t)
-	s := &sshServer{home: h, addr: freePort(t), keys: map[string]string{}, log: &bytes.Buffer{}}
+	s := &sshServer{home: h, addr: freePort(t), keys: map[string]string{}, log: &syncBuffer{}}
 	var auth strings.Builder
 	for _, op := range operators {
 		key := filepath.Join(h.dir, op)

@@ -49,8 +49,8 @@ func benchSessions(b *testing.B, n int, pace time.Duration) {
 	cmd := exec.Command(binary, "serve", "--listen", addr, "--authorized-keys", filepath.Join(dir, "authorized_keys"),
 		"--max-sessions", "1000", "--connect-rate", "1000")
 	cmd.Env = []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "ONRAMP_STORE=" + filepath.Join(dir, "s.db"), "ONRAMP_NO_KEYRING=1"}
-	var log bytes.Buffer
-	cmd.Stderr = &log
+	log := &syncBuffer{}
+	cmd.Stderr = log
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}

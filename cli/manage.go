@@ -52,6 +52,27 @@ func (a *App) list(args []string) error {
 	return tw.Flush()
 }
 
+// connectionArg parses a command's flags and its one ALIAS argument, opens
+// the store and finds the connection; the caller closes the store.
+func (a *App) connectionArg(ctx context.Context, fs *flag.FlagSet, args []string, usage string) (*store.SQLite, *store.Connection, error) {
+	if err := parse(fs, reorder(fs, args)); err != nil {
+		return nil, nil, err
+	}
+	if fs.NArg() != 1 {
+		return nil, nil, usageErr("usage: %s", usage)
+	}
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := findArg(ctx, st, fs.Arg(0))
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, c, nil
+}
+
 // findArg resolves ALIAS or VENDOR/ALIAS.
 func findArg(ctx context.Context, st store.Store, arg string) (*store.Connection, error) {
 	vendor, alias := "", arg
@@ -72,22 +93,12 @@ type shownConnection struct {
 func (a *App) show(args []string) error {
 	fs := newFlagSet("show", a)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, reorder(fs, args)); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErr("usage: onramp show ALIAS [--json]")
-	}
 	ctx := context.Background()
-	st, err := a.openStore(ctx)
+	st, c, err := a.connectionArg(ctx, fs, args, "onramp show ALIAS [--json]")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := findArg(ctx, st, fs.Arg(0))
-	if err != nil {
-		return err
-	}
 	fps := map[string]string{}
 	for k, v := range c.Secrets {
 		fps[k] = store.Fingerprint(v.Reveal())
@@ -138,22 +149,12 @@ func (a *App) remove(args []string) error {
 	yes := fs.Bool("yes", false, "do not ask")
 	doRevoke := fs.Bool("revoke", false, "revoke the credential at the vendor first")
 	force := fs.Bool("force", false, "with --revoke: delete locally even if revoking fails")
-	if err := parse(fs, reorder(fs, args)); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErr("usage: onramp remove ALIAS [--yes] [--revoke [--force]]")
-	}
 	ctx := context.Background()
-	st, err := a.openStore(ctx)
+	st, c, err := a.connectionArg(ctx, fs, args, "onramp remove ALIAS [--yes] [--revoke [--force]]")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := findArg(ctx, st, fs.Arg(0))
-	if err != nil {
-		return err
-	}
 	if !*yes {
 		if !isTerminal(a.In) {
 			return usageErr("not a terminal: pass --yes to remove %s without asking", c.Alias)

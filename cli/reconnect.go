@@ -20,22 +20,12 @@ func (a *App) reconnect(args []string) error {
 	fs.StringVar(&o.TokenFile, "token-file", "", "read the new token from a file")
 	fs.StringVar(&o.Flow, "flow", "", "OAuth flow: browser, device or paste")
 	fs.BoolVar(&o.JSON, "json", false, "print the result as JSON")
-	if err := parse(fs, reorder(fs, args)); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErr("usage: onramp reconnect ALIAS [--token-stdin | --token-file PATH | --flow browser|device|paste]")
-	}
 	ctx := context.Background()
-	st, err := a.openStore(ctx)
+	st, conn, err := a.connectionArg(ctx, fs, args, "onramp reconnect ALIAS [--token-stdin | --token-file PATH | --flow browser|device|paste]")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	conn, err := findArg(ctx, st, fs.Arg(0))
-	if err != nil {
-		return err
-	}
 	deps := a.flowDeps()
 	deps.Store = st
 	flow := flows.NewConnect(deps)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -22,23 +23,13 @@ import (
 func (a *App) syncCmd(args []string) error {
 	fs := newFlagSet("sync", a)
 	asJSON := fs.Bool("json", false, "print progress events as NDJSON")
-	if err := parse(fs, reorder(fs, args)); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErr("usage: onramp sync ALIAS [--json]")
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	st, err := a.openStore(ctx)
+	st, conn, err := a.connectionArg(ctx, fs, args, "onramp sync ALIAS [--json]")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	conn, err := findArg(ctx, st, fs.Arg(0))
-	if err != nil {
-		return err
-	}
 	s := &flows.Syncer{Store: st, Catalog: a.Catalog, Now: a.Now}
 	enc := json.NewEncoder(a.Out)
 	tty := isTerminal(a.Err)
@@ -95,22 +86,12 @@ func progressLine(p flows.Progress, width int) string {
 func (a *App) inventory(args []string) error {
 	fs := newFlagSet("inventory", a)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, reorder(fs, args)); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErr("usage: onramp inventory ALIAS [--json]")
-	}
 	ctx := context.Background()
-	st, err := a.openStore(ctx)
+	st, conn, err := a.connectionArg(ctx, fs, args, "onramp inventory ALIAS [--json]")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	conn, err := findArg(ctx, st, fs.Arg(0))
-	if err != nil {
-		return err
-	}
 	runs, err := st.Runs(ctx, conn.ID, 20)
 	if err != nil {
 		return err
@@ -132,7 +113,7 @@ func (a *App) inventory(args []string) error {
 	if *asJSON {
 		return writeInventoryJSON(ctx, a.Out, st, run, seats)
 	}
-	fmt.Fprintf(a.Err, "%s: %d users, synced %s (%s view)\n", conn.Alias, run.Users, flows.Ago(*run.FinishedAt, a.Now()), run.View)
+	fmt.Fprintf(a.Err, "%s: %d users, synced %s (%s view)\n", conn.Alias, run.Users, humanize.Ago(*run.FinishedAt, a.Now()), run.View)
 	if run.Note != "" {
 		fmt.Fprintln(a.Err, "! "+textsafe.Line(run.Note))
 	}
@@ -271,7 +252,7 @@ func lastSync(r *store.SyncRun, now time.Time) string {
 	}
 	switch r.Status {
 	case store.RunSucceeded:
-		return fmt.Sprintf("%d users, %s", r.Users, flows.Ago(*r.FinishedAt, now))
+		return fmt.Sprintf("%d users, %s", r.Users, humanize.Ago(*r.FinishedAt, now))
 	case store.RunRunning:
 		return fmt.Sprintf("syncing (%d users so far)", r.Users)
 	case store.RunStopped:

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -136,7 +137,7 @@ func verificationOf(base gitlab.BaseURL, v *gitlab.Verification) *Verification {
 		TokenName: v.TokenName, Scopes: v.Scopes, ScopesKnown: v.ScopesKnown, ExpiresAt: v.ExpiresAt,
 	}
 	if v.ExpiresAt != nil {
-		out.ExpiresIn = gitlab.DaysPhrase(v.DaysLeft)
+		out.ExpiresIn = humanize.Days(v.DaysLeft)
 	}
 	for _, w := range v.Warnings {
 		out.Warnings = append(out.Warnings, Warning{Code: w.Code, Message: w.Message, Action: w.Action})

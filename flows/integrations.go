@@ -2,11 +2,11 @@ package flows
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"net/url"
 	"time"
 
+	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -64,22 +64,10 @@ func IntegrationOf(c *store.Connection, cat Catalog, now time.Time) Integration 
 	}
 	if c.ExpiresAt != nil {
 		days := int(math.Ceil(c.ExpiresAt.Sub(now).Hours() / 24))
-		row.Expires = c.ExpiresAt.Format("2006-01-02") + " (" + daysPhrase(days) + ")"
+		row.Expires = c.ExpiresAt.Format("2006-01-02") + " (" + humanize.Days(days) + ")"
 		if days <= 0 && c.State == store.StateConnected {
 			row.State, row.Reason = "expired", "the token expired; connect again with a new token"
 		}
 	}
 	return row
-}
-
-func daysPhrase(days int) string {
-	switch {
-	case days < 0:
-		return fmt.Sprintf("%d days ago", -days)
-	case days == 0:
-		return "today"
-	case days == 1:
-		return "in 1 day"
-	}
-	return fmt.Sprintf("in %d days", days)
 }

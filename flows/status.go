@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -57,32 +58,11 @@ func attention(s Status, now time.Time) string {
 	}
 	if s.ExpiresAt != nil {
 		if days := int(math.Ceil(s.ExpiresAt.Sub(now).Hours() / 24)); days <= expirySoonDays {
-			return fmt.Sprintf("the token expires %s: create a new one before then", daysPhrase(days))
+			return fmt.Sprintf("the token expires %s: create a new one before then", humanize.Days(days))
 		}
 	}
 	if s.LastRun != nil && s.LastRun.Status == store.RunFailed {
 		return "the last sync failed: " + s.LastRun.Error
 	}
 	return ""
-}
-
-// Ago says how long ago t was, for "synced 5 minutes ago".
-func Ago(t, now time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return plural(int(d.Minutes()), "minute") + " ago"
-	case d < 48*time.Hour:
-		return plural(int(d.Hours()), "hour") + " ago"
-	}
-	return plural(int(d.Hours()/24), "day") + " ago"
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 )
 
@@ -179,63 +180,35 @@ func (v *Verification) canReadAPI() bool {
 	return !v.ScopesKnown || slices.Contains(v.Scopes, "read_api") || slices.Contains(v.Scopes, "api")
 }
 
+// warnings are the things that work now but will bite later. The advice
+// differs by credential: a token is replaced, an OAuth grant re-authorized.
 func (v *Verification) warnings() []Warning {
-	var ws []Warning
+	credential, fix := "token", func(what string) string { return "Create a token " + what + ", then connect again with it." }
 	if v.OAuth {
-		return v.oauthWarnings()
+		credential, fix = "authorization", func(what string) string {
+			return "Tick " + strings.TrimPrefix(what, "with ") + " on the application in GitLab, add it to the Scopes field, and reconnect."
+		}
 	}
+	var ws []Warning
 	if !v.canReadAPI() {
 		ws = append(ws, Warning{Code: "scope",
-			Message: fmt.Sprintf("The token's scopes (%s) do not include read_api or api, so the user inventory cannot be read.", strings.Join(v.Scopes, ", ")),
-			Action:  "Create a token with the read_api and read_user scopes, then connect again with it."})
+			Message: fmt.Sprintf("The %s's scopes (%s) do not include read_api or api, so the user inventory cannot be read.", credential, strings.Join(v.Scopes, ", ")),
+			Action:  fix("with the read_api scope")})
 	}
 	if v.ExpiresAt != nil && v.DaysLeft <= expiryWarningDays {
 		ws = append(ws, Warning{Code: "expiry",
-			Message: fmt.Sprintf("The token expires on %s (%s).", v.ExpiresAt.Format("2006-01-02"), DaysPhrase(v.DaysLeft)),
+			Message: fmt.Sprintf("The token expires on %s (%s).", v.ExpiresAt.Format("2006-01-02"), humanize.Days(v.DaysLeft)),
 			Action:  "Before then, create a token with a later expiry date and connect again with it."})
 	}
 	switch {
 	case !v.Account.Admin && !v.Base.IsSaaS():
 		ws = append(ws, Warning{Code: "not_admin",
 			Message: fmt.Sprintf("@%s is not an administrator, so the user inventory will be partial: no e-mail addresses, seat usage or sign-in dates.", v.Account.Username),
-			Action:  "For the full inventory, use a token of an administrator (with the admin_mode scope if Admin Mode is on)."})
+			Action:  "For the full inventory, connect as an administrator (with the admin_mode scope if Admin Mode is on)."})
 	case v.AdminViewSeen != nil && !*v.AdminViewSeen:
 		ws = append(ws, Warning{Code: "admin_mode",
-			Message: fmt.Sprintf("@%s is an administrator, but GitLab answers this token with the non-admin view: Admin Mode is on and the token lacks the admin_mode scope.", v.Account.Username),
-			Action:  "Create a token with the admin_mode scope as well, then connect again with it."})
+			Message: fmt.Sprintf("@%s is an administrator, but GitLab answers this %s with the non-admin view: Admin Mode is on and the %s lacks the admin_mode scope.", v.Account.Username, credential, credential),
+			Action:  fix("with the admin_mode scope as well")})
 	}
 	return ws
-}
-
-func (v *Verification) oauthWarnings() []Warning {
-	var ws []Warning
-	if !v.canReadAPI() {
-		ws = append(ws, Warning{Code: "scope",
-			Message: fmt.Sprintf("The authorization's scopes (%s) do not include read_api or api, so the user inventory cannot be read.", strings.Join(v.Scopes, ", ")),
-			Action:  "Tick read_api on the application in GitLab, add it to the Scopes field, and reconnect."})
-	}
-	switch {
-	case !v.Account.Admin && !v.Base.IsSaaS():
-		ws = append(ws, Warning{Code: "not_admin",
-			Message: fmt.Sprintf("@%s is not an administrator, so the user inventory will be partial: no e-mail addresses, seat usage or sign-in dates.", v.Account.Username),
-			Action:  "For the full inventory, authorize as an administrator."})
-	case v.AdminViewSeen != nil && !*v.AdminViewSeen:
-		ws = append(ws, Warning{Code: "admin_mode",
-			Message: fmt.Sprintf("@%s is an administrator, but GitLab answers with the non-admin view: Admin Mode is on and the authorization lacks the admin_mode scope.", v.Account.Username),
-			Action:  "Tick admin_mode on the application in GitLab, add it to the Scopes field, and reconnect."})
-	}
-	return ws
-}
-
-// DaysPhrase says when an expiry falls, relative to today.
-func DaysPhrase(days int) string {
-	switch {
-	case days < 0:
-		return fmt.Sprintf("%d days ago", -days)
-	case days == 0:
-		return "today"
-	case days == 1:
-		return "in 1 day"
-	}
-	return fmt.Sprintf("in %d days", days)
 }

@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui/common"
 	"github.com/onramp-dev/onramp/ui/theme"
@@ -216,7 +217,7 @@ func (m *Model) stateText(r flows.Status) string {
 	if run := r.LastRun; run != nil {
 		switch run.Status {
 		case store.RunSucceeded:
-			return fmt.Sprintf("%s %d users, %s", theme.OK, run.Users, flows.Ago(*run.FinishedAt, m.now()))
+			return fmt.Sprintf("%s %d users, %s", theme.OK, run.Users, humanize.Ago(*run.FinishedAt, m.now()))
 		case store.RunFailed:
 			if at, ok := m.retryAt[r.ID]; ok && at.After(m.now()) {
 				return fmt.Sprintf("%s sync failed · retry in %s", theme.Fail, at.Sub(m.now()).Round(time.Second))
@@ -387,13 +388,13 @@ func (m *Model) detailView(r flows.Status, width int) string {
 func runLine(r store.SyncRun, now time.Time) string {
 	switch r.Status {
 	case store.RunSucceeded:
-		return fmt.Sprintf("%s: %d users, %s, %s", flows.Ago(*r.FinishedAt, now), r.Users, count(r.Pages, "page"), count(r.Retries, "retry"))
+		return fmt.Sprintf("%s: %d users, %s, %s", humanize.Ago(*r.FinishedAt, now), r.Users, humanize.Count(r.Pages, "page"), humanize.Count(r.Retries, "retry"))
 	case store.RunFailed:
-		return fmt.Sprintf("failed %s: %s", flows.Ago(*r.FinishedAt, now), r.Error)
+		return fmt.Sprintf("failed %s: %s", humanize.Ago(*r.FinishedAt, now), r.Error)
 	case store.RunStopped:
 		return fmt.Sprintf("stopped at %d users (resumes from its checkpoint)", r.Users)
 	}
-	return fmt.Sprintf("running since %s: %d users", flows.Ago(r.StartedAt, now), r.Users)
+	return fmt.Sprintf("running since %s: %d users", humanize.Ago(r.StartedAt, now), r.Users)
 }
 
 // progressBar draws a determinate bar when the total is known, else an
@@ -415,14 +416,4 @@ func (m *Model) progressBar(p flows.Progress, width int) string {
 		bar[i] = '█'
 	}
 	return m.th.Focused.Render(string(bar)) + counts
-}
-
-func count(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	if strings.HasSuffix(unit, "y") {
-		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(unit, "y"))
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
 }
