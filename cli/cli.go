@@ -179,29 +179,15 @@ func (a *App) run(args []string) error {
 		return a.wizard(false)
 	}
 	cmd, rest := args[0], args[1:]
+	commands := map[string]func([]string) error{
+		"demo": a.demo, "integrations": func([]string) error { return a.wizard(true) },
+		"connect": a.connect, "reconnect": a.reconnect, "list": a.list, "ls": a.list, "show": a.show,
+		"remove": a.remove, "rm": a.remove, "sync": a.syncCmd, "inventory": a.inventory, "status": a.status, "serve": a.serve,
+	}
+	if run, ok := commands[cmd]; ok {
+		return run(rest)
+	}
 	switch cmd {
-	case "demo":
-		return a.demo(rest)
-	case "integrations":
-		return a.wizard(true)
-	case "connect":
-		return a.connect(rest)
-	case "list", "ls":
-		return a.list(rest)
-	case "show":
-		return a.show(rest)
-	case "reconnect":
-		return a.reconnect(rest)
-	case "sync":
-		return a.syncCmd(rest)
-	case "serve":
-		return a.serve(rest)
-	case "inventory":
-		return a.inventory(rest)
-	case "status":
-		return a.status(rest)
-	case "remove", "rm":
-		return a.remove(rest)
 	case "store":
 		if len(rest) > 0 && rest[0] == "info" {
 			return a.storeInfo(rest[1:])

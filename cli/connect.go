@@ -176,7 +176,13 @@ func (a *App) connect(args []string) error {
 		return usageErr("the store already has a %s connection; name this one with --alias NAME (suggested: %s)", flow.Vendor.Name, flow.DefaultAlias(ctx))
 	}
 
-	v, err := a.authorize(flow, mode, o.JSON)
+	return a.authorizeAndSave(ctx, flow, mode, o.JSON)
+}
+
+// authorizeAndSave ends connect and reconnect alike: authorize, store,
+// print the summary.
+func (a *App) authorizeAndSave(ctx context.Context, flow *flows.Connect, mode flows.OAuthMode, asJSON bool) error {
+	v, err := a.authorize(flow, mode, asJSON)
 	if err != nil {
 		return err
 	}
@@ -184,7 +190,13 @@ func (a *App) connect(args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.printConnected(flow, v, conn, o.JSON)
+	if err := a.printConnected(flow, v, conn, asJSON); err != nil {
+		return err
+	}
+	if !asJSON {
+		fmt.Fprintf(a.Err, "Next: `onramp sync %s` takes the inventory (the wizard starts it by itself).\n", conn.Alias)
+	}
+	return nil
 }
 
 // authorize verifies a token, or runs an OAuth authorization.

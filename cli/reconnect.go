@@ -47,15 +47,7 @@ func (a *App) reconnect(args []string) error {
 	} else if mode, err = parseMode(o.Flow, deps.Remote); err != nil {
 		return err
 	}
-	v, err := a.authorize(flow, mode, o.JSON)
-	if err != nil {
-		return err
-	}
-	saved, err := flow.Save(ctx)
-	if err != nil {
-		return err
-	}
-	return a.printConnected(flow, v, saved, o.JSON)
+	return a.authorizeAndSave(ctx, flow, mode, o.JSON)
 }
 
 // revoke revokes a connection's credential at the vendor.
