@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/pkg/browser"
 
 	"github.com/onramp-dev/onramp/flows"
@@ -83,11 +84,10 @@ func (a *App) authorizeOAuth(flow *flows.Connect, mode flows.OAuthMode) (*flows.
 
 func (a *App) readPastes(att *flows.OAuthAttempt) {
 	for {
-		raw, err := a.stdin().ReadString('\n')
-		if err != nil && raw == "" {
+		line, err := a.readPasteLine()
+		if err != nil && line == "" {
 			return
 		}
-		line := strings.TrimSpace(raw)
 		if line == "" {
 			continue
 		}
@@ -97,6 +97,18 @@ func (a *App) readPastes(att *flows.OAuthAttempt) {
 		}
 		return
 	}
+}
+
+// readPasteLine reads one pasted address; on a terminal without echo, since
+// the address carries the authorization code.
+func (a *App) readPasteLine() (string, error) {
+	if f, ok := a.In.(*os.File); ok && isTerminal(f) {
+		b, err := term.ReadPassword(f.Fd())
+		fmt.Fprintln(a.Err)
+		return strings.TrimSpace(string(b)), err
+	}
+	raw, err := a.stdin().ReadString('\n')
+	return strings.TrimSpace(raw), err
 }
 
 // formatUserCode shows an 8-character code as XXXX-XXXX, easier to type.

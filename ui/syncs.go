@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui/integrations"
 )
@@ -128,6 +129,10 @@ func (m *Model) loadDetails(id string) tea.Cmd {
 			d.Scopes = c.Scopes
 		}
 		d.Runs, _ = st.Runs(ctx, id, 5)
+		for i := range d.Runs { // server words, drawn on screen
+			d.Runs[i].Error = textsafe.Truncate(d.Runs[i].Error, 300)
+			d.Runs[i].Note = textsafe.Truncate(d.Runs[i].Note, 400)
+		}
 		for _, r := range d.Runs {
 			if r.Status == store.RunSucceeded {
 				d.Seats, _ = st.Seats(ctx, r.ID)

@@ -76,6 +76,10 @@ func New(flow *flows.Connect, remote bool, th theme.Theme) *Model {
 	in.Prompt = "  "
 	in.Placeholder = "http://127.0.0.1:…/onramp/callback?code=…&state=…"
 	in.CharLimit = 8192
+	// The pasted address carries the authorization code: like every
+	// secret, it is never drawn.
+	in.EchoMode = textinput.EchoPassword
+	in.EchoCharacter = '•'
 	m := &Model{flow: flow, remote: remote, pasteIn: in, th: th, spin: spinner.New(spinner.WithSpinner(spinner.Dot))}
 	for _, md := range flows.OAuthModes {
 		if md == flows.ModeBrowser && remote {
