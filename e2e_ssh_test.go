@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,5 +263,34 @@ func TestE2ESSHSessionLimitAndShutdown(t *testing.T) {
 	}
 	if !strings.Contains(s.log.String(), "stopped") {
 		t.Fatalf("log:\n%s", s.log)
+	}
+}
+
+func TestE2ESSHIdleTimeoutAndConnectRate(t *testing.T) {
+	s := startServe(t, []string{"alice"}, "--idle-timeout", "1s", "--connect-rate", "0.5")
+	op := s.session(t, "alice")
+	op.waitFor("Which app do you want to connect?")
+	op.waitFor("EXITED=") // idle for a second: the server closes the session
+	// Burst of 4×0.5+1 = 3 per IP, one already spent: the third quick
+	// attempt after it is refused with a reason.
+	var refused atomic.Bool
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			args := s.sshCommand("alice", "-tt", "-o", "BatchMode=yes")
+			cmd := exec.Command(args[0], args[1:]...)
+			cmd.Env = s.home.env
+			cmd.Stdin = strings.NewReader("")
+			out, _ := cmd.CombinedOutput()
+			if strings.Contains(string(out), "rate limit") {
+				refused.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+	if !refused.Load() {
+		t.Fatal("rapid connection attempts were never refused")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -75,11 +76,12 @@ func (a *App) runWizard(so store.Options, d ui.Deps) error {
 // demo runs a complete onboarding offline against the sandbox GitLab.
 func (a *App) demo(args []string) error {
 	fs := newFlagSet("demo", a)
-	users := fs.Int("users", 240, "people in the sandbox")
+	users := fs.Int("users", 2400, "people in the sandbox")
+	latency := fs.Duration("latency", 40*time.Millisecond, "the sandbox's delay per answer (so the sync can be watched)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	sb := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: *users})
+	sb := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: *users, Latency: *latency})
 	srv := sb.Start()
 	defer srv.Close()
 

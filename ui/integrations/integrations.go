@@ -373,8 +373,12 @@ func (m *Model) detailView(r flows.Status, width int) string {
 		}
 		add(m.th.Muted.Render(common.Truncate(fmt.Sprintf("Seats (%s, %s): %s used of %s", s.Scope, s.Plan, used, of), width)))
 	}
-	for i, run := range d.Runs {
-		if i == 3 {
+	shown := 0
+	for _, run := range d.Runs {
+		if _, live := m.live[r.ID]; live && run.Status == store.RunRunning {
+			continue // the bar above is the running one
+		}
+		if shown++; shown > 3 {
 			break
 		}
 		add(m.th.Muted.Render(common.Truncate("Sync "+runLine(run, m.now()), width)))
