@@ -17,11 +17,8 @@ import (
 func (a *App) list(args []string) error {
 	fs := newFlagSet("list", a)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
 	ctx := context.Background()
-	st, err := a.openStore(ctx)
+	st, err := a.storeArg(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -50,6 +47,14 @@ func (a *App) list(args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Alias, r.Vendor, r.Host, acct, r.AuthMethod, r.Expires, r.State)
 	}
 	return tw.Flush()
+}
+
+// storeArg parses a command's flags and opens the store; the caller closes it.
+func (a *App) storeArg(ctx context.Context, fs *flag.FlagSet, args []string) (*store.SQLite, error) {
+	if err := parse(fs, reorder(fs, args)); err != nil {
+		return nil, err
+	}
+	return a.openStore(ctx)
 }
 
 // connectionArg parses a command's flags and its one ALIAS argument, opens
@@ -191,11 +196,8 @@ func confirmed(r io.Reader) bool {
 func (a *App) storeInfo(args []string) error {
 	fs := newFlagSet("store info", a)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
 	ctx := context.Background()
-	st, err := a.openStore(ctx)
+	st, err := a.storeArg(ctx, fs, args)
 	if err != nil {
 		return err
 	}

@@ -188,11 +188,8 @@ func expiresNote(s string) string {
 func (a *App) status(args []string) error {
 	fs := newFlagSet("status", a)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, reorder(fs, args)); err != nil {
-		return err
-	}
 	ctx := context.Background()
-	st, err := a.openStore(ctx)
+	st, err := a.storeArg(ctx, fs, args)
 	if err != nil {
 		return err
 	}
