@@ -399,3 +399,23 @@ func TestE2ENoColorAnd256Colours(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EInsideScreen runs the wizard inside GNU screen (itself in tmux):
+// TERM=screen, screen's own terminal emulation in between.
+func TestE2EInsideScreen(t *testing.T) {
+	if _, err := exec.LookPath("screen"); err != nil {
+		t.Fatal("GNU screen is required (.ci/run installs it)")
+	}
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	h.env = append(h.env, "SCREENDIR="+filepath.Join(h.dir, "screens"))
+	os.MkdirAll(filepath.Join(h.dir, "screens"), 0o700)
+	tm := startTmux(t, h, 90, 26, "screen -q -S onramp-e2e "+binary)
+	tm.onboardToken(srv.BaseURL, gitlabtest.DemoTokens.Admin)
+	tm.waitFor("SUCCESS!", "@root")
+	tm.keys("Enter")
+	tm.waitFor("1 connection(s)", "users, just now")
+	tm.keys("q")
+	tm.waitFor("EXITED=0")
+}
