@@ -119,6 +119,10 @@ func NewConnect(d Deps) *Connect {
 	return &Connect{deps: d, Values: map[string]string{}, Confirmed: map[string]bool{}, Revealed: map[string]bool{}}
 }
 
+// UseStore gives the flow its store when it opened after the flow began (the
+// wizard opens the store off the UI goroutine); nothing chosen is lost.
+func (c *Connect) UseStore(st store.Store) { c.deps.Store = st }
+
 // Catalog is the vendors to choose from.
 func (c *Connect) Catalog() Catalog { return c.deps.Catalog }
 

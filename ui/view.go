@@ -1,0 +1,103 @@
+package ui
+
+import (
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/onramp-dev/onramp/internal/textsafe"
+	"github.com/onramp-dev/onramp/ui/common"
+	"github.com/onramp-dev/onramp/ui/theme"
+)
+
+// steps are the wizard's stations for the breadcrumb.
+var steps = []Page{PageVendors, PageMethod, PageFields, PageAlias, PageAuthorize}
+
+func (m *Model) header() string {
+	title := m.th.Header.Render("onramp")
+	if m.page == PageIntegrations {
+		return title + m.th.Crumb.Render("  Integrations")
+	}
+	var crumbs []string
+	here := 0
+	for i, p := range steps {
+		name := p.String()
+		if p == m.page {
+			here = i
+			crumbs = append(crumbs, m.th.CrumbHere.Render(name))
+		} else {
+			crumbs = append(crumbs, m.th.Crumb.Render(name))
+		}
+	}
+	full := title + "  " + strings.Join(crumbs, m.th.Crumb.Render(" › "))
+	if common.Width(full) <= m.width-2 {
+		return full
+	}
+	return title + m.th.Crumb.Render("  Add integration · step ") + m.th.CrumbHere.Render(
+		stepOf(here+1, len(steps))+" "+m.page.String())
+}
+
+func stepOf(i, n int) string { return string(rune('0'+i)) + "/" + string(rune('0'+n)) }
+
+func (m *Model) footer() string {
+	if m.quitting {
+		return m.th.Muted.Render("Stopping the sync at a checkpoint…") + "\n"
+	}
+	if m.confirm {
+		q := "Quit onramp? What you typed will be lost."
+		if m.confirmSync {
+			q = "A sync is running. Stop it and quit? It resumes from its checkpoint next time."
+		}
+		return m.th.Warning.Render(theme.Warn+" "+q) + " " + m.th.Key.Render("[y/n]") + "\n"
+	}
+	keys := m.pages[m.page].Keys()
+	bar := m.help.ShortHelpView(keys)
+	if m.status != "" {
+		return m.th.Success.Render(common.Truncate(m.status, m.width-2)) + "\n" + bar
+	}
+	return "\n" + bar
+}
+
+func (m *Model) View() tea.View {
+	var b strings.Builder
+	b.WriteString(m.header())
+	b.WriteString("\n")
+	if m.deps.Banner != "" {
+		b.WriteString(m.th.Badge.Render(m.deps.Banner) + "\n")
+	}
+	b.WriteString("\n")
+	_, bodyH := m.bodySize()
+	var body string
+	if m.stErr != nil {
+		body = m.th.Error.Render(common.Wrap(theme.Fail+" The credential store could not be opened:\n"+textsafe.Line(m.stErr.Error()), m.width-2)) +
+			"\n\n" + m.th.Muted.Render("Fix it and start onramp again (`onramp store info` shows where it lives). ctrl+c quits.")
+	} else {
+		body = m.pages[m.page].View()
+	}
+	lines := strings.Split(body, "\n")
+	if len(lines) > bodyH {
+		lines = lines[:bodyH]
+	}
+	for len(lines) < bodyH {
+		lines = append(lines, "")
+	}
+	b.WriteString(strings.Join(lines, "\n"))
+	b.WriteString("\n")
+	b.WriteString(m.footer())
+	// A one-column margin, and no line may overflow however narrow the
+	// terminal (an overflowing line wraps and pushes the layout off screen).
+	// Done by hand: a lipgloss Render of the whole screen measures every
+	// grapheme of every line, which costs more than the rest of the frame.
+	all := strings.Split(b.String(), "\n")
+	limit := max(m.width-2, 1)
+	for i, l := range all {
+		if len(l) > limit { // bytes ≥ columns, so short lines need no measuring
+			l = common.Truncate(l, limit)
+		}
+		all[i] = " " + l
+	}
+	v := tea.NewView(strings.Join(all, "\n"))
+	v.AltScreen = true
+	v.WindowTitle = "onramp"
+	return v
+}
