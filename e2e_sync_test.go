@@ -78,8 +78,8 @@ func TestE2ESyncCLI(t *testing.T) {
 		Users []struct{ ID int64 }
 		Seats []struct{ Plan string }
 	}
-	if err := json.Unmarshal([]byte(out), &inv); err != nil || len(inv.Users) != want || inv.Seats[0].Plan != "ultimate" {
-		t.Fatalf("inventory json: %v %d", err, len(inv.Users))
+	if err := json.Unmarshal([]byte(out), &inv); code != 0 || err != nil || len(inv.Users) != want || len(inv.Seats) == 0 || inv.Seats[0].Plan != "ultimate" {
+		t.Fatalf("inventory json: exit %d, %v, %d users", code, err, len(inv.Users))
 	}
 	out, _, code = runCLI(t, h, "", "status")
 	if code != 0 || !strings.Contains(out, strconv.Itoa(want)+" users") {
