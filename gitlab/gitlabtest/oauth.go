@@ -157,19 +157,6 @@ func (s *Sandbox) decideDevice(userCode string, userID int64, deny bool) bool {
 	return false
 }
 
-// PendingUserCodes lists the user codes awaiting a decision.
-func (s *Sandbox) PendingUserCodes() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, d := range s.oauth.devices {
-		if !d.done && d.approvedBy == 0 && !d.denied {
-			out = append(out, d.userCode)
-		}
-	}
-	return out
-}
-
 func normalizeUserCode(c string) string { return strings.ToUpper(strings.ReplaceAll(c, "-", "")) }
 
 // serveOAuth answers /oauth/*; false when path is not an OAuth endpoint.

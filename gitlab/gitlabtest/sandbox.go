@@ -5,7 +5,6 @@
 package gitlabtest
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -83,10 +82,8 @@ type Sandbox struct {
 	latency atomic.Int64 // ns; starts as Options.Latency
 	// busy is the time spent answering API requests (latency included):
 	// the server's own time, the floor a client's wall time is judged by.
-	busy atomic.Int64
-	// Requests counts answered API requests by path, for tests.
-	requests map[string]int
-	oauth    oauthState
+	busy  atomic.Int64
+	oauth oauthState
 }
 
 // New builds a seeded sandbox.
@@ -116,7 +113,7 @@ func New(opts Options) *Sandbox {
 	if opts.DeviceExpiresIn == 0 {
 		opts.DeviceExpiresIn = 300
 	}
-	s := &Sandbox{opts: opts, tokens: map[string]*Token{}, windows: map[string]*rateWindow{}, requests: map[string]int{}}
+	s := &Sandbox{opts: opts, tokens: map[string]*Token{}, windows: map[string]*rateWindow{}}
 	s.latency.Store(int64(opts.Latency))
 	s.seed()
 	s.initOAuth()
@@ -141,13 +138,6 @@ func (s *Sandbox) InjectFault(f Fault) {
 		f.Times = 1
 	}
 	s.faults = append(s.faults, f)
-}
-
-// Requests reports how many API requests path has answered.
-func (s *Sandbox) Requests(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests[path]
 }
 
 // ServeHTTP answers as GitLab would.
@@ -183,14 +173,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.fault(w, api) {
 		return
 	}
-	s.count(api)
 	s.route(w, r, api)
-}
-
-func (s *Sandbox) count(path string) {
-	s.mu.Lock()
-	s.requests[path]++
-	s.mu.Unlock()
 }
 
 func (s *Sandbox) fault(w http.ResponseWriter, path string) bool {
@@ -326,13 +309,6 @@ func (s *Sandbox) StartTLS() *Server {
 	srv := newLoopbackServer(s)
 	srv.StartTLS()
 	return s.wrap(srv, pemCert(srv.Certificate().Raw))
-}
-
-// Context is a helper for tests that want a bounded context.
-func Context(t interface{ Cleanup(func()) }, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 func hasAnyScope(tok *Token, scopes ...string) bool {

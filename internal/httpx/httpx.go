@@ -193,6 +193,3 @@ func redact(u *url.URL) string {
 	}
 	return c.String()
 }
-
-// Redact is redact for callers outside this package.
-func Redact(u *url.URL) string { return redact(u) }

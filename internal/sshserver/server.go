@@ -277,9 +277,6 @@ func (s *Server) open() int {
 	return len(s.programs)
 }
 
-// Sessions is how many sessions are open.
-func (s *Server) Sessions() int { return int(s.active.Load()) }
-
 // Shutdown stops accepting, tells every session, waits for them (bounded),
 // stops syncs at their checkpoints; the caller then closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {

@@ -66,11 +66,8 @@ func Cmd(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
 // Shared bindings.
 var (
 	KeyNext     = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next"))
-	KeyTab      = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field"))
 	KeyBack     = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
-	KeyPrev     = key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "back"))
 	KeyUp       = key.NewBinding(key.WithKeys("up"), key.WithHelp("↑/↓", "move"))
-	KeyDown     = key.NewBinding(key.WithKeys("down"))
 	KeyQuit     = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
 	KeyCopy     = key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy link"))
 	KeyAlias    = key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "alias"))
