@@ -16,6 +16,7 @@ import (
 
 	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/internal/httpx"
+	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -314,7 +315,7 @@ func (c *Connect) SetAlias(ctx context.Context, alias string) error {
 	switch {
 	case err == nil:
 		return &StepError{Field: "alias", Err: store.ErrAliasTaken,
-			Message: fmt.Sprintf("%q is already the alias of the %s connection to %s (made by %s)", existing.Alias, c.Vendor.Name, existing.BaseURL, existing.CreatedBy),
+			Message: fmt.Sprintf("%q is already the alias of the %s connection to %s (made by %s)", existing.Alias, c.Vendor.Name, textsafe.Line(existing.BaseURL), textsafe.Line(existing.CreatedBy)),
 			Hint:    "Aliases are unique per vendor, ignoring case: choose another, or remove that connection first"}
 	case !errors.Is(err, store.ErrNotFound):
 		return err

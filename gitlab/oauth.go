@@ -74,7 +74,7 @@ func VerifyOAuth(ctx context.Context, c *Client, now time.Time) (*Verification, 
 	if err := decodeJSON(resp, &info); err != nil {
 		return nil, &Error{Kind: KindServer, Host: c.Base.Host(), Status: resp.StatusCode, Detail: "unreadable /oauth/token/info"}
 	}
-	v.ScopesKnown, v.Scopes = true, info.Scope
+	v.ScopesKnown, v.Scopes = true, cleanScopes(info.Scope)
 	v.TokenName = "OAuth application " + textsafe.Truncate(info.Application.UID, 40)
 	if err := v.identity(ctx, c); err != nil {
 		return nil, err

@@ -106,7 +106,7 @@ func Verify(ctx context.Context, c *Client, now time.Time) (*Verification, error
 	if !r.NotFound && !r.BadRequest { // 404: before 15.5; 400: not a PAT
 		v.ScopesKnown = true
 		v.TokenName = textsafe.Truncate(pat.Name, 100)
-		v.Scopes = pat.Scopes
+		v.Scopes = cleanScopes(pat.Scopes)
 		if pat.ExpiresAt != nil {
 			if d, err := time.Parse("2006-01-02", *pat.ExpiresAt); err == nil {
 				v.ExpiresAt = &d
@@ -174,6 +174,15 @@ func (v *Verification) server(ctx context.Context, c *Client) error {
 		v.Edition = "EE"
 	}
 	return nil
+}
+
+// cleanScopes makes the server's scope names safe to draw and store.
+func cleanScopes(scopes []string) []string {
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		out = append(out, textsafe.Truncate(s, 40))
+	}
+	return out
 }
 
 func (v *Verification) canReadAPI() bool {

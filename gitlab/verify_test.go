@@ -245,6 +245,22 @@ func TestServerErrorsAreRetryable(t *testing.T) {
 	}
 }
 
+func TestServerTextIsSanitized(t *testing.T) {
+	sb := gitlabtest.New(gitlabtest.Options{})
+	srv := sb.Start()
+	defer srv.Close()
+	tok := sb.AddToken(gitlabtest.RootID, "evil\x1b]52;c;cGF3bmVk\x07name", []string{"read_api", "read_user\x1b[2J"}, nil)
+	v, err := verify(t, srv.BaseURL, tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range append([]string{v.TokenName}, v.Scopes...) {
+		if strings.ContainsRune(s, 0x1b) {
+			t.Fatalf("escape sequence from the server kept: %q", s)
+		}
+	}
+}
+
 func TestVerifyBlockedByServerPolicy(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{}).Start()
 	defer srv.Close()

@@ -126,7 +126,9 @@ func (m *Model) loadDetails(id string) tea.Cmd {
 		ctx := context.Background()
 		var d integrations.Details
 		if c, err := st.Get(ctx, id); err == nil {
-			d.Scopes = c.Scopes
+			for _, sc := range c.Scopes {
+				d.Scopes = append(d.Scopes, textsafe.Truncate(sc, 40))
+			}
 		}
 		d.Runs, _ = st.Runs(ctx, id, 5)
 		for i := range d.Runs { // server words, drawn on screen
