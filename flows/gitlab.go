@@ -180,9 +180,9 @@ func sanitizeAlias(s string) string {
 }
 
 // Source makes the GitLab inventory reader for a stored connection.
-func (gitlabConnector) Source(conn *store.Connection, hc *http.Client, auth func(context.Context, *http.Request) error) SyncSource {
+func (gitlabConnector) Source(conn *store.Connection, hc *http.Client, cred Credential) SyncSource {
 	base, _ := gitlab.NormalizeURL(conn.BaseURL)
-	f := &gitlab.Fetcher{HTTP: hc, Host: base.Host(), Auth: auth}
+	f := &gitlab.Fetcher{HTTP: hc, Host: base.Host(), Auth: cred.Set, Renew: cred.Renew}
 	return gitlabSource{inv: &gitlab.Inventory{F: f, Base: base, Version: conn.ServerVersion}}
 }
 

@@ -142,6 +142,16 @@ func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt
 		var re *oauth2.RetrieveError
 		switch {
 		case err == nil:
+			if err := checkDevice(base, da); err != nil {
+				a.cancel()
+				return nil, err
+			}
+			// x/oauth2 polls exactly on the interval, which strict servers
+			// answer with slow_down when a poll arrives a moment early.
+			if da.Interval <= 0 {
+				da.Interval = 5 // RFC 8628's default
+			}
+			da.Interval += devicePollMargin
 			a.Device = da
 			return a, nil
 		case errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusNotFound:
@@ -149,7 +159,7 @@ func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt
 			a.Note = "This GitLab has no device authorization (it arrived in 17.2), so paste the address instead."
 		default:
 			a.cancel()
-			return nil, explain(gitlab.ExplainOAuth(base.Host(), err))
+			return nil, explain(authorizing(gitlab.ExplainOAuth(base.Host(), err)))
 		}
 	}
 
@@ -182,6 +192,52 @@ func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt
 		}
 	}
 	return a, nil
+}
+
+// devicePollMargin is added to the device grant's polling interval, in
+// seconds (x/oauth2 takes whole seconds).
+const devicePollMargin = 1
+
+// checkDevice refuses a device authorization whose words would mislead the
+// person: the verification address must be an http(s) address on the
+// instance's own host, written in plain ASCII (no escape sequence, no bidi
+// control, no look-alike letters), and the user code letters, digits and
+// dashes. Anything else is what a hostile server or a proxy in the middle
+// would send to lead the person to another site.
+func checkDevice(base gitlab.BaseURL, da *oauth2.DeviceAuthResponse) error {
+	refuse := func(what, value string) error {
+		return &StepError{Message: fmt.Sprintf("the server's device authorization gave %s that onramp will not show: %s", what, textsafe.Truncate(value, 80)),
+			Hint: "Use the browser or paste-back way instead, and tell your GitLab administrator; a proxy may be rewriting answers."}
+	}
+	instance, _ := url.Parse(base.URL)
+	for i, u := range []string{da.VerificationURI, da.VerificationURIComplete} {
+		if i == 1 && u == "" {
+			continue // the complete address is optional
+		}
+		parsed, err := url.Parse(u)
+		if err != nil || !textsafe.IsPlainASCII(u) || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.User != nil ||
+			!strings.EqualFold(parsed.Hostname(), instance.Hostname()) {
+			return refuse("a verification address off the instance's host", u)
+		}
+	}
+	if da.UserCode == "" || len(da.UserCode) > 32 || strings.TrimFunc(da.UserCode, isCodeRune) != "" {
+		return refuse("a user code", da.UserCode)
+	}
+	return nil
+}
+
+func isCodeRune(r rune) bool {
+	return r == '-' || (r >= '0' && r <= '9') || (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z')
+}
+
+// authorizing marks an OAuth error as the end of a new authorization, so it
+// reads "the authorization failed" rather than "reconnect".
+func authorizing(err error) error {
+	var oe *gitlab.OAuthError
+	if errors.As(err, &oe) {
+		oe.Authorizing = true
+	}
+	return err
 }
 
 // callback receives the browser's redirect on the loopback listener.
@@ -223,7 +279,7 @@ func (a *OAuthAttempt) check(q url.Values) callbackResult {
 		return callbackResult{err: errStateMismatch}
 	}
 	if e := q.Get("error"); e != "" {
-		return callbackResult{err: &gitlab.OAuthError{Code: textsafe.Truncate(e, 40), Description: textsafe.Truncate(q.Get("error_description"), 200)}}
+		return callbackResult{err: &gitlab.OAuthError{Code: textsafe.Truncate(e, 40), Description: textsafe.Truncate(q.Get("error_description"), 200), Authorizing: true}}
 	}
 	if q.Get("code") == "" {
 		return callbackResult{err: errors.New("the address has no authorization code")}
@@ -288,7 +344,7 @@ func (a *OAuthAttempt) Wait(ctx context.Context) (*oauth2.Token, error) {
 		}
 		tok, err := a.conf.Exchange(hctx, r.code, oauth2.VerifierOption(a.verifier))
 		if err != nil {
-			return nil, gitlab.ExplainOAuth(a.base.Host(), err)
+			return nil, authorizing(gitlab.ExplainOAuth(a.base.Host(), err))
 		}
 		return tok, nil
 	case <-ctx.Done():
@@ -307,7 +363,7 @@ func (a *OAuthAttempt) waitErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return &StepError{Message: "cancelled", Err: context.Canceled}
 	}
-	return gitlab.ExplainOAuth(a.base.Host(), err)
+	return authorizing(gitlab.ExplainOAuth(a.base.Host(), err))
 }
 
 // Close stops the listener and any polling.
@@ -331,7 +387,11 @@ func (c *Connect) FinishOAuth(ctx context.Context, tok *oauth2.Token) (*Verifica
 		return nil, explain(err)
 	}
 	v := verificationOf(base, gv)
-	v.Refreshes = true
+	v.OAuth, v.Refreshes = true, tok.RefreshToken != ""
+	if !tok.Expiry.IsZero() {
+		exp := tok.Expiry.UTC()
+		v.AccessExpiresAt, v.AccessLifetime = &exp, time.Until(exp).Round(time.Minute) // x/oauth2 set it by the real clock
+	}
 	c.Result, c.oauthToken = v, tok
 	return v, nil
 }

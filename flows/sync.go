@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/internal/httpx"
+	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -36,9 +39,16 @@ type SyncSource interface {
 	Retries() int
 }
 
+// Credential puts a connection's secret on a request and, when the
+// credential can be renewed (OAuth), renews one the server rejected.
+type Credential struct {
+	Set   func(ctx context.Context, r *http.Request) error
+	Renew func(ctx context.Context, rejected *http.Request) error // nil: not renewable
+}
+
 // Syncable is implemented by connectors that can inventory their vendor.
 type Syncable interface {
-	Source(conn *store.Connection, hc *http.Client, auth func(context.Context, *http.Request) error) SyncSource
+	Source(conn *store.Connection, hc *http.Client, cred Credential) SyncSource
 }
 
 // Progress is one event of a sync, for the Integrations page, `onramp sync`
@@ -98,9 +108,13 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 		return nil, fmt.Errorf("%w: %s", ErrNeedsReconnect, conn.StateReason)
 	}
 	vendor := s.Catalog.Vendor(conn.Vendor)
+	if vendor == nil {
+		return nil, fmt.Errorf("connection %s is for %q, which this onramp does not know; upgrade onramp or remove the connection",
+			textsafe.Line(conn.Alias), textsafe.Line(conn.Vendor))
+	}
 	syncable, ok := vendor.Connector.(Syncable)
-	if vendor == nil || !ok {
-		return nil, fmt.Errorf("%s connections cannot be synced", conn.Vendor)
+	if !ok {
+		return nil, fmt.Errorf("%s connections cannot be synced", vendor.Name)
 	}
 	newHTTP := s.NewHTTP
 	if newHTTP == nil {
@@ -110,7 +124,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	if err != nil {
 		return nil, err
 	}
-	src := syncable.Source(conn, hc, s.auth(conn, hc))
+	src := syncable.Source(conn, hc, s.credential(conn, hc))
 
 	run, resumed, err := s.Store.BeginRun(ctx, connectionID)
 	if err != nil {
@@ -152,6 +166,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 		status = store.RunStopped
 	default:
 		status, errText = store.RunFailed, err.Error()
+		s.markRejected(context.WithoutCancel(ctx), connectionID, err)
 	}
 	finished, ferr := s.Store.FinishRun(context.WithoutCancel(ctx), run.ID, status, errText)
 	if ferr != nil {
@@ -233,25 +248,53 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 	return run, nil
 }
 
-// auth sets the connection's credential on each request: the token, or an
-// OAuth access token from the refresh-safe token source.
-func (s *Syncer) auth(conn *store.Connection, hc *http.Client) func(context.Context, *http.Request) error {
+// credential sets the connection's secret on each request: the token, or an
+// OAuth access token from the refresh-safe token source, renewed once when
+// the server rejects it early.
+func (s *Syncer) credential(conn *store.Connection, hc *http.Client) Credential {
 	if conn.AuthMethod == store.AuthOAuth {
 		ts := &TokenSource{Store: s.Store, ID: conn.ID, HTTP: hc, Now: s.Now}
-		return func(ctx context.Context, r *http.Request) error {
-			tok, err := ts.TokenContext(ctx)
-			if err != nil {
+		return Credential{
+			Set: func(ctx context.Context, r *http.Request) error {
+				tok, err := ts.TokenContext(ctx)
+				if err != nil {
+					return err
+				}
+				r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+				return nil
+			},
+			Renew: func(ctx context.Context, rejected *http.Request) error {
+				_, err := ts.Renew(ctx, strings.TrimPrefix(rejected.Header.Get("Authorization"), "Bearer "))
 				return err
-			}
-			r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-			return nil
+			},
 		}
 	}
 	token := conn.Secret(store.SecretToken).Reveal()
-	return func(_ context.Context, r *http.Request) error {
+	return Credential{Set: func(_ context.Context, r *http.Request) error {
 		r.Header.Set("Private-Token", token)
 		return nil
+	}}
+}
+
+// markRejected records that the server refused the connection's credential
+// (after a renewal, for OAuth): no sync can succeed until someone
+// reconnects, so the connection says so, in GitLab's words.
+func (s *Syncer) markRejected(ctx context.Context, id string, err error) {
+	var ge *gitlab.Error
+	if !errors.As(err, &ge) || ge.Field() != gitlab.FieldToken {
+		return
 	}
+	reason := ge.Error()
+	if ge.Detail != "" && !strings.Contains(reason, ge.Detail) {
+		reason += " (GitLab: " + ge.Detail + ")"
+	}
+	s.Store.Update(ctx, id, func(c *store.Connection) error {
+		if c.State == store.StateNeedsReconnect {
+			return errUnchanged
+		}
+		c.State, c.StateReason = store.StateNeedsReconnect, reason+"; reconnect to authorize again"
+		return nil
+	})
 }
 
 func joinNotes(a, b string) string {

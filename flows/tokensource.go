@@ -67,7 +67,8 @@ func (ts *TokenSource) fresh(c *store.Connection) bool {
 	if leeway == 0 {
 		leeway = time.Minute
 	}
-	return c.Secret(store.SecretAccessToken) != "" && c.AccessExpiresAt != nil && ts.now().Add(leeway).Before(*c.AccessExpiresAt)
+	// No expiry given (expires_in absent): good until the server says otherwise.
+	return c.Secret(store.SecretAccessToken) != "" && (c.AccessExpiresAt == nil || ts.now().Add(leeway).Before(*c.AccessExpiresAt))
 }
 
 func tokenOf(c *store.Connection) *oauth2.Token {
@@ -80,6 +81,24 @@ func tokenOf(c *store.Connection) *oauth2.Token {
 
 // TokenContext returns a valid access token, refreshing it if needed.
 func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	return ts.token(ctx, "")
+}
+
+// Renew replaces an access token the server rejected (401) although its
+// expiry had not come by our clock: clock skew, or a server that ends tokens
+// early. Under the same guard as every refresh: when another goroutine or
+// process has already replaced the rejected token, its successor is used and
+// no refresh token is spent.
+func (ts *TokenSource) Renew(ctx context.Context, rejected string) (*oauth2.Token, error) {
+	return ts.token(ctx, rejected)
+}
+
+// token returns a usable access token other than rejected, refreshing once
+// when the stored one is stale or is the rejected one.
+func (ts *TokenSource) token(ctx context.Context, rejected string) (*oauth2.Token, error) {
+	usable := func(c *store.Connection) bool {
+		return ts.fresh(c) && (rejected == "" || c.Secret(store.SecretAccessToken).Reveal() != rejected)
+	}
 	c, err := ts.Store.Get(ctx, ts.ID)
 	if err != nil {
 		return nil, err
@@ -87,7 +106,7 @@ func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 	if c.State == store.StateNeedsReconnect {
 		return nil, fmt.Errorf("%w: %s", ErrNeedsReconnect, c.StateReason)
 	}
-	if ts.fresh(c) {
+	if usable(c) {
 		return tokenOf(c), nil
 	}
 	mu, _ := refreshLocks.LoadOrStore(ts.ID, &sync.Mutex{})
@@ -102,17 +121,26 @@ func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 			dead = fmt.Errorf("%w: %s", ErrNeedsReconnect, c.StateReason)
 			return errUnchanged
 		}
-		if ts.fresh(c) { // another goroutine or process renewed it meanwhile
+		if usable(c) { // another goroutine or process renewed it meanwhile
 			out = tokenOf(c)
 			return errUnchanged
 		}
+		if c.Secret(store.SecretRefreshToken) == "" {
+			c.State = store.StateNeedsReconnect
+			c.StateReason = "the access token ended and GitLab issued no refresh token to renew it; reconnect to authorize again"
+			dead = fmt.Errorf("%w: %s", ErrNeedsReconnect, c.StateReason)
+			return nil
+		}
 		tok, err := ts.refresh(ctx, c)
 		if err != nil {
-			if gitlab.IsInvalidGrant(err) {
+			if gitlab.RefreshRefused(err) {
 				// The refresh token we sent is the stored one, read under
-				// the lock: no one else can have renewed it. The grant is dead.
+				// the lock: no one else can have renewed it. The server
+				// refused it in words (invalid_grant, or another 4xx OAuth
+				// error): only a new authorization helps. A 5xx or a
+				// network failure leaves the stored token for a later try.
 				c.State = store.StateNeedsReconnect
-				c.StateReason = "GitLab no longer accepts the authorization (invalid_grant); reconnect to authorize again"
+				c.StateReason = "GitLab refused to renew the authorization (" + err.Error() + "); reconnect to authorize again"
 				dead = fmt.Errorf("%w: %s", ErrNeedsReconnect, c.StateReason)
 				return nil
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -31,9 +32,14 @@ type Verification struct {
 	ScopesKnown   bool
 	ExpiresAt     *time.Time
 	ExpiresIn     string // "in 364 days"
-	// Refreshes: an OAuth grant whose access tokens are renewed as needed.
-	Refreshes bool
-	Warnings  []Warning
+	// OAuth: the credential is an OAuth grant. Refreshes: the server gave a
+	// refresh token, so access tokens are renewed as needed.
+	OAuth, Refreshes bool
+	// AccessExpiresAt is when the OAuth access token ends (nil: the server
+	// gave no expires_in); AccessLifetime is how long it lived when issued.
+	AccessExpiresAt *time.Time
+	AccessLifetime  time.Duration
+	Warnings        []Warning
 }
 
 // Warning is something that works now but will bite later.
@@ -79,14 +85,29 @@ func (v *Verification) Summary() []SummaryItem {
 		items = append(items, SummaryItem{"Scopes", "unknown (the server is older than GitLab 15.5)"})
 	}
 	switch {
-	case v.Refreshes:
-		items = append(items, SummaryItem{"Expires", "never: access tokens (2 hours) are renewed automatically"})
+	case v.OAuth:
+		items = append(items, SummaryItem{"Expires", v.oauthExpiry()})
 	case v.ExpiresAt != nil:
 		items = append(items, SummaryItem{"Expires", v.ExpiresAt.Format("2006-01-02") + " 00:00 UTC (" + v.ExpiresIn + ")"})
 	case v.ScopesKnown:
 		items = append(items, SummaryItem{"Expires", "never"})
 	}
 	return items
+}
+
+// oauthExpiry says what the server's expires_in and refresh token mean for
+// the person: whether they will ever need to authorize again, and when.
+func (v *Verification) oauthExpiry() string {
+	switch {
+	case v.Refreshes && v.AccessExpiresAt != nil:
+		return "never: access tokens (" + humanize.Lifetime(v.AccessLifetime) + ") are renewed automatically"
+	case v.Refreshes:
+		return "never: the access token has no set expiry and is renewed automatically if GitLab ends it"
+	case v.AccessExpiresAt != nil:
+		return v.AccessExpiresAt.UTC().Format("2006-01-02 15:04") + " UTC (in " + humanize.Lifetime(v.AccessLifetime) +
+			"): GitLab issued no refresh token, so reconnect then"
+	}
+	return "not given by GitLab, and no refresh token was issued: reconnect when GitLab ends the token"
 }
 
 // Explained is implemented by connector errors that know what to do next.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -192,14 +193,18 @@ func classifyStatus(host string, status int, body []byte) *Error {
 		e.Kind = KindInsufficientScope
 	case status == 403:
 		e.Kind = KindBlockedUser
-	case status == 429:
-		e.Kind = KindRateLimited
-	case status >= 500:
-		e.Kind = KindServer
 	default:
-		e.Kind = KindServer
+		e.Kind = statusKind(status)
 	}
 	return e
+}
+
+// statusKind classifies a status that carries no credential problem.
+func statusKind(status int) Kind {
+	if status == http.StatusTooManyRequests {
+		return KindRateLimited
+	}
+	return KindServer
 }
 
 func firstNonEmpty(ss ...string) string {
@@ -238,7 +243,8 @@ func classifyTransport(host string, err error) *Error {
 		e.Kind = KindUnknownAuthority
 	case errors.As(err, &hostErr):
 		e.Kind = KindTLS
-		e.Detail = "the certificate is for " + strings.Join(certNames(hostErr.Certificate), ", ") + ", not " + hostErr.Host
+		// The names are whatever the certificate's maker wrote: sanitized.
+		e.Detail = textsafe.Truncate("the certificate is for "+strings.Join(certNames(hostErr.Certificate), ", ")+", not "+hostErr.Host, 200)
 	case errors.As(err, &invalid):
 		e.Kind = KindTLS
 		e.Detail = textsafe.Line(invalid.Error())

@@ -3,6 +3,7 @@ package gitlab
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -22,6 +23,11 @@ type Fetcher struct {
 	// Auth sets the credential on a request (OAuth tokens may be renewed
 	// between calls, so it is asked every time).
 	Auth func(ctx context.Context, r *http.Request) error
+	// Renew, when set, is called once when the server answers 401 to a
+	// credential the client still thought valid (clock skew, a token the
+	// server ended early): it renews the credential the rejected request
+	// carried, and the request is tried once more.
+	Renew func(ctx context.Context, rejected *http.Request) error
 	// GiveUpAfter bounds the retrying of one request; 5 minutes by default.
 	GiveUpAfter time.Duration
 	// retries counts retried requests (read from other goroutines).
@@ -74,6 +80,7 @@ func (f *Fetcher) GetRaw(ctx context.Context, url string) (http.Header, []byte, 
 	}
 	var firstFailure time.Time
 	var last error
+	renewed := false
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if time.Since(firstFailure) > giveUp {
@@ -82,11 +89,22 @@ func (f *Fetcher) GetRaw(ctx context.Context, url string) (http.Header, []byte, 
 			f.retries.Add(1)
 		}
 		h, body, retryAfter, err := f.try(ctx, url)
+		var rejected *unauthorized
+		if errors.As(err, &rejected) && !renewed && f.Renew != nil {
+			renewed = true // once per request: a renewed credential rejected again is final
+			if rerr := f.Renew(ctx, rejected.req); rerr != nil {
+				return nil, nil, rerr
+			}
+			h, body, retryAfter, err = f.try(ctx, url)
+		}
 		if err == nil {
 			return h, body, nil
 		}
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
+		}
+		if errors.As(err, &rejected) {
+			return nil, nil, rejected.err
 		}
 		if retryAfter < 0 { // not retryable
 			return nil, nil, err
@@ -133,6 +151,9 @@ func (f *Fetcher) try(ctx context.Context, url string) (http.Header, []byte, tim
 			wait = time.Duration(s)*time.Second + 10*time.Millisecond
 		}
 		return nil, nil, wait, &Error{Kind: KindRateLimited, Host: f.Host, Status: 429}
+	case resp.StatusCode == http.StatusUnauthorized:
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, nil, -1, &unauthorized{classifyStatus(f.Host, resp.StatusCode, body), req}
 	case resp.StatusCode >= 500:
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return nil, nil, 0, classifyStatus(f.Host, resp.StatusCode, body)
@@ -147,6 +168,15 @@ func (f *Fetcher) try(ctx context.Context, url string) (http.Header, []byte, tim
 	f.pace(ctx, resp.Header)
 	return resp.Header, body, 0, nil
 }
+
+// unauthorized is a 401 with the request that drew it, for Renew.
+type unauthorized struct {
+	err *Error
+	req *http.Request
+}
+
+func (u *unauthorized) Error() string { return u.err.Error() }
+func (u *unauthorized) Unwrap() error { return u.err }
 
 // pace slows down when the rate-limit budget is nearly spent: the rest of
 // the window is spread over what remains, so the sync never hits the wall.

@@ -85,13 +85,22 @@ func VerifyOAuth(ctx context.Context, c *Client, now time.Time) (*Verification, 
 
 // OAuthError explains a failed OAuth exchange in the terms a person needs.
 type OAuthError struct {
-	Code        string // invalid_grant, invalid_client, access_denied…
+	Code        string // invalid_grant, invalid_client, access_denied… (sanitized)
 	Description string // the server's words, sanitized
+	// Status is the HTTP status of the answer; 0 when the error came back
+	// through the browser's redirect.
+	Status int
+	// Authorizing: the error ended a new authorization (a code exchange or
+	// a device grant), not the renewal of a stored one.
+	Authorizing bool
 }
 
 func (e *OAuthError) Error() string {
 	switch e.Code {
 	case "invalid_grant":
+		if e.Authorizing {
+			return "the authorization failed (invalid_grant): GitLab did not accept the authorization code — it was already used, expired, or issued for another application or address"
+		}
 		return "GitLab no longer accepts this authorization (invalid_grant): the connection needs to be reconnected"
 	case "invalid_client":
 		return "GitLab did not accept the Application ID or Secret (invalid_client)"
@@ -112,6 +121,9 @@ func (e *OAuthError) Error() string {
 func (e *OAuthError) Hint() string {
 	switch e.Code {
 	case "invalid_grant":
+		if e.Authorizing {
+			return "Try the authorization again; use the address or code of this attempt only, once."
+		}
 		return "Authorize again (onramp reconnect ALIAS): alias, settings and inventory are kept."
 	case "invalid_client":
 		return "Copy the Application ID and Secret again from GitLab (Edit profile → Applications). A public application (Confidential unchecked) has no secret: leave it empty."
@@ -139,6 +151,17 @@ func (e *OAuthError) Field() string {
 // Retryable: every OAuth failure needs a new authorization, not a retry.
 func (e *OAuthError) Retryable() bool { return false }
 
+// Permanent reports whether a refresh that failed this way can never
+// succeed with the stored grant: the server refused it in words (a 4xx
+// OAuth error), as opposed to being throttled (429), timing out (408) or
+// failing (5xx), after which the stored token is kept for a later try.
+func (e *OAuthError) Permanent() bool {
+	if e.Status == 0 {
+		return e.Code != ""
+	}
+	return e.Status >= 400 && e.Status < 500 && e.Status != http.StatusTooManyRequests && e.Status != http.StatusRequestTimeout
+}
+
 // Fields of the OAuth form.
 const (
 	FieldClientID     = "client_id"
@@ -146,11 +169,24 @@ const (
 	FieldScopes       = "scopes"
 )
 
-// ExplainOAuth turns x/oauth2's errors into OAuthError or Error.
+// ExplainOAuth turns x/oauth2's errors into OAuthError or Error. Every
+// word the server chose (error code, description, a body that is not
+// OAuth's JSON) is sanitized here, once, before any surface shows it.
 func ExplainOAuth(host string, err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		return &OAuthError{Code: re.ErrorCode, Description: textsafe.Truncate(re.ErrorDescription, 200)}
+		oe := &OAuthError{Code: textsafe.Truncate(re.ErrorCode, 40), Description: textsafe.Truncate(re.ErrorDescription, 200)}
+		if re.Response != nil {
+			oe.Status = re.Response.StatusCode
+		}
+		if oe.Code == "" {
+			if oe.Status >= 500 || oe.Status == http.StatusTooManyRequests {
+				return &Error{Kind: statusKind(oe.Status), Host: host, Status: oe.Status, Detail: textsafe.Truncate(firstNonEmpty(string(re.Body), http.StatusText(oe.Status)), 200)}
+			}
+			oe.Code = fmt.Sprintf("HTTP %d", oe.Status)
+			oe.Description = textsafe.Truncate(string(re.Body), 200)
+		}
+		return oe
 	}
 	if errors.Is(err, context.Canceled) {
 		return err
@@ -166,6 +202,14 @@ func IsInvalidGrant(err error) bool {
 	}
 	var re *oauth2.RetrieveError
 	return errors.As(err, &re) && re.ErrorCode == "invalid_grant"
+}
+
+// RefreshRefused reports whether the token endpoint refused a refresh for
+// good (any 4xx OAuth error: invalid_grant, invalid_client, Dex's
+// invalid_request "already claimed"…): only a new authorization helps.
+func RefreshRefused(err error) bool {
+	var oe *OAuthError
+	return errors.As(err, &oe) && oe.Permanent()
 }
 
 // RevokeOAuth revokes a token server-side (RFC 7009).

@@ -72,6 +72,7 @@ type deviceGrant struct {
 	scopes               []string
 	expires              time.Time
 	lastPoll             time.Time
+	interval             time.Duration // grows by 5 s at each slow_down (RFC 8628 §3.5)
 	approvedBy           int64
 	denied, done         bool
 }
@@ -84,7 +85,15 @@ type oauthState struct {
 	devices   map[string]*deviceGrant
 	// counters for tests
 	refreshCount, reuseCount int
+	slowDowns                int
 	consentAgents            []string
+}
+
+// SlowDowns counts device polls answered slow_down (polled too early).
+func (s *Sandbox) SlowDowns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.oauth.slowDowns
 }
 
 // ConsentPageAgents lists the User-Agents that loaded the consent page.
@@ -415,10 +424,14 @@ func (s *Sandbox) issueLocked(w http.ResponseWriter, app *App, userID int64, sco
 	rt := &refreshToken{value: randomSuffix(64), app: app, userID: userID, scopes: scopes, access: access, grant: fam}
 	fam.tokens = append(fam.tokens, rt)
 	s.oauth.refreshes[rt.value] = rt
-	writeJSON(w, 200, map[string]any{
+	body := map[string]any{
 		"access_token": access.Value, "token_type": "Bearer", "expires_in": int(s.opts.OAuthTokenLifetime.Seconds()),
 		"refresh_token": rt.value, "scope": strings.Join(scopes, " "), "created_at": now.Unix(),
-	})
+	}
+	if s.opts.NoRefreshToken {
+		delete(body, "refresh_token")
+	}
+	writeJSON(w, 200, body)
 }
 
 func (s *Sandbox) revokeRefreshLocked(rt *refreshToken) {
@@ -443,7 +456,7 @@ func (s *Sandbox) authorizeDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &deviceGrant{deviceCode: randomSuffix(40), userCode: strings.ToUpper(randomSuffix(8)), app: app, scopes: scopes,
-		expires: s.opts.Now().Add(time.Duration(s.opts.DeviceExpiresIn) * time.Second)}
+		expires: s.opts.Now().Add(time.Duration(s.opts.DeviceExpiresIn) * time.Second), interval: time.Duration(s.opts.DeviceInterval) * time.Second}
 	s.oauth.devices[d.deviceCode] = d
 	base := "http://" + r.Host + s.opts.Prefix
 	writeJSON(w, 200, map[string]any{
@@ -466,9 +479,11 @@ func (s *Sandbox) pollDeviceLocked(w http.ResponseWriter, app *App, code string,
 		d.done = true
 		oauthError(w, 400, "access_denied", "The end user denied the request.")
 		return
-	case (d.lastPoll.IsZero() && s.opts.SlowDownFirstPoll) ||
-		(!d.lastPoll.IsZero() && now.Sub(d.lastPoll) < time.Duration(s.opts.DeviceInterval)*time.Second-200*time.Millisecond):
+	case (d.lastPoll.IsZero() && s.opts.SlowDownFirstPoll) || (!d.lastPoll.IsZero() && now.Sub(d.lastPoll) < d.interval):
+		// Strict, like servers that measure from the previous poll's arrival.
 		d.lastPoll = now
+		d.interval += 5 * time.Second
+		s.oauth.slowDowns++
 		oauthError(w, 400, "slow_down", "Polling too fast.")
 		return
 	}

@@ -56,6 +56,9 @@ type Options struct {
 	DeviceExpiresIn int
 	// SlowDownFirstPoll answers the first device poll with slow_down.
 	SlowDownFirstPoll bool
+	// NoRefreshToken leaves refresh_token out of token answers, as
+	// providers configured without refresh do.
+	NoRefreshToken bool
 }
 
 // Fault makes the next Times requests under PathPrefix fail.
@@ -65,6 +68,9 @@ type Fault struct {
 	RetryAfter int // seconds, with 429
 	Drop       bool
 	Times      int
+	// OAuthError, with Status, answers in OAuth's error shape
+	// ({"error", "error_description"}), as a token endpoint does.
+	OAuthError, Description string
 }
 
 // Sandbox is the fake instance. Its methods are safe for concurrent use.
@@ -205,6 +211,10 @@ func (s *Sandbox) fault(w http.ResponseWriter, path string) bool {
 	}
 	if fault.Status == http.StatusTooManyRequests {
 		writeThrottled(w, fault.RetryAfter, s.opts.Now())
+		return true
+	}
+	if fault.OAuthError != "" {
+		oauthError(w, fault.Status, fault.OAuthError, fault.Description)
 		return true
 	}
 	writeJSON(w, fault.Status, map[string]string{"message": http.StatusText(fault.Status)})

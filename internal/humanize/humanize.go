@@ -47,3 +47,17 @@ func Count(n int, unit string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
 }
+
+// Lifetime says how long a span lasts: "2 days", "2 hours", "90 minutes",
+// "45 seconds" (hours only when whole).
+func Lifetime(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return Count(int(d.Hours()/24), "day")
+	case d >= time.Hour && d%time.Hour < time.Minute:
+		return Count(int(d.Hours()), "hour")
+	case d >= time.Minute:
+		return Count(int(d.Minutes()), "minute")
+	}
+	return Count(int(d.Seconds()), "second")
+}

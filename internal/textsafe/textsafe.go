@@ -51,6 +51,10 @@ func isBidi(r rune) bool {
 	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
 }
 
+// IsPlainASCII reports whether s is printable ASCII only: nothing in it can
+// change what a terminal shows, and no letter can pass for another.
+func IsPlainASCII(s string) bool { return isPlain(s) }
+
 // isPlain is the fast path: printable ASCII only.
 func isPlain(s string) bool {
 	for i := 0; i < len(s); i++ {
