@@ -281,3 +281,85 @@ func TestE2ESSHIdleTimeoutAndConnectRate(t *testing.T) {
 		t.Fatal("rapid connection attempts were never refused")
 	}
 }
+
+// TestE2ESSHLoginDuringAFlood: 300 silent connections from one address
+// (127.0.0.2) hold no more than the per-IP cap of descriptors, are closed at
+// the login deadline, and an operator logs in with OpenSSH meanwhile.
+func TestE2ESSHLoginDuringAFlood(t *testing.T) {
+	s := startServe(t, []string{"alice"}, "--login-timeout", "3s")
+	pid := s.cmd.Process.Pid
+	fdsBefore := openFDs(t, pid)
+	var flood []net.Conn
+	defer func() {
+		for _, c := range flood {
+			c.Close()
+		}
+	}()
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: 2 * time.Second}
+	for range 300 {
+		c, err := dialer.Dial("tcp", s.addr)
+		if err != nil {
+			t.Fatalf("flood dial: %v", err)
+		}
+		flood = append(flood, c)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := openFDs(t, pid) - fdsBefore; n > 20 {
+		t.Fatalf("300 silent connections hold %d descriptors of the server", n)
+	}
+
+	op := s.session(t, "alice")
+	op.waitFor("Which app do you want to connect?")
+
+	// The admitted silent ones are closed at the login deadline.
+	time.Sleep(3500 * time.Millisecond)
+	open := 0
+	for _, c := range flood {
+		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		_, err := c.Read(make([]byte, 512))
+		for err == nil { // the server's SSH banner, then the close
+			_, err = c.Read(make([]byte, 512))
+		}
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			open++
+		}
+	}
+	if open > 0 {
+		t.Fatalf("%d silent connections outlived the login deadline", open)
+	}
+	op.waitFor("Which app do you want to connect?") // the operator's session is untouched
+}
+
+func openFDs(t *testing.T, pid int) int {
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// TestE2ESSHDrawsWithoutATerminalSize: `ssh -tt` fed by a pipe has no
+// terminal, so it asks for a 0×0 PTY and answers no query; the wizard still
+// draws its first frame (at 80×24).
+func TestE2ESSHDrawsWithoutATerminalSize(t *testing.T) {
+	s := startServe(t, []string{"alice"})
+	args := s.sshCommand("alice", "-tt")
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = s.home.env
+	stdin, _ := cmd.StdinPipe() // open, silent: nothing answers the terminal queries
+	defer stdin.Close()
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(out.String(), "Which app do you want to connect?") {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no first frame: %q", out.String())
+}

@@ -43,9 +43,12 @@ type App struct {
 	Environ func() []string
 	Now     func() time.Time
 	Catalog flows.Catalog
-	// StorePath and PassphraseCommand come from global flags or env.
+	// StorePath and PassphraseCommand come from global flags or env (the
+	// command also from the person's own config file; see storeOptions).
 	StorePath         string
 	PassphraseCommand string
+	// passphraseFrom names where PassphraseCommand came from.
+	passphraseFrom string
 	// in buffers stdin once: a secret and then pasted addresses are read
 	// from the same stream.
 	in *bufio.Reader
@@ -130,6 +133,7 @@ Usage:
   onramp store info [--json]             where the store and its key live
   onramp serve [--listen 127.0.0.1:2222] [--authorized-keys FILE] [--host-key FILE]
                [--allow-host PATTERN ...] [--max-sessions N] [--idle-timeout D] [--connect-rate R]
+               [--login-timeout D]
                                          serve the wizard over SSH to the operators in FILE
   onramp version
 
@@ -146,6 +150,9 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 130 aborted.
 func (a *App) globalFlags(args []string) ([]string, error) {
 	a.StorePath = a.Getenv("ONRAMP_STORE")
 	a.PassphraseCommand = a.Getenv("ONRAMP_PASSPHRASE_COMMAND")
+	if a.PassphraseCommand != "" {
+		a.passphraseFrom = "ONRAMP_PASSPHRASE_COMMAND"
+	}
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -164,7 +171,7 @@ func (a *App) globalFlags(args []string) ([]string, error) {
 		if name == "store" {
 			a.StorePath, a.storeFlag = value, true
 		} else {
-			a.PassphraseCommand = value
+			a.PassphraseCommand, a.passphraseFrom = value, "--passphrase-command"
 		}
 	}
 	return rest, nil
@@ -229,22 +236,37 @@ func (a *App) stdin() *bufio.Reader {
 	return a.in
 }
 
-// storeOptions is how every command opens the store.
-func (a *App) storeOptions() store.Options {
+// storeOptions is how every command opens the store. The passphrase
+// command comes from the flag, the environment, or else the person's own
+// config file (checked to be theirs and private).
+func (a *App) storeOptions() (store.Options, error) {
 	path := a.StorePath
 	if path == "" {
 		path = store.DefaultPath(a.Getenv)
 	}
-	return store.Options{
+	o := store.Options{
 		Path:              path,
 		ConfigDir:         store.DefaultConfigDir(a.Getenv),
 		PassphraseCommand: a.PassphraseCommand,
+		PassphraseFrom:    a.passphraseFrom,
 		Keyring:           store.SystemKeyring(a.Getenv),
 	}
+	if o.PassphraseCommand == "" {
+		cmd, err := store.ReadPassphraseCommand(o.ConfigDir)
+		if err != nil {
+			return o, err
+		}
+		o.PassphraseCommand, o.PassphraseFrom = cmd, store.PassphraseCommandFile(o.ConfigDir)
+	}
+	return o, nil
 }
 
 func (a *App) openStore(ctx context.Context) (*store.SQLite, error) {
-	return store.Open(ctx, a.storeOptions())
+	o, err := a.storeOptions()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, o)
 }
 
 // isTerminal reports whether r is a terminal.

@@ -31,6 +31,7 @@ func (a *App) serve(args []string) error {
 	maxSessions := fs.Int("max-sessions", 200, "concurrent sessions at most")
 	idle := fs.Duration("idle-timeout", 30*time.Minute, "close sessions idle this long")
 	connectRate := fs.Float64("connect-rate", 2, "connection attempts per second per client IP (burst 4×)")
+	loginTimeout := fs.Duration("login-timeout", 20*time.Second, "close a connection that has not authenticated within this time")
 	var allow hostList
 	fs.Var(&allow, "allow-host", "host pattern a typed server URL may reach (repeatable; loopback only when named)")
 	if err := parse(fs, args); err != nil {
@@ -48,7 +49,7 @@ func (a *App) serve(args []string) error {
 	}
 	logger := log.NewWithOptions(a.Err, log.Options{ReportTimestamp: true, Prefix: "onramp serve"})
 	srv, err := sshserver.New(sshserver.Config{Listen: *listen, AuthorizedKeys: *keys, HostKey: *hostKey, MaxSessions: *maxSessions,
-		IdleTimeout: *idle, ConnectRate: *connectRate, Policy: sshserver.Policy{Allow: allow}, Store: st, Catalog: a.Catalog, Logger: logger})
+		IdleTimeout: *idle, ConnectRate: *connectRate, LoginTimeout: *loginTimeout, Policy: sshserver.Policy{Allow: allow}, Store: st, Catalog: a.Catalog, Logger: logger})
 	if err != nil {
 		return err
 	}

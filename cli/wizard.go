@@ -24,7 +24,11 @@ func (a *App) wizard(integrationsFirst bool) error {
 	if integrationsFirst {
 		start = ui.PageIntegrations
 	}
-	return a.runWizard(a.storeOptions(), ui.Deps{Catalog: a.Catalog, Start: start, Flow: a.flowDeps()})
+	so, err := a.storeOptions()
+	if err != nil {
+		return err
+	}
+	return a.runWizard(so, ui.Deps{Catalog: a.Catalog, Start: start, Flow: a.flowDeps()})
 }
 
 // runWizard runs the Bubble Tea program: the UI on stderr, the aliases of
@@ -85,7 +89,10 @@ func (a *App) demo(args []string) error {
 	srv := sb.Start()
 	defer srv.Close()
 
-	so := a.storeOptions()
+	so, err := a.storeOptions()
+	if err != nil {
+		return err
+	}
 	so.Keyring = nil // a demo never touches the person's keyring
 	temp := ""
 	if !a.storeFlag {
@@ -111,7 +118,7 @@ func (a *App) demo(args []string) error {
 		OAuthNotes: []string{"Sandbox application (demo only) — Application ID: " + app.UID, "Secret: " + app.Secret}})}
 	a.Catalog = cat
 	d := ui.Deps{Catalog: cat, Banner: "DEMO · sandbox GitLab at " + srv.BaseURL + " · offline", Flow: a.flowDeps()}
-	err := a.runWizard(so, d)
+	err = a.runWizard(so, d)
 	if temp != "" && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(a.Err, "The demo store was temporary and has been removed (use --store PATH to keep it).")
 	}

@@ -161,3 +161,38 @@ func passphraseKey(ctx context.Context, command string, salt []byte) ([]byte, er
 	}
 	return argon2.IDKey(pass, salt, argonTime, argonMemory, argonThreads, KeySize), nil
 }
+
+// PassphraseCommandFile is where a person may keep their passphrase command
+// instead of giving it with the flag or the environment each time.
+func PassphraseCommandFile(configDir string) string {
+	return filepath.Join(configDir, "passphrase-command")
+}
+
+// ReadPassphraseCommand reads the command from PassphraseCommandFile: a
+// regular file owned by the user running onramp that nobody else can read
+// or write, or it is refused (it names a command onramp will run). "" when
+// there is no such file.
+func ReadPassphraseCommand(configDir string) (string, error) {
+	path := PassphraseCommandFile(configDir)
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("passphrase command file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%w: %s is not a regular file; onramp runs the command in it only from a file of yours", ErrInsecureMode, path)
+	}
+	if !ownedByMe(fi) {
+		return "", fmt.Errorf("%w: %s belongs to another user; onramp runs the command in it only from a file of yours", ErrInsecureMode, path)
+	}
+	if err := checkPrivate(path); err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("passphrase command file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}

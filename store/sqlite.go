@@ -16,6 +16,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/onramp-dev/onramp/internal/textsafe"
 )
 
 // Options configure Open.
@@ -26,8 +28,12 @@ type Options struct {
 	ConfigDir string
 	// PassphraseCommand, when set, derives the key of a new store from the
 	// command's output (Argon2id). It is the operator's explicit choice, so it
-	// wins over the keyring and the key file.
+	// wins over the keyring and the key file. It comes from the flag, the
+	// environment or the person's config file, never from a store.
 	PassphraseCommand string
+	// PassphraseFrom names where the command came from, for `store info`
+	// (the command itself is never shown).
+	PassphraseFrom string
 	// Keyring is the OS keyring; nil means no keyring is tried.
 	Keyring Keyring
 	// Actor is recorded as who made changes when the context names nobody.
@@ -71,67 +77,108 @@ func Open(ctx context.Context, opts Options) (*SQLite, error) {
 	if err := ensureDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	// Create the file ourselves so it is 0600 from the first byte; SQLite
-	// gives its -wal and -shm files the database file's mode.
-	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
-		f.Close()
-	} else if !errors.Is(err, os.ErrExist) {
-		return nil, fmt.Errorf("create store %s: %w", path, err)
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := createFile(ctx, path, opts); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	case fi.Size() == 0:
+		// Never a new store: createFile only ever puts a complete store at
+		// a path, so an empty file there was truncated or is not ours.
+		return nil, fmt.Errorf("%w: %s is empty (0 bytes); an onramp store never is, so it was truncated or is not onramp's: restore it from a backup, or remove it to start a new store there", ErrCorrupt, path)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		if err := checkPrivate(p); err != nil {
 			return nil, err
 		}
 	}
+	s, err := openSQLite(path, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.init(ctx, opts); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
 
+// openSQLite opens the database file at file, named path in messages.
+func openSQLite(file, path string, opts Options) (*SQLite, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: file}).EscapedPath()+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db.SetMaxIdleConns(4)
-	s := &SQLite{db: db, path: path, actor: opts.Actor, now: opts.Now}
-	if err := s.init(ctx, opts); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return &SQLite{db: db, path: path, actor: opts.Actor, now: opts.Now}, nil
 }
 
-// init reads (or, for an empty database, writes) the store's identity, loads
-// its key and migrates the schema, all in one write transaction so that two
-// processes opening a new store at once do not both initialise it.
+// createFile makes a new store in a temporary file beside path (0600 from
+// its first byte; SQLite gives -wal and -shm the same mode), and links it
+// into place only once it is complete. Two processes creating the same
+// store at once: the first link wins, the other discards its own.
+func createFile(ctx context.Context, path string, opts Options) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
+	if err != nil {
+		return fmt.Errorf("create store %s: %w", path, err)
+	}
+	name := tmp.Name()
+	tmp.Close()
+	defer func() {
+		for _, p := range []string{name, name + "-wal", name + "-shm", name + "-journal"} {
+			os.Remove(p)
+		}
+	}()
+	s, err := openSQLite(name, path, opts)
+	if err != nil {
+		return err
+	}
+	var meta map[string]string
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		meta, err = s.create(ctx, tx, opts)
+		return err
+	})
+	if cerr := s.db.Close(); err == nil && cerr != nil {
+		err = s.wrap("close the new store", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(name, path); err != nil {
+		if errors.Is(err, os.ErrExist) { // another process made it first: use theirs
+			if meta["key_source"] == KeySourceFile {
+				os.Remove(keyFilePath(opts.ConfigDir, meta["store_id"]))
+			}
+			return nil
+		}
+		return fmt.Errorf("create store %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// init reads the store's identity, loads its key and migrates the schema,
+// in one write transaction so two processes never migrate at once.
 func (s *SQLite) init(ctx context.Context, opts Options) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var tables int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table'`).Scan(&tables); err != nil {
-			return s.wrap("read schema", err)
-		}
 		var hasMeta int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).Scan(&hasMeta); err != nil {
 			return s.wrap("read schema", err)
 		}
-		var meta map[string]string
-		switch {
-		case tables == 0:
-			m, err := s.create(ctx, tx, opts)
-			if err != nil {
-				return err
-			}
-			meta = m
-		case hasMeta == 0:
-			return fmt.Errorf("%w: %s holds tables but no onramp metadata; refusing to touch it", ErrNotAStore, s.path)
-		default:
-			m, err := readMeta(ctx, tx)
-			if err != nil {
-				return s.wrap("read metadata", err)
-			}
-			meta = m
+		if hasMeta == 0 {
+			return fmt.Errorf("%w: %s holds no onramp metadata; refusing to touch it", ErrNotAStore, s.path)
+		}
+		meta, err := readMeta(ctx, tx)
+		if err != nil {
+			return s.wrap("read metadata", err)
 		}
 		version, err := strconv.Atoi(meta["schema_version"])
 		if err != nil || meta["store_id"] == "" {
@@ -144,6 +191,13 @@ func (s *SQLite) init(ctx context.Context, opts Options) error {
 		s.storeID = meta["store_id"]
 		if err := s.unlock(ctx, meta, opts); err != nil {
 			return err
+		}
+		// Stores made before 0.9 recorded the passphrase command: a store
+		// file is data, and a command in it would run as whoever opens it.
+		if _, ok := meta["passphrase_command"]; ok {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'passphrase_command'`); err != nil {
+				return s.wrap("forget the recorded passphrase command", err)
+			}
 		}
 		for v := version; v < SchemaVersion; v++ {
 			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
@@ -199,7 +253,6 @@ func (s *SQLite) createKey(ctx context.Context, meta map[string]string, opts Opt
 			return nil, "", err
 		}
 		meta["kdf_salt"] = base64.StdEncoding.EncodeToString(salt)
-		meta["passphrase_command"] = opts.PassphraseCommand
 		k, err := passphraseKey(ctx, opts.PassphraseCommand, salt)
 		return k, KeySourcePassphrase, err
 	}
@@ -208,9 +261,7 @@ func (s *SQLite) createKey(ctx context.Context, meta map[string]string, opts Opt
 			return k, KeySourceKeyring, nil
 		}
 	}
-	path := keyFilePath(opts.ConfigDir, id)
-	meta["key_file"] = path
-	k, err := keyFileCreate(path)
+	k, err := keyFileCreate(keyFilePath(opts.ConfigDir, id))
 	return k, KeySourceFile, err
 }
 
@@ -229,25 +280,34 @@ func (s *SQLite) unlock(ctx context.Context, meta map[string]string, opts Option
 			Protection: "encrypted by the OS keyring",
 			ReadableBy: "any program running as " + opts.Actor + " while the keyring is unlocked"}
 	case KeySourceFile:
-		path := meta["key_file"]
-		if path == "" {
-			path = keyFilePath(opts.ConfigDir, id)
-		}
+		// Only the key directory is read, whatever the store says: a store
+		// file someone hands you must not choose which file is read.
+		path := keyFilePath(opts.ConfigDir, id)
 		key, err = keyFileLoad(path)
+		if recorded := meta["key_file"]; errors.Is(err, ErrKeyMissing) && recorded != "" && recorded != path {
+			err = fmt.Errorf("%w (this store was made with its key at %s: move that file to %s, or set XDG_CONFIG_HOME to the directory that holds onramp/keys)",
+				err, textsafe.Line(recorded), path)
+		}
 		s.key = KeyInfo{Source: KeySourceFile, Location: path,
 			Protection: "key file with mode 0600, kept apart from the store",
 			ReadableBy: "the OS user " + opts.Actor + " and root; anyone with both this file and the store can read the secrets"}
 	case KeySourcePassphrase:
-		cmd := opts.PassphraseCommand
-		if cmd == "" {
-			cmd = meta["passphrase_command"]
+		// The command comes from the person (flag, environment or their own
+		// config file), never from the store.
+		if opts.PassphraseCommand == "" {
+			return fmt.Errorf("%w: %s is sealed with a passphrase: give the command that prints it with --passphrase-command or ONRAMP_PASSPHRASE_COMMAND, or put it in %s (a file of yours, mode 0600)",
+				ErrKeyMissing, s.path, PassphraseCommandFile(opts.ConfigDir))
 		}
 		salt, _ := base64.StdEncoding.DecodeString(meta["kdf_salt"])
 		if len(salt) == 0 {
 			return fmt.Errorf("%w: %s lost its key-derivation salt", ErrCorrupt, s.path)
 		}
-		key, err = passphraseKey(ctx, cmd, salt)
-		s.key = KeyInfo{Source: KeySourcePassphrase, Location: "passphrase from the command: " + cmd,
+		key, err = passphraseKey(ctx, opts.PassphraseCommand, salt)
+		from := opts.PassphraseFrom
+		if from == "" {
+			from = "--passphrase-command or ONRAMP_PASSPHRASE_COMMAND"
+		}
+		s.key = KeyInfo{Source: KeySourcePassphrase, Location: "a passphrase printed by the command given in " + from,
 			Protection: "key derived with Argon2id from a passphrase; nothing on disk opens the store",
 			ReadableBy: "whoever can run the passphrase command as " + opts.Actor}
 	default:

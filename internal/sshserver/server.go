@@ -42,6 +42,12 @@ type Config struct {
 	// ConnectRate is connection attempts per second allowed per client IP
 	// (with a burst of four times that); 2 by default.
 	ConnectRate float64
+	// LoginTimeout bounds the SSH handshake and authentication; 20 s by
+	// default.
+	LoginTimeout time.Duration
+	// MaxUnauthenticatedPerIP and MaxUnauthenticated cap connections still
+	// in their handshake, per client IP (8) and in all (64).
+	MaxUnauthenticatedPerIP, MaxUnauthenticated int
 	Policy      Policy
 	Store       *store.SQLite
 	Catalog     flows.Catalog
@@ -66,6 +72,7 @@ type ctxKey string
 const (
 	keyComment     ctxKey = "comment"
 	keyFingerprint ctxKey = "fingerprint"
+	keyPreauth     ctxKey = "preauth"
 )
 
 // New builds a server: public-key authentication against the authorized
@@ -77,6 +84,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.LoginTimeout <= 0 {
+		cfg.LoginTimeout = 20 * time.Second
+	}
+	if cfg.MaxUnauthenticatedPerIP <= 0 {
+		cfg.MaxUnauthenticatedPerIP = 8
+	}
+	if cfg.MaxUnauthenticated <= 0 {
+		cfg.MaxUnauthenticated = 64
 	}
 	keys, err := readAuthorizedKeys(cfg.AuthorizedKeys)
 	if err != nil {
@@ -93,8 +109,22 @@ func New(cfg Config) (*Server, error) {
 		cfg.ConnectRate = 2
 	}
 	limiter := ratelimiter.NewRateLimiter(rate.Limit(cfg.ConnectRate), int(4*cfg.ConnectRate)+1, 4096)
+	pre := newPreauth(cfg.MaxUnauthenticatedPerIP, cfg.MaxUnauthenticated)
 	srv, err := wish.NewServer(
 		wish.WithAddress(cfg.Listen),
+		// Before authentication, a connection is bounded in time (the
+		// handshake deadline) and in number (per IP and in all): silent or
+		// slow clients cannot hold the descriptors operators need.
+		func(srv *ssh.Server) error { srv.HandshakeTimeout = cfg.LoginTimeout; return nil },
+		ssh.WrapConn(func(ctx ssh.Context, conn net.Conn) net.Conn {
+			release, ok := pre.admit(conn.RemoteAddr())
+			if !ok {
+				cfg.Logger.Debug("connection refused: too many unauthenticated", "remote", conn.RemoteAddr().String())
+				return nil
+			}
+			ctx.SetValue(keyPreauth, release)
+			return &releasingConn{Conn: conn, release: release}
+		}),
 		wish.WithHostKeyPath(cfg.HostKey),
 		wish.WithPublicKeyAuth(s.authorize),
 		wish.WithIdleTimeout(cfg.IdleTimeout),
@@ -139,6 +169,9 @@ func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 		if ssh.KeysEqual(key, k.key) {
 			ctx.SetValue(keyComment, k.comment)
 			ctx.SetValue(keyFingerprint, fp)
+			if release, ok := ctx.Value(keyPreauth).(func()); ok {
+				release() // authenticated: no longer counted against the caps
+			}
 			return true
 		}
 	}
@@ -209,7 +242,8 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	})
 	// The process's signals are the server's to handle (a graceful stop),
 	// not every session's.
-	p := tea.NewProgram(m, append(bm.MakeOptions(sess), tea.WithContext(sess.Context()), tea.WithoutSignalHandler())...)
+	p := tea.NewProgram(m, append(bm.MakeOptions(sess), tea.WithContext(sess.Context()), tea.WithoutSignalHandler(),
+		tea.WithFilter(sessionFilter))...)
 	s.mu.Lock()
 	s.programs[p] = struct{}{}
 	s.mu.Unlock()
@@ -220,6 +254,26 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 		s.mu.Unlock()
 	}()
 	return p
+}
+
+// sessionFilter adapts a session's events (it replaces wish's own filter,
+// whose job it keeps): a client cannot suspend the server's process, so
+// suspend is answered with resume; and a client whose terminal has no size
+// (ssh -tt fed by a pipe reports 0×0) is drawn at 80×24 instead of never.
+func sessionFilter(_ tea.Model, msg tea.Msg) tea.Msg {
+	switch msg := msg.(type) {
+	case tea.SuspendMsg:
+		return tea.ResumeMsg{}
+	case tea.WindowSizeMsg:
+		if msg.Width <= 0 {
+			msg.Width = 80
+		}
+		if msg.Height <= 0 {
+			msg.Height = 24
+		}
+		return msg
+	}
+	return msg
 }
 
 // requirePTY explains what to do to a session without a terminal.
