@@ -48,10 +48,10 @@ type Config struct {
 	// MaxUnauthenticatedPerIP and MaxUnauthenticated cap connections still
 	// in their handshake, per client IP (8) and in all (64).
 	MaxUnauthenticatedPerIP, MaxUnauthenticated int
-	Policy      Policy
-	Store       *store.SQLite
-	Catalog     flows.Catalog
-	Logger      *log.Logger
+	Policy                                      Policy
+	Store                                       *store.SQLite
+	Catalog                                     flows.Catalog
+	Logger                                      *log.Logger
 }
 
 // Server is a running `onramp serve`.
