@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -206,5 +207,33 @@ func TestSanitizeAlias(t *testing.T) {
 		if err := store.ValidAlias(sanitizeAlias(in)); err != nil {
 			t.Errorf("%q -> invalid alias: %v", in, err)
 		}
+	}
+}
+
+// resolverFunc adapts a function to gitlab.Resolver.
+type resolverFunc func(host string) []net.IPAddr
+
+func (f resolverFunc) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) { return f(host), nil }
+
+// A *.localhost name that resolves off this machine is asked about like any
+// other plain-http address.
+func TestPlainHTTPToALocalhostNameResolvingElsewhere(t *testing.T) {
+	saved := gitlab.Resolver
+	defer func() { gitlab.Resolver = saved }()
+	gitlab.Resolver = resolverFunc(func(host string) []net.IPAddr {
+		if host == "evil.localhost" {
+			return []net.IPAddr{{IP: net.ParseIP("203.0.113.7")}}
+		}
+		return []net.IPAddr{{IP: net.ParseIP("127.0.0.1")}}
+	})
+	c := newFlow(t, testStore(t))
+	c.SetValue(gitlab.FieldToken, "glpat-whatever-0123456789")
+	c.SetValue(gitlab.FieldURL, "http://evil.localhost:8080")
+	if err := c.CheckFields(); err == nil || !strings.Contains(err.Error(), "unencrypted") {
+		t.Fatalf("evil.localhost not questioned: %v", err)
+	}
+	c.SetValue(gitlab.FieldURL, "http://dev.localhost:8080")
+	if err := c.CheckFields(); err != nil {
+		t.Fatalf("a name on this machine questioned: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/onramp-dev/onramp/gitlab"
@@ -37,7 +38,7 @@ func GitLab(o GitLabOptions) *Vendor {
 			return b.URL, err
 		},
 		Confirm: func(s string) string {
-			if b, err := gitlab.NormalizeURL(s); err == nil && b.Insecure {
+			if b, err := gitlab.NormalizeURL(s); err == nil && b.Insecure && !gitlab.OnThisMachine(hostname(b.URL)) {
 				return "This address uses plain http: the token would cross the network unencrypted. Use it anyway?"
 			}
 			return ""
@@ -206,3 +207,12 @@ func (g gitlabSource) Seats(ctx context.Context) ([]store.Seats, string, error) 
 	return g.inv.Seats(ctx)
 }
 func (g gitlabSource) Retries() int { return g.inv.F.Retries() }
+
+// hostname is the host of an address, without port or brackets.
+func hostname(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}

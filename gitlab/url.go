@@ -3,11 +3,13 @@
 package gitlab
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -18,8 +20,9 @@ const DefaultBaseURL = "https://gitlab.com"
 type BaseURL struct {
 	// URL is scheme://host[:port][/sub/path], without a trailing slash.
 	URL string
-	// Insecure is plain http to a host that is not loopback: the token would
-	// cross the network unencrypted, so the person must confirm it.
+	// Insecure is plain http to a host that is not a loopback address: the
+	// token may cross the network unencrypted, so the person confirms it
+	// unless the name resolves to this machine only (OnThisMachine).
 	Insecure bool
 }
 
@@ -101,18 +104,37 @@ func NormalizeURL(raw string) (BaseURL, error) {
 		path = trimmed
 	}
 	b := BaseURL{URL: scheme + "://" + hostport + path}
-	b.Insecure = scheme == "http" && !IsLoopback(host)
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	b.Insecure = scheme == "http" && (ip == nil || !ip.IsLoopback())
 	return b, nil
 }
 
-// IsLoopback reports whether host (no port) names this machine.
-func IsLoopback(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
+// Resolver looks host names up (tests replace it).
+var Resolver interface {
+	LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error)
+} = net.DefaultResolver
+
+// OnThisMachine reports whether host resolves to loopback addresses only,
+// so plain http to it never crosses a network. It is decided on the
+// addresses, not the name: "localhost" and *.localhost names can be made to
+// resolve anywhere. A name that does not resolve within a second is not.
+func OnThisMachine(host string) bool {
+	host = strings.Trim(host, "[]")
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
 	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	addrs, err := Resolver.LookupIPAddr(ctx, host)
+	if err != nil || len(addrs) == 0 {
+		return false
+	}
+	for _, a := range addrs {
+		if !a.IP.IsLoopback() {
+			return false
+		}
+	}
+	return true
 }
 
 // validHost accepts IP literals and DNS-style names (letters, digits, '-',
