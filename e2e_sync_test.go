@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,4 +97,31 @@ func TestE2ESyncCLI(t *testing.T) {
 	if _, _, code = runCLI(t, h, "", "inventory", "soon"); code != cli.ExitNotFound {
 		t.Fatalf("inventory before any sync: %d", code)
 	}
+}
+
+// A non-admin token's inventory cannot say who is a bot or an administrator:
+// the table says "?" rather than "no" (root is both an admin and known).
+func TestE2EInventoryUnknownIsAQuestionMark(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{Users: 10}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.NonAdmin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "basic"); c != 0 {
+		t.Fatal(e)
+	}
+	if _, e, c := runCLI(t, h, "", "sync", "basic"); c != 0 {
+		t.Fatal(e)
+	}
+	out, _, code := runCLI(t, h, "", "inventory", "basic")
+	if code != 0 {
+		t.Fatalf("inventory: %d", code)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[1] == "root" {
+			if strings.Count(" "+strings.Join(f, "  ")+" ", " ? ") != 3 || slices.Contains(f, "no") {
+				t.Fatalf("root in the basic view: %q", line)
+			}
+			return
+		}
+	}
+	t.Fatalf("no root row:\n%s", out)
 }

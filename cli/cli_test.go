@@ -33,6 +33,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"connect", "jira", "--token-stdin"}, ExitUsage, "no vendor"},
 		{[]string{"connect", "gitlab", "--token", "glpat-x"}, ExitUsage, "visible to every user"},
 		{[]string{"connect", "gitlab", "--token-stdin", "--token-file", "f"}, ExitUsage, "exactly one"},
+		// No silent gitlab.com, and the missing flag is named before the alias.
+		{[]string{"connect", "gitlab", "--token-stdin"}, ExitUsage, "--url is required"},
 		{[]string{"connect", "gitlab", "--url", "ftp://x", "--token-stdin"}, ExitUsage, "--url"},
 		{[]string{"connect", "gitlab", "--url", "http://gitlab.example.com", "--token-stdin"}, ExitUsage, "--allow-http"},
 		{[]string{"show", "missing"}, ExitNotFound, "not found"},

@@ -82,19 +82,18 @@ func (a *App) connect(args []string) error {
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
+	// Every flag is checked before anything is read or opened, so a script
+	// learns of its mistakes before any secret is read.
+	if a.Catalog.Vendor(o.Vendor) == nil {
+		return usageErr("no vendor %q in the catalog (vendors: %s)", o.Vendor, vendorIDs(a.Catalog))
+	}
 	remote := flows.IsRemote(a.Getenv)
 	var mode flows.OAuthMode
-	var token string
 	switch o.Auth {
 	case store.AuthToken:
 		if o.TokenStdin == (o.TokenFile != "") {
 			return usageErr("give the token with exactly one of --token-stdin or --token-file")
 		}
-		t, err := a.readToken(o)
-		if err != nil {
-			return err
-		}
-		token = t
 	case store.AuthOAuth:
 		if o.ClientID == "" {
 			return usageErr("--auth oauth needs --client-id (the Application ID from GitLab)")
@@ -106,6 +105,19 @@ func (a *App) connect(args []string) error {
 		mode = m
 	default:
 		return usageErr("--auth is token or oauth")
+	}
+	if o.URL == "" {
+		// No silent default: a token for a self-managed instance must not be
+		// sent to GitLab.com because a flag was forgotten.
+		return usageErr("--url is required: your GitLab's address (https://gitlab.com for GitLab.com)")
+	}
+	var token string
+	if o.Auth == store.AuthToken {
+		t, err := a.readToken(o)
+		if err != nil {
+			return err
+		}
+		token = t
 	}
 
 	ctx := context.Background()

@@ -122,13 +122,19 @@ func (a *App) inventory(args []string) error {
 	}
 	tw := tabwriter.NewWriter(a.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tUSERNAME\tNAME\tEMAIL\tSTATE\tSEAT\tBOT\tADMIN\tLAST ACTIVITY")
+	// Only the admin view says who is a bot or an administrator; elsewhere
+	// the answer is unknown, not "no".
+	roles := run.View == "admin"
 	err = st.Users(ctx, run.ID, func(u store.InventoryUser) error {
-		seat := "?"
+		seat, bot, admin := "?", "?", "?"
 		if u.Seat != nil {
 			seat = yesNo(*u.Seat)
 		}
+		if roles {
+			bot, admin = yesNo(u.Bot), yesNo(u.Admin)
+		}
 		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, textsafe.Line(u.Username), textsafe.Line(u.Name),
-			textsafe.Line(u.Email), u.State, seat, yesNo(u.Bot), yesNo(u.Admin), u.LastActivityOn)
+			textsafe.Line(u.Email), textsafe.Line(u.State), seat, bot, admin, textsafe.Line(u.LastActivityOn))
 		return err
 	})
 	if err != nil {

@@ -103,7 +103,8 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("request to %s failed", e.Host)
 }
 
-// Hint says what to do next.
+// Hint says what to do next, in words that fit every surface (the wizard,
+// the command line, a log): no keys to press, no "below".
 func (e *Error) Hint() string {
 	switch e.Kind {
 	case KindInvalidToken:
@@ -121,21 +122,21 @@ func (e *Error) Hint() string {
 	case KindRefused:
 		return "Check the address and port; is GitLab running and reachable from this machine?"
 	case KindTimeout:
-		return "Press r to try again; if it keeps failing, check the address, a VPN or proxy (HTTPS_PROXY)."
+		return "Try again; if it keeps failing, check the address, a VPN or proxy (HTTPS_PROXY)."
 	case KindUnknownAuthority:
-		return "If your GitLab uses a private CA, give the path of its CA certificate (PEM) below."
+		return "If your GitLab uses a private CA, give the path of its CA certificate (PEM)."
 	case KindTLS:
 		return "Use the address the certificate was issued for, or ask your administrator to fix the certificate."
 	case KindNotGitLab:
 		return "Give the address of your GitLab itself, including its sub-path if it has one (https://host/gitlab)."
 	case KindRedirect:
-		return "Enter the final address instead; onramp never follows a redirect to another host or scheme, because the token would go with it."
+		return "Give the final address instead; onramp never follows a redirect to another host or scheme, because the token would go with it."
 	case KindRateLimited:
-		return "Wait a minute and press r to try again."
+		return "Wait a minute and try again."
 	case KindBlocked:
 		return "Use an address this onramp server may reach, or ask its operator to allow the host (onramp serve --allow-host)."
 	case KindServer:
-		return "GitLab had a problem; press r to try again, or check the server's health."
+		return "GitLab had a problem; try again, or check the server's health."
 	}
 	return "Check the address and try again."
 }

@@ -274,3 +274,4 @@ func TestVerifyBlockedByServerPolicy(t *testing.T) {
 		t.Fatalf("blocked: %v", err)
 	}
 }
+
