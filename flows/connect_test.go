@@ -213,7 +213,9 @@ func TestSanitizeAlias(t *testing.T) {
 // resolverFunc adapts a function to gitlab.Resolver.
 type resolverFunc func(host string) []net.IPAddr
 
-func (f resolverFunc) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) { return f(host), nil }
+func (f resolverFunc) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
+	return f(host), nil
+}
 
 // A *.localhost name that resolves off this machine is asked about like any
 // other plain-http address.

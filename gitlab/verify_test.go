@@ -274,4 +274,3 @@ func TestVerifyBlockedByServerPolicy(t *testing.T) {
 		t.Fatalf("blocked: %v", err)
 	}
 }
-
