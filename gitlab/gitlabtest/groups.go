@@ -9,6 +9,9 @@ import (
 // listGroups answers GET /groups (top_level_only, min_access_level=50 for owned).
 func (s *Sandbox) listGroups(w http.ResponseWriter, r *http.Request, tok *Token) {
 	q := r.URL.Query()
+	if _, ok := boolParam(w, q, "top_level_only"); !ok { // every sandbox group is top-level
+		return
+	}
 	s.mu.Lock()
 	var out []map[string]any
 	for _, g := range s.groups {

@@ -231,6 +231,13 @@ func (s *Sandbox) route(w http.ResponseWriter, r *http.Request, path string) {
 	if !s.allow(w, tok, path) {
 		return
 	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && !(r.Method == http.MethodDelete && path == "/personal_access_tokens/self") {
+		// Every other route the sandbox serves is read-only: GitLab answers
+		// another method there 405 rather than as a GET.
+		w.Header().Set("Allow", "GET, HEAD")
+		writeJSON(w, 405, map[string]string{"error": "405 Not Allowed"})
+		return
+	}
 	switch {
 	case path == "/metadata" && !s.opts.Legacy:
 		if s.needScope(w, tok, "read_user", "read_api", "api") {

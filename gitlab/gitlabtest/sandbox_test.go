@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -196,5 +197,70 @@ func TestExpiryIsMidnightUTC(t *testing.T) {
 	clock.Store(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC).UnixNano())
 	if resp, b := get(t, srv, "/user", tok); resp.StatusCode != 401 || !regexp.MustCompile(`expired`).Match(b) {
 		t.Fatalf("at midnight: %d %s", resp.StatusCode, b)
+	}
+}
+
+// GitLab coerces Boolean parameters (true, True, 1, yes…) and refuses
+// others by name; python-gitlab sends exclude_internal=True.
+func TestBooleanParametersAsGitLab(t *testing.T) {
+	srv := New(Options{Users: 5}).Start()
+	defer srv.Close()
+	count := func(query string) (int, int) {
+		resp, b := get(t, srv, "/users?per_page=100&"+query, DemoTokens.Admin)
+		var users []map[string]any
+		json.Unmarshal(b, &users)
+		return resp.StatusCode, len(users)
+	}
+	_, all := count("")
+	for _, v := range []string{"true", "True", "TRUE", "1", "yes", "t", "on"} {
+		if code, n := count("exclude_internal=" + v); code != 200 || n >= all {
+			t.Errorf("exclude_internal=%s: %d, %d of %d users", v, code, n, all)
+		}
+	}
+	for _, v := range []string{"false", "False", "0", "no"} {
+		if code, n := count("exclude_internal=" + v); code != 200 || n != all {
+			t.Errorf("exclude_internal=%s: %d, %d of %d users", v, code, n, all)
+		}
+	}
+	resp, b := get(t, srv, "/users?exclude_internal=maybe", DemoTokens.Admin)
+	if resp.StatusCode != 400 || !strings.Contains(string(b), `"error":"exclude_internal is invalid"`) {
+		t.Errorf("exclude_internal=maybe: %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestKeysetRefusedAsGitLab(t *testing.T) {
+	srv := New(Options{Users: 5}).Start()
+	defer srv.Close()
+	for _, q := range []string{"order_by=username", "order_by=id&sort=desc"} {
+		resp, b := get(t, srv, "/users?pagination=keyset&"+q, DemoTokens.Admin)
+		var body map[string]string
+		json.Unmarshal(b, &body)
+		if resp.StatusCode != 405 || body["error"] == "" {
+			t.Errorf("keyset %s: %d %s", q, resp.StatusCode, b)
+		}
+	}
+	legacy := New(Options{Legacy: true, Version: "16.4.0-ee", Users: 5}).Start()
+	defer legacy.Close()
+	if resp, b := get(t, legacy, "/users?pagination=keyset&order_by=id&sort=asc", DemoTokens.Admin); resp.StatusCode != 405 {
+		t.Errorf("keyset before 16.5: %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestReadRoutesRefuseOtherMethods(t *testing.T) {
+	srv := New(Options{Users: 5}).Start()
+	defer srv.Close()
+	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		for _, path := range []string{"/users", "/user", "/license", "/metadata", "/groups"} {
+			req, _ := http.NewRequest(m, srv.BaseURL+"/api/v4"+path, nil)
+			req.Header.Set("Private-Token", DemoTokens.Admin)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 405 {
+				t.Errorf("%s %s: %d", m, path, resp.StatusCode)
+			}
+		}
 	}
 }

@@ -81,14 +81,16 @@ func dateOrNil(t *time.Time) any {
 func (s *Sandbox) listUsers(w http.ResponseWriter, r *http.Request, tok *Token) {
 	q := r.URL.Query()
 	perPage := clampPerPage(q.Get("per_page"))
+	excludeInternal, ok := boolParam(w, q, "exclude_internal")
+	if !ok {
+		return
+	}
+	withoutBots, ok := boolParam(w, q, "without_project_bots")
+	if !ok {
+		return
+	}
 	keep := func(u *User) bool {
-		if q.Get("exclude_internal") == "true" && u.Internal {
-			return false
-		}
-		if q.Get("without_project_bots") == "true" && u.ProjectBot {
-			return false
-		}
-		return true
+		return !(excludeInternal && u.Internal) && !(withoutBots && u.ProjectBot)
 	}
 	s.mu.Lock()
 	admin := s.adminView(tok)
@@ -98,10 +100,12 @@ func (s *Sandbox) listUsers(w http.ResponseWriter, r *http.Request, tok *Token) 
 	}
 	web := s.webBase()
 
-	if q.Get("pagination") == "keyset" && !s.opts.Legacy {
-		if q.Get("order_by") != "id" || (q.Get("sort") != "" && q.Get("sort") != "asc") {
+	if q.Get("pagination") == "keyset" {
+		// GitLab's answer to keyset where it has none: before 16.5 for
+		// users, and for any order but id ascending since.
+		if s.opts.Legacy || (q.Get("order_by") != "" && q.Get("order_by") != "id") || (q.Get("sort") != "" && q.Get("sort") != "asc") {
 			s.mu.Unlock()
-			writeJSON(w, 405, map[string]string{"message": "405 Method Not Allowed - keyset pagination for users supports order_by=id&sort=asc"})
+			writeJSON(w, 405, map[string]string{"error": "Keyset pagination is not yet available for this type of request"})
 			return
 		}
 		after := int64(0)
@@ -164,6 +168,25 @@ func (s *Sandbox) listUsers(w http.ResponseWriter, r *http.Request, tok *Token) 
 	s.mu.Unlock()
 	s.offsetHeaders(w, r, q, len(filtered), pageNo, perPage)
 	writeJSON(w, 200, page)
+}
+
+// boolParam reads a Boolean query parameter the way GitLab's API (Grape
+// with dry-types) coerces it: true, t, yes, y, on, 1 in any case are true;
+// false, f, no, n, off, 0 false; absent is false; anything else is answered
+// 400 "NAME is invalid", as GitLab does, and ok is false.
+func boolParam(w http.ResponseWriter, q url.Values, name string) (value, ok bool) {
+	v, present := q[name]
+	if !present {
+		return false, true
+	}
+	switch strings.ToLower(v[len(v)-1]) {
+	case "true", "t", "yes", "y", "on", "1":
+		return true, true
+	case "false", "f", "no", "n", "off", "0":
+		return false, true
+	}
+	writeJSON(w, 400, map[string]string{"error": name + " is invalid"})
+	return false, false
 }
 
 func clampPerPage(v string) int {
