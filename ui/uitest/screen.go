@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +24,8 @@ type Screen struct {
 	TM   *teatest.TestModel
 	emu  *vt.SafeEmulator
 	done atomic.Bool
+	mu   sync.Mutex
+	raw  bytes.Buffer // every byte the program wrote
 }
 
 // Start runs m in a w×h terminal.
@@ -46,12 +49,23 @@ func (s *Screen) pump(r io.Reader) {
 	for !s.done.Load() {
 		n, err := r.Read(buf)
 		if n > 0 {
+			s.mu.Lock()
+			s.raw.Write(buf[:n])
+			s.mu.Unlock()
 			s.emu.Write(bytes.ReplaceAll(buf[:n], []byte("\n"), []byte("\r\n")))
 		}
 		if err != nil {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+}
+
+// Raw is everything the program has written so far, escape sequences and
+// all (tests scan it for sequences it must never contain).
+func (s *Screen) Raw() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.raw.String()
 }
 
 // Text is the screen's plain text now.
