@@ -77,8 +77,12 @@ type Connect struct {
 	// oauthToken is the OAuth token FinishOAuth verified, saved by Save.
 	oauthToken *oauth2.Token
 	// Reconnecting is the stored connection being re-authorized: Save
-	// updates it in place, keeping its id, alias and inventory.
+	// updates it in place, keeping its id, alias and inventory. Its vendor
+	// never changes; its auth method only after ConfirmMethodSwitch.
 	Reconnecting *store.Connection
+	// switchTo is the auth method the person agreed to switch a reconnected
+	// connection to.
+	switchTo string
 }
 
 // Reconnect prepares re-authorizing a stored connection: vendor, method and
@@ -127,11 +131,14 @@ func (c *Connect) UseStore(st store.Store) { c.deps.Store = st }
 // Catalog is the vendors to choose from.
 func (c *Connect) Catalog() Catalog { return c.deps.Catalog }
 
-// ChooseVendor picks the vendor card.
+// ChooseVendor picks the vendor card. A reconnect keeps its vendor.
 func (c *Connect) ChooseVendor(id string) error {
 	v := c.deps.Catalog.Vendor(id)
 	if v == nil {
 		return fmt.Errorf("no vendor %q in the catalog", id)
+	}
+	if c.Reconnecting != nil && id != c.Reconnecting.Vendor {
+		return fmt.Errorf("a reconnect keeps %s's vendor; add a new connection for %s instead", c.Reconnecting.Alias, v.Name)
 	}
 	if c.Vendor != v {
 		c.Vendor, c.Method, c.Result = v, nil, nil
@@ -140,7 +147,8 @@ func (c *Connect) ChooseVendor(id string) error {
 }
 
 // ChooseMethod picks the auth method and fills field defaults, keeping values
-// already typed.
+// already typed. On a reconnect, a method other than the connection's is
+// refused until the person agreed to the switch (ConfirmMethodSwitch).
 func (c *Connect) ChooseMethod(id string) error {
 	if c.Vendor == nil {
 		return errors.New("choose a vendor first")
@@ -148,6 +156,9 @@ func (c *Connect) ChooseMethod(id string) error {
 	m := c.Vendor.Method(id)
 	if m == nil {
 		return fmt.Errorf("%s has no auth method %q", c.Vendor.Name, id)
+	}
+	if q := c.MethodSwitch(id); q != "" && c.switchTo != id {
+		return ErrMethodSwitch
 	}
 	c.Method, c.Result = m, nil
 	for _, f := range m.Fields {
@@ -157,6 +168,26 @@ func (c *Connect) ChooseMethod(id string) error {
 	}
 	return nil
 }
+
+// ErrMethodSwitch: a reconnect would change the connection's auth method,
+// and the person has not agreed to it yet.
+var ErrMethodSwitch = errors.New("changing a reconnected connection's auth method needs a yes first")
+
+// MethodSwitch returns the question to ask before choosing method id on a
+// reconnect, when id is not the connection's method; "" otherwise.
+func (c *Connect) MethodSwitch(id string) string {
+	if c.Reconnecting == nil || c.Reconnecting.AuthMethod == id || c.Vendor == nil {
+		return ""
+	}
+	from, to := c.Vendor.Method(c.Reconnecting.AuthMethod), c.Vendor.Method(id)
+	if from == nil || to == nil {
+		return ""
+	}
+	return fmt.Sprintf("Switch %s from %s to %s? Its current credential is replaced once the new one is verified.", c.Reconnecting.Alias, from.Name, to.Name)
+}
+
+// ConfirmMethodSwitch records the person's yes to MethodSwitch(id).
+func (c *Connect) ConfirmMethodSwitch(id string) { c.switchTo = id }
 
 // VisibleFields are the method's fields minus on-demand ones not yet asked for.
 func (c *Connect) VisibleFields() []Field {
@@ -397,6 +428,9 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 // saveReconnect replaces the credential of the connection being reconnected.
 func (c *Connect) saveReconnect(ctx context.Context, fresh *store.Connection) (*store.Connection, error) {
 	updated, err := c.deps.Store.Update(ctx, c.Reconnecting.ID, func(cur *store.Connection) error {
+		if cur.Vendor != fresh.Vendor {
+			return fmt.Errorf("%s is a %s connection; a reconnect cannot make it %s", cur.Alias, cur.Vendor, fresh.Vendor)
+		}
 		cur.BaseURL, cur.AuthMethod, cur.Account, cur.Scopes = fresh.BaseURL, fresh.AuthMethod, fresh.Account, fresh.Scopes
 		cur.TokenName, cur.ExpiresAt, cur.AccessExpiresAt = fresh.TokenName, fresh.ExpiresAt, fresh.AccessExpiresAt
 		cur.ServerVersion, cur.ServerEdition, cur.ClientID = fresh.ServerVersion, fresh.ServerEdition, fresh.ClientID

@@ -46,12 +46,17 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		m.show(PageMethod, method.New(m.flow.Vendor, m.th))
 		return nil, true
 	case common.MethodChosenMsg:
+		if msg.Switch {
+			m.flow.ConfirmMethodSwitch(msg.ID)
+		}
 		if err := m.flow.ChooseMethod(msg.ID); err != nil {
 			return m.setStatus(err.Error()), true
 		}
 		f := fields.New(m.flow, m.th)
-		need, _ := m.flow.AliasNeeded(context.Background())
-		f.SetAliasAsked(need && !m.flow.WantAlias)
+		if m.flow.Reconnecting == nil { // a reconnect keeps its alias
+			need, _ := m.flow.AliasNeeded(context.Background())
+			f.SetAliasAsked(need && !m.flow.WantAlias)
+		}
 		m.show(PageFields, f)
 		return nil, true
 	case common.FieldsDoneMsg:
@@ -159,7 +164,9 @@ func (m *Model) reconnect(id string) tea.Cmd {
 	}
 	m.aliasShown = false
 	f := fields.New(m.flow, m.th)
-	m.show(PageMethod, method.New(m.flow.Vendor, m.th))
+	mp := method.New(m.flow.Vendor, m.th)
+	mp.ForReconnect(conn.AuthMethod, m.flow.MethodSwitch)
+	m.show(PageMethod, mp)
 	m.show(PageFields, f)
 	if conn.AuthMethod == store.AuthOAuth {
 		return m.startAuthorize()
@@ -167,10 +174,31 @@ func (m *Model) reconnect(id string) tea.Cmd {
 	return f.FocusField("token")
 }
 
-// back goes one step back; it never quits.
+// leaveReconnect ends a reconnect that was backed out of: the next
+// onboarding starts clean, and the person is back where the reconnect began.
+func (m *Model) leaveReconnect() tea.Cmd {
+	m.newFlow()
+	m.aliasShown = false
+	delete(m.pages, PageMethod)
+	delete(m.pages, PageFields)
+	delete(m.pages, PageAlias)
+	delete(m.pages, PageAuthorize)
+	pg, ok := m.pages[PageIntegrations]
+	if !ok {
+		pg = integrations.New(nil, nil, "", m.th)
+	}
+	m.show(PageIntegrations, pg)
+	return m.loadIntegrations()
+}
+
+// back goes one step back; it never quits. Backing out of a reconnect's
+// first step ends the reconnect.
 func (m *Model) back() tea.Cmd {
 	switch m.page {
 	case PageMethod:
+		if m.flow.Reconnecting != nil {
+			return m.leaveReconnect()
+		}
 		m.page = PageVendors
 	case PageFields:
 		m.page = PageMethod

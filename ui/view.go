@@ -13,14 +13,24 @@ import (
 // steps are the wizard's stations for the breadcrumb.
 var steps = []Page{PageVendors, PageMethod, PageFields, PageAlias, PageAuthorize}
 
+// reconnectSteps are a reconnect's: the vendor and alias stay as they are.
+var reconnectSteps = []Page{PageMethod, PageFields, PageAuthorize}
+
 func (m *Model) header() string {
 	title := m.th.Header.Render("onramp")
 	if m.page == PageIntegrations {
 		return title + m.th.Crumb.Render("  Integrations")
 	}
+	stations, what := steps, "Add integration"
+	if r := m.flow.Reconnecting; r != nil {
+		// A reconnect keeps its vendor and alias: its stations are the rest,
+		// and every screen of it says which connection it is about.
+		stations, what = reconnectSteps, "Reconnect "+textsafe.Line(r.Alias)
+		title += m.th.CrumbHere.Render("  " + what)
+	}
 	var crumbs []string
 	here := 0
-	for i, p := range steps {
+	for i, p := range stations {
 		name := p.String()
 		if p == m.page {
 			here = i
@@ -33,8 +43,11 @@ func (m *Model) header() string {
 	if common.Width(full) <= m.width-2 {
 		return full
 	}
-	return title + m.th.Crumb.Render("  Add integration · step ") + m.th.CrumbHere.Render(
-		stepOf(here+1, len(steps))+" "+m.page.String())
+	if m.flow.Reconnecting != nil {
+		return title + m.th.Crumb.Render(" · ") + m.th.CrumbHere.Render(stepOf(here+1, len(stations))+" "+m.page.String())
+	}
+	return title + m.th.Crumb.Render("  "+what+" · step ") + m.th.CrumbHere.Render(
+		stepOf(here+1, len(stations))+" "+m.page.String())
 }
 
 func stepOf(i, n int) string { return string(rune('0'+i)) + "/" + string(rune('0'+n)) }

@@ -29,8 +29,12 @@ type (
 	BackMsg struct{}
 	// VendorChosenMsg: a vendor card was picked.
 	VendorChosenMsg struct{ ID string }
-	// MethodChosenMsg: an auth method was picked.
-	MethodChosenMsg struct{ ID string }
+	// MethodChosenMsg: an auth method was picked; Switch: on a reconnect,
+	// the person said yes to changing the connection's method.
+	MethodChosenMsg struct {
+		ID     string
+		Switch bool
+	}
 	// FieldsDoneMsg: every field is filled and checked.
 	FieldsDoneMsg struct{}
 	// AliasDoneMsg: the alias is set and free.

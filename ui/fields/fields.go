@@ -42,7 +42,9 @@ type Model struct {
 // New builds the form from the flow, restoring every value typed before.
 func New(flow *flows.Connect, th theme.Theme) *Model {
 	m := &Model{flow: flow, errs: map[string]string{}, hints: map[string]string{}, th: th}
-	m.intro = len(flow.Method.Intro) > 0 && flow.Reconnecting == nil
+	// The method's preparation steps, unless a reconnect keeps a method
+	// whose preparation was done when the connection was made.
+	m.intro = len(flow.Method.Intro) > 0 && (flow.Reconnecting == nil || flow.Reconnecting.AuthMethod != flow.Method.ID)
 	m.rebuild()
 	return m
 }

@@ -19,6 +19,10 @@ type Model struct {
 	cursor int
 	width  int
 	th     theme.Theme
+	// question, on a reconnect, is what to ask before a method is chosen
+	// ("" when none is needed); asking is the question on screen.
+	question func(id string) string
+	asking   string
 }
 
 // New shows vendor's methods, with the recommended one preselected.
@@ -30,6 +34,17 @@ func New(vendor *flows.Vendor, th theme.Theme) *Model {
 		}
 	}
 	return m
+}
+
+// ForReconnect preselects the reconnected connection's method and asks
+// question (the flow's MethodSwitch) before another is chosen.
+func (m *Model) ForReconnect(current string, question func(id string) string) {
+	for i, am := range m.vendor.Methods {
+		if am.ID == current {
+			m.cursor = i
+		}
+	}
+	m.question = question
 }
 
 func (m *Model) SetSize(w, h int)            { m.width = w }
@@ -45,12 +60,27 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	if !ok {
 		return m, nil
 	}
+	if m.asking != "" {
+		switch k.String() {
+		case "y", "Y":
+			m.asking = ""
+			m.Set(common.MethodChosenMsg{ID: m.Selected().ID, Switch: true})
+		case "n", "N", "esc":
+			m.asking = ""
+		}
+		return m, nil
+	}
 	switch k.String() {
 	case "up", "k", "ctrl+p":
 		m.cursor = max(m.cursor-1, 0)
 	case "down", "j", "ctrl+n":
 		m.cursor = min(m.cursor+1, len(m.vendor.Methods)-1)
 	case "enter", "tab", "space":
+		if m.question != nil {
+			if m.asking = m.question(m.Selected().ID); m.asking != "" {
+				return m, nil
+			}
+		}
 		m.Set(common.MethodChosenMsg{ID: m.Selected().ID})
 		return m, nil
 	case "esc", "shift+tab":
@@ -79,5 +109,9 @@ func (m *Model) View() string {
 		b.WriteString(common.Indent(m.th.Muted.Render(common.Wrap(am.Summary, width)), "    "))
 		b.WriteString("\n\n")
 	}
-	return strings.TrimRight(b.String(), "\n")
+	out := strings.TrimRight(b.String(), "\n")
+	if m.asking != "" {
+		out += "\n\n" + m.th.Warning.Render(common.Wrap(theme.Warn+" "+m.asking+" [y/n]", width))
+	}
+	return out
 }
