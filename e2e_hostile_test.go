@@ -22,17 +22,6 @@ import (
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 )
 
-// functional are the fields a hostile server must leave intact for a flow
-// to go on at all (tokens and codes it hands back, dates that are parsed,
-// scopes that are checked); every other string carries the payload.
-func functional(key string) bool {
-	switch key {
-	case "access_token", "refresh_token", "token_type", "device_code", "scope", "scopes", "web_url", "avatar_url":
-		return true
-	}
-	return strings.HasSuffix(key, "_at") || strings.HasSuffix(key, "_on")
-}
-
 // hostileOutputs collects what the binary printed, to scan at the end.
 type hostileOutputs struct {
 	t    *testing.T
@@ -66,7 +55,7 @@ func TestE2EHostileServerReachesNoTerminal(t *testing.T) {
 	o := &hostileOutputs{t: t, h: h}
 
 	// Names, states, plans, versions, messages: poisoned; the flow goes on.
-	srv := sb.StartHostile(functional)
+	srv := sb.StartHostile(gitlabtest.Functional)
 	defer srv.Close()
 	if code := o.run(gitlabtest.DemoTokens.Admin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "evil"); code != 0 {
 		t.Fatalf("connect: exit %d\n%s", code, o.seen.String())

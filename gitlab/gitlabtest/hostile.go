@@ -74,6 +74,17 @@ func Hostile(next http.Handler, keep func(key string) bool) http.Handler {
 	})
 }
 
+// Functional names the fields a hostile server leaves intact for a flow to
+// go on at all (tokens it hands back, dates that are parsed, scopes that are
+// checked); every other string carries the payload.
+func Functional(key string) bool {
+	switch key {
+	case "access_token", "refresh_token", "token_type", "device_code", "scope", "scopes", "web_url", "avatar_url":
+		return true
+	}
+	return strings.HasSuffix(key, "_at") || strings.HasSuffix(key, "_on")
+}
+
 // StartHostile serves the sandbox behind Hostile on 127.0.0.1.
 func (s *Sandbox) StartHostile(keep func(key string) bool) *Server {
 	srv := newLoopbackServer(Hostile(s, keep))
