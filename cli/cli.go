@@ -123,7 +123,9 @@ Usage:
                         [--scopes "read_api read_user"] [--flow browser|device|paste] [--alias NAME]
   onramp reconnect ALIAS [--token-stdin | --token-file PATH | --flow MODE]
                                          authorize again, keeping alias and settings
-  onramp sync ALIAS [--json]             run or resume the inventory sync (NDJSON progress with --json)
+  onramp sync ALIAS [--json] [--stop]    sync now and follow it (NDJSON progress with --json); --stop stops it
+  onramp schedule ALIAS 6h|24h|off       how often the connection is synced again (24h by default)
+  onramp worker [--concurrency 4]        run syncs in the background until SIGTERM
   onramp inventory ALIAS [--json]        the latest snapshot: users and seats
   onramp status [ALIAS] [--json]         the Integrations page in text; exit 1 when anything needs attention
   onramp list [--json]                   every stored connection
@@ -190,6 +192,7 @@ func (a *App) run(args []string) error {
 		"demo": a.demo, "integrations": func([]string) error { return a.wizard(true) },
 		"connect": a.connect, "reconnect": a.reconnect, "list": a.list, "ls": a.list, "show": a.show,
 		"remove": a.remove, "rm": a.remove, "sync": a.syncCmd, "inventory": a.inventory, "status": a.status, "serve": a.serve,
+		"worker": a.worker, "schedule": a.schedule,
 	}
 	if run, ok := commands[cmd]; ok {
 		return run(rest)

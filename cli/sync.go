@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -18,49 +20,157 @@ import (
 	"github.com/onramp-dev/onramp/store"
 )
 
-// syncCmd runs or resumes a sync in the foreground: a progress line on a
-// terminal, NDJSON events with --json. ctrl+c stops it at a checkpoint.
+// syncCmd asks for a sync now and follows it to its end: a progress line on
+// a terminal, NDJSON events with --json. This process runs it unless a
+// worker takes it first (a laptop needs no daemon). ctrl+c, or --stop from
+// anywhere, stops it at a checkpoint.
 func (a *App) syncCmd(args []string) error {
 	fs := newFlagSet("sync", a)
 	asJSON := fs.Bool("json", false, "print progress events as NDJSON")
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	st, conn, err := a.connectionArg(ctx, fs, args, "onramp sync ALIAS [--json]")
+	stopIt := fs.Bool("stop", false, "stop the connection's running sync at its next checkpoint, whichever process runs it")
+	ctx := context.Background()
+	st, conn, err := a.connectionArg(ctx, fs, args, "onramp sync ALIAS [--json] [--stop]")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	s := &flows.Syncer{Store: st, Catalog: a.Catalog, Now: a.Now}
-	enc := json.NewEncoder(a.Out)
-	tty := isTerminal(a.Err)
-	run, err := s.Sync(ctx, conn.ID, func(p flows.Progress) {
-		switch {
-		case *asJSON:
-			enc.Encode(p)
-		case tty:
-			fmt.Fprintf(a.Err, "\r\x1b[K%s", progressLine(p, 40))
+	if *stopIt {
+		if err := st.StopSync(ctx, conn.ID); err != nil {
+			return err
 		}
-	})
-	if tty && !*asJSON {
-		fmt.Fprintln(a.Err)
+		fmt.Fprintf(a.Err, "Stopping %s's sync: it stops at its next checkpoint and resumes from there next time.\n", conn.Alias)
+		return nil
 	}
+	job, err := st.EnqueueSync(ctx, conn.ID)
 	if err != nil {
-		if flows.IsSyncRunning(err) {
-			return fmt.Errorf("%s is already being synced by another onramp; watch it with `onramp status %s`", conn.Alias, conn.Alias)
-		}
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(a.Err, "onramp: "+err.Error())
-			return abortErr()
-		}
 		return err
 	}
-	if !*asJSON {
-		fmt.Fprintf(a.Out, "✓ Synced %s: %d users in %d pages (%d retries)\n", conn.Alias, run.Users, run.Pages, run.Retries)
-		if run.Note != "" {
-			fmt.Fprintln(a.Err, "! "+run.Note)
+	out := &syncOutput{a: a, json: *asJSON, tty: isTerminal(a.Err) && !*asJSON}
+	self := flows.WorkerID("sync")
+	syncer := &flows.Syncer{Store: st, Catalog: a.Catalog, Now: a.Now, OnProgress: out.event}
+	w, err := syncer.RunWorker(ctx, self, 1, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		w.Stop(sctx)
+	}()
+	interrupted, stopNotify := signal.NotifyContext(ctx, os.Interrupt)
+	defer stopNotify()
+	last, err := a.follow(interrupted, st, conn, job.ID, self, out)
+	out.done()
+	if interrupted.Err() != nil { // ctrl+c: stop it at a checkpoint, wherever it runs
+		st.StopSync(ctx, conn.ID)
+		waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		a.follow(waitCtx, st, conn, job.ID, self, out)
+		fmt.Fprintln(a.Err, "onramp: the sync was stopped; it resumes from its checkpoint next time")
+		return abortErr()
+	}
+	if err != nil {
+		return err
+	}
+	return a.syncEnded(ctx, st, conn, last, *asJSON)
+}
+
+// follow watches the sync job jobID of conn in the store until it ends (or
+// is put aside: retrying later, or snoozed for longer than a minute), and
+// returns its state then (nil when it finished).
+func (a *App) follow(ctx context.Context, st *store.SQLite, conn *store.Connection, jobID int64, self string, out *syncOutput) (*store.SyncJob, error) {
+	for {
+		jobs, err := st.SyncJobs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		j, ok := jobs[conn.ID]
+		if !ok || j.ID != jobID {
+			return nil, nil // finished
+		}
+		switch {
+		case j.State == store.JobRetrying:
+			return &j, nil
+		case j.State == store.JobSnoozed && time.Until(j.At) > time.Minute:
+			return &j, nil
+		case j.State == store.JobRunning && j.Worker != self:
+			if runs, err := st.Runs(ctx, conn.ID, 1); err == nil && len(runs) == 1 { // another process runs it: its progress is in the store
+				out.event(flows.Progress{ConnectionID: conn.ID, RunID: runs[0].ID, Status: runs[0].Status, Users: runs[0].Users,
+					Pages: runs[0].Pages, Retries: runs[0].Retries, Total: runs[0].Total, View: runs[0].View, Worker: j.Worker})
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return &j, nil
+		case <-time.After(150 * time.Millisecond):
 		}
 	}
-	return nil
+}
+
+// syncEnded reports how the sync ended, from the store.
+func (a *App) syncEnded(ctx context.Context, st *store.SQLite, conn *store.Connection, put *store.SyncJob, asJSON bool) error {
+	if put != nil {
+		reason := "retrying at " + put.At.Local().Format("15:04") + " because " + textsafe.Line(put.LastError)
+		if put.State == store.JobSnoozed {
+			reason = "snoozed until " + put.At.Local().Format("15:04") + " for a rate limit"
+		}
+		return fmt.Errorf("the sync of %s did not finish: %s; a worker (`onramp worker`, `onramp serve`) or the next `onramp sync` takes it up", conn.Alias, reason)
+	}
+	runs, err := st.Runs(ctx, conn.ID, 1)
+	if err != nil || len(runs) == 0 {
+		return cmp.Or(err, errors.New("the sync ended without a run"))
+	}
+	run := runs[0]
+	switch run.Status {
+	case store.RunSucceeded:
+		if !asJSON {
+			fmt.Fprintf(a.Out, "✓ Synced %s: %d users in %d pages (%d retries)\n", conn.Alias, run.Users, run.Pages, run.Retries)
+			if run.Note != "" {
+				fmt.Fprintln(a.Err, "! "+textsafe.Line(run.Note))
+			}
+		}
+		return nil
+	case store.RunStopped:
+		return fmt.Errorf("the sync of %s was stopped at %d users; it resumes from its checkpoint next time", conn.Alias, run.Users)
+	}
+	c, _ := st.Get(ctx, conn.ID)
+	if c != nil && c.State == store.StateNeedsReconnect {
+		return fmt.Errorf("%s needs to be reconnected: %s (onramp reconnect %s)", conn.Alias, textsafe.Line(c.StateReason), conn.Alias)
+	}
+	return errors.New(textsafe.Line(run.Error))
+}
+
+// syncOutput prints a sync's progress: NDJSON events, or one line redrawn
+// on a terminal. Events come from this process's worker or from the store.
+type syncOutput struct {
+	a         *App
+	json, tty bool
+	mu        sync.Mutex
+	last      flows.Progress
+	drawn     bool
+}
+
+func (o *syncOutput) event(p flows.Progress) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.drawn && p.Status == o.last.Status && p.Users == o.last.Users && p.Pages == o.last.Pages && p.Seats == nil {
+		return
+	}
+	o.last, o.drawn = p, true
+	switch {
+	case o.json:
+		json.NewEncoder(o.a.Out).Encode(p)
+	case o.tty:
+		fmt.Fprintf(o.a.Err, "\r\x1b[K%s", progressLine(p, 40))
+	}
+}
+
+func (o *syncOutput) done() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.tty && o.drawn {
+		fmt.Fprintln(o.a.Err)
+	}
 }
 
 // progressLine is a one-line progress bar: determinate when the server says
@@ -200,7 +310,7 @@ func (a *App) status(args []string) error {
 		return err
 	}
 	defer st.Close()
-	all, err := flows.Statuses(ctx, st, a.Catalog, a.Now())
+	all, err := flows.Statuses(ctx, st, a.Catalog, a.Now(), "")
 	if err != nil {
 		return err
 	}
@@ -232,9 +342,10 @@ func (a *App) status(args []string) error {
 		}
 	} else {
 		tw := tabwriter.NewWriter(a.Out, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ALIAS\tVENDOR\tHOST\tSTATE\tLAST SYNC\tEXPIRES")
+		fmt.Fprintln(tw, "ALIAS\tVENDOR\tHOST\tSTATE\tLAST SYNC\tSYNC\tSCHEDULE\tEXPIRES")
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Alias, r.Vendor, r.Host, r.State, lastSync(r.LastRun, a.Now()), r.Expires)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Alias, r.Vendor, r.Host, r.State, lastSync(r.LastRun, a.Now()),
+				r.Sync, r.Schedule, r.Expires)
 		}
 		tw.Flush()
 		for _, r := range rows {

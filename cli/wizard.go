@@ -34,6 +34,7 @@ func (a *App) wizard(integrationsFirst bool) error {
 // runWizard runs the Bubble Tea program: the UI on stderr, the aliases of
 // connections made on stdout.
 func (a *App) runWizard(so store.Options, d ui.Deps) error {
+	d.Worker = true // due syncs run here while the wizard is open
 	var opened store.Store
 	if so.PassphraseCommand != "" {
 		// The command may prompt on the terminal: run it before the TUI owns it.

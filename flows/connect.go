@@ -427,7 +427,8 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 
 // saveReconnect replaces the credential of the connection being reconnected.
 func (c *Connect) saveReconnect(ctx context.Context, fresh *store.Connection) (*store.Connection, error) {
-	updated, err := c.deps.Store.Update(ctx, c.Reconnecting.ID, func(cur *store.Connection) error {
+	// The new credential and its first sync are committed together.
+	updated, err := c.deps.Store.UpdateAndSync(ctx, c.Reconnecting.ID, func(cur *store.Connection) error {
 		if cur.Vendor != fresh.Vendor {
 			return fmt.Errorf("%s is a %s connection; a reconnect cannot make it %s", cur.Alias, cur.Vendor, fresh.Vendor)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/onramp-dev/onramp/internal/humanize"
@@ -18,14 +19,27 @@ type Status struct {
 	LastRun *store.SyncRun `json:"last_sync,omitempty"`
 	// Attention says why a person should act, or "".
 	Attention string `json:"attention,omitempty"`
+	// Job is the connection's sync job while one waits or runs.
+	Job *store.SyncJob `json:"job,omitempty"`
+	// Every is how often it is synced again; 0: never.
+	Every time.Duration `json:"sync_every_ns"`
+	// Schedule says Every: "every 24h", "off".
+	Schedule string `json:"schedule"`
+	// Sync says who runs the sync, or when it runs next, and why:
+	// "syncing on worker@host:123", "retrying at 14:05 because …".
+	Sync string `json:"sync,omitempty"`
+	// Live is the running sync's progress, read from the store (whatever
+	// process runs it).
+	Live *Progress `json:"progress,omitempty"`
 }
 
 // expirySoonDays: a token expiring this soon needs attention.
 const expirySoonDays = 14
 
-// Statuses lists every connection with its latest sync.
-func Statuses(ctx context.Context, st SyncStore, cat Catalog, now time.Time) ([]Status, error) {
-	rows, err := Integrations(ctx, st, cat, now)
+// Statuses lists every connection with its latest sync and its sync job.
+// self is this process's worker id, so a sync it runs says "this process".
+func Statuses(ctx context.Context, st SyncStore, cat Catalog, now time.Time, self string) ([]Status, error) {
+	conns, err := st.List(ctx, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -33,18 +47,89 @@ func Statuses(ctx context.Context, st SyncStore, cat Catalog, now time.Time) ([]
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Status, 0, len(rows))
-	for _, r := range rows {
-		s := Status{Integration: r}
-		if run, ok := runs[r.ID]; ok {
+	jobs, err := st.SyncJobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Status, 0, len(conns))
+	for i := range conns {
+		c := &conns[i]
+		s := Status{Integration: IntegrationOf(c, cat, now), Every: c.SyncEvery, Schedule: ScheduleText(c.SyncEvery)}
+		if run, ok := runs[c.ID]; ok {
 			run.Error = textsafe.Truncate(run.Error, 300)
 			run.Note = textsafe.Truncate(run.Note, 400)
 			s.LastRun = &run
 		}
+		if j, ok := jobs[c.ID]; ok {
+			j.Worker, j.LastError = textsafe.Truncate(j.Worker, 80), textsafe.Truncate(j.LastError, 300)
+			s.Job = &j
+			if j.State == store.JobRunning && s.LastRun != nil && s.LastRun.Status == store.RunRunning {
+				s.Live = liveProgress(s.LastRun, now)
+			}
+		}
+		s.Sync = syncText(s.Job, c.SyncEvery, self, now)
 		s.Attention = attention(s, now)
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// liveProgress is a running sync's progress as the store has it.
+func liveProgress(r *store.SyncRun, now time.Time) *Progress {
+	p := &Progress{ConnectionID: r.ConnectionID, RunID: r.ID, Status: r.Status, Users: r.Users, Pages: r.Pages,
+		Retries: r.Retries, Total: r.Total, View: r.View}
+	if secs := now.Sub(r.StartedAt).Seconds(); secs > 0 {
+		p.Rate = float64(r.Users) / secs
+	}
+	if p.Total != nil && p.Rate > 0 && *p.Total > p.Users {
+		p.ETA = time.Duration(float64(*p.Total-p.Users) / p.Rate * float64(time.Second))
+	}
+	return p
+}
+
+// ScheduleText says a sync period: "every 24h", "every 6h", "off".
+func ScheduleText(every time.Duration) string {
+	if every <= 0 {
+		return "off"
+	}
+	d := every.String() // "24h0m0s", "1h30m0s", "45s"
+	if strings.HasSuffix(d, "m0s") {
+		d = strings.TrimSuffix(d, "0s")
+	}
+	if strings.HasSuffix(d, "h0m") {
+		d = strings.TrimSuffix(d, "0m")
+	}
+	return "every " + d
+}
+
+// syncText says who runs a connection's sync, or when it runs next, and why.
+func syncText(j *store.SyncJob, every time.Duration, self string, now time.Time) string {
+	at := func(t time.Time) string {
+		if t.Sub(now) < 20*time.Hour {
+			return t.Local().Format("15:04")
+		}
+		return t.Local().Format("Jan 2 15:04")
+	}
+	if j == nil {
+		if every <= 0 {
+			return "no periodic sync (schedule off)"
+		}
+		return "no sync scheduled"
+	}
+	switch j.State {
+	case store.JobRunning:
+		if j.Worker == self && self != "" {
+			return "syncing in this process"
+		}
+		return "syncing on " + j.Worker
+	case store.JobQueued:
+		return "queued for a worker"
+	case store.JobRetrying:
+		return fmt.Sprintf("retrying at %s (attempt %d of %d) because %s", at(j.At), j.Attempt+1, j.MaxAttempts, j.LastError)
+	case store.JobSnoozed:
+		return fmt.Sprintf("snoozed until %s for a rate limit", at(j.At))
+	}
+	return "next sync at " + at(j.At)
 }
 
 func attention(s Status, now time.Time) string {

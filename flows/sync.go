@@ -1,23 +1,26 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
 
-// SyncStore is the store as the sync needs it: connections and inventory.
+// SyncStore is the store as the sync needs it: connections, inventory and
+// the job queue syncs run in.
 type SyncStore interface {
 	store.Store
 	store.Inventory
+	store.Jobs
 }
 
 // SourcePage is one page of a vendor's inventory. Next and Total are known
@@ -68,6 +71,8 @@ type Progress struct {
 	Note         string        `json:"note,omitempty"`
 	Error        string        `json:"error,omitempty"`
 	Seats        []store.Seats `json:"seats,omitempty"`
+	// Worker names the process that runs the sync, when not this one.
+	Worker string `json:"worker,omitempty"`
 }
 
 // Fraction is how far the sync is, or -1 when the total is unknown.
@@ -82,24 +87,28 @@ func (p Progress) Fraction() float64 {
 // may remain).
 const checkpointDone = "done:"
 
-// Syncer runs inventory syncs. One sync per connection at a time, across
-// processes (the store's sync lock); a stopped or killed sync resumes from
-// its checkpoint.
+// Syncer runs inventory syncs, as jobs of the store's queue (one per
+// connection at a time, across processes and machines); a stopped or
+// killed sync resumes from its checkpoint.
 type Syncer struct {
 	Store   SyncStore
 	Catalog Catalog
 	Now     func() time.Time
 	// NewHTTP builds the client; httpx.New by default.
 	NewHTTP func(httpx.Options) (*http.Client, error)
+	// Slice bounds one run of a sync job (sliceLength by default);
+	// RescueAfter is when a job whose worker died runs again (one hour by
+	// default). Tests shorten both.
+	Slice, RescueAfter time.Duration
+	// OnProgress, when set, receives the events of syncs this process runs
+	// (`onramp sync` shows them as they happen).
+	OnProgress func(Progress)
+	// Log, when set, records each sync job's start and outcome.
+	Log *slog.Logger
 }
 
 // Sync runs (or resumes) a sync of the connection, reporting progress.
 func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Progress)) (*store.SyncRun, error) {
-	unlock, err := s.Store.LockSync(connectionID)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	conn, err := s.Store.Get(ctx, connectionID)
 	if err != nil {
 		return nil, err
@@ -109,12 +118,12 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	}
 	vendor := s.Catalog.Vendor(conn.Vendor)
 	if vendor == nil {
-		return nil, fmt.Errorf("connection %s is for %q, which this onramp does not know; upgrade onramp or remove the connection",
-			textsafe.Line(conn.Alias), textsafe.Line(conn.Vendor))
+		return nil, fmt.Errorf("%w: connection %s is for %q, which this onramp does not know; upgrade onramp or remove the connection",
+			errCannotSync, textsafe.Line(conn.Alias), textsafe.Line(conn.Vendor))
 	}
 	syncable, ok := vendor.Connector.(Syncable)
 	if !ok {
-		return nil, fmt.Errorf("%s connections cannot be synced", vendor.Name)
+		return nil, fmt.Errorf("%w: %s connections have no inventory", errCannotSync, vendor.Name)
 	}
 	newHTTP := s.NewHTTP
 	if newHTTP == nil {
@@ -162,7 +171,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	status, errText := store.RunSucceeded, ""
 	switch {
 	case err == nil:
-	case ctx.Err() != nil:
+	case ctx.Err() != nil || errors.Is(err, store.ErrSyncStopped):
 		status = store.RunStopped
 	default:
 		status, errText = store.RunFailed, err.Error()
@@ -182,7 +191,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	}
 	if err != nil {
 		if status == store.RunStopped {
-			return finished, fmt.Errorf("sync stopped; it resumes from page %d next time: %w", finished.Pages+1, ctx.Err())
+			return finished, fmt.Errorf("sync stopped; it resumes from page %d next time: %w", finished.Pages+1, cmp.Or(ctx.Err(), err))
 		}
 		return finished, err
 	}
@@ -241,6 +250,11 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 		if ctx.Err() != nil {
 			return run, ctx.Err()
 		}
+		// Someone asked this sync to stop (from any process): it stops
+		// here, at the checkpoint just saved.
+		if stop, err := s.Store.StopRequested(ctx, run.ConnectionID); err == nil && stop {
+			return run, store.ErrSyncStopped
+		}
 	}
 	if ctx.Err() != nil {
 		return run, ctx.Err()
@@ -280,13 +294,14 @@ func (s *Syncer) credential(conn *store.Connection, hc *http.Client) Credential 
 // (after a renewal, for OAuth): no sync can succeed until someone
 // reconnects, so the connection says so, in GitLab's words.
 func (s *Syncer) markRejected(ctx context.Context, id string, err error) {
-	var ge *gitlab.Error
-	if !errors.As(err, &ge) || ge.Field() != gitlab.FieldToken {
+	var rejected CredentialRejected
+	if !errors.As(err, &rejected) || !rejected.CredentialRejected() {
 		return
 	}
-	reason := ge.Error()
-	if ge.Detail != "" && !strings.Contains(reason, ge.Detail) {
-		reason += " (GitLab: " + ge.Detail + ")"
+	reason := err.Error()
+	var detailed interface{ ServerWords() string }
+	if errors.As(err, &detailed) && detailed.ServerWords() != "" && !strings.Contains(reason, detailed.ServerWords()) {
+		reason += " (the server said: " + detailed.ServerWords() + ")"
 	}
 	s.Store.Update(ctx, id, func(c *store.Connection) error {
 		if c.State == store.StateNeedsReconnect {
@@ -307,5 +322,4 @@ func joinNotes(a, b string) string {
 	return a + " " + b
 }
 
-// IsSyncRunning reports a sync refused because another one holds the lock.
-func IsSyncRunning(err error) bool { return errors.Is(err, store.ErrSyncRunning) }
+

@@ -186,16 +186,18 @@ func TestSyncSurvivesFaults(t *testing.T) {
 	}
 }
 
-func TestSyncGivesUpOnAuthErrorsAndLocks(t *testing.T) {
+func TestSyncGivesUpOnAuthErrors(t *testing.T) {
 	e := newSyncEnv(t, gitlabtest.Options{Users: 100}, gitlabtest.DemoTokens.Revoked, "")
 	run, err := e.s.Sync(context.Background(), e.id, nil)
 	if err == nil || !strings.Contains(err.Error(), "revoked") || run.Status != store.RunFailed || run.Retries != 0 {
 		t.Fatalf("revoked token: %v %+v", err, run)
 	}
-	unlock, _ := e.st.LockSync(e.id)
-	defer unlock()
-	if _, err := e.s.Sync(context.Background(), e.id, nil); !IsSyncRunning(err) {
-		t.Fatalf("second sync: %v", err)
+	var give *store.GiveUpError
+	if out := Outcome(context.Background(), context.Background(), err); !errors.As(out, &give) {
+		t.Fatalf("a revoked token is retried: %v", out)
+	}
+	if c, _ := e.st.Get(context.Background(), e.id); c.State != store.StateNeedsReconnect {
+		t.Fatalf("state %s", c.State)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/textsafe"
@@ -56,9 +57,23 @@ type Error struct {
 	// Detail is the server's own words, sanitized for the terminal.
 	Detail string
 	Err    error
+	// Wait is how long a rate-limited server asked to be left alone.
+	Wait time.Duration
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// RetryAfter is how long to wait before trying again: the server's
+// Retry-After when it rate-limited the request, else 0.
+func (e *Error) RetryAfter() time.Duration { return e.Wait }
+
+// ServerWords is what the server said, sanitized ("" when nothing).
+func (e *Error) ServerWords() string { return e.Detail }
+
+// CredentialRejected reports whether the server refused the credential
+// itself (unknown, expired, revoked, too few scopes, blocked user): no retry
+// helps, only a new one.
+func (e *Error) CredentialRejected() bool { return e.Field() == FieldToken }
 
 // Error says what happened, in one line.
 func (e *Error) Error() string {

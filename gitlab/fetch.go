@@ -1,6 +1,7 @@
 package gitlab
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,11 @@ type Fetcher struct {
 	Renew func(ctx context.Context, rejected *http.Request) error
 	// GiveUpAfter bounds the retrying of one request; 5 minutes by default.
 	GiveUpAfter time.Duration
+	// MaxWait is the longest Retry-After waited out in place (30 s by
+	// default); a longer one is returned as a rate-limit error carrying the
+	// wait, so a job queue can put the sync aside instead of holding a
+	// worker.
+	MaxWait time.Duration
 	// retries counts retried requests (read from other goroutines).
 	retries atomic.Int64
 	// sleep waits (tests shorten it).
@@ -107,6 +113,13 @@ func (f *Fetcher) GetRaw(ctx context.Context, url string) (http.Header, []byte, 
 			return nil, nil, rejected.err
 		}
 		if retryAfter < 0 { // not retryable
+			return nil, nil, err
+		}
+		if maxWait := cmp.Or(f.MaxWait, 30*time.Second); retryAfter > maxWait {
+			var e *Error
+			if errors.As(err, &e) {
+				e.Wait = retryAfter
+			}
 			return nil, nil, err
 		}
 		if firstFailure.IsZero() {

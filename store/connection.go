@@ -57,13 +57,16 @@ type Connection struct {
 	// each refresh); ExpiresAt stays the credential's own expiry.
 	AccessExpiresAt *time.Time `json:"access_expires_at,omitempty"`
 	// ClientID is the OAuth application's ID; public data.
-	ClientID    string    `json:"client_id,omitempty"`
-	State       State     `json:"state"`
-	StateReason string    `json:"state_reason,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	CreatedBy   string    `json:"created_by"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	UpdatedBy   string    `json:"updated_by"`
+	ClientID string `json:"client_id,omitempty"`
+	// SyncEvery is how often the connection is synced again (0: never);
+	// DefaultSyncEvery for a new one. Only Jobs.SetSchedule changes it.
+	SyncEvery   time.Duration `json:"sync_every"`
+	State       State         `json:"state"`
+	StateReason string        `json:"state_reason,omitempty"`
+	CreatedAt   time.Time     `json:"created_at"`
+	CreatedBy   string        `json:"created_by"`
+	UpdatedAt   time.Time     `json:"updated_at"`
+	UpdatedBy   string        `json:"updated_by"`
 	// Revision grows by one with every committed change.
 	Revision int64 `json:"revision"`
 	// Secrets holds the sealed fields, unsealed; List leaves it nil. Its

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -86,13 +85,7 @@ type Inventory interface {
 	// Users streams a run's users in id order.
 	Users(ctx context.Context, runID int64, fn func(InventoryUser) error) error
 	Seats(ctx context.Context, runID int64) ([]Seats, error)
-	// LockSync takes the connection's sync lock (across processes), or
-	// fails with ErrSyncRunning; unlock releases it.
-	LockSync(connectionID string) (unlock func(), err error)
 }
-
-// ErrSyncRunning: another process (or goroutine) is syncing the connection.
-var ErrSyncRunning = errors.New("a sync of this connection is already running")
 
 // keepSnapshots is how many succeeded snapshots a connection keeps.
 const keepSnapshots = 3

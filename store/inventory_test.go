@@ -80,24 +80,3 @@ func TestSyncRunsAndSnapshots(t *testing.T) {
 	}
 }
 
-func TestSyncLockIsExclusive(t *testing.T) {
-	s := mustOpen(t, testOpts(t))
-	unlock, err := s.LockSync("c_1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.LockSync("c_1"); !errors.Is(err, ErrSyncRunning) {
-		t.Fatalf("second lock: %v", err)
-	}
-	other, err := s.LockSync("c_2")
-	if err != nil {
-		t.Fatalf("another connection: %v", err)
-	}
-	other()
-	unlock()
-	again, err := s.LockSync("c_1")
-	if err != nil {
-		t.Fatalf("after unlock: %v", err)
-	}
-	again()
-}

@@ -88,6 +88,11 @@ var migrations = []string{
 		expires_at TEXT NOT NULL DEFAULT '',
 		PRIMARY KEY (run_id, scope)
 	);`,
+	// 5: syncs are durable jobs (River's tables, migrated by its own
+	// migrator); each connection says how often it is synced again and
+	// whether its running sync was asked to stop.
+	`ALTER TABLE connections ADD COLUMN sync_every_s INTEGER NOT NULL DEFAULT 86400;
+	ALTER TABLE connections ADD COLUMN sync_stop INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // SchemaVersion is the version this build writes.

@@ -44,13 +44,16 @@ type Options struct {
 
 // SQLite is the embedded Store: one SQLite file in WAL mode.
 type SQLite struct {
-	db      *sql.DB
-	path    string
-	seal    *sealer
-	key     KeyInfo
-	storeID string
-	actor   string
-	now     func() time.Time
+	db *sql.DB
+	// riverDB is the job queue's own pool (one connection) on the same file.
+	riverDB    *sql.DB
+	riverQueue *riverQueue[*sql.Tx]
+	path       string
+	seal       *sealer
+	key        KeyInfo
+	storeID    string
+	actor      string
+	now        func() time.Time
 }
 
 var _ Store = (*SQLite)(nil)
@@ -103,18 +106,29 @@ func Open(ctx context.Context, opts Options) (*SQLite, error) {
 		s.db.Close()
 		return nil, err
 	}
+	if err := s.openQueue(ctx, opts); err != nil {
+		s.db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
-// openSQLite opens the database file at file, named path in messages.
-func openSQLite(file, path string, opts Options) (*SQLite, error) {
+// sqliteDSN is how every pool opens the file: WAL, full sync, foreign keys,
+// a busy timeout, and the write lock taken at BEGIN (no reader-turned-writer
+// deadlock).
+func sqliteDSN(file string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: file}).EscapedPath()+"?"+q.Encode())
+	return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
+}
+
+// openSQLite opens the database file at file, named path in messages.
+func openSQLite(file, path string, opts Options) (*SQLite, error) {
+	db, err := sql.Open("sqlite", sqliteDSN(file))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -409,7 +423,12 @@ func (s *SQLite) wrap(what string, err error) error {
 }
 
 // Close releases the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLite) Close() error {
+	if s.riverDB != nil {
+		s.riverDB.Close()
+	}
+	return s.db.Close()
+}
 
 // Path is the database file.
 func (s *SQLite) Path() string { return s.path }

@@ -5,11 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-
-	"github.com/gofrs/flock"
 )
 
 var _ Inventory = (*SQLite)(nil)
@@ -263,22 +259,4 @@ func nullInt(n sql.NullInt64) *int {
 	}
 	v := int(n.Int64)
 	return &v
-}
-
-// LockSync takes a sidecar lock file per connection (flock, released by the
-// kernel if the process dies), never the database file itself.
-func (s *SQLite) LockSync(connectionID string) (func(), error) {
-	path := filepath.Join(filepath.Dir(s.path), "."+filepath.Base(s.path)+".sync-"+connectionID+".lock")
-	if f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600); err == nil {
-		f.Close()
-	}
-	l := flock.New(path)
-	ok, err := l.TryLock()
-	if err != nil {
-		return nil, fmt.Errorf("sync lock %s: %w", path, err)
-	}
-	if !ok {
-		return nil, ErrSyncRunning
-	}
-	return func() { l.Unlock() }, nil
 }

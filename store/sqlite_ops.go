@@ -15,7 +15,8 @@ import (
 
 const connectionColumns = `id, vendor, alias, base_url, auth_method, account_id, account_username,
 	account_name, account_admin, scopes, expires_at, server_version, server_edition, ca_bundle,
-	token_name, client_id, state, state_reason, created_at, created_by, updated_at, updated_by, revision, access_expires_at`
+	token_name, client_id, state, state_reason, created_at, created_by, updated_at, updated_by, revision, access_expires_at,
+	sync_every_s`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -24,12 +25,15 @@ func scanConnection(r rowScanner) (*Connection, error) {
 	var scopes, created, updated, state string
 	var expires, accessExpires sql.NullString
 	var admin int
+	var everySecs int64
 	err := r.Scan(&c.ID, &c.Vendor, &c.Alias, &c.BaseURL, &c.AuthMethod, &c.Account.ID, &c.Account.Username,
 		&c.Account.Name, &admin, &scopes, &expires, &c.ServerVersion, &c.ServerEdition, &c.CABundle,
-		&c.TokenName, &c.ClientID, &state, &c.StateReason, &created, &c.CreatedBy, &updated, &c.UpdatedBy, &c.Revision, &accessExpires)
+		&c.TokenName, &c.ClientID, &state, &c.StateReason, &created, &c.CreatedBy, &updated, &c.UpdatedBy, &c.Revision, &accessExpires,
+		&everySecs)
 	if err != nil {
 		return nil, err
 	}
+	c.SyncEvery = time.Duration(everySecs) * time.Second
 	c.Account.Admin = admin != 0
 	c.Scopes = strings.Fields(scopes)
 	c.State = State(state)
@@ -81,7 +85,8 @@ func (s *SQLite) validate(c *Connection) error {
 	return nil
 }
 
-// Create inserts c with its secrets in one transaction.
+// Create inserts c with its secrets and its first sync job in one
+// transaction: no connection exists without a sync on its way.
 func (s *SQLite) Create(ctx context.Context, c *Connection) error {
 	if err := s.validate(c); err != nil {
 		return err
@@ -92,21 +97,28 @@ func (s *SQLite) Create(ctx context.Context, c *Connection) error {
 	c.CreatedAt, c.UpdatedAt = now, now
 	c.CreatedBy, c.UpdatedBy = actor, actor
 	c.Revision = 1
+	if c.SyncEvery == 0 {
+		c.SyncEvery = DefaultSyncEvery
+	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`, alias_key)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			c.ID, c.Vendor, c.Alias, c.BaseURL, c.AuthMethod, c.Account.ID, c.Account.Username,
 			c.Account.Name, boolInt(c.Account.Admin), strings.Join(c.Scopes, " "), nullTime(c.ExpiresAt),
 			c.ServerVersion, c.ServerEdition, c.CABundle, c.TokenName, c.ClientID, string(c.State), c.StateReason,
 			formatTime(c.CreatedAt), c.CreatedBy, formatTime(c.UpdatedAt), c.UpdatedBy, c.Revision,
-			nullTime(c.AccessExpiresAt), strings.ToLower(c.Alias))
+			nullTime(c.AccessExpiresAt), int64(max(c.SyncEvery, 0).Seconds()), strings.ToLower(c.Alias))
 		if err != nil {
 			if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT {
 				return fmt.Errorf("%w: %s/%s", ErrAliasTaken, c.Vendor, c.Alias)
 			}
 			return s.wrap("insert connection", err)
 		}
-		return s.putSecrets(ctx, tx, c.ID, c.Secrets, nil)
+		if err := s.putSecrets(ctx, tx, c.ID, c.Secrets, nil); err != nil {
+			return err
+		}
+		_, err = s.riverQueue.enqueueTx(ctx, tx, c.ID, ReasonFirst)
+		return err
 	})
 	if err != nil {
 		c.ID = ""
@@ -256,6 +268,16 @@ func (s *SQLite) List(ctx context.Context, opts ListOptions) ([]Connection, erro
 // Update applies fn to the stored connection under the write lock. The id,
 // vendor, creation fields and revision are the store's: fn cannot change them.
 func (s *SQLite) Update(ctx context.Context, id string, fn func(*Connection) error) (*Connection, error) {
+	return s.update(ctx, id, fn, false)
+}
+
+// UpdateAndSync is Update with a sync asked for in the same transaction (a
+// reconnect: the new credential's first sync).
+func (s *SQLite) UpdateAndSync(ctx context.Context, id string, fn func(*Connection) error) (*Connection, error) {
+	return s.update(ctx, id, fn, true)
+}
+
+func (s *SQLite) update(ctx context.Context, id string, fn func(*Connection) error, sync bool) (*Connection, error) {
 	var out *Connection
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		cur, err := s.load(ctx, tx, `id = ?`, id)
@@ -301,15 +323,24 @@ func (s *SQLite) Update(ctx context.Context, id string, fn func(*Connection) err
 		if err := s.putSecrets(ctx, tx, next.ID, next.Secrets, old); err != nil {
 			return err
 		}
+		if sync {
+			if _, err := s.riverQueue.enqueueTx(ctx, tx, next.ID, ReasonFirst); err != nil {
+				return err
+			}
+		}
 		out = &next
 		return nil
 	})
 	return out, err
 }
 
-// Delete removes a connection and (by cascade) its secrets.
+// Delete removes a connection, (by cascade) its secrets and inventory, and
+// cancels its sync job.
 func (s *SQLite) Delete(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.riverQueue.cancelTx(ctx, tx, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE id = ?`, id)
 		if err != nil {
 			return s.wrap("delete connection", err)

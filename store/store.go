@@ -11,8 +11,9 @@ import (
 // Store is the credential store shared by the wizard, the CLI, the SSH server
 // and the sync. Every method that changes data is one transaction.
 type Store interface {
-	// Create inserts c, assigning ID, timestamps and Revision. It fails with
-	// ErrAliasTaken when the vendor already has that alias (case-insensitively).
+	// Create inserts c, assigning ID, timestamps and Revision, and enqueues
+	// its first sync in the same transaction. It fails with ErrAliasTaken
+	// when the vendor already has that alias (case-insensitively).
 	Create(ctx context.Context, c *Connection) error
 	// Get returns the connection with its secrets unsealed.
 	Get(ctx context.Context, id string) (*Connection, error)
@@ -25,6 +26,9 @@ type Store interface {
 	// store's write lock, so concurrent updaters (threads or processes)
 	// serialize and none is lost. If fn returns an error nothing is written.
 	Update(ctx context.Context, id string, fn func(*Connection) error) (*Connection, error)
+	// UpdateAndSync is Update that also asks for a sync in the same
+	// transaction: a reconnected credential's first sync.
+	UpdateAndSync(ctx context.Context, id string, fn func(*Connection) error) (*Connection, error)
 	// Delete removes the connection and its secrets.
 	Delete(ctx context.Context, id string) error
 	// Info describes where the store and its key live.

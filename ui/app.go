@@ -51,11 +51,13 @@ type Deps struct {
 	// OnIdle runs once, shortly after start-up settles (the store is open
 	// and the first frames are drawn): the CLI trims start-up memory there.
 	OnIdle func()
-	// Syncs runs background syncs; the wizard makes its own when nil.
-	Syncs *flows.SyncManager
-	// SharedSyncs: the syncs belong to a server (onramp serve) and go on
-	// when this session quits, so quitting does not ask about them.
-	SharedSyncs bool
+	// Worker: the wizard runs due syncs in this process while it is open
+	// (a laptop needs no daemon for its first sync). Over SSH the server's
+	// worker runs them, and a session's end stops nothing.
+	Worker bool
+	// WorkerID names this process in "syncing on …"; flows.WorkerID by
+	// default.
+	WorkerID string
 }
 
 type storeReadyMsg struct {
@@ -95,11 +97,11 @@ type Model struct {
 	// Aborted is set when the person quit before finishing (exit 130).
 	Aborted bool
 	// Created lists aliases connected in this run.
-	Created     []string
-	syncs       *flows.SyncManager
-	watching    map[string]bool // syncs whose progress this page draws
-	progressing bool            // a progress tick is pending
-	retries     map[string]*retryPlan
+	Created []string
+	// worker runs syncs in this process (Deps.Worker), once the store is open.
+	worker store.Worker
+	// runningHere: a sync runs in this process's worker (quitting asks).
+	runningHere bool
 	// quitting: waiting for syncs to record their checkpoints.
 	quitting    bool
 	confirmSync bool
@@ -108,8 +110,10 @@ type Model struct {
 
 // New builds the wizard.
 func New(d Deps) *Model {
-	m := &Model{deps: d, st: d.Store, th: theme.New(true), help: help.New(), width: 80, height: 24, pages: map[Page]common.Page{},
-		syncs: d.Syncs, watching: map[string]bool{}, retries: map[string]*retryPlan{}}
+	m := &Model{deps: d, st: d.Store, th: theme.New(true), help: help.New(), width: 80, height: 24, pages: map[Page]common.Page{}}
+	if m.deps.WorkerID == "" {
+		m.deps.WorkerID = flows.WorkerID("wizard")
+	}
 	m.help.Styles = help.DefaultStyles(true)
 	m.newFlow()
 	m.page = PageVendors
@@ -153,10 +157,7 @@ func (m *Model) Init() tea.Cmd {
 // storeReady counts connections (for the vendor page hint) and, when the
 // wizard starts on Integrations, loads it.
 func (m *Model) storeReady() tea.Cmd {
-	if ss, ok := m.st.(flows.SyncStore); ok && m.syncs == nil {
-		m.syncs = flows.NewSyncManager(&flows.Syncer{Store: ss, Catalog: m.deps.Catalog, Now: m.deps.Flow.Now, NewHTTP: m.deps.Flow.NewHTTP})
-	}
-	cmds := []tea.Cmd{m.loadIntegrations()}
+	cmds := []tea.Cmd{m.loadIntegrations(), m.startWorker()}
 	if idle := m.deps.OnIdle; idle != nil {
 		m.deps.OnIdle = nil
 		cmds = append(cmds, tea.Tick(300*time.Millisecond, func(time.Time) tea.Msg {
@@ -173,11 +174,12 @@ func (m *Model) loadIntegrations() tea.Cmd {
 		now = time.Now
 	}
 	ss, ok := st.(flows.SyncStore)
+	self := m.deps.WorkerID
 	return func() tea.Msg {
 		if !ok {
 			return integrationsMsg{nil, errors.New("this store keeps no inventory")}
 		}
-		rows, err := flows.Statuses(context.Background(), ss, cat, now())
+		rows, err := flows.Statuses(context.Background(), ss, cat, now(), self)
 		return integrationsMsg{rows, err}
 	}
 }
@@ -241,28 +243,29 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if !ok {
 			return m, nil
 		}
+		m.noteRunningHere(msg.rows)
 		first := page.SelectedID() == "" && len(msg.rows) > 0
-		page.SetRows(msg.rows, msg.err)
+		changed := page.SetRows(msg.rows, msg.err)
 		var cmds []tea.Cmd
 		if first {
-			cmds = append(cmds, m.resumeSyncs(msg.rows), m.loadDetails(page.SelectedID()))
+			cmds = append(cmds, m.loadDetails(page.SelectedID()))
 		}
-		if m.syncs != nil && len(m.syncs.Running()) > 0 {
-			cmds = append(cmds, m.progressTick())
+		for _, id := range changed { // a sync began or ended: its details (runs, seats) changed
+			if id == page.SelectedID() {
+				cmds = append(cmds, m.loadDetails(id))
+			}
 		}
 		if m.page == PageIntegrations && !m.ticking {
 			m.ticking = true
-			cmds = append(cmds, refreshTick())
+			cmds = append(cmds, refreshTick(anyRunning(msg.rows)))
 		}
 		return m, tea.Batch(cmds...)
-	case refreshTickMsg:
+	case RefreshMsg:
 		m.ticking = false
 		if m.page != PageIntegrations {
 			return m, nil
 		}
 		return m, m.loadIntegrations()
-	case progressTickMsg:
-		return m, m.onProgressTick()
 	case detailsMsg:
 		if page, ok := m.pages[PageIntegrations].(*integrations.Model); ok {
 			page.SetDetails(msg.id, msg.d)
@@ -270,17 +273,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case stoppedAllMsg:
 		return m, tea.Quit
+	case workerMsg:
+		if msg.err != nil {
+			return m, m.setStatus("Syncs cannot run in this process: " + msg.err.Error())
+		}
+		m.worker = msg.w
+		return m, nil
 	case removedMsg:
-		delete(m.retries, msg.id)
 		if msg.err != nil {
 			return m, m.setStatus("Could not remove: " + msg.err.Error())
 		}
 		return m, tea.Batch(m.setStatus("Removed."), m.loadIntegrations())
-	case retrySyncMsg:
-		if r := m.retries[msg.id]; r != nil && r.at.Equal(msg.at) {
-			return m, m.startSync(msg.id)
-		}
-		return m, nil
 	case clearStatusMsg:
 		if msg.seq == m.statusSeq {
 			m.status = ""

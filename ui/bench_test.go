@@ -72,14 +72,17 @@ func BenchmarkFrameWhileSyncing(b *testing.B) {
 			})
 		}
 	}()
-	rows, _ := flows.Statuses(context.Background(), st, flows.DefaultCatalog(), time.Now())
+	rows, _ := flows.Statuses(context.Background(), st, flows.DefaultCatalog(), time.Now(), "")
 	page := integrations.New(rows, nil, c.ID, uitheme.New(true))
 	page.SetSize(100, 30)
 	b.ReportAllocs()
 	for b.Loop() {
 		select {
-		case p := <-events:
-			page.SetLive(c.ID, &p)
+		case p := <-events: // the page's reload, as it reads a sync's progress from the store
+			for i := range rows {
+				rows[i].Live = &p
+			}
+			page.SetRows(rows, nil)
 		default:
 		}
 		page.Update(uitest.Key("down"))

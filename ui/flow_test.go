@@ -52,7 +52,7 @@ func start(t *testing.T, opts gitlabtest.Options, tls bool, base string, timeout
 	}
 	st := openStore(t)
 	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: base})}
-	m := ui.New(ui.Deps{Catalog: cat, Store: st, Flow: flows.Deps{Timeout: timeout}})
+	m := ui.New(ui.Deps{Catalog: cat, Store: st, Flow: flows.Deps{Timeout: timeout}, Worker: true})
 	return &env{srv: srv, st: st, m: m, s: uitest.Start(t, m, 80, 24)}
 }
 

@@ -20,7 +20,7 @@ func hostileWizard(t *testing.T, keep func(string) bool, d flows.Deps) (*uitest.
 	if d.Timeout == 0 {
 		d.Timeout = 5 * time.Second
 	}
-	m := ui.New(ui.Deps{Catalog: cat, Store: openStore(t), Flow: d})
+	m := ui.New(ui.Deps{Catalog: cat, Store: openStore(t), Flow: d, Worker: true})
 	return uitest.Start(t, m, 100, 30), srv
 }
 

@@ -88,30 +88,27 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		return f.ShowError(msg.Err), true
 	case common.OpenIntegrationsMsg:
 		focus := ""
-		var first tea.Cmd
-		if m.flow.Saved != nil {
+		if m.flow.Saved != nil { // its first sync was enqueued with it
 			m.Created = append(m.Created, m.flow.Saved.Alias)
 			focus = m.flow.Saved.ID
-			first = m.startSync(focus) // the first sync starts by itself
 		}
 		m.show(PageIntegrations, integrations.New(nil, nil, focus, m.th))
-		return tea.Batch(m.loadIntegrations(), first, m.loadDetails(focus)), true
+		return tea.Batch(m.loadIntegrations(), m.loadDetails(focus)), true
 	case integrations.SyncNowMsg:
-		delete(m.retries, msg.ID)
-		return m.startSync(msg.ID), true
+		return m.syncNow(msg.ID, msg.Running), true
+	case syncAskedMsg:
+		if msg.err != nil {
+			return m.setStatus("The sync could not be asked for: " + msg.err.Error()), true
+		}
+		return m.loadIntegrations(), true
 	case integrations.SelectedMsg:
 		return m.loadDetails(msg.ID), true
 	case integrations.QuitMsg:
 		return m.quit(false), true
 	case integrations.RemoveMsg:
-		// Stop its sync first (off the UI goroutine), then delete.
-		st, syncs, id, ctx := m.st, m.syncs, msg.ID, m.actorContext()
-		return func() tea.Msg {
-			if syncs != nil {
-				syncs.Stop(id)
-			}
-			return removedMsg{id: id, err: st.Delete(ctx, id)}
-		}, true
+		// Off the UI goroutine; deleting cancels its sync job too.
+		st, id, ctx := m.st, msg.ID, m.actorContext()
+		return func() tea.Msg { return removedMsg{id: id, err: st.Delete(ctx, id)} }, true
 	case common.ReconnectMsg:
 		return m.reconnect(msg.ID), true
 	case common.AddAnotherMsg:

@@ -31,14 +31,24 @@ func (m *Model) dirty() bool {
 }
 
 // quit leaves, asking first when something typed would be lost or a sync
-// is running (a stopped sync resumes from its checkpoint later).
+// runs in this process (a stopped sync resumes from its checkpoint later).
+// This process's worker is stopped on the way out.
 func (m *Model) quit(abort bool) tea.Cmd {
-	if m.dirty() || m.running() {
-		m.confirm, m.confirmSync = true, m.running()
+	if m.dirty() || m.runningHere {
+		m.confirm, m.confirmSync = true, m.runningHere
 		return nil
 	}
 	m.Aborted = abort && m.page != PageIntegrations && !m.succeeded()
-	return tea.Quit
+	return m.leave()
+}
+
+// leave stops this process's worker (if any), then quits.
+func (m *Model) leave() tea.Cmd {
+	if m.worker == nil {
+		return tea.Quit
+	}
+	m.quitting = true
+	return m.stopWorker()
 }
 
 func (m *Model) updateConfirm(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
@@ -46,11 +56,7 @@ func (m *Model) updateConfirm(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case "y", "Y", "ctrl+c":
 		m.Aborted = m.dirty()
 		m.confirm = false
-		if m.running() {
-			m.quitting = true
-			return m, m.stopSyncs()
-		}
-		return m, tea.Quit
+		return m, m.leave()
 	case "n", "N", "esc":
 		m.confirm = false
 	}

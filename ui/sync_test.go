@@ -24,14 +24,14 @@ func TestQuitWithRunningSyncAsksAndStopsAtCheckpoint(t *testing.T) {
 	c.SetSecret(store.SecretToken, store.Secret(gitlabtest.DemoTokens.Admin))
 	st.Create(context.Background(), c)
 
-	m := ui.New(ui.Deps{Catalog: flows.DefaultCatalog(), Store: st, Start: ui.PageIntegrations})
-	d := &driver{t: t, m: m}
+	m := ui.New(ui.Deps{Catalog: flows.DefaultCatalog(), Store: st, Start: ui.PageIntegrations, Worker: true})
+	d := &driver{t: t, m: m, wait: 2 * time.Second}
 	d.run(m.Init(), 0)
 	d.send(tea.WindowSizeMsg{Width: 100, Height: 30})
 	if !strings.Contains(d.view(), "slow") {
 		t.Fatalf("page:\n%s", d.view())
 	}
-	d.keys("s")
+	// Its first sync (enqueued with it) runs in the wizard's worker.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		runs, _ := st.Runs(context.Background(), c.ID, 1)
@@ -43,6 +43,7 @@ func TestQuitWithRunningSyncAsksAndStopsAtCheckpoint(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	d.send(refreshNow())
 	d.keys("q")
 	if !strings.Contains(d.view(), "A sync is running. Stop it and quit?") {
 		t.Fatalf("no question:\n%s", d.view())
@@ -70,18 +71,22 @@ func TestIntegrationsProgressBars(t *testing.T) {
 	rows := []flows.Status{{Integration: flows.Integration{ID: "a", Alias: "a", Vendor: "GitLab", Host: "h", Account: "@x", ExpiresAt: &exp, State: "connected"}}}
 	p := integrations.New(rows, nil, "a", theme())
 	p.SetSize(100, 30)
-	p.SetLive("a", &flows.Progress{ConnectionID: "a", Status: store.RunRunning, Users: 1200, Pages: 12, Rate: 600})
+	rows[0].Live = &flows.Progress{ConnectionID: "a", Status: store.RunRunning, Users: 1200, Pages: 12, Rate: 600}
+	p.SetRows(rows, nil)
 	if v := p.View(); !strings.Contains(v, "syncing 1200") || !strings.Contains(v, "1200 users · 12 pages") {
 		t.Fatalf("indeterminate:\n%s", v)
 	}
 	total := 4800
-	p.SetLive("a", &flows.Progress{ConnectionID: "a", Status: store.RunRunning, Users: 1200, Pages: 12, Rate: 600, Total: &total, ETA: 6 * time.Second})
+	rows[0].Live = &flows.Progress{ConnectionID: "a", Status: store.RunRunning, Users: 1200, Pages: 12, Rate: 600, Total: &total, ETA: 6 * time.Second}
+	p.SetRows(rows, nil)
 	if v := p.View(); !strings.Contains(v, "syncing 25%") || !strings.Contains(v, "ETA 6s") {
 		t.Fatalf("determinate:\n%s", v)
 	}
 }
 
 func theme() uitheme.Theme { return uitheme.New(true) }
+
+func refreshNow() tea.Msg { return ui.RefreshMsg{} }
 
 func TestFailedSyncShowsReasonAndNextRetry(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{Users: 50}).Start()
@@ -91,18 +96,21 @@ func TestFailedSyncShowsReasonAndNextRetry(t *testing.T) {
 	c := &store.Connection{Vendor: "gitlab", Alias: "flaky", BaseURL: srv.BaseURL, AuthMethod: store.AuthToken, ServerVersion: "17.6.1-ee"}
 	c.SetSecret(store.SecretToken, store.Secret(gitlabtest.DemoTokens.Admin))
 	st.Create(context.Background(), c)
-	m := ui.New(ui.Deps{Catalog: flows.DefaultCatalog(), Store: st, Start: ui.PageIntegrations})
-	d := &driver{t: t, m: m, wait: 400 * time.Millisecond}
+	// The wizard runs the connection's first sync (enqueued with it) in
+	// its own worker; the failure is retried by the queue, and the page says
+	// when and why, from the store.
+	m := ui.New(ui.Deps{Catalog: flows.DefaultCatalog(), Store: st, Start: ui.PageIntegrations, Worker: true})
+	d := &driver{t: t, m: m, wait: 2 * time.Second}
 	d.run(m.Init(), 0)
 	d.send(tea.WindowSizeMsg{Width: 120, Height: 30})
-	d.keys("s")
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(d.view(), "retry in") && time.Now().Before(deadline) {
-		d.send(tea.WindowSizeMsg{Width: 120, Height: 30}) // let pending events through
-		time.Sleep(50 * time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(d.view(), "failed · retry") && time.Now().Before(deadline) {
+		d.send(refreshNow())
+		time.Sleep(100 * time.Millisecond)
 	}
 	v := d.view()
-	if !strings.Contains(v, "sync failed · retry in") || !strings.Contains(v, "the last sync failed: GitLab answered 404") {
+	if !strings.Contains(v, "failed · retry") || !strings.Contains(v, "the last sync failed: GitLab answered 404") ||
+		!strings.Contains(v, "retrying at") || !strings.Contains(v, "(attempt 2 of 7) because GitLab answered 404") {
 		t.Fatalf("failure not shown:\n%s", v)
 	}
 }

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -13,107 +12,95 @@ import (
 	"github.com/onramp-dev/onramp/ui/integrations"
 )
 
+// RefreshMsg reloads the Integrations page from the store (its own tick
+// sends it; tests send it to skip the wait).
+type RefreshMsg struct{}
+
+// Syncs are jobs of the store's queue: whichever process runs one (a worker,
+// `onramp serve`, this wizard), its progress is in the store, and this page
+// reads it from there.
+
 type (
 	detailsMsg struct {
 		id string
 		d  integrations.Details
 	}
-	refreshTickMsg  struct{}
-	progressTickMsg struct{}
-	stoppedAllMsg   struct{}
-	removedMsg      struct {
+	stoppedAllMsg struct{}
+	workerMsg     struct {
+		w   store.Worker
+		err error
+	}
+	removedMsg struct {
 		id  string
 		err error
 	}
-	retrySyncMsg struct {
-		id string
-		at time.Time
-	}
+	syncAskedMsg struct{ err error }
 )
 
-// retryPlan schedules the next attempt of a failed sync: 1 minute, doubling
-// up to 30 minutes, while the wizard runs.
-type retryPlan struct {
-	failures int
-	at       time.Time
-}
-
-// progressEvery is how often a running sync's progress is drawn.
-const progressEvery = 150 * time.Millisecond
-
-// startSync asks the manager to sync id in the background (it goes on when
-// this page, or this SSH session, goes away).
-func (m *Model) startSync(id string) tea.Cmd {
-	if m.syncs == nil || !m.syncs.Start(id) {
+// startWorker runs due syncs in this process while the wizard is open
+// (Deps.Worker), off the UI goroutine.
+func (m *Model) startWorker() tea.Cmd {
+	ss, ok := m.st.(flows.SyncStore)
+	if !m.deps.Worker || !ok || m.worker != nil {
 		return nil
 	}
-	m.watching[id] = true
-	return m.progressTick()
-}
-
-func (m *Model) progressTick() tea.Cmd {
-	if m.progressing {
-		return nil
-	}
-	m.progressing = true
-	return tea.Tick(progressEvery, func(time.Time) tea.Msg { return progressTickMsg{} })
-}
-
-// onProgressTick draws running syncs' progress and notices ended ones.
-func (m *Model) onProgressTick() tea.Cmd {
-	m.progressing = false
-	page, _ := m.pages[PageIntegrations].(*integrations.Model)
-	var cmds []tea.Cmd
-	for id := range m.watching {
-		if p, ok := m.syncs.Progress(id); ok {
-			if page != nil {
-				page.SetLive(id, &p)
-			}
-			continue
-		}
-		delete(m.watching, id)
-		if page != nil {
-			page.SetLive(id, nil)
-		}
-		last, _ := m.syncs.Ended(id)
-		cmds = append(cmds, m.loadIntegrations(), m.loadDetails(id), m.planRetry(id, last))
-	}
-	// Syncs started by other sessions of this server show here too.
-	for _, id := range m.syncs.Running() {
-		if !m.watching[id] {
-			m.watching[id] = true
-		}
-	}
-	if len(m.watching) > 0 {
-		cmds = append(cmds, m.progressTick())
-	}
-	return tea.Batch(cmds...)
-}
-
-// running reports whether any sync this wizard owns runs (over SSH the
-// server owns them: they go on when the session ends).
-func (m *Model) running() bool {
-	return m.syncs != nil && !m.deps.SharedSyncs && len(m.syncs.Running()) > 0
-}
-
-// stopSyncs stops every sync at its checkpoint before quitting.
-func (m *Model) stopSyncs() tea.Cmd {
-	syncs := m.syncs
+	syncer := &flows.Syncer{Store: ss, Catalog: m.deps.Catalog, Now: m.deps.Flow.Now, NewHTTP: m.deps.Flow.NewHTTP}
+	id := m.deps.WorkerID
 	return func() tea.Msg {
-		syncs.StopAll(5 * time.Second)
+		w, err := syncer.RunWorker(context.Background(), id, 2, nil)
+		return workerMsg{w, err}
+	}
+}
+
+// syncNow asks for a sync of id now, or stops the one running: whichever
+// process runs it stops at its next checkpoint.
+func (m *Model) syncNow(id string, running bool) tea.Cmd {
+	ss, ok := m.st.(flows.SyncStore)
+	if !ok {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx := context.Background()
+		if running {
+			return syncAskedMsg{ss.StopSync(ctx, id)}
+		}
+		_, err := ss.EnqueueSync(ctx, id)
+		return syncAskedMsg{err}
+	}
+}
+
+// noteRunningHere remembers whether this process's worker runs a sync, so
+// quitting asks first (over SSH the server's worker runs them: nothing to ask).
+func (m *Model) noteRunningHere(rows []flows.Status) {
+	m.runningHere = false
+	for _, r := range rows {
+		if r.Job != nil && r.Job.State == store.JobRunning && r.Job.Worker == m.deps.WorkerID && m.worker != nil {
+			m.runningHere = true
+		}
+	}
+}
+
+func anyRunning(rows []flows.Status) bool {
+	for _, r := range rows {
+		if r.Job != nil && r.Job.State == store.JobRunning {
+			return true
+		}
+	}
+	return false
+}
+
+// stopWorker stops this process's worker: its syncs stop at a checkpoint and
+// go back to the queue, for a worker or the next wizard to resume.
+func (m *Model) stopWorker() tea.Cmd {
+	w := m.worker
+	return func() tea.Msg {
+		if w != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			w.Stop(ctx)
+		}
 		return stoppedAllMsg{}
 	}
-}
-
-// resumeSyncs restarts syncs left stopped or killed, as the page opens.
-func (m *Model) resumeSyncs(rows []flows.Status) tea.Cmd {
-	var cmds []tea.Cmd
-	for _, r := range rows {
-		if r.LastRun != nil && (r.LastRun.Status == store.RunStopped || r.LastRun.Status == store.RunRunning) && r.State == string(store.StateConnected) {
-			cmds = append(cmds, m.startSync(r.ID))
-		}
-	}
-	return tea.Batch(cmds...)
 }
 
 // loadDetails reads what the detail panel shows for one connection.
@@ -145,31 +132,13 @@ func (m *Model) loadDetails(id string) tea.Cmd {
 	}
 }
 
-// refreshTick reloads the page every second while it shows, so syncs run by
-// other processes (the CLI, other operators) advance on screen too.
-func refreshTick() tea.Cmd {
-	return tea.Tick(time.Second, func(time.Time) tea.Msg { return refreshTickMsg{} })
-}
-
-// planRetry schedules another attempt after a failed sync (not after one
-// that needs a person: a dead grant or a revoked token).
-func (m *Model) planRetry(id string, last flows.Progress) tea.Cmd {
-	if last.Status != store.RunFailed || strings.Contains(last.Error, "reconnect") || strings.Contains(last.Error, "revoked") ||
-		strings.Contains(last.Error, "expired") || strings.Contains(last.Error, "does not recognise") {
-		delete(m.retries, id)
-		return nil
+// refreshTick reloads the page while it shows, from the store, so syncs run
+// by any process advance on screen: four times a second while one runs,
+// else every second.
+func refreshTick(running bool) tea.Cmd {
+	every := time.Second
+	if running {
+		every = 250 * time.Millisecond
 	}
-	plan := m.retries[id]
-	if plan == nil {
-		plan = &retryPlan{}
-		m.retries[id] = plan
-	}
-	wait := min(time.Minute<<plan.failures, 30*time.Minute)
-	plan.failures++
-	plan.at = time.Now().Add(wait)
-	if page, ok := m.pages[PageIntegrations].(*integrations.Model); ok {
-		page.SetRetry(id, plan.at)
-	}
-	at := plan.at
-	return tea.Tick(wait, func(time.Time) tea.Msg { return retrySyncMsg{id: id, at: at} })
+	return tea.Tick(every, func(time.Time) tea.Msg { return RefreshMsg{} })
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -48,6 +49,8 @@ type Config struct {
 	// MaxUnauthenticatedPerIP and MaxUnauthenticated cap connections still
 	// in their handshake, per client IP (8) and in all (64).
 	MaxUnauthenticatedPerIP, MaxUnauthenticated int
+	// SyncConcurrency is how many syncs the server's worker runs at once (4).
+	SyncConcurrency int
 	Policy                                      Policy
 	Store                                       *store.SQLite
 	Catalog                                     flows.Catalog
@@ -59,10 +62,14 @@ type Server struct {
 	cfg      Config
 	ssh      *ssh.Server
 	store    *loggingStore
-	syncs    *flows.SyncManager
+	syncer   *flows.Syncer
+	// worker runs the team's syncs in this process; they go on when the
+	// session that asked for one ends.
+	worker   store.Worker
 	active   atomic.Int32
 	mu       sync.Mutex
 	programs map[*tea.Program]struct{}
+	workerID string
 	// Fingerprint is the host key's SHA256 fingerprint, for operators to check.
 	Fingerprint string
 }
@@ -101,9 +108,9 @@ func New(cfg Config) (*Server, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%s holds no public key: nobody could log in; add the operators' keys first", cfg.AuthorizedKeys)
 	}
-	s := &Server{cfg: cfg, programs: map[*tea.Program]struct{}{}}
+	s := &Server{cfg: cfg, programs: map[*tea.Program]struct{}{}, workerID: flows.WorkerID("serve")}
 	s.store = &loggingStore{SQLite: cfg.Store, log: cfg.Logger}
-	s.syncs = flows.NewSyncManager(&flows.Syncer{Store: s.store, Catalog: cfg.Catalog, NewHTTP: s.newHTTP})
+	s.syncer = &flows.Syncer{Store: s.store, Catalog: cfg.Catalog, NewHTTP: s.newHTTP}
 
 	if cfg.ConnectRate <= 0 {
 		cfg.ConnectRate = 2
@@ -237,8 +244,7 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 		Catalog:     s.cfg.Catalog,
 		Store:       s.store,
 		Flow:        flows.Deps{Remote: true, Actor: actor, NewHTTP: s.newHTTP},
-		Syncs:       s.syncs,
-		SharedSyncs: true,
+		WorkerID:    s.workerID,
 	})
 	// The process's signals are the server's to handle (a graceful stop),
 	// not every session's.
@@ -316,9 +322,16 @@ func (s *Server) logSessions(next ssh.Handler) ssh.Handler {
 	}
 }
 
-// Serve accepts connections on l until Shutdown.
+// Serve runs the sync worker and accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	err := s.ssh.Serve(l)
+	w, err := s.syncer.RunWorker(context.Background(), s.workerID, s.cfg.SyncConcurrency, slog.New(s.cfg.Logger))
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.worker = w
+	s.mu.Unlock()
+	err = s.ssh.Serve(l)
 	if errors.Is(err, ssh.ErrServerClosed) {
 		return nil
 	}
@@ -346,7 +359,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	err := s.ssh.Shutdown(ctx)
-	s.syncs.StopAll(5 * time.Second)
+	s.mu.Lock()
+	w := s.worker
+	s.mu.Unlock()
+	if w != nil { // syncs stop at their checkpoints and go back to the queue
+		wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		w.Stop(wctx)
+		cancel()
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		s.ssh.Close()
 	}

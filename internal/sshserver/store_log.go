@@ -25,10 +25,10 @@ func (s *loggingStore) Create(ctx context.Context, c *store.Connection) error {
 	return err
 }
 
-func (s *loggingStore) Update(ctx context.Context, id string, fn func(*store.Connection) error) (*store.Connection, error) {
-	c, err := s.SQLite.Update(ctx, id, fn)
-	// Operators' changes (a reconnect) carry an actor; token refreshes do not.
-	if err == nil && store.ActorFrom(ctx) != "" {
+// UpdateAndSync is a reconnect: a new credential and its first sync.
+func (s *loggingStore) UpdateAndSync(ctx context.Context, id string, fn func(*store.Connection) error) (*store.Connection, error) {
+	c, err := s.SQLite.UpdateAndSync(ctx, id, fn)
+	if err == nil {
 		s.log.Info("reconnect", "actor", store.ActorFrom(ctx), "id", c.ID, "alias", textsafe.Line(c.Alias), "host", textsafe.Line(c.BaseURL))
 	}
 	return c, err

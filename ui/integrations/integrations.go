@@ -22,9 +22,7 @@ import (
 type Model struct {
 	common.Intent
 	rows    []flows.Status
-	live    map[string]flows.Progress // syncs running in this process
 	details map[string]Details
-	retryAt map[string]time.Time // the next automatic attempt of a failed sync
 	cursor  int
 	offset  int
 	confirm string // id of a connection to remove, awaiting y/n
@@ -44,16 +42,19 @@ type Details struct {
 
 // Messages the page asks the root for.
 type (
-	SyncNowMsg struct{ ID string }
-	RemoveMsg  struct{ ID string }
+	// SyncNowMsg: s was pressed: a sync now, or (Running) stop the running one.
+	SyncNowMsg struct {
+		ID      string
+		Running bool
+	}
+	RemoveMsg struct{ ID string }
 	// SelectedMsg: the selection moved; the root loads its details.
 	SelectedMsg struct{ ID string }
 )
 
 // New shows rows; focusID (may be empty) is selected.
 func New(rows []flows.Status, loadErr error, focusID string, th theme.Theme) *Model {
-	m := &Model{rows: rows, loadErr: loadErr, th: th, live: map[string]flows.Progress{}, details: map[string]Details{},
-		retryAt: map[string]time.Time{}, now: time.Now}
+	m := &Model{rows: rows, loadErr: loadErr, th: th, details: map[string]Details{}, now: time.Now}
 	for i, r := range rows {
 		if r.ID == focusID {
 			m.cursor = i
@@ -62,29 +63,37 @@ func New(rows []flows.Status, loadErr error, focusID string, th theme.Theme) *Mo
 	return m
 }
 
-// SetRows replaces the rows (a reload), keeping the selection.
-func (m *Model) SetRows(rows []flows.Status, err error) {
+// SetRows replaces the rows (a reload), keeping the selection. It returns
+// the connections whose last sync changed (one ended, or a new one began),
+// whose details need reading again.
+func (m *Model) SetRows(rows []flows.Status, err error) (changed []string) {
 	sel := m.SelectedID()
+	was := map[string]string{}
+	for _, r := range m.rows {
+		was[r.ID] = runKey(r)
+	}
 	m.rows, m.loadErr = rows, err
 	for i, r := range rows {
 		if r.ID == sel {
 			m.cursor = i
 		}
+		if k, ok := was[r.ID]; ok && k != runKey(r) {
+			changed = append(changed, r.ID)
+		}
 	}
 	m.cursor = min(m.cursor, max(len(rows)-1, 0))
+	return changed
 }
 
-// SetLive updates a running sync's progress (nil when it ended).
-func (m *Model) SetLive(id string, p *flows.Progress) {
-	if p == nil {
-		delete(m.live, id)
-		return
+// runKey identifies a row's last sync and how it stands.
+func runKey(r flows.Status) string {
+	if r.LastRun == nil {
+		return ""
 	}
-	m.live[id] = *p
+	return fmt.Sprint(r.LastRun.ID, r.LastRun.Status)
 }
 
-// SetRetry says when a failed sync is tried again.
-func (m *Model) SetRetry(id string, at time.Time) { m.retryAt[id] = at }
+func running(r flows.Status) bool { return r.Job != nil && r.Job.State == store.JobRunning }
 
 // SetDetails records a connection's details.
 func (m *Model) SetDetails(id string, d Details) { m.details[id] = d }
@@ -106,7 +115,11 @@ func (m *Model) Keys() []key.Binding {
 	}
 	ks := []key.Binding{common.KeyUp, key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add"))}
 	if len(m.rows) > 0 {
-		ks = append(ks, key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sync now")),
+		syncKey := key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sync now"))
+		if sel := m.selected(); sel != nil && running(*sel) {
+			syncKey = key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "stop sync"))
+		}
+		ks = append(ks, syncKey,
 			key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reconnect")),
 			key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "remove")))
 	}
@@ -150,8 +163,8 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	case "a":
 		m.Set(common.AddAnotherMsg{})
 	case "s":
-		if id := m.SelectedID(); id != "" {
-			m.Set(SyncNowMsg{ID: id})
+		if sel := m.selected(); sel != nil {
+			m.Set(SyncNowMsg{ID: sel.ID, Running: running(*sel)})
 		}
 	case "r":
 		if id := m.SelectedID(); id != "" {
@@ -195,16 +208,21 @@ var columns = []column{
 		}
 		return r.ExpiresAt.Format("2006-01-02")
 	}},
+	{"SYNC", 4, func(_ *Model, r flows.Status) string { return strings.TrimPrefix(r.Schedule, "every ") }},
 	{"STATE", 14, func(m *Model, r flows.Status) string { return m.stateText(r) }},
 }
 
-// stateText is the one-cell state: the live sync first, then the record.
+// stateText is the one-cell state: the running sync first, then the
+// connection, then the last sync and the job waiting.
 func (m *Model) stateText(r flows.Status) string {
-	if p, ok := m.live[r.ID]; ok && p.Status == store.RunRunning {
+	if p := r.Live; p != nil {
 		if f := p.Fraction(); f >= 0 {
 			return fmt.Sprintf("⟳ syncing %.0f%%", f*100)
 		}
 		return fmt.Sprintf("⟳ syncing %d", p.Users)
+	}
+	if running(r) {
+		return "⟳ syncing"
 	}
 	switch r.State {
 	case string(store.StateNeedsReconnect):
@@ -219,15 +237,19 @@ func (m *Model) stateText(r flows.Status) string {
 		case store.RunSucceeded:
 			return fmt.Sprintf("%s %d users, %s", theme.OK, run.Users, humanize.Ago(*run.FinishedAt, m.now()))
 		case store.RunFailed:
-			if at, ok := m.retryAt[r.ID]; ok && at.After(m.now()) {
-				return fmt.Sprintf("%s sync failed · retry in %s", theme.Fail, at.Sub(m.now()).Round(time.Second))
+			if j := r.Job; j != nil && j.State == store.JobRetrying {
+				return fmt.Sprintf("%s failed · retry %s", theme.Fail, j.At.Local().Format("15:04"))
 			}
 			return theme.Fail + " sync failed"
-		case store.RunStopped:
+		case store.RunStopped, store.RunRunning: // a stopped or interrupted run resumes
+			if j := r.Job; j != nil && j.State == store.JobQueued {
+				return fmt.Sprintf("‖ at %d, queued", run.Users)
+			}
 			return fmt.Sprintf("‖ stopped at %d", run.Users)
-		case store.RunRunning:
-			return fmt.Sprintf("⟳ syncing %d (elsewhere)", run.Users)
 		}
+	}
+	if j := r.Job; j != nil && j.State == store.JobQueued {
+		return "… queued"
 	}
 	return theme.OK + " connected"
 }
@@ -349,15 +371,13 @@ func (m *Model) detailView(r flows.Status, width int) string {
 	if m.confirm == r.ID {
 		add(m.th.Warning.Render(fmt.Sprintf("%s Remove %s (%s)? Its stored credentials and inventory are deleted.", theme.Warn, r.Alias, r.Host)) + " " + m.th.Key.Render("[y/n]"))
 	}
-	if p, ok := m.live[r.ID]; ok && p.Status == store.RunRunning {
-		add(m.th.Label.Render("Sync ") + m.progressBar(p, max(width-50, 10)))
+	if p := r.Live; p != nil {
+		add(m.th.Label.Render("Sync ") + m.progressBar(*p, max(width-50, 10)))
 	}
 	if r.Attention != "" {
 		add(m.th.Warning.Render(common.Truncate(theme.Warn+" "+r.Attention, width)))
 	}
-	if at, ok := m.retryAt[r.ID]; ok && at.After(m.now()) && r.LastRun != nil && r.LastRun.Status == store.RunFailed {
-		add(m.th.Muted.Render(fmt.Sprintf("Next automatic retry in %s (s tries now).", at.Sub(m.now()).Round(time.Second))))
-	}
+	add(m.th.Muted.Render(common.Truncate("Sync: "+r.Sync+" · "+r.Schedule, width)))
 	add(m.th.Muted.Render(common.Truncate(fmt.Sprintf("%s · %s · %s · %s · expires %s · by %s", r.Vendor, r.AuthMethod, r.Host, r.Account, r.Expires, r.CreatedBy), width)))
 	d := m.details[r.ID]
 	if len(d.Scopes) > 0 {
@@ -375,7 +395,7 @@ func (m *Model) detailView(r flows.Status, width int) string {
 	}
 	shown := 0
 	for _, run := range d.Runs {
-		if _, live := m.live[r.ID]; live && run.Status == store.RunRunning {
+		if r.Live != nil && run.Status == store.RunRunning {
 			continue // the bar above is the running one
 		}
 		if shown++; shown > 3 {

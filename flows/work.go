@@ -1,0 +1,95 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/onramp-dev/onramp/store"
+)
+
+// A sync as a job of the store's queue: Work runs one and says, by the
+// error's type, what the queue does next. The decision is made here, from
+// typed errors, for every process that runs syncs (a worker, `onramp
+// serve`, the wizard, `onramp sync`).
+
+// sliceLength bounds one run of a sync job: a longer sync stops at a
+// checkpoint and goes back to the queue, to go on at once, so a worker that
+// dies is noticed (River rescues jobs running much longer than this) and no
+// sync holds a worker for ever.
+const sliceLength = 20 * time.Minute
+
+// Throttled is implemented by errors that say when to come back (a rate
+// limit's Retry-After).
+type Throttled interface{ RetryAfter() time.Duration }
+
+// CredentialRejected is implemented by errors that mean the vendor refused
+// the credential itself: only a person (a reconnect) can fix it.
+type CredentialRejected interface{ CredentialRejected() bool }
+
+// Work runs the sync job for one connection.
+func (s *Syncer) Work(ctx context.Context, job store.SyncJob) error {
+	slice := s.Slice
+	if slice <= 0 {
+		slice = sliceLength
+	}
+	sliceCtx, cancel := context.WithTimeout(ctx, slice)
+	defer cancel()
+	log := s.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log.Info("sync started", "connection", job.ConnectionID, "reason", job.Reason, "attempt", job.Attempt)
+	run, err := s.Sync(sliceCtx, job.ConnectionID, s.OnProgress)
+	out := Outcome(ctx, sliceCtx, err)
+	switch {
+	case out == nil:
+		log.Info("sync done", "connection", job.ConnectionID, "users", run.Users, "pages", run.Pages, "retries", run.Retries)
+	case errors.Is(out, store.ErrSyncStopped), errors.Is(out, context.Canceled):
+		log.Info("sync stopped at a checkpoint", "connection", job.ConnectionID)
+	default:
+		log.Warn("sync did not finish", "connection", job.ConnectionID, "err", out)
+	}
+	return out
+}
+
+// Outcome classifies a sync's result for the queue.
+func Outcome(jobCtx, sliceCtx context.Context, err error) error {
+	var throttled Throttled
+	var rejected CredentialRejected
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrSyncStopped):
+		return store.ErrSyncStopped
+	case jobCtx.Err() != nil:
+		return jobCtx.Err() // the process is stopping: the job goes back to the queue
+	case sliceCtx.Err() != nil:
+		return &store.SnoozeError{Wait: time.Second, Reason: "a long sync goes on in its next slice"}
+	case errors.Is(err, ErrNeedsReconnect), errors.Is(err, errCannotSync), errors.Is(err, store.ErrNotFound),
+		errors.As(err, &rejected) && rejected.CredentialRejected():
+		return &store.GiveUpError{Err: err}
+	case errors.As(err, &throttled) && throttled.RetryAfter() > 0:
+		return &store.SnoozeError{Wait: throttled.RetryAfter(), Reason: "the server is rate-limiting requests"}
+	}
+	return err // a server or network failure: retried with backoff
+}
+
+// errCannotSync: the connection cannot be synced by this onramp at all.
+var errCannotSync = errors.New("cannot be synced")
+
+// WorkerID names this process where syncs show who runs them:
+// "worker@host:pid".
+func WorkerID(kind string) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s@%s:%d", kind, host, os.Getpid())
+}
+
+// RunWorker starts this process's sync worker: it runs due syncs (first,
+// manual, periodic, retries) until stopped.
+func (s *Syncer) RunWorker(ctx context.Context, id string, concurrency int, logger *slog.Logger) (store.Worker, error) {
+	return s.Store.RunWorker(ctx, store.WorkerConfig{ID: id, Concurrency: concurrency, Work: s.Work, Logger: logger, RescueAfter: s.RescueAfter})
+}

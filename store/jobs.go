@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Syncs are durable jobs in River, kept in the store's own database, so a
+// connection and its first sync are committed together, and any process
+// that opens the store (a worker, `onramp serve`, the wizard, `onramp
+// sync`) can run them. One sync job per connection exists at a time: River's
+// unique jobs, across processes and machines.
+
+// SyncArgs is a sync job's arguments. Only the connection takes part in
+// uniqueness.
+type SyncArgs struct {
+	ConnectionID string `json:"connection_id" river:"unique"`
+	// Reason is why the sync was asked for: first, manual, periodic.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Kind is River's name for the job.
+func (SyncArgs) Kind() string { return "sync" }
+
+// Sync reasons.
+const (
+	ReasonFirst    = "first"
+	ReasonManual   = "manual"
+	ReasonPeriodic = "periodic"
+)
+
+// SyncQueue is the River queue sync jobs run in.
+const SyncQueue = "sync"
+
+// DefaultSyncEvery is how often a connection is synced again unless its
+// schedule says otherwise.
+const DefaultSyncEvery = 24 * time.Hour
+
+// syncMaxAttempts caps the retries of a failing sync: 1, 2, 4, 8, 16 then
+// 30 minutes apart, about an hour and a half in all.
+const syncMaxAttempts = 7
+
+// syncInsertOpts: manual and first syncs go before periodic ones; one job
+// per connection among those not finished (completed, cancelled and
+// discarded ones do not count).
+func syncInsertOpts(reason string, at time.Time) *river.InsertOpts {
+	priority := 1
+	if reason == ReasonPeriodic {
+		priority = 2
+	}
+	return &river.InsertOpts{Queue: SyncQueue, Priority: priority, MaxAttempts: syncMaxAttempts, ScheduledAt: at,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable,
+			rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+}
+
+// Job states as onramp says them.
+const (
+	JobQueued    = "queued"    // waiting for a worker
+	JobRunning   = "running"   // a worker has it
+	JobRetrying  = "retrying"  // failed; tried again at At
+	JobSnoozed   = "snoozed"   // rate-limited; tried again at At
+	JobScheduled = "scheduled" // the next periodic sync, at At
+)
+
+// SyncJob is a connection's unfinished sync job.
+type SyncJob struct {
+	ID           int64     `json:"id"`
+	ConnectionID string    `json:"connection_id"`
+	State        string    `json:"state"`
+	Reason       string    `json:"reason,omitempty"`
+	At           time.Time `json:"at"` // when it runs (or ran)
+	Attempt      int       `json:"attempt"`
+	MaxAttempts  int       `json:"max_attempts"`
+	// Worker names the process that runs (or last ran) it: "worker@host:pid".
+	Worker string `json:"worker,omitempty"`
+	// LastError is the last attempt's error, for "retrying because …".
+	LastError string `json:"last_error,omitempty"`
+}
+
+// Jobs is the store's durable job queue.
+type Jobs interface {
+	// EnqueueSync asks for a sync of the connection now: a new job, or its
+	// waiting one (scheduled, snoozed, retrying) brought forward. A running
+	// one stays as it is.
+	EnqueueSync(ctx context.Context, connectionID string) (*SyncJob, error)
+	// SyncJobs lists every unfinished sync job, by connection.
+	SyncJobs(ctx context.Context) (map[string]SyncJob, error)
+	// StopSync stops the connection's sync: a running one at its next
+	// checkpoint (whichever process runs it), a waiting one at once. Its
+	// next periodic sync stays scheduled.
+	StopSync(ctx context.Context, connectionID string) error
+	// StopRequested reports whether StopSync asked the running sync to stop.
+	StopRequested(ctx context.Context, connectionID string) (bool, error)
+	// SetSchedule sets how often the connection is synced again (0: never)
+	// and reschedules its next periodic sync.
+	SetSchedule(ctx context.Context, connectionID string, every time.Duration) error
+	// RunWorker starts working sync jobs in this process until Stop.
+	RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, error)
+}
+
+// WorkerConfig configures a process's sync worker.
+type WorkerConfig struct {
+	// ID names the process where syncs show who runs them: "worker@host:pid".
+	ID string
+	// Concurrency is how many syncs run at once; 4 by default.
+	Concurrency int
+	// Work runs one sync. Its error decides what happens next: nil or
+	// ErrSyncStopped, done (the next periodic sync is scheduled); a
+	// SnoozeError, tried again after its wait; a GiveUpError, no retry;
+	// any other error, retried with backoff until the attempts run out
+	// (then the failure is kept and the next periodic sync scheduled).
+	Work func(ctx context.Context, job SyncJob) error
+	// Logger receives River's own warnings; nothing when nil.
+	Logger *slog.Logger
+	// RescueAfter is how long a job may stay running before it counts as
+	// abandoned (its worker died) and is run again; one hour by default,
+	// well beyond a sync's slice (syncs longer than that run in slices,
+	// each ending at a checkpoint).
+	RescueAfter time.Duration
+}
+
+// Worker is a running sync worker.
+type Worker interface {
+	// Stop stops fetching and cancels running syncs, which stop at a
+	// checkpoint and go back to the queue; it returns when they have.
+	Stop(ctx context.Context) error
+}
+
+// ErrSyncStopped: the sync stopped at a checkpoint because someone asked
+// (StopSync).
+var ErrSyncStopped = errors.New("the sync was stopped")
+
+// SnoozeError asks for the sync to be tried again after Wait, without
+// counting an attempt: a rate limit's Retry-After, or a slice ending.
+type SnoozeError struct {
+	Wait   time.Duration
+	Reason string
+}
+
+func (e *SnoozeError) Error() string {
+	return fmt.Sprintf("%s; tried again in %s", e.Reason, e.Wait.Round(time.Second))
+}
+
+// GiveUpError ends a sync job with no retry: only a person can fix it (a
+// revoked credential). The connection records why.
+type GiveUpError struct{ Err error }
+
+func (e *GiveUpError) Error() string { return e.Err.Error() }
+func (e *GiveUpError) Unwrap() error { return e.Err }
+
+// syncRetryPolicy: 1 minute doubling to 30, with ±10% jitter so failures of
+// many connections do not retry in step.
+type syncRetryPolicy struct{}
+
+func (syncRetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	wait := min(time.Minute<<max(job.Attempt-1, 0), 30*time.Minute)
+	return time.Now().Add(jitter(wait, 0.1))
+}
+
+// jitter spreads d by ±frac.
+func jitter(d time.Duration, frac float64) time.Duration {
+	return d + time.Duration((rand.Float64()*2-1)*frac*float64(d))
+}
+
+// nextPeriodic is when a connection synced now is synced again: every plus
+// up to a tenth of it, so a thousand connections made together do not all
+// sync at the same moment every day.
+func nextPeriodic(now time.Time, every time.Duration) time.Time {
+	return now.Add(every + time.Duration(rand.Float64()*0.1*float64(every)))
+}
+
+// syncJobOf says a River job row in onramp's words.
+func syncJobOf(row *rivertype.JobRow, args SyncArgs) SyncJob {
+	j := SyncJob{ID: row.ID, ConnectionID: args.ConnectionID, Reason: args.Reason, At: row.ScheduledAt,
+		Attempt: row.Attempt, MaxAttempts: row.MaxAttempts}
+	if n := len(row.AttemptedBy); n > 0 {
+		j.Worker = row.AttemptedBy[n-1]
+	}
+	if n := len(row.Errors); n > 0 {
+		j.LastError = row.Errors[n-1].Error
+	}
+	switch row.State {
+	case rivertype.JobStateRunning:
+		j.State = JobRunning
+		if row.AttemptedAt != nil {
+			j.At = *row.AttemptedAt
+		}
+	case rivertype.JobStateRetryable:
+		j.State = JobRetrying
+	case rivertype.JobStateScheduled:
+		j.State = JobScheduled
+		if snoozed(row) {
+			j.State = JobSnoozed
+		}
+	default:
+		j.State = JobQueued
+	}
+	return j
+}
+
+// snoozed: River counts a job's snoozes in its metadata.
+func snoozed(row *rivertype.JobRow) bool {
+	var meta struct {
+		Snoozes int `json:"snoozes"`
+	}
+	return json.Unmarshal(row.Metadata, &meta) == nil && meta.Snoozes > 0
+}

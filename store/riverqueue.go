@@ -1,0 +1,293 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// riverQueue is the River side of a store implementation, whatever its
+// database: an insert-only client that enqueues inside the store's own
+// transactions, and worker clients on demand. The store supplies its
+// transactions and the two columns River does not keep (a connection's
+// schedule and its stop request).
+type riverQueue[TTx any] struct {
+	driver riverdriver.Driver[TTx]
+	client *river.Client[TTx]
+	// pollOnly: the driver has no cheap notifications (SQLite polls a
+	// table every 50 ms for them); workers poll for jobs instead.
+	pollOnly bool
+	write    func(ctx context.Context, fn func(TTx) error) error
+	// schedule reads a connection's sync period inside tx; found is false
+	// when the connection is gone.
+	schedule func(ctx context.Context, tx TTx, id string) (every time.Duration, found bool, err error)
+	setSync  func(ctx context.Context, tx TTx, id string, every *time.Duration, stop *bool) error
+	stopped  func(ctx context.Context, id string) (bool, error)
+}
+
+func newRiverQueue[TTx any](q *riverQueue[TTx]) (*riverQueue[TTx], error) {
+	c, err := river.NewClient(q.driver, &river.Config{Logger: discardLogger()})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	q.client = c
+	return q, nil
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+var unfinished = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled}
+
+// enqueueTx asks for a sync inside the caller's transaction: a new job, or
+// the connection's waiting one brought forward (a running one stays).
+func (q *riverQueue[TTx]) enqueueTx(ctx context.Context, tx TTx, id, reason string) (*SyncJob, error) {
+	res, err := q.client.InsertTx(ctx, tx, SyncArgs{ConnectionID: id, Reason: reason}, syncInsertOpts(reason, time.Time{}))
+	if err != nil {
+		return nil, fmt.Errorf("enqueue sync: %w", err)
+	}
+	row := res.Job
+	if res.UniqueSkippedAsDuplicate && (row.State == rivertype.JobStateScheduled || row.State == rivertype.JobStateRetryable) {
+		if row, err = q.client.JobRetryTx(ctx, tx, row.ID); err != nil {
+			return nil, fmt.Errorf("bring the sync forward: %w", err)
+		}
+	}
+	if err := q.setSync(ctx, tx, id, nil, ptr(false)); err != nil {
+		return nil, err
+	}
+	j := syncJobOf(row, SyncArgs{ConnectionID: id, Reason: reason})
+	return &j, nil
+}
+
+// EnqueueSync implements Jobs.
+func (q *riverQueue[TTx]) EnqueueSync(ctx context.Context, id string) (*SyncJob, error) {
+	var j *SyncJob
+	err := q.write(ctx, func(tx TTx) error {
+		if _, found, err := q.schedule(ctx, tx, id); err != nil || !found {
+			return cmpErr(err, fmt.Errorf("%w: id %s", ErrNotFound, id))
+		}
+		var err error
+		j, err = q.enqueueTx(ctx, tx, id, ReasonManual)
+		return err
+	})
+	return j, err
+}
+
+func cmpErr(err, otherwise error) error {
+	if err != nil {
+		return err
+	}
+	return otherwise
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// SyncJobs implements Jobs.
+func (q *riverQueue[TTx]) SyncJobs(ctx context.Context) (map[string]SyncJob, error) {
+	out := map[string]SyncJob{}
+	params := river.NewJobListParams().Kinds(SyncArgs{}.Kind()).States(unfinished...).First(10000)
+	res, err := q.client.JobList(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("list sync jobs: %w", err)
+	}
+	for _, row := range res.Jobs {
+		args, err := argsOf(row)
+		if err != nil {
+			continue
+		}
+		if cur, ok := out[args.ConnectionID]; !ok || cur.State != JobRunning {
+			out[args.ConnectionID] = syncJobOf(row, args)
+		}
+	}
+	return out, nil
+}
+
+func argsOf(row *rivertype.JobRow) (SyncArgs, error) {
+	var a SyncArgs
+	err := jsonUnmarshal(row.EncodedArgs, &a)
+	return a, err
+}
+
+// jobTx finds the connection's unfinished job inside tx; nil when none.
+func (q *riverQueue[TTx]) jobTx(ctx context.Context, tx TTx, id string) (*rivertype.JobRow, error) {
+	params := river.NewJobListParams().Kinds(SyncArgs{}.Kind()).States(unfinished...).First(10000)
+	res, err := q.client.JobListTx(ctx, tx, params)
+	if err != nil {
+		return nil, fmt.Errorf("list sync jobs: %w", err)
+	}
+	for _, row := range res.Jobs {
+		if a, err := argsOf(row); err == nil && a.ConnectionID == id {
+			return row, nil
+		}
+	}
+	return nil, nil
+}
+
+// StopSync implements Jobs.
+func (q *riverQueue[TTx]) StopSync(ctx context.Context, id string) error {
+	return q.write(ctx, func(tx TTx) error {
+		every, found, err := q.schedule(ctx, tx, id)
+		if err != nil || !found {
+			return cmpErr(err, fmt.Errorf("%w: id %s", ErrNotFound, id))
+		}
+		row, err := q.jobTx(ctx, tx, id)
+		if err != nil || row == nil {
+			return err
+		}
+		if row.State == rivertype.JobStateRunning {
+			// Its worker, in whatever process, reads this between pages.
+			return q.setSync(ctx, tx, id, nil, ptr(true))
+		}
+		if args, _ := argsOf(row); args.Reason == ReasonPeriodic && row.State == rivertype.JobStateScheduled && !snoozed(row) {
+			return nil // only the next periodic sync is waiting: nothing runs
+		}
+		if _, err := q.client.JobCancelTx(ctx, tx, row.ID); err != nil {
+			return fmt.Errorf("cancel the sync: %w", err)
+		}
+		return q.schedulePeriodicTx(ctx, tx, id, every)
+	})
+}
+
+// cancelTx cancels the connection's unfinished sync job (it is being
+// removed); a running sync then fails to find it and ends.
+func (q *riverQueue[TTx]) cancelTx(ctx context.Context, tx TTx, id string) error {
+	row, err := q.jobTx(ctx, tx, id)
+	if err != nil || row == nil {
+		return err
+	}
+	if _, err := q.client.JobCancelTx(ctx, tx, row.ID); err != nil {
+		return fmt.Errorf("cancel the sync: %w", err)
+	}
+	return nil
+}
+
+// schedulePeriodicTx inserts the connection's next periodic sync.
+func (q *riverQueue[TTx]) schedulePeriodicTx(ctx context.Context, tx TTx, id string, every time.Duration) error {
+	if every <= 0 {
+		return nil
+	}
+	_, err := q.client.InsertTx(ctx, tx, SyncArgs{ConnectionID: id, Reason: ReasonPeriodic}, syncInsertOpts(ReasonPeriodic, nextPeriodic(time.Now(), every)))
+	if err != nil {
+		return fmt.Errorf("schedule the next sync: %w", err)
+	}
+	return nil
+}
+
+// StopRequested implements Jobs.
+func (q *riverQueue[TTx]) StopRequested(ctx context.Context, id string) (bool, error) {
+	return q.stopped(ctx, id)
+}
+
+// SetSchedule implements Jobs.
+func (q *riverQueue[TTx]) SetSchedule(ctx context.Context, id string, every time.Duration) error {
+	if every < 0 {
+		return errors.New("a schedule is a positive period, or off")
+	}
+	return q.write(ctx, func(tx TTx) error {
+		if _, found, err := q.schedule(ctx, tx, id); err != nil || !found {
+			return cmpErr(err, fmt.Errorf("%w: id %s", ErrNotFound, id))
+		}
+		if err := q.setSync(ctx, tx, id, &every, nil); err != nil {
+			return err
+		}
+		row, err := q.jobTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if row != nil {
+			args, _ := argsOf(row)
+			if args.Reason != ReasonPeriodic || row.State != rivertype.JobStateScheduled || snoozed(row) {
+				return nil // a sync is due or running: it schedules the next one when it ends
+			}
+			if _, err := q.client.JobCancelTx(ctx, tx, row.ID); err != nil {
+				return fmt.Errorf("cancel the old schedule: %w", err)
+			}
+		}
+		return q.schedulePeriodicTx(ctx, tx, id, every)
+	})
+}
+
+// RunWorker implements Jobs.
+func (q *riverQueue[TTx]) RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, error) {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = time.Hour
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = discardLogger()
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &syncWorker[TTx]{q: q, work: cfg.Work})
+	client, err := river.NewClient(q.driver, &river.Config{
+		ID:      cfg.ID,
+		Queues:  map[string]river.QueueConfig{SyncQueue: {MaxWorkers: cfg.Concurrency}},
+		Workers: workers,
+		// A sync runs as long as it needs (a long one in slices, each
+		// ending at a checkpoint); a worker that died is noticed after
+		// RescueAfter and its job resumed by another.
+		JobTimeout: -1, RescueStuckJobsAfter: cfg.RescueAfter,
+		RetryPolicy: syncRetryPolicy{}, MaxAttempts: syncMaxAttempts,
+		Logger: logger, PollOnly: q.pollOnly, FetchPollInterval: time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sync worker: %w", err)
+	}
+	if err := client.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start the sync worker: %w", err)
+	}
+	return riverWorker[TTx]{client}, nil
+}
+
+type riverWorker[TTx any] struct{ c *river.Client[TTx] }
+
+func (w riverWorker[TTx]) Stop(ctx context.Context) error { return w.c.StopAndCancel(ctx) }
+
+// syncWorker runs sync jobs with the work function, and turns its outcome
+// into River's: done (and the next periodic sync scheduled in the same
+// transaction), snoozed, given up, or retried.
+type syncWorker[TTx any] struct {
+	river.WorkerDefaults[SyncArgs]
+	q    *riverQueue[TTx]
+	work func(ctx context.Context, job SyncJob) error
+}
+
+func (w *syncWorker[TTx]) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	err := w.work(ctx, syncJobOf(job.JobRow, job.Args))
+	var snooze *SnoozeError
+	var giveUp *GiveUpError
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err() // the worker is stopping: River puts the job back at once
+	case errors.As(err, &snooze):
+		return river.JobSnooze(max(snooze.Wait, time.Second))
+	case errors.As(err, &giveUp):
+		return river.JobCancel(giveUp)
+	case err != nil && job.Attempt < job.MaxAttempts:
+		return err // retried with backoff
+	}
+	// Done, stopped, or failed for the last time: the job ends here and the
+	// connection's next periodic sync is scheduled with it.
+	return w.q.write(context.WithoutCancel(ctx), func(tx TTx) error {
+		if _, err := river.JobCompleteTx[riverdriver.Driver[TTx]](ctx, tx, job); err != nil {
+			return fmt.Errorf("complete the sync: %w", err)
+		}
+		if err := w.q.setSync(ctx, tx, job.Args.ConnectionID, nil, ptr(false)); err != nil {
+			return err
+		}
+		every, found, err := w.q.schedule(ctx, tx, job.Args.ConnectionID)
+		if err != nil || !found {
+			return err
+		}
+		return w.q.schedulePeriodicTx(ctx, tx, job.Args.ConnectionID, every)
+	})
+}

@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+var jsonUnmarshal = json.Unmarshal
+
+// openQueue gives the store its job queue: River's tables in the store's own
+// file (so a connection and its first sync commit together), reached through
+// a pool of one connection, as River advises for SQLite: its background work
+// (fetching, leader election, maintenance) then never contends with itself,
+// while the store's own pool keeps serving the wizard. Both pools take the
+// write lock at BEGIN and wait for it (busy timeout), so neither sees
+// "database is locked".
+func (s *SQLite) openQueue(ctx context.Context, opts Options) error {
+	db, err := sql.Open("sqlite", sqliteDSN(s.path))
+	if err != nil {
+		return fmt.Errorf("open job queue: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	driver := riversqlite.New(db)
+	// River's own migrator, in one of the store's write transactions, so two
+	// processes opening the store at once never migrate at the same time.
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: discardLogger()})
+	if err == nil {
+		err = s.write(ctx, func(tx *sql.Tx) error {
+			_, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
+			return err
+		})
+	}
+	if err != nil {
+		db.Close()
+		return s.wrap("migrate the job queue", err)
+	}
+	q, err := newRiverQueue(&riverQueue[*sql.Tx]{
+		driver: driver, pollOnly: true, write: s.write,
+		schedule: s.scheduleTx, setSync: s.setSyncTx, stopped: s.stopRequested,
+	})
+	if err != nil {
+		db.Close()
+		return err
+	}
+	s.riverDB, s.riverQueue = db, q
+	return nil
+}
+
+// scheduleTx reads a connection's sync period.
+func (s *SQLite) scheduleTx(ctx context.Context, tx *sql.Tx, id string) (time.Duration, bool, error) {
+	var secs int64
+	err := tx.QueryRowContext(ctx, `SELECT sync_every_s FROM connections WHERE id = ?`, id).Scan(&secs)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, s.wrap("read the sync schedule", err)
+	}
+	return time.Duration(secs) * time.Second, true, nil
+}
+
+// setSyncTx sets a connection's sync period and/or stop request.
+func (s *SQLite) setSyncTx(ctx context.Context, tx *sql.Tx, id string, every *time.Duration, stop *bool) error {
+	if every != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE connections SET sync_every_s = ? WHERE id = ?`, int64(every.Seconds()), id); err != nil {
+			return s.wrap("set the sync schedule", err)
+		}
+	}
+	if stop != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE connections SET sync_stop = ? WHERE id = ?`, boolInt(*stop), id); err != nil {
+			return s.wrap("set the sync's stop request", err)
+		}
+	}
+	return nil
+}
+
+func (s *SQLite) stopRequested(ctx context.Context, id string) (bool, error) {
+	var stop int
+	err := s.db.QueryRowContext(ctx, `SELECT sync_stop FROM connections WHERE id = ?`, id).Scan(&stop)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("%w: id %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return false, s.wrap("read the sync's stop request", err)
+	}
+	return stop != 0, nil
+}
+
+// The Jobs methods are the queue's.
+
+func (s *SQLite) EnqueueSync(ctx context.Context, id string) (*SyncJob, error) {
+	return s.riverQueue.EnqueueSync(ctx, id)
+}
+func (s *SQLite) SyncJobs(ctx context.Context) (map[string]SyncJob, error) {
+	return s.riverQueue.SyncJobs(ctx)
+}
+func (s *SQLite) StopSync(ctx context.Context, id string) error {
+	return s.riverQueue.StopSync(ctx, id)
+}
+func (s *SQLite) StopRequested(ctx context.Context, id string) (bool, error) {
+	return s.riverQueue.StopRequested(ctx, id)
+}
+func (s *SQLite) SetSchedule(ctx context.Context, id string, every time.Duration) error {
+	return s.riverQueue.SetSchedule(ctx, id, every)
+}
+func (s *SQLite) RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, error) {
+	return s.riverQueue.RunWorker(ctx, cfg)
+}
+
+var _ Jobs = (*SQLite)(nil)
