@@ -321,5 +321,3 @@ func joinNotes(a, b string) string {
 	}
 	return a + " " + b
 }
-
-

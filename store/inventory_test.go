@@ -79,4 +79,3 @@ func TestSyncRunsAndSnapshots(t *testing.T) {
 		t.Fatalf("run for a deleted connection: %v", err)
 	}
 }
-

@@ -51,18 +51,18 @@ type Config struct {
 	MaxUnauthenticatedPerIP, MaxUnauthenticated int
 	// SyncConcurrency is how many syncs the server's worker runs at once (4).
 	SyncConcurrency int
-	Policy                                      Policy
-	Store                                       *store.SQLite
-	Catalog                                     flows.Catalog
-	Logger                                      *log.Logger
+	Policy          Policy
+	Store           *store.SQLite
+	Catalog         flows.Catalog
+	Logger          *log.Logger
 }
 
 // Server is a running `onramp serve`.
 type Server struct {
-	cfg      Config
-	ssh      *ssh.Server
-	store    *loggingStore
-	syncer   *flows.Syncer
+	cfg    Config
+	ssh    *ssh.Server
+	store  *loggingStore
+	syncer *flows.Syncer
 	// worker runs the team's syncs in this process; they go on when the
 	// session that asked for one ends.
 	worker   store.Worker
@@ -241,10 +241,10 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 		actor = comment + " (ssh:" + fp + ")"
 	}
 	m := ui.New(ui.Deps{
-		Catalog:     s.cfg.Catalog,
-		Store:       s.store,
-		Flow:        flows.Deps{Remote: true, Actor: actor, NewHTTP: s.newHTTP},
-		WorkerID:    s.workerID,
+		Catalog:  s.cfg.Catalog,
+		Store:    s.store,
+		Flow:     flows.Deps{Remote: true, Actor: actor, NewHTTP: s.newHTTP},
+		WorkerID: s.workerID,
 	})
 	// The process's signals are the server's to handle (a graceful stop),
 	// not every session's.
