@@ -169,10 +169,13 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 		}
 	}
 	status, errText := store.RunSucceeded, ""
+	var throttled Throttled
 	switch {
 	case err == nil:
 	case ctx.Err() != nil || errors.Is(err, store.ErrSyncStopped):
 		status = store.RunStopped
+	case errors.As(err, &throttled) && throttled.RetryAfter() > 0:
+		status = store.RunStopped // put aside for the rate limit; resumes from its checkpoint
 	default:
 		status, errText = store.RunFailed, err.Error()
 		s.markRejected(context.WithoutCancel(ctx), connectionID, err)

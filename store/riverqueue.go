@@ -227,15 +227,16 @@ func (q *riverQueue[TTx]) RunWorker(ctx context.Context, cfg WorkerConfig) (Work
 		logger = discardLogger()
 	}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &syncWorker[TTx]{q: q, work: cfg.Work})
+	river.AddWorker(workers, &syncWorker[TTx]{q: q, work: cfg.Work, rescueAfter: cfg.RescueAfter})
 	client, err := river.NewClient(q.driver, &river.Config{
 		ID:      cfg.ID,
 		Queues:  map[string]river.QueueConfig{SyncQueue: {MaxWorkers: cfg.Concurrency}},
 		Workers: workers,
-		// A sync runs as long as it needs (a long one in slices, each
-		// ending at a checkpoint); a worker that died is noticed after
-		// RescueAfter and its job resumed by another.
-		JobTimeout: -1, RescueStuckJobsAfter: cfg.RescueAfter,
+		// A sync runs in slices, each ending at a checkpoint well within
+		// RescueAfter; a job running longer than that has lost its worker
+		// (River's rescuer only looks at jobs past their timeout), and is
+		// run again at once, from its checkpoint, by another.
+		JobTimeout: cfg.RescueAfter, RescueStuckJobsAfter: cfg.RescueAfter,
 		RetryPolicy: syncRetryPolicy{}, MaxAttempts: syncMaxAttempts,
 		Logger: logger, PollOnly: q.pollOnly, FetchPollInterval: time.Second,
 	})
@@ -257,8 +258,18 @@ func (w riverWorker[TTx]) Stop(ctx context.Context) error { return w.c.StopAndCa
 // transaction), snoozed, given up, or retried.
 type syncWorker[TTx any] struct {
 	river.WorkerDefaults[SyncArgs]
-	q    *riverQueue[TTx]
-	work func(ctx context.Context, job SyncJob) error
+	q           *riverQueue[TTx]
+	work        func(ctx context.Context, job SyncJob) error
+	rescueAfter time.Duration
+}
+
+// NextRetry: a job rescued from a dead worker goes on at once (it failed
+// nothing: its worker is gone); a failed one waits as the policy says.
+func (w *syncWorker[TTx]) NextRetry(job *river.Job[SyncArgs]) time.Time {
+	if job.AttemptedAt != nil && time.Since(*job.AttemptedAt) >= w.rescueAfter {
+		return time.Now()
+	}
+	return time.Time{}
 }
 
 func (w *syncWorker[TTx]) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
@@ -272,7 +283,7 @@ func (w *syncWorker[TTx]) Work(ctx context.Context, job *river.Job[SyncArgs]) er
 		return river.JobSnooze(max(snooze.Wait, time.Second))
 	case errors.As(err, &giveUp):
 		return river.JobCancel(giveUp)
-	case err != nil && job.Attempt < job.MaxAttempts:
+	case err != nil && !errors.Is(err, ErrSyncStopped) && job.Attempt < job.MaxAttempts:
 		return err // retried with backoff
 	}
 	// Done, stopped, or failed for the last time: the job ends here and the

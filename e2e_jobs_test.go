@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// worker is a running `onramp worker` process.
+type worker struct {
+	cmd *exec.Cmd
+	log *syncBuffer
+}
+
+func startWorker(t *testing.T, h *home, extra ...string) *worker {
+	t.Helper()
+	w := &worker{cmd: exec.Command(binary, append([]string{"worker"}, extra...)...), log: &syncBuffer{}}
+	w.cmd.Env = h.env
+	w.cmd.Stderr = w.log
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.cmd.Process.Kill(); w.cmd.Wait() })
+	return w
+}
+
+// statusOf reads `onramp status --json` for one alias.
+func statusOf(t *testing.T, h *home, alias string) flows.Status {
+	t.Helper()
+	out, errOut, _ := runCLI(t, h, "", "status", alias, "--json")
+	var rows []flows.Status
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 {
+		t.Fatalf("status %s: %v %s %s", alias, err, out, errOut)
+	}
+	return rows[0]
+}
+
+func waitStatus(t *testing.T, h *home, alias, what string, ok func(flows.Status) bool) flows.Status {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		s := statusOf(t, h, alias)
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never happened: %+v (job %+v, last %+v)", what, s, s.Job, s.LastRun)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+func synced(want int) func(flows.Status) bool {
+	return func(s flows.Status) bool {
+		return s.LastRun != nil && s.LastRun.Status == store.RunSucceeded && s.LastRun.Users == want
+	}
+}
+
+// `onramp connect` then `onramp worker`: the first sync was queued with the
+// connection, the worker runs it, and status shows each step.
+func TestE2EConnectThenWorker(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{Users: 1500}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.Admin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "prod"); c != 0 {
+		t.Fatal(e)
+	}
+	if s := statusOf(t, h, "prod"); s.Job == nil || s.Job.State != store.JobQueued || !strings.Contains(s.Sync, "queued") {
+		t.Fatalf("before the worker: %+v", s)
+	}
+	w := startWorker(t, h)
+	want := len(srv.Sandbox.People(0))
+	s := waitStatus(t, h, "prod", "the first sync", synced(want))
+	s = waitStatus(t, h, "prod", "the next sync scheduled", func(s flows.Status) bool { return s.Job != nil && s.Job.State == store.JobScheduled })
+	if !strings.Contains(s.Sync, "next sync at") || s.Schedule != "every 24h" {
+		t.Fatalf("after the sync: %q %q", s.Sync, s.Schedule)
+	}
+	out, _, _ := runCLI(t, h, "", "status")
+	if !strings.Contains(out, "next sync at") || !strings.Contains(out, "every 24h") {
+		t.Fatalf("status text:\n%s", out)
+	}
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	w.cmd.Wait()
+	if !strings.Contains(w.log.String(), "sync done") || !strings.Contains(w.log.String(), "stopped") {
+		t.Fatalf("worker log:\n%s", w.log)
+	}
+}
+
+// ctrl+c on SUCCESS: the wizard ends, and the sync it had no time to run is
+// still queued; the next worker runs it.
+func TestE2EFirstSyncSurvivesCtrlCOnSuccess(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: 600, Latency: 300 * time.Millisecond}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	tm := startTmux(t, h, 100, 30, binary)
+	tm.waitFor("Which app do you want to connect?")
+	tm.onboardToken(srv.BaseURL, gitlabtest.DemoTokens.Admin)
+	tm.waitFor("SUCCESS!")
+	tm.keys("C-c")
+	tm.waitFor("EXITED=")
+	conns, _ := h.open(t).List(context.Background(), store.ListOptions{})
+	if len(conns) != 1 {
+		t.Fatalf("%d connections", len(conns))
+	}
+	startWorker(t, h)
+	waitStatus(t, h, conns[0].Alias, "the first sync", synced(len(srv.Sandbox.People(0))))
+}
+
+// Two workers; the one running a sync is SIGKILLed mid-way. River rescues
+// the abandoned job and the other worker resumes the same run from its
+// checkpoint: the exact inventory, nobody twice.
+func TestE2EKilledWorkerIsRescued(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{Users: 3000, Latency: 150 * time.Millisecond}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.Admin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "big"); c != 0 {
+		t.Fatal(e)
+	}
+	fast := []string{"--rescue-after", "3s", "--slice", "2s"}
+	a := startWorker(t, h, fast...)
+	s := waitStatus(t, h, "big", "the sync under way", func(s flows.Status) bool { return s.Live != nil && s.Live.Pages >= 4 })
+	first := s.LastRun.ID
+	a.cmd.Process.Kill()
+	a.cmd.Wait()
+	killedAt := statusOf(t, h, "big").LastRun.Users
+	b := startWorker(t, h, fast...)
+	want := len(srv.Sandbox.People(0))
+	s = waitStatus(t, h, "big", "the rescued sync", synced(want))
+	if s.LastRun.ID != first {
+		t.Fatalf("a new run (%d) instead of the killed one (%d)", s.LastRun.ID, first)
+	}
+	st := h.open(t)
+	var ids []int64
+	st.Users(context.Background(), first, func(u store.InventoryUser) error { ids = append(ids, u.ID); return nil })
+	if len(ids) != want {
+		t.Fatalf("%d users, want %d (killed at %d)", len(ids), want, killedAt)
+	}
+	if !strings.Contains(b.log.String(), "sync done") {
+		t.Fatalf("the second worker did not finish it:\n%s", b.log)
+	}
+}
+
+// Three workers, thirty connections synced every 2 s: each connection's
+// syncs never overlap and come a period apart.
+func TestE2EThreeWorkersThirtyConnections(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{Users: 40}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	st := h.open(t)
+	for i := range 30 {
+		c := &store.Connection{Vendor: "gitlab", Alias: "c" + string(rune('a'+i/26)) + string(rune('a'+i%26)), BaseURL: srv.BaseURL,
+			AuthMethod: store.AuthToken, ServerVersion: "17.6.1-ee"}
+		c.SetSecret(store.SecretToken, store.Secret(gitlabtest.DemoTokens.Admin))
+		if err := st.Create(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetSchedule(context.Background(), c.ID, 2*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		startWorker(t, h, "--concurrency", "2")
+	}
+	time.Sleep(9 * time.Second)
+	conns, _ := st.List(context.Background(), store.ListOptions{})
+	workers := map[string]bool{}
+	for _, c := range conns {
+		runs, _ := st.Runs(context.Background(), c.ID, 10)
+		if len(runs) < 3 {
+			t.Fatalf("%s synced %d times in 9 s with a 2 s schedule", c.Alias, len(runs))
+		}
+		for i := 0; i+1 < len(runs); i++ { // newest first
+			if runs[i+1].FinishedAt == nil {
+				t.Fatalf("%s: two runs at once", c.Alias)
+			}
+			if gap := runs[i].StartedAt.Sub(*runs[i+1].FinishedAt); gap < 2*time.Second {
+				t.Fatalf("%s: runs %s apart, inside the period", c.Alias, gap)
+			}
+		}
+	}
+	jobs, _ := st.SyncJobs(context.Background())
+	for _, j := range jobs {
+		workers[j.Worker] = true
+	}
+	if len(jobs) != 30 {
+		t.Fatalf("%d unfinished jobs for 30 connections", len(jobs))
+	}
+}
+
+// `onramp sync ALIAS --stop` from another process stops a worker's sync at a
+// checkpoint; `onramp sync ALIAS` follows a sync another process runs.
+func TestE2ESyncStopFromAnotherProcess(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{Users: 3000, Latency: 100 * time.Millisecond}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.Admin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "big"); c != 0 {
+		t.Fatal(e)
+	}
+	startWorker(t, h)
+	waitStatus(t, h, "big", "the sync under way", func(s flows.Status) bool {
+		return s.Live != nil && s.Live.Pages >= 2 && strings.HasPrefix(s.Sync, "syncing on worker@")
+	})
+	if _, e, c := runCLI(t, h, "", "sync", "big", "--stop"); c != 0 || !strings.Contains(e, "stops at its next checkpoint") {
+		t.Fatalf("--stop: %d %s", c, e)
+	}
+	s := waitStatus(t, h, "big", "stopped", func(s flows.Status) bool { return s.LastRun.Status == store.RunStopped })
+	if s.LastRun.Users >= len(srv.Sandbox.People(0)) {
+		t.Fatal("stopped only at the end")
+	}
+	// Sync now: the worker (or this command) resumes it; the command follows it.
+	out, e, c := runCLI(t, h, "", "sync", "big", "--json")
+	if c != 0 || !strings.Contains(out, `"status":"succeeded"`) {
+		t.Fatalf("sync: %d %s %s", c, out, e)
+	}
+}
