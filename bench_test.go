@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/store"
 )
 
 // firstFrame starts bin on a pseudo-terminal and returns the time until the
@@ -169,5 +173,81 @@ func BenchmarkSync100k(b *testing.B) {
 		b.ReportMetric(float64(file)/1024, "MiB-peak-file")
 		b.ReportMetric(float64(rss)/1024, "MiB-peak-RSS")
 		b.ReportMetric(float64(pages), "pages")
+	}
+}
+
+// BenchmarkWorkers200x2000 runs the first syncs of 200 connections of
+// 2,000 users each (a sandbox taking 20 ms per page) with 3 `onramp worker`
+// processes of 4 syncs each. The floor is every page's 20 ms spread over the
+// 12 syncs that run at once; the engine's overhead per job is the time
+// beyond that floor, per job and worker slot; and each worker's peak RSS.
+func BenchmarkWorkers200x2000(b *testing.B) {
+	const latency, conns, workers, concurrency = 20 * time.Millisecond, 200, 3, 4
+	srv := gitlabtest.New(gitlabtest.Options{Users: 2000, Latency: latency}).Start()
+	defer srv.Close()
+	people := len(srv.Sandbox.People(0))
+	requests := (people+99)/100 + 1 // the pages and the licence
+	floor := time.Duration(conns*requests) * latency / (workers * concurrency)
+	for b.Loop() {
+		dir := b.TempDir()
+		h := &home{dir: dir, store: filepath.Join(dir, "s.db")}
+		h.env = []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "ONRAMP_STORE=" + h.store,
+			"ONRAMP_NO_KEYRING=1", "PATH=" + os.Getenv("PATH")}
+		st, err := store.Open(context.Background(), store.Options{Path: h.store, ConfigDir: filepath.Join(dir, "config", "onramp")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range conns {
+			c := &store.Connection{Vendor: "gitlab", Alias: fmt.Sprintf("c%03d", i), BaseURL: srv.BaseURL, AuthMethod: store.AuthToken, ServerVersion: "17.6.1-ee"}
+			c.SetSecret(store.SecretToken, store.Secret(gitlabtest.DemoTokens.Admin))
+			if err := st.Create(context.Background(), c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		start := time.Now()
+		var procs []*exec.Cmd
+		for range workers {
+			cmd := exec.Command(binary, "worker", "--concurrency", fmt.Sprint(concurrency))
+			cmd.Env = h.env
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			procs = append(procs, cmd)
+		}
+		hwm := make([]int64, workers)
+		for {
+			runs, err := st.LatestRuns(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			done := 0
+			for _, r := range runs {
+				if r.Status == store.RunSucceeded && r.Users == people {
+					done++
+				}
+			}
+			for i, p := range procs {
+				_, _, peak := rssParts(p.Process.Pid)
+				hwm[i] = max(hwm[i], peak)
+			}
+			if done == conns {
+				break
+			}
+			if time.Since(start) > 10*time.Minute {
+				b.Fatalf("%d of %d synced after 10 minutes", done, conns)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		for _, p := range procs {
+			p.Process.Signal(syscall.SIGTERM)
+			p.Wait()
+		}
+		st.Close()
+		b.ReportMetric(elapsed.Seconds(), "s-total")
+		b.ReportMetric(floor.Seconds(), "s-floor")
+		b.ReportMetric(float64(elapsed)/float64(floor), "x-floor")
+		b.ReportMetric(float64((elapsed-floor)*workers*concurrency)/float64(conns)/float64(time.Millisecond), "ms-overhead/job")
+		b.ReportMetric(float64(slices.Max(hwm))/1024, "MiB-peak-RSS/worker")
 	}
 }
