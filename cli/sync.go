@@ -48,7 +48,7 @@ func (a *App) syncCmd(args []string) error {
 	out := &syncOutput{a: a, json: *asJSON, tty: isTerminal(a.Err) && !*asJSON}
 	self := flows.WorkerID("sync")
 	syncer := &flows.Syncer{Store: st, Catalog: a.Catalog, Now: a.Now, OnProgress: out.event}
-	w, err := syncer.RunWorker(ctx, self, 1, nil)
+	w, err := syncer.RunWorker(ctx, self, 1, 200*time.Millisecond, nil)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func (a *App) worker(args []string) error {
 	logger := log.NewWithOptions(a.Err, log.Options{ReportTimestamp: true, Prefix: "onramp worker"})
 	id := flows.WorkerID("worker")
 	syncer := &flows.Syncer{Store: st, Catalog: a.Catalog, Now: a.Now, Slice: *slice, RescueAfter: *rescueAfter, Log: slog.New(logger)}
-	w, err := syncer.RunWorker(context.Background(), id, *concurrency, slog.New(logger.WithPrefix("river")))
+	w, err := syncer.RunWorker(context.Background(), id, *concurrency, 200*time.Millisecond, slog.New(logger.WithPrefix("river")))
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 // startWorker runs a sync worker in this test process until the test ends.
 func (e *syncEnv) startWorker(t *testing.T, id string) {
 	t.Helper()
-	w, err := e.s.RunWorker(context.Background(), id, 2, nil)
+	w, err := e.s.RunWorker(context.Background(), id, 2, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

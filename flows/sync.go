@@ -230,6 +230,7 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 			cp = p.Next
 		}
 	}()
+	stopChecked := time.Now()
 	for f := range ch {
 		if f.err != nil {
 			return run, f.err
@@ -254,9 +255,12 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 			return run, ctx.Err()
 		}
 		// Someone asked this sync to stop (from any process): it stops
-		// here, at the checkpoint just saved.
-		if stop, err := s.Store.StopRequested(ctx, run.ConnectionID); err == nil && stop {
-			return run, store.ErrSyncStopped
+		// here, at the checkpoint just saved. Asked at most twice a second.
+		if time.Since(stopChecked) > 500*time.Millisecond {
+			stopChecked = time.Now()
+			if stop, err := s.Store.StopRequested(ctx, run.ConnectionID); err == nil && stop {
+				return run, store.ErrSyncStopped
+			}
 		}
 	}
 	if ctx.Err() != nil {

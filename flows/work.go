@@ -89,7 +89,9 @@ func WorkerID(kind string) string {
 }
 
 // RunWorker starts this process's sync worker: it runs due syncs (first,
-// manual, periodic, retries) until stopped.
-func (s *Syncer) RunWorker(ctx context.Context, id string, concurrency int, logger *slog.Logger) (store.Worker, error) {
-	return s.Store.RunWorker(ctx, store.WorkerConfig{ID: id, Concurrency: concurrency, Work: s.Work, Logger: logger, RescueAfter: s.RescueAfter})
+// manual, periodic, retries) until stopped. poll is how often it looks for
+// due jobs when idle (0: once a second).
+func (s *Syncer) RunWorker(ctx context.Context, id string, concurrency int, poll time.Duration, logger *slog.Logger) (store.Worker, error) {
+	return s.Store.RunWorker(ctx, store.WorkerConfig{ID: id, Concurrency: concurrency, Work: s.Work, Logger: logger,
+		RescueAfter: s.RescueAfter, PollInterval: poll})
 }

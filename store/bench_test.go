@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // benchStore holds 10,000 connections (one per run: made once, reused).
@@ -84,4 +86,53 @@ func BenchmarkStore10k(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkSyncJobOverhead is River's own cost per sync job on the SQLite
+// store, the work itself left out: insert (with its connection), fetch,
+// complete in a transaction with the next periodic job scheduled. 200
+// connections, one worker of 4.
+func BenchmarkSyncJobOverhead(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		s := mustOpen(b, testOpts(b))
+		const n = 200
+		for i := range n {
+			if err := s.Create(ctx, sample(fmt.Sprintf("c%03d", i))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var done atomic.Int32
+		all := make(chan struct{})
+		start := time.Now()
+		w, err := s.RunWorker(ctx, WorkerConfig{ID: "bench", Concurrency: 4, PollInterval: 200 * time.Millisecond,
+			Work: func(context.Context, SyncJob) error {
+				if done.Add(1) == n {
+					close(all)
+				}
+				return nil
+			}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		<-all
+		// the last completions commit after the last Work returns
+		for jobs, _ := s.SyncJobs(ctx); countState(jobs, JobScheduled) < n; jobs, _ = s.SyncJobs(ctx) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		w.Stop(ctx)
+		b.ReportMetric(float64(elapsed.Microseconds())/1000/n, "ms/job")
+		b.ReportMetric(float64(elapsed.Microseconds())/1000/n*4, "ms/job/slot")
+	}
+}
+
+func countState(jobs map[string]SyncJob, state string) int {
+	n := 0
+	for _, j := range jobs {
+		if j.State == state {
+			n++
+		}
+	}
+	return n
 }

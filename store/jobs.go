@@ -120,6 +120,10 @@ type WorkerConfig struct {
 	Work func(ctx context.Context, job SyncJob) error
 	// Logger receives River's own warnings; nothing when nil.
 	Logger *slog.Logger
+	// PollInterval is how often an idle worker looks for due jobs (1 s by
+	// default; dedicated workers poll faster, so a freed slot is filled at
+	// once when other workers took the jobs its last fetch hoped for).
+	PollInterval time.Duration
 	// RescueAfter is how long a job may stay running before it counts as
 	// abandoned (its worker died) and is run again; one hour by default,
 	// well beyond a sync's slice (syncs longer than that run in slices,

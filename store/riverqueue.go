@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -238,7 +239,10 @@ func (q *riverQueue[TTx]) RunWorker(ctx context.Context, cfg WorkerConfig) (Work
 		// run again at once, from its checkpoint, by another.
 		JobTimeout: cfg.RescueAfter, RescueStuckJobsAfter: cfg.RescueAfter,
 		RetryPolicy: syncRetryPolicy{}, MaxAttempts: syncMaxAttempts,
-		Logger: logger, PollOnly: q.pollOnly, FetchPollInterval: time.Second,
+		Logger: logger, PollOnly: q.pollOnly, FetchPollInterval: cmp.Or(cfg.PollInterval, time.Second),
+		// River waits 100 ms between fetches by default: at most ten
+		// fetches a second caps a worker near 40 short jobs a second.
+		FetchCooldown: 10 * time.Millisecond,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sync worker: %w", err)

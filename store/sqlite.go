@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -48,6 +49,7 @@ type SQLite struct {
 	// riverDB is the job queue's own pool (one connection) on the same file.
 	riverDB    *sql.DB
 	riverQueue *riverQueue[*sql.Tx]
+	writeMu    sync.Mutex
 	path       string
 	seal       *sealer
 	key        KeyInfo
@@ -383,6 +385,11 @@ func (s *SQLite) write(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (s *SQLite) tryWrite(ctx context.Context, fn func(*sql.Tx) error) error {
+	// Writers of this process queue here, in order, rather than in SQLite's
+	// busy handler, which sleeps in growing steps (up to 100 ms) and so
+	// leaves the lock idle while many syncs write their pages.
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap("begin", err)

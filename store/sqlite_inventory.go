@@ -113,13 +113,16 @@ func (s *SQLite) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sync
 		if p.Total != nil {
 			total = *p.Total
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET users = users + ?, pages = pages + 1, checkpoint = ?, retries = ?,
-			total = COALESCE(?, total), view = ?, note = ? WHERE id = ?`, added, p.Checkpoint, p.Retries, total, p.View, p.Note, runID); err != nil {
+		r, err := scanRun(tx.QueryRowContext(ctx, `UPDATE sync_runs SET users = users + ?, pages = pages + 1, checkpoint = ?, retries = ?,
+			total = COALESCE(?, total), view = ?, note = ? WHERE id = ? RETURNING `+runColumns, added, p.Checkpoint, p.Retries, total, p.View, p.Note, runID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: sync run %d", ErrNotFound, runID)
+		}
+		if err != nil {
 			return s.wrap("save checkpoint", err)
 		}
-		r, err := s.getRun(ctx, tx, runID)
 		run = r
-		return err
+		return nil
 	})
 	return run, err
 }

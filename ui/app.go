@@ -101,7 +101,8 @@ type Model struct {
 	// worker runs syncs in this process (Deps.Worker), once the store is open.
 	worker store.Worker
 	// runningHere: a sync runs in this process's worker (quitting asks).
-	runningHere bool
+	runningHere    bool
+	workerStarting bool
 	// quitting: waiting for syncs to record their checkpoints.
 	quitting    bool
 	confirmSync bool
@@ -157,7 +158,7 @@ func (m *Model) Init() tea.Cmd {
 // storeReady counts connections (for the vendor page hint) and, when the
 // wizard starts on Integrations, loads it.
 func (m *Model) storeReady() tea.Cmd {
-	cmds := []tea.Cmd{m.loadIntegrations(), m.startWorker()}
+	cmds := []tea.Cmd{m.loadIntegrations()}
 	if idle := m.deps.OnIdle; idle != nil {
 		m.deps.OnIdle = nil
 		cmds = append(cmds, tea.Tick(300*time.Millisecond, func(time.Time) tea.Msg {
@@ -241,12 +242,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		page, ok := m.pages[PageIntegrations].(*integrations.Model)
 		if !ok {
-			return m, nil
+			return m, m.startWorker(msg.rows)
 		}
 		m.noteRunningHere(msg.rows)
+		cmds := []tea.Cmd{m.startWorker(msg.rows)}
 		first := page.SelectedID() == "" && len(msg.rows) > 0
 		changed := page.SetRows(msg.rows, msg.err)
-		var cmds []tea.Cmd
 		if first {
 			cmds = append(cmds, m.loadDetails(page.SelectedID()))
 		}
@@ -274,10 +275,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case stoppedAllMsg:
 		return m, tea.Quit
 	case workerMsg:
+		m.workerStarting = false
 		if msg.err != nil {
 			return m, m.setStatus("Syncs cannot run in this process: " + msg.err.Error())
 		}
 		m.worker = msg.w
+		if m.quitting { // it started while quitting: stop it first, so no job is left running
+			return m, m.stopWorker()
+		}
 		return m, nil
 	case removedMsg:
 		if msg.err != nil {

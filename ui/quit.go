@@ -42,9 +42,15 @@ func (m *Model) quit(abort bool) tea.Cmd {
 	return m.leave()
 }
 
-// leave stops this process's worker (if any), then quits.
+// leave stops this process's worker (if any), then quits: no job may be
+// left "running" by a process that is gone (it would wait for River's
+// rescue). A worker still starting is stopped as soon as it has.
 func (m *Model) leave() tea.Cmd {
-	if m.worker == nil {
+	switch {
+	case m.workerStarting:
+		m.quitting = true
+		return nil
+	case m.worker == nil:
 		return tea.Quit
 	}
 	m.quitting = true

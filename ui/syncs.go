@@ -38,16 +38,18 @@ type (
 )
 
 // startWorker runs due syncs in this process while the wizard is open
-// (Deps.Worker), off the UI goroutine.
-func (m *Model) startWorker() tea.Cmd {
+// (Deps.Worker), off the UI goroutine, once the store has a sync job at all
+// (a first run with no connection keeps its memory for the wizard).
+func (m *Model) startWorker(rows []flows.Status) tea.Cmd {
 	ss, ok := m.st.(flows.SyncStore)
-	if !m.deps.Worker || !ok || m.worker != nil {
+	if !m.deps.Worker || !ok || m.worker != nil || m.workerStarting || !anyJob(rows) {
 		return nil
 	}
+	m.workerStarting = true
 	syncer := &flows.Syncer{Store: ss, Catalog: m.deps.Catalog, Now: m.deps.Flow.Now, NewHTTP: m.deps.Flow.NewHTTP}
 	id := m.deps.WorkerID
 	return func() tea.Msg {
-		w, err := syncer.RunWorker(context.Background(), id, 2, nil)
+		w, err := syncer.RunWorker(context.Background(), id, 2, 0, nil)
 		return workerMsg{w, err}
 	}
 }
@@ -78,6 +80,15 @@ func (m *Model) noteRunningHere(rows []flows.Status) {
 			m.runningHere = true
 		}
 	}
+}
+
+func anyJob(rows []flows.Status) bool {
+	for _, r := range rows {
+		if r.Job != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func anyRunning(rows []flows.Status) bool {

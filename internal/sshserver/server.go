@@ -324,7 +324,7 @@ func (s *Server) logSessions(next ssh.Handler) ssh.Handler {
 
 // Serve runs the sync worker and accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	w, err := s.syncer.RunWorker(context.Background(), s.workerID, s.cfg.SyncConcurrency, slog.New(s.cfg.Logger))
+	w, err := s.syncer.RunWorker(context.Background(), s.workerID, s.cfg.SyncConcurrency, 200*time.Millisecond, slog.New(s.cfg.Logger))
 	if err != nil {
 		return err
 	}
