@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -125,13 +126,23 @@ func TestE2EKilledWorkerIsRescued(t *testing.T) {
 		t.Fatal(e)
 	}
 	fast := []string{"--rescue-after", "3s", "--slice", "2s"}
-	a := startWorker(t, h, fast...)
+	workers := map[int]*worker{}
+	for range 2 {
+		w := startWorker(t, h, fast...)
+		workers[w.cmd.Process.Pid] = w
+	}
 	s := waitStatus(t, h, "big", "the sync under way", func(s flows.Status) bool { return s.Live != nil && s.Live.Pages >= 4 })
 	first := s.LastRun.ID
-	a.cmd.Process.Kill()
-	a.cmd.Wait()
+	// Kill whichever worker runs it ("syncing on worker@host:PID").
+	pid, _ := strconv.Atoi(s.Sync[strings.LastIndex(s.Sync, ":")+1:])
+	victim := workers[pid]
+	if victim == nil {
+		t.Fatalf("the sync runs on %q, not on one of the workers", s.Sync)
+	}
+	victim.cmd.Process.Kill()
+	victim.cmd.Wait()
+	delete(workers, pid)
 	killedAt := statusOf(t, h, "big").LastRun.Users
-	b := startWorker(t, h, fast...)
 	want := len(srv.Sandbox.People(0))
 	s = waitStatus(t, h, "big", "the rescued sync", synced(want))
 	if s.LastRun.ID != first {
@@ -143,8 +154,10 @@ func TestE2EKilledWorkerIsRescued(t *testing.T) {
 	if len(ids) != want {
 		t.Fatalf("%d users, want %d (killed at %d)", len(ids), want, killedAt)
 	}
-	if !strings.Contains(b.log.String(), "sync done") {
-		t.Fatalf("the second worker did not finish it:\n%s", b.log)
+	for _, other := range workers {
+		if !strings.Contains(other.log.String(), "sync done") {
+			t.Fatalf("the other worker did not finish it:\n%s", other.log)
+		}
 	}
 }
 
@@ -219,5 +232,43 @@ func TestE2ESyncStopFromAnotherProcess(t *testing.T) {
 	out, e, c := runCLI(t, h, "", "sync", "big", "--json")
 	if c != 0 || !strings.Contains(out, `"status":"succeeded"`) {
 		t.Fatalf("sync: %d %s %s", c, out, e)
+	}
+}
+
+// With a worker process: a 429 storm snoozes the sync (not failed), and a
+// token that died while its sync waited (revoked) ends it after one try
+// with the connection needing a reconnect — no retry loop. (An expired one:
+// TestRejectedCredentialIsNotRetried in flows.)
+func TestE2EWorkerRateLimitAndExpiredToken(t *testing.T) {
+	storm := gitlabtest.New(gitlabtest.Options{Users: 300}).Start()
+	defer storm.Close()
+	plain := gitlabtest.New(gitlabtest.Options{Users: 300}).Start()
+	defer plain.Close()
+	h := newHome(t)
+	for alias, srv := range map[string]*gitlabtest.Server{"storm": storm, "old": plain} {
+		if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.Admin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", alias); c != 0 {
+			t.Fatal(e)
+		}
+	}
+	// "old" is revoked while its sync waits; "storm" meets a rate limit.
+	st := h.open(t)
+	old, _ := st.Find(context.Background(), "gitlab", "old")
+	plain.Sandbox.Revoke(old.Secret(store.SecretToken).Reveal())
+	storm.Sandbox.InjectFault(gitlabtest.Fault{PathPrefix: "/users", Status: 429, RetryAfter: 300, Times: 1000})
+	startWorker(t, h)
+	s := waitStatus(t, h, "storm", "snoozed", func(s flows.Status) bool { return s.Job != nil && s.Job.State == store.JobSnoozed })
+	if !strings.Contains(s.Sync, "snoozed until") || s.Attention != "" || s.LastRun.Status == store.RunFailed {
+		t.Fatalf("rate limit: %q, attention %q, last %+v", s.Sync, s.Attention, s.LastRun)
+	}
+	o := waitStatus(t, h, "old", "needs reconnect", func(s flows.Status) bool { return s.State == string(store.StateNeedsReconnect) })
+	if o.Job != nil {
+		t.Fatalf("a refused credential still has a job: %+v", o.Job)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if runs, _ := st.Runs(context.Background(), old.ID, 10); len(runs) != 1 {
+		t.Fatalf("the refused credential was tried %d times", len(runs))
+	}
+	if _, e, c := runCLI(t, h, "", "sync", "old"); c != 1 || !strings.Contains(e, "needs to be reconnected") || !strings.Contains(e, "onramp reconnect old") {
+		t.Fatalf("sync of a connection needing a reconnect: %d %s", c, e)
 	}
 }

@@ -41,6 +41,9 @@ func (a *App) syncCmd(args []string) error {
 		fmt.Fprintf(a.Err, "Stopping %s's sync: it stops at its next checkpoint and resumes from there next time.\n", conn.Alias)
 		return nil
 	}
+	if conn.State == store.StateNeedsReconnect {
+		return fmt.Errorf("%s needs to be reconnected before it can sync: %s (onramp reconnect %s)", conn.Alias, textsafe.Line(conn.StateReason), conn.Alias)
+	}
 	job, err := st.EnqueueSync(ctx, conn.ID)
 	if err != nil {
 		return err
@@ -116,6 +119,10 @@ func (a *App) syncEnded(ctx context.Context, st *store.SQLite, conn *store.Conne
 		}
 		return fmt.Errorf("the sync of %s did not finish: %s; a worker (`onramp worker`, `onramp serve`) or the next `onramp sync` takes it up", conn.Alias, reason)
 	}
+	c, _ := st.Get(ctx, conn.ID)
+	if c != nil && c.State == store.StateNeedsReconnect {
+		return fmt.Errorf("%s needs to be reconnected: %s (onramp reconnect %s)", conn.Alias, textsafe.Line(c.StateReason), conn.Alias)
+	}
 	runs, err := st.Runs(ctx, conn.ID, 1)
 	if err != nil || len(runs) == 0 {
 		return cmp.Or(err, errors.New("the sync ended without a run"))
@@ -132,10 +139,6 @@ func (a *App) syncEnded(ctx context.Context, st *store.SQLite, conn *store.Conne
 		return nil
 	case store.RunStopped:
 		return fmt.Errorf("the sync of %s was stopped at %d users; it resumes from its checkpoint next time", conn.Alias, run.Users)
-	}
-	c, _ := st.Get(ctx, conn.ID)
-	if c != nil && c.State == store.StateNeedsReconnect {
-		return fmt.Errorf("%s needs to be reconnected: %s (onramp reconnect %s)", conn.Alias, textsafe.Line(c.StateReason), conn.Alias)
 	}
 	return errors.New(textsafe.Line(run.Error))
 }

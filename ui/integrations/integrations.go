@@ -163,7 +163,12 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	case "a":
 		m.Set(common.AddAnotherMsg{})
 	case "s":
-		if sel := m.selected(); sel != nil {
+		sel := m.selected()
+		switch {
+		case sel == nil:
+		case sel.State == string(store.StateNeedsReconnect) && !running(*sel):
+			return m, common.Cmd(common.StatusMsg(sel.Alias + " needs to be reconnected before it can sync: press r."))
+		default:
 			m.Set(SyncNowMsg{ID: sel.ID, Running: running(*sel)})
 		}
 	case "r":
