@@ -71,9 +71,7 @@ func TestE2EConnectThenWorker(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{Users: 1500}).Start()
 	defer srv.Close()
 	h := newHome(t)
-	if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.Admin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "prod"); c != 0 {
-		t.Fatal(e)
-	}
+	connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, "prod")
 	if s := statusOf(t, h, "prod"); s.Job == nil || s.Job.State != store.JobQueued || !strings.Contains(s.Sync, "queued") {
 		t.Fatalf("before the worker: %+v", s)
 	}
@@ -122,9 +120,7 @@ func TestE2EKilledWorkerIsRescued(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{Users: 3000, Latency: 150 * time.Millisecond}).Start()
 	defer srv.Close()
 	h := newHome(t)
-	if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.Admin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "big"); c != 0 {
-		t.Fatal(e)
-	}
+	connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, "big")
 	fast := []string{"--rescue-after", "3s", "--slice", "2s"}
 	workers := map[int]*worker{}
 	for range 2 {
@@ -214,9 +210,7 @@ func TestE2ESyncStopFromAnotherProcess(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{Users: 3000, Latency: 100 * time.Millisecond}).Start()
 	defer srv.Close()
 	h := newHome(t)
-	if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.Admin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "big"); c != 0 {
-		t.Fatal(e)
-	}
+	connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, "big")
 	startWorker(t, h)
 	waitStatus(t, h, "big", "the sync under way", func(s flows.Status) bool {
 		return s.Live != nil && s.Live.Pages >= 2 && strings.HasPrefix(s.Sync, "syncing on worker@")
@@ -246,9 +240,7 @@ func TestE2EWorkerRateLimitAndExpiredToken(t *testing.T) {
 	defer plain.Close()
 	h := newHome(t)
 	for alias, srv := range map[string]*gitlabtest.Server{"storm": storm, "old": plain} {
-		if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.Admin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", alias); c != 0 {
-			t.Fatal(e)
-		}
+		connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, alias)
 	}
 	// "old" is revoked while its sync waits; "storm" meets a rate limit.
 	st := h.open(t)

@@ -50,9 +50,7 @@ func TestE2ESyncCLI(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{Users: 1500}).Start()
 	defer srv.Close()
 	h := newHome(t)
-	if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.Admin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "big"); c != 0 {
-		t.Fatal(e)
-	}
+	connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, "big")
 	out, errOut, code := runCLI(t, h, "", "sync", "big", "--json")
 	if code != 0 {
 		t.Fatalf("sync: %d %s", code, errOut)
@@ -87,9 +85,7 @@ func TestE2ESyncCLI(t *testing.T) {
 		t.Fatalf("status: %d %s", code, out)
 	}
 	// A connection that needs attention: status says so and exits 1.
-	if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.ExpiringSoon, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "soon"); c != 0 {
-		t.Fatal(e)
-	}
+	connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.ExpiringSoon, "soon")
 	_, errOut, code = runCLI(t, h, "", "status", "--json")
 	if code != cli.ExitFailure || !strings.Contains(errOut, "need attention") {
 		t.Fatalf("status with attention: %d %s", code, errOut)
@@ -105,9 +101,7 @@ func TestE2EInventoryUnknownIsAQuestionMark(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{Users: 10}).Start()
 	defer srv.Close()
 	h := newHome(t)
-	if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.NonAdmin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "basic"); c != 0 {
-		t.Fatal(e)
-	}
+	connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.NonAdmin, "basic")
 	if _, e, c := runCLI(t, h, "", "sync", "basic"); c != 0 {
 		t.Fatal(e)
 	}

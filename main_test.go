@@ -240,6 +240,14 @@ func TestE2EDemo(t *testing.T) {
 	tm.waitFor("EXITED=0", "demo store was temporary")
 }
 
+// connectToken connects a token with `onramp connect`, as a script would.
+func connectToken(t *testing.T, h *home, base, token, alias string) {
+	t.Helper()
+	if _, e, c := runCLI(t, h, token, "connect", "gitlab", "--url", base, "--token-stdin", "--alias", alias); c != 0 {
+		t.Fatalf("connect %s: exit %d: %s", alias, c, e)
+	}
+}
+
 // runCLI runs the binary with stdin, returning stdout, stderr and exit code.
 func runCLI(t *testing.T, h *home, stdin string, args ...string) (string, string, int) {
 	cmd := exec.Command(binary, args...)
@@ -364,9 +372,7 @@ func TestE2ERemoveAsksInATerminal(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{}).Start()
 	defer srv.Close()
 	h := newHome(t)
-	if _, e, c := runCLI(t, h, gitlabtest.DemoTokens.Admin, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "prod"); c != 0 {
-		t.Fatal(e)
-	}
+	connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, "prod")
 	tm := startTmux(t, h, 140, 10, binary+" remove prod")
 	tm.waitFor("Remove the gitlab connection \"prod\"", "[y/N]")
 	tm.keys("n", "Enter")
