@@ -107,7 +107,7 @@ func (s *sshServer) session(t *testing.T, op string) *tmux {
 	return startTmux(t, s.home, 100, 30, cmd)
 }
 
-func (s *sshServer) store(t *testing.T) *store.SQLite { return s.home.open(t) }
+func (s *sshServer) store(t *testing.T) store.Backend { return s.home.open(t) }
 
 func TestE2ESSHTwoOperators(t *testing.T) {
 	sb := gitlabtest.New(gitlabtest.Options{DeviceInterval: 1})

@@ -53,7 +53,7 @@ func newHome(t *testing.T) *home {
 	return h
 }
 
-func (h *home) open(t *testing.T) *store.SQLite {
+func (h *home) open(t *testing.T) store.Backend {
 	st, err := store.Open(context.Background(), store.Options{Path: h.store, ConfigDir: filepath.Join(h.dir, "config", "onramp")})
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,8 @@ type App struct {
 	// command also from the person's own config file; see storeOptions).
 	StorePath         string
 	PassphraseCommand string
+	// KeyCommand prints the store's key (--key-command, ONRAMP_KEY_COMMAND).
+	KeyCommand string
 	// passphraseFrom names where PassphraseCommand came from.
 	passphraseFrom string
 	// in buffers stdin once: a secret and then pasted addresses are read
@@ -140,17 +142,21 @@ Usage:
   onramp version
 
 Global flags (before or after the command):
-  --store PATH                 the store file (env ONRAMP_STORE)
-  --passphrase-command CMD     derive the key of a new store from CMD's output
+  --store PATH|URL             the store file, or postgres://… for a team's shared store
+                               (env ONRAMP_STORE)
+  --passphrase-command CMD     derive the store's key from CMD's output (Argon2id)
                                (env ONRAMP_PASSPHRASE_COMMAND)
+  --key-command CMD            CMD prints the store's key (a secrets manager)
+                               (env ONRAMP_KEY_COMMAND)
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 130 aborted.
 `
 
-// globalFlags pulls --store and --passphrase-command out of args wherever
-// they stand, so every command accepts them.
+// globalFlags pulls --store, --passphrase-command and --key-command out of
+// args wherever they stand, so every command accepts them.
 func (a *App) globalFlags(args []string) ([]string, error) {
 	a.StorePath = a.Getenv("ONRAMP_STORE")
+	a.KeyCommand = a.Getenv("ONRAMP_KEY_COMMAND")
 	a.PassphraseCommand = a.Getenv("ONRAMP_PASSPHRASE_COMMAND")
 	if a.PassphraseCommand != "" {
 		a.passphraseFrom = "ONRAMP_PASSPHRASE_COMMAND"
@@ -159,7 +165,7 @@ func (a *App) globalFlags(args []string) ([]string, error) {
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-		if !strings.HasPrefix(arg, "-") || (name != "store" && name != "passphrase-command") {
+		if !strings.HasPrefix(arg, "-") || (name != "store" && name != "passphrase-command" && name != "key-command") {
 			rest = append(rest, arg)
 			continue
 		}
@@ -170,9 +176,12 @@ func (a *App) globalFlags(args []string) ([]string, error) {
 			i++
 			value = args[i]
 		}
-		if name == "store" {
+		switch name {
+		case "store":
 			a.StorePath, a.storeFlag = value, true
-		} else {
+		case "key-command":
+			a.KeyCommand = value
+		default:
 			a.PassphraseCommand, a.passphraseFrom = value, "--passphrase-command"
 		}
 	}
@@ -252,6 +261,7 @@ func (a *App) storeOptions() (store.Options, error) {
 		ConfigDir:         store.DefaultConfigDir(a.Getenv),
 		PassphraseCommand: a.PassphraseCommand,
 		PassphraseFrom:    a.passphraseFrom,
+		KeyCommand:        a.KeyCommand,
 		Keyring:           store.SystemKeyring(a.Getenv),
 	}
 	if o.PassphraseCommand == "" {
@@ -264,7 +274,7 @@ func (a *App) storeOptions() (store.Options, error) {
 	return o, nil
 }
 
-func (a *App) openStore(ctx context.Context) (*store.SQLite, error) {
+func (a *App) openStore(ctx context.Context) (store.Backend, error) {
 	o, err := a.storeOptions()
 	if err != nil {
 		return nil, err

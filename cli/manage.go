@@ -50,7 +50,7 @@ func (a *App) list(args []string) error {
 }
 
 // storeArg parses a command's flags and opens the store; the caller closes it.
-func (a *App) storeArg(ctx context.Context, fs *flag.FlagSet, args []string) (*store.SQLite, error) {
+func (a *App) storeArg(ctx context.Context, fs *flag.FlagSet, args []string) (store.Backend, error) {
 	if err := parse(fs, reorder(fs, args)); err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (a *App) storeArg(ctx context.Context, fs *flag.FlagSet, args []string) (*s
 
 // connectionArg parses a command's flags and its one ALIAS argument, opens
 // the store and finds the connection; the caller closes the store.
-func (a *App) connectionArg(ctx context.Context, fs *flag.FlagSet, args []string, usage string) (*store.SQLite, *store.Connection, error) {
+func (a *App) connectionArg(ctx context.Context, fs *flag.FlagSet, args []string, usage string) (store.Backend, *store.Connection, error) {
 	if err := parse(fs, reorder(fs, args)); err != nil {
 		return nil, nil, err
 	}

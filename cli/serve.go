@@ -14,6 +14,7 @@ import (
 	"charm.land/log/v2"
 
 	"github.com/onramp-dev/onramp/internal/sshserver"
+	"github.com/onramp-dev/onramp/store"
 )
 
 // hostList is a repeatable --allow-host.
@@ -45,7 +46,15 @@ func (a *App) serve(args []string) error {
 	}
 	defer st.Close()
 	if *hostKey == "" {
-		*hostKey = filepath.Join(filepath.Dir(st.Path()), "ssh_host_ed25519")
+		// Beside a store file; with a shared database, in this machine's
+		// config directory (each host keeps its own identity).
+		*hostKey = filepath.Join(store.DefaultConfigDir(a.Getenv), "ssh_host_ed25519")
+		if !store.IsPostgres(st.Location()) {
+			*hostKey = filepath.Join(filepath.Dir(st.Location()), "ssh_host_ed25519")
+		}
+		if err := os.MkdirAll(filepath.Dir(*hostKey), 0o700); err != nil {
+			return fmt.Errorf("host key directory: %w", err)
+		}
 	}
 	logger := log.NewWithOptions(a.Err, log.Options{ReportTimestamp: true, Prefix: "onramp serve"})
 	srv, err := sshserver.New(sshserver.Config{Listen: *listen, AuthorizedKeys: *keys, HostKey: *hostKey, MaxSessions: *maxSessions,
@@ -57,7 +66,7 @@ func (a *App) serve(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	logger.Info("listening", "address", l.Addr().String(), "host_key", srv.Fingerprint, "authorized_keys", *keys, "store", st.Path())
+	logger.Info("listening", "address", l.Addr().String(), "host_key", srv.Fingerprint, "authorized_keys", *keys, "store", st.Location())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {

@@ -81,7 +81,7 @@ func (a *App) syncCmd(args []string) error {
 // follow watches the sync job jobID of conn in the store until it ends (or
 // is put aside: retrying later, or snoozed for longer than a minute), and
 // returns its state then (nil when it finished).
-func (a *App) follow(ctx context.Context, st *store.SQLite, conn *store.Connection, jobID int64, self string, out *syncOutput) (*store.SyncJob, error) {
+func (a *App) follow(ctx context.Context, st store.Backend, conn *store.Connection, jobID int64, self string, out *syncOutput) (*store.SyncJob, error) {
 	for {
 		jobs, err := st.SyncJobs(ctx)
 		if err != nil {
@@ -111,7 +111,7 @@ func (a *App) follow(ctx context.Context, st *store.SQLite, conn *store.Connecti
 }
 
 // syncEnded reports how the sync ended, from the store.
-func (a *App) syncEnded(ctx context.Context, st *store.SQLite, conn *store.Connection, put *store.SyncJob, asJSON bool) error {
+func (a *App) syncEnded(ctx context.Context, st store.Backend, conn *store.Connection, put *store.SyncJob, asJSON bool) error {
 	if put != nil {
 		reason := "retrying at " + put.At.Local().Format("15:04") + " because " + textsafe.Line(put.LastError)
 		if put.State == store.JobSnoozed {
@@ -258,7 +258,7 @@ func (a *App) inventory(args []string) error {
 
 // writeInventoryJSON streams the snapshot: memory stays flat however many
 // users there are.
-func writeInventoryJSON(ctx context.Context, w io.Writer, st *store.SQLite, run *store.SyncRun, seats []store.Seats) error {
+func writeInventoryJSON(ctx context.Context, w io.Writer, st store.Backend, run *store.SyncRun, seats []store.Seats) error {
 	head, _ := json.Marshal(run)
 	seatsJSON, _ := json.Marshal(seats)
 	fmt.Fprintf(w, "{\"run\":%s,\"seats\":%s,\"users\":[", head, seatsJSON)

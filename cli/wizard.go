@@ -36,7 +36,7 @@ func (a *App) wizard(integrationsFirst bool) error {
 func (a *App) runWizard(so store.Options, d ui.Deps) error {
 	d.Worker = true // due syncs run here while the wizard is open
 	var opened store.Store
-	if so.PassphraseCommand != "" {
+	if so.PassphraseCommand != "" || so.KeyCommand != "" {
 		// The command may prompt on the terminal: run it before the TUI owns it.
 		st, err := store.Open(context.Background(), so)
 		if err != nil {

@@ -46,7 +46,7 @@ func (a *App) worker(args []string) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("working", "id", id, "store", st.Path(), "concurrency", *concurrency)
+	logger.Info("working", "id", id, "store", st.Location(), "concurrency", *concurrency)
 	<-ctx.Done()
 	logger.Info("stopping: running syncs stop at their checkpoints")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

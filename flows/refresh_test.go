@@ -109,7 +109,7 @@ func callUser(hc *http.Client, api, token string) (int, error) {
 type raceSetup struct {
 	srv   *gitlabtest.Server
 	opts  store.Options
-	st    *store.SQLite
+	st    store.Backend
 	id    string
 	procs int
 }

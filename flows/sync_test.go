@@ -22,7 +22,7 @@ import (
 
 type syncEnv struct {
 	srv *gitlabtest.Server
-	st  *store.SQLite
+	st  store.Backend
 	opt store.Options
 	id  string
 	s   *Syncer

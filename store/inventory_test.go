@@ -16,9 +16,11 @@ func users(ids ...int64) []InventoryUser {
 	return out
 }
 
-func TestSyncRunsAndSnapshots(t *testing.T) {
+func TestSyncRunsAndSnapshots(t *testing.T) { forEachBackend(t, testSyncRunsAndSnapshots) }
+
+func testSyncRunsAndSnapshots(t *testing.T, opts Options) {
 	ctx := context.Background()
-	s := mustOpen(t, testOpts(t))
+	s := mustOpen(t, opts)
 	c := sample("prod")
 	s.Create(ctx, c)
 

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-func onlyJob(t *testing.T, s *SQLite, id string) *SyncJob {
+func onlyJob(t *testing.T, s *sqlStore, id string) *SyncJob {
 	t.Helper()
 	jobs, err := s.SyncJobs(context.Background())
 	if err != nil {
@@ -22,9 +22,11 @@ func onlyJob(t *testing.T, s *SQLite, id string) *SyncJob {
 
 // A connection and its first sync are one commit: a connection that fails
 // to be created leaves no job, and one that is created has exactly one.
-func TestCreateEnqueuesTheFirstSyncInItsTransaction(t *testing.T) {
+func TestCreateEnqueuesTheFirstSyncInItsTransaction(t *testing.T) { forEachBackend(t, testCreateEnqueuesTheFirstSyncInItsTransaction) }
+
+func testCreateEnqueuesTheFirstSyncInItsTransaction(t *testing.T, opts Options) {
 	ctx := context.Background()
-	s := mustOpen(t, testOpts(t))
+	s := mustOpen(t, opts)
 	c := sample("prod")
 	if err := s.Create(ctx, c); err != nil {
 		t.Fatal(err)
@@ -48,9 +50,11 @@ func TestCreateEnqueuesTheFirstSyncInItsTransaction(t *testing.T) {
 
 // One unfinished job per connection: asking again while one waits or runs
 // adds none; a scheduled one is brought forward.
-func TestEnqueueSyncIsUniquePerConnection(t *testing.T) {
+func TestEnqueueSyncIsUniquePerConnection(t *testing.T) { forEachBackend(t, testEnqueueSyncIsUniquePerConnection) }
+
+func testEnqueueSyncIsUniquePerConnection(t *testing.T, opts Options) {
 	ctx := context.Background()
-	s := mustOpen(t, testOpts(t))
+	s := mustOpen(t, opts)
 	c := sample("prod")
 	s.Create(ctx, c)
 	first := onlyJob(t, s, c.ID)
@@ -77,9 +81,11 @@ func TestEnqueueSyncIsUniquePerConnection(t *testing.T) {
 	}
 }
 
-func TestSetScheduleReschedulesAndOff(t *testing.T) {
+func TestSetScheduleReschedulesAndOff(t *testing.T) { forEachBackend(t, testSetScheduleReschedulesAndOff) }
+
+func testSetScheduleReschedulesAndOff(t *testing.T, opts Options) {
 	ctx := context.Background()
-	s := mustOpen(t, testOpts(t))
+	s := mustOpen(t, opts)
 	c := sample("prod")
 	s.Create(ctx, c)
 	s.riverQueue.client.JobCancel(ctx, onlyJob(t, s, c.ID).ID)
@@ -101,9 +107,11 @@ func TestSetScheduleReschedulesAndOff(t *testing.T) {
 	}
 }
 
-func TestDeleteCancelsTheSync(t *testing.T) {
+func TestDeleteCancelsTheSync(t *testing.T) { forEachBackend(t, testDeleteCancelsTheSync) }
+
+func testDeleteCancelsTheSync(t *testing.T, opts Options) {
 	ctx := context.Background()
-	s := mustOpen(t, testOpts(t))
+	s := mustOpen(t, opts)
 	c := sample("prod")
 	s.Create(ctx, c)
 	if err := s.Delete(ctx, c.ID); err != nil {

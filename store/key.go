@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -21,6 +22,7 @@ const (
 	KeySourceKeyring    = "keyring"
 	KeySourceFile       = "file"
 	KeySourcePassphrase = "passphrase"
+	KeySourceCommand    = "command"
 )
 
 // keyringTimeout bounds every keyring call: keyrings hang on WSL and headless hosts.
@@ -137,6 +139,33 @@ func keyFileCreate(path string) ([]byte, error) {
 	return k, nil
 }
 
+// commandKey runs the key command and reads the key it prints: 32 bytes in
+// base64 or hex. The command's words are never shown (it may carry a token).
+func commandKey(ctx context.Context, command string) ([]byte, error) {
+	out, err := runKeyCommand(ctx, command)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the key command failed: %v", ErrKeyMissing, err)
+	}
+	text := strings.TrimSpace(string(out))
+	for _, decode := range []func(string) ([]byte, error){base64.StdEncoding.DecodeString, base64.RawStdEncoding.DecodeString, hex.DecodeString} {
+		if k, err := decode(text); err == nil && len(k) == KeySize {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: the key command printed no %d-byte key (base64 or hex); `openssl rand -base64 32` makes one", ErrKeyMissing, KeySize)
+}
+
+// runKeyCommand runs a passphrase or key command with the person's terminal
+// (it may prompt), bounded to a minute.
+func runKeyCommand(ctx context.Context, command string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	cmd.Stdin = os.Stdin
+	cmd.Stderr = os.Stderr
+	return cmd.Output()
+}
+
 // Argon2id parameters: OWASP's 19 MiB, 2 passes; enough against offline
 // guessing of a passphrase without a costly start-up.
 const (
@@ -146,12 +175,7 @@ const (
 )
 
 func passphraseKey(ctx context.Context, command string, salt []byte) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
-	cmd.Stdin = os.Stdin // a command may prompt (pinentry, a password manager)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	out, err := runKeyCommand(ctx, command)
 	if err != nil {
 		return nil, fmt.Errorf("%w: passphrase command failed: %v", ErrKeyMissing, err)
 	}

@@ -214,13 +214,14 @@ func concurrentUpdater() {
 // TestConcurrentProcesses: N processes × M updates, on their own connection
 // and on one shared connection: every update lands, none is lost, no process
 // sees "database is locked".
-func TestConcurrentProcesses(t *testing.T) {
+func TestConcurrentProcesses(t *testing.T) { forEachBackend(t, testConcurrentProcesses) }
+
+func testConcurrentProcesses(t *testing.T, opts Options) {
 	if testing.Short() {
 		t.Skip("spawns processes; run without -short")
 	}
 	const n, m = 6, 40
 	ctx := context.Background()
-	opts := testOpts(t)
 	s := mustOpen(t, opts)
 	shared := sample("shared")
 	s.Create(ctx, shared)

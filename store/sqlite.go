@@ -15,8 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/onramp-dev/onramp/internal/textsafe"
 )
@@ -35,6 +34,9 @@ type Options struct {
 	// PassphraseFrom names where the command came from, for `store info`
 	// (the command itself is never shown).
 	PassphraseFrom string
+	// KeyCommand, when set, prints the data key itself (32 bytes, base64 or
+	// hex): a secrets manager every replica of a shared store asks.
+	KeyCommand string
 	// Keyring is the OS keyring; nil means no keyring is tried.
 	Keyring Keyring
 	// Actor is recorded as who made changes when the context names nobody.
@@ -43,9 +45,12 @@ type Options struct {
 	Now func() time.Time
 }
 
-// SQLite is the embedded Store: one SQLite file in WAL mode.
-type SQLite struct {
+// sqlStore is the store on a SQL database: the embedded SQLite file (WAL
+// mode) or a PostgreSQL server shared by a team. The dialect holds what
+// differs between them.
+type sqlStore struct {
 	db *sql.DB
+	d  dialect
 	// riverDB is the job queue's own pool (one connection) on the same file.
 	riverDB    *sql.DB
 	riverQueue *riverQueue[*sql.Tx]
@@ -58,23 +63,12 @@ type SQLite struct {
 	now        func() time.Time
 }
 
-var _ Store = (*SQLite)(nil)
+var _ Store = (*sqlStore)(nil)
 
-// Open opens the store at opts.Path, creating it (and its key) when the file
-// does not exist. It never initialises over a file that holds anything.
-func Open(ctx context.Context, opts Options) (*SQLite, error) {
-	if opts.Path == "" {
-		opts.Path = DefaultPath(os.Getenv)
-	}
-	if opts.ConfigDir == "" {
-		opts.ConfigDir = DefaultConfigDir(os.Getenv)
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Actor == "" {
-		opts.Actor = OSUser()
-	}
+// openSQLiteFile opens the store at opts.Path, creating it (and its key)
+// when the file does not exist. It never initialises over a file that holds
+// anything.
+func openSQLiteFile(ctx context.Context, opts Options) (*sqlStore, error) {
 	path, err := filepath.Abs(opts.Path)
 	if err != nil {
 		return nil, fmt.Errorf("store path: %w", err)
@@ -129,13 +123,13 @@ func sqliteDSN(file string) string {
 }
 
 // openSQLite opens the database file at file, named path in messages.
-func openSQLite(file, path string, opts Options) (*SQLite, error) {
+func openSQLite(file, path string, opts Options) (*sqlStore, error) {
 	db, err := sql.Open("sqlite", sqliteDSN(file))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db.SetMaxIdleConns(4)
-	return &SQLite{db: db, path: path, actor: opts.Actor, now: opts.Now}, nil
+	return &sqlStore{db: db, d: sqliteDialect, path: path, actor: opts.Actor, now: opts.Now}, nil
 }
 
 // createFile makes a new store in a temporary file beside path (0600 from
@@ -183,16 +177,27 @@ func createFile(ctx context.Context, path string, opts Options) error {
 
 // init reads the store's identity, loads its key and migrates the schema,
 // in one write transaction so two processes never migrate at once.
-func (s *SQLite) init(ctx context.Context, opts Options) error {
+func (s *sqlStore) init(ctx context.Context, opts Options) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var hasMeta int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).Scan(&hasMeta); err != nil {
+		if s.d.lockInit != "" {
+			if _, err := s.exec(ctx, tx, s.d.lockInit); err != nil {
+				return s.wrap("lock for opening", err)
+			}
+		}
+		hasMeta, err := s.hasTable(ctx, tx, "meta")
+		if err != nil {
 			return s.wrap("read schema", err)
 		}
-		if hasMeta == 0 {
+		if !hasMeta && s.d.name == "postgres" {
+			// A PostgreSQL database without our tables is a new store
+			// (a file is created aside and linked in whole instead).
+			if _, err := s.create(ctx, tx, opts); err != nil {
+				return err
+			}
+		} else if !hasMeta {
 			return fmt.Errorf("%w: %s holds no onramp metadata; refusing to touch it", ErrNotAStore, s.path)
 		}
-		meta, err := readMeta(ctx, tx)
+		meta, err := s.readMeta(ctx, tx)
 		if err != nil {
 			return s.wrap("read metadata", err)
 		}
@@ -211,24 +216,24 @@ func (s *SQLite) init(ctx context.Context, opts Options) error {
 		// Stores made before 0.9 recorded the passphrase command: a store
 		// file is data, and a command in it would run as whoever opens it.
 		if _, ok := meta["passphrase_command"]; ok {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'passphrase_command'`); err != nil {
+			if _, err := s.exec(ctx, tx, `DELETE FROM meta WHERE key = 'passphrase_command'`); err != nil {
 				return s.wrap("forget the recorded passphrase command", err)
 			}
 		}
 		for v := version; v < SchemaVersion; v++ {
-			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			if _, err := s.exec(ctx, tx, s.d.migrations[v]); err != nil {
 				return s.wrap(fmt.Sprintf("migrate schema to version %d", v+1), err)
 			}
 		}
 		if version < SchemaVersion {
-			return setMeta(ctx, tx, "schema_version", strconv.Itoa(SchemaVersion))
+			return s.setMeta(ctx, tx, "schema_version", strconv.Itoa(SchemaVersion))
 		}
 		return nil
 	})
 }
 
 // create initialises an empty database: identity, key, key check, schema.
-func (s *SQLite) create(ctx context.Context, tx *sql.Tx, opts Options) (map[string]string, error) {
+func (s *sqlStore) create(ctx context.Context, tx *sql.Tx, opts Options) (map[string]string, error) {
 	idb := make([]byte, 16)
 	if _, err := rand.Read(idb); err != nil {
 		return nil, err
@@ -244,12 +249,12 @@ func (s *SQLite) create(ctx context.Context, tx *sql.Tx, opts Options) (map[stri
 		return nil, err
 	}
 	meta["key_check"] = base64.StdEncoding.EncodeToString(sl.seal("meta", "key_check", []byte(keyCheckText)))
-	if _, err := tx.ExecContext(ctx, migrations[0]); err != nil {
+	if _, err := s.exec(ctx, tx, s.d.migrations[0]); err != nil {
 		return nil, s.wrap("create schema", err)
 	}
 	meta["schema_version"] = "1"
 	for k, v := range meta {
-		if err := setMeta(ctx, tx, k, v); err != nil {
+		if err := s.setMeta(ctx, tx, k, v); err != nil {
 			return nil, err
 		}
 	}
@@ -261,7 +266,7 @@ const keyCheckText = "onramp key check"
 // createKey makes the data key of a new store. The passphrase command is the
 // operator's explicit choice; otherwise the keyring when it answers, else a
 // key file.
-func (s *SQLite) createKey(ctx context.Context, meta map[string]string, opts Options) ([]byte, string, error) {
+func (s *sqlStore) createKey(ctx context.Context, meta map[string]string, opts Options) ([]byte, string, error) {
 	id := meta["store_id"]
 	if opts.PassphraseCommand != "" {
 		salt := make([]byte, 16)
@@ -271,6 +276,10 @@ func (s *SQLite) createKey(ctx context.Context, meta map[string]string, opts Opt
 		meta["kdf_salt"] = base64.StdEncoding.EncodeToString(salt)
 		k, err := passphraseKey(ctx, opts.PassphraseCommand, salt)
 		return k, KeySourcePassphrase, err
+	}
+	if opts.KeyCommand != "" {
+		k, err := commandKey(ctx, opts.KeyCommand)
+		return k, KeySourceCommand, err
 	}
 	if opts.Keyring != nil {
 		if k, err := keyringCreate(ctx, opts.Keyring, id); err == nil {
@@ -282,7 +291,7 @@ func (s *SQLite) createKey(ctx context.Context, meta map[string]string, opts Opt
 }
 
 // unlock loads the key the store records and proves it with the key check.
-func (s *SQLite) unlock(ctx context.Context, meta map[string]string, opts Options) error {
+func (s *sqlStore) unlock(ctx context.Context, meta map[string]string, opts Options) error {
 	id := meta["store_id"]
 	var key []byte
 	var err error
@@ -326,6 +335,14 @@ func (s *SQLite) unlock(ctx context.Context, meta map[string]string, opts Option
 		s.key = KeyInfo{Source: KeySourcePassphrase, Location: "a passphrase printed by the command given in " + from,
 			Protection: "key derived with Argon2id from a passphrase; nothing on disk opens the store",
 			ReadableBy: "whoever can run the passphrase command as " + opts.Actor}
+	case KeySourceCommand:
+		if opts.KeyCommand == "" {
+			return fmt.Errorf("%w: %s is sealed with a key from a command (a secrets manager): give it with --key-command or ONRAMP_KEY_COMMAND", ErrKeyMissing, s.path)
+		}
+		key, err = commandKey(ctx, opts.KeyCommand)
+		s.key = KeyInfo{Source: KeySourceCommand, Location: "a key printed by the command given in --key-command or ONRAMP_KEY_COMMAND",
+			Protection: "the key is kept by whatever the command asks (a secrets manager); nothing on disk opens the store",
+			ReadableBy: "whoever can run the key command as " + opts.Actor}
 	default:
 		return fmt.Errorf("%w: %s records an unknown key source %q", ErrCorrupt, s.path, meta["key_source"])
 	}
@@ -344,8 +361,8 @@ func (s *SQLite) unlock(ctx context.Context, meta map[string]string, opts Option
 	return nil
 }
 
-func readMeta(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT key, value FROM meta`)
+func (s *sqlStore) readMeta(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
+	rows, err := s.query(ctx, tx, `SELECT key, value FROM meta`)
 	if err != nil {
 		return nil, err
 	}
@@ -361,8 +378,8 @@ func readMeta(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
 	return m, rows.Err()
 }
 
-func setMeta(ctx context.Context, tx *sql.Tx, k, v string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, k, v)
+func (s *sqlStore) setMeta(ctx context.Context, tx *sql.Tx, k, v string) error {
+	_, err := s.exec(ctx, tx, `INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, k, v)
 	return err
 }
 
@@ -370,7 +387,7 @@ func setMeta(ctx context.Context, tx *sql.Tx, k, v string) error {
 // BEGIN, so no reader-turned-writer deadlock) and retries while another
 // process holds the lock beyond the busy timeout, until ctx ends: "database is
 // locked" never reaches a caller that can wait.
-func (s *SQLite) write(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *sqlStore) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := s.tryWrite(ctx, fn)
 		if err == nil || !isBusy(err) {
@@ -384,7 +401,7 @@ func (s *SQLite) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 }
 
-func (s *SQLite) tryWrite(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *sqlStore) tryWrite(ctx context.Context, fn func(*sql.Tx) error) error {
 	// Writers of this process queue here, in order, rather than in SQLite's
 	// busy handler, which sleeps in growing steps (up to 100 ms) and so
 	// leaves the lock idle while many syncs write their pages.
@@ -404,23 +421,9 @@ func (s *SQLite) tryWrite(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-func sqliteCode(err error) int {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() & 0xff
-	}
-	return 0
-}
-
-func isBusy(err error) bool {
-	c := sqliteCode(err)
-	return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
-}
-
 // wrap names the store file and turns SQLite's corruption codes into ErrCorrupt.
-func (s *SQLite) wrap(what string, err error) error {
-	switch sqliteCode(err) {
-	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+func (s *sqlStore) wrap(what string, err error) error {
+	if isCorrupt(err) {
 		return fmt.Errorf("%w: %s (%s: %v); restore it from a backup", ErrCorrupt, s.path, what, err)
 	}
 	if isBusy(err) {
@@ -430,7 +433,7 @@ func (s *SQLite) wrap(what string, err error) error {
 }
 
 // Close releases the database.
-func (s *SQLite) Close() error {
+func (s *sqlStore) Close() error {
 	if s.riverDB != nil {
 		s.riverDB.Close()
 	}
@@ -438,4 +441,5 @@ func (s *SQLite) Close() error {
 }
 
 // Path is the database file.
-func (s *SQLite) Path() string { return s.path }
+// Location is the store file's path, or the database URL without its password.
+func (s *sqlStore) Location() string { return s.path }

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-var _ Inventory = (*SQLite)(nil)
+var _ Inventory = (*sqlStore)(nil)
 
 const runColumns = `id, connection_id, status, started_at, finished_at, checkpoint, users, pages, retries, total, view, note, error`
 
@@ -30,8 +30,8 @@ func scanRun(r rowScanner) (*SyncRun, error) {
 	return &run, nil
 }
 
-func (s *SQLite) getRun(ctx context.Context, q querier, id int64) (*SyncRun, error) {
-	run, err := scanRun(q.QueryRowContext(ctx, `SELECT `+runColumns+` FROM sync_runs WHERE id = ?`, id))
+func (s *sqlStore) getRun(ctx context.Context, q querier, id int64) (*SyncRun, error) {
+	run, err := scanRun(s.queryRow(ctx, q, `SELECT `+runColumns+` FROM sync_runs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: sync run %d", ErrNotFound, id)
 	}
@@ -42,20 +42,20 @@ func (s *SQLite) getRun(ctx context.Context, q querier, id int64) (*SyncRun, err
 }
 
 // BeginRun resumes the connection's unfinished run or starts one.
-func (s *SQLite) BeginRun(ctx context.Context, connectionID string) (*SyncRun, bool, error) {
+func (s *sqlStore) BeginRun(ctx context.Context, connectionID string) (*SyncRun, bool, error) {
 	var run *SyncRun
 	resumed := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		// The newest run resumes if it never finished: running (its process
 		// died), stopped, or failed part-way (it has a checkpoint).
-		r, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM sync_runs
+		r, err := scanRun(s.queryRow(ctx, tx, `SELECT `+runColumns+` FROM sync_runs
 			WHERE connection_id = ? ORDER BY id DESC LIMIT 1`, connectionID))
 		if err == nil && (r.Status == RunSucceeded || (r.Status == RunFailed && r.Checkpoint == "")) {
 			err = sql.ErrNoRows
 		}
 		switch {
 		case err == nil:
-			if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET status = ?, error = '', finished_at = NULL WHERE id = ?`, RunRunning, r.ID); err != nil {
+			if _, err := s.exec(ctx, tx, `UPDATE sync_runs SET status = ?, error = '', finished_at = NULL WHERE id = ?`, RunRunning, r.ID); err != nil {
 				return s.wrap("resume sync run", err)
 			}
 			r.Status, r.Error, r.FinishedAt, run, resumed = RunRunning, "", nil, r, true
@@ -63,17 +63,16 @@ func (s *SQLite) BeginRun(ctx context.Context, connectionID string) (*SyncRun, b
 		case !errors.Is(err, sql.ErrNoRows):
 			return s.wrap("find sync run", err)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO sync_runs (connection_id, status, started_at) VALUES (?, ?, ?)`,
-			connectionID, RunRunning, formatTime(s.now()))
+		r, err = scanRun(s.queryRow(ctx, tx, `INSERT INTO sync_runs (connection_id, status, started_at) VALUES (?, ?, ?) RETURNING `+runColumns,
+			connectionID, RunRunning, formatTime(s.now())))
 		if err != nil {
-			if strings.Contains(err.Error(), "FOREIGN KEY") {
+			if isForeignKeyViolation(err) {
 				return fmt.Errorf("%w: id %s", ErrNotFound, connectionID)
 			}
 			return s.wrap("start sync run", err)
 		}
-		id, _ := res.LastInsertId()
-		run, err = s.getRun(ctx, tx, id)
-		return err
+		run = r
+		return nil
 	})
 	return run, resumed, err
 }
@@ -81,7 +80,7 @@ func (s *SQLite) BeginRun(ctx context.Context, connectionID string) (*SyncRun, b
 // SavePage inserts a page of users (a user already in the run is kept, so a
 // page fetched twice around a crash adds nobody twice) and moves the
 // checkpoint, in one transaction.
-func (s *SQLite) SavePage(ctx context.Context, runID int64, p PageUpdate) (*SyncRun, error) {
+func (s *sqlStore) SavePage(ctx context.Context, runID int64, p PageUpdate) (*SyncRun, error) {
 	var run *SyncRun
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		added := int64(0)
@@ -103,7 +102,7 @@ func (s *SQLite) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sync
 					u.CreatedAt, u.LastSignInAt, u.LastActivityOn)
 			}
 			b.WriteString(` ON CONFLICT(run_id, user_id) DO NOTHING`)
-			res, err := tx.ExecContext(ctx, b.String(), args...)
+			res, err := s.exec(ctx, tx, b.String(), args...)
 			if err != nil {
 				return s.wrap("save users", err)
 			}
@@ -113,7 +112,7 @@ func (s *SQLite) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sync
 		if p.Total != nil {
 			total = *p.Total
 		}
-		r, err := scanRun(tx.QueryRowContext(ctx, `UPDATE sync_runs SET users = users + ?, pages = pages + 1, checkpoint = ?, retries = ?,
+		r, err := scanRun(s.queryRow(ctx, tx, `UPDATE sync_runs SET users = users + ?, pages = pages + 1, checkpoint = ?, retries = ?,
 			total = COALESCE(?, total), view = ?, note = ? WHERE id = ? RETURNING `+runColumns, added, p.Checkpoint, p.Retries, total, p.View, p.Note, runID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: sync run %d", ErrNotFound, runID)
@@ -128,10 +127,10 @@ func (s *SQLite) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sync
 }
 
 // SaveSeats records seat figures for a run.
-func (s *SQLite) SaveSeats(ctx context.Context, runID int64, seats []Seats) error {
+func (s *sqlStore) SaveSeats(ctx context.Context, runID int64, seats []Seats) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		for _, st := range seats {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO inventory_seats (run_id, scope, plan, seats, used, max_used, expires_at)
+			if _, err := s.exec(ctx, tx, `INSERT INTO inventory_seats (run_id, scope, plan, seats, used, max_used, expires_at)
 				VALUES (?,?,?,?,?,?,?) ON CONFLICT(run_id, scope) DO UPDATE SET plan = excluded.plan, seats = excluded.seats,
 				used = excluded.used, max_used = excluded.max_used, expires_at = excluded.expires_at`,
 				runID, st.Scope, st.Plan, st.Seats, st.Used, st.MaxUsed, st.ExpiresAt); err != nil {
@@ -143,14 +142,14 @@ func (s *SQLite) SaveSeats(ctx context.Context, runID int64, seats []Seats) erro
 }
 
 // FinishRun ends a run and prunes old snapshots.
-func (s *SQLite) FinishRun(ctx context.Context, runID int64, status, errText string) (*SyncRun, error) {
+func (s *sqlStore) FinishRun(ctx context.Context, runID int64, status, errText string) (*SyncRun, error) {
 	var run *SyncRun
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var finished any
 		if status != RunStopped {
 			finished = formatTime(s.now())
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
+		if _, err := s.exec(ctx, tx, `UPDATE sync_runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
 			status, errText, finished, runID); err != nil {
 			return s.wrap("finish sync run", err)
 		}
@@ -161,7 +160,7 @@ func (s *SQLite) FinishRun(ctx context.Context, runID int64, status, errText str
 		run = r
 		if status == RunSucceeded {
 			// Keep the last few snapshots; older runs' rows go (cascade).
-			_, err = tx.ExecContext(ctx, `DELETE FROM sync_runs WHERE connection_id = ? AND id NOT IN
+			_, err = s.exec(ctx, tx, `DELETE FROM sync_runs WHERE connection_id = ? AND id NOT IN
 				(SELECT id FROM sync_runs WHERE connection_id = ? ORDER BY id DESC LIMIT ?)`, r.ConnectionID, r.ConnectionID, keepSnapshots+2)
 			if err != nil {
 				return s.wrap("prune snapshots", err)
@@ -173,8 +172,8 @@ func (s *SQLite) FinishRun(ctx context.Context, runID int64, status, errText str
 }
 
 // Runs lists a connection's runs, newest first.
-func (s *SQLite) Runs(ctx context.Context, connectionID string, limit int) ([]SyncRun, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM sync_runs WHERE connection_id = ? ORDER BY id DESC LIMIT ?`, connectionID, limit)
+func (s *sqlStore) Runs(ctx context.Context, connectionID string, limit int) ([]SyncRun, error) {
+	rows, err := s.query(ctx, s.db, `SELECT `+runColumns+` FROM sync_runs WHERE connection_id = ? ORDER BY id DESC LIMIT ?`, connectionID, limit)
 	if err != nil {
 		return nil, s.wrap("list sync runs", err)
 	}
@@ -191,8 +190,8 @@ func (s *SQLite) Runs(ctx context.Context, connectionID string, limit int) ([]Sy
 }
 
 // LatestRuns returns each connection's newest run.
-func (s *SQLite) LatestRuns(ctx context.Context) (map[string]SyncRun, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM sync_runs WHERE id IN (SELECT max(id) FROM sync_runs GROUP BY connection_id)`)
+func (s *sqlStore) LatestRuns(ctx context.Context) (map[string]SyncRun, error) {
+	rows, err := s.query(ctx, s.db, `SELECT `+runColumns+` FROM sync_runs WHERE id IN (SELECT max(id) FROM sync_runs GROUP BY connection_id)`)
 	if err != nil {
 		return nil, s.wrap("list sync runs", err)
 	}
@@ -209,8 +208,8 @@ func (s *SQLite) LatestRuns(ctx context.Context) (map[string]SyncRun, error) {
 }
 
 // Users streams a run's users.
-func (s *SQLite) Users(ctx context.Context, runID int64, fn func(InventoryUser) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT user_id, username, name, email, state, bot, admin, seat, created_at,
+func (s *sqlStore) Users(ctx context.Context, runID int64, fn func(InventoryUser) error) error {
+	rows, err := s.query(ctx, s.db, `SELECT user_id, username, name, email, state, bot, admin, seat, created_at,
 		last_sign_in_at, last_activity_on FROM inventory_users WHERE run_id = ? ORDER BY user_id`, runID)
 	if err != nil {
 		return s.wrap("read inventory", err)
@@ -237,8 +236,8 @@ func (s *SQLite) Users(ctx context.Context, runID int64, fn func(InventoryUser) 
 }
 
 // Seats returns a run's seat figures.
-func (s *SQLite) Seats(ctx context.Context, runID int64) ([]Seats, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT scope, plan, seats, used, max_used, expires_at FROM inventory_seats WHERE run_id = ? ORDER BY scope`, runID)
+func (s *sqlStore) Seats(ctx context.Context, runID int64) ([]Seats, error) {
+	rows, err := s.query(ctx, s.db, `SELECT scope, plan, seats, used, max_used, expires_at FROM inventory_seats WHERE run_id = ? ORDER BY scope`, runID)
 	if err != nil {
 		return nil, s.wrap("read seats", err)
 	}

@@ -21,7 +21,7 @@ var jsonUnmarshal = json.Unmarshal
 // while the store's own pool keeps serving the wizard. Both pools take the
 // write lock at BEGIN and wait for it (busy timeout), so neither sees
 // "database is locked".
-func (s *SQLite) openQueue(ctx context.Context, opts Options) error {
+func (s *sqlStore) openQueue(ctx context.Context, opts Options) error {
 	db, err := sql.Open("sqlite", sqliteDSN(s.path))
 	if err != nil {
 		return fmt.Errorf("open job queue: %w", err)
@@ -54,9 +54,9 @@ func (s *SQLite) openQueue(ctx context.Context, opts Options) error {
 }
 
 // scheduleTx reads a connection's sync period.
-func (s *SQLite) scheduleTx(ctx context.Context, tx *sql.Tx, id string) (time.Duration, bool, error) {
+func (s *sqlStore) scheduleTx(ctx context.Context, tx *sql.Tx, id string) (time.Duration, bool, error) {
 	var secs int64
-	err := tx.QueryRowContext(ctx, `SELECT sync_every_s FROM connections WHERE id = ?`, id).Scan(&secs)
+	err := s.queryRow(ctx, tx, `SELECT sync_every_s FROM connections WHERE id = ?`, id).Scan(&secs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -67,23 +67,23 @@ func (s *SQLite) scheduleTx(ctx context.Context, tx *sql.Tx, id string) (time.Du
 }
 
 // setSyncTx sets a connection's sync period and/or stop request.
-func (s *SQLite) setSyncTx(ctx context.Context, tx *sql.Tx, id string, every *time.Duration, stop *bool) error {
+func (s *sqlStore) setSyncTx(ctx context.Context, tx *sql.Tx, id string, every *time.Duration, stop *bool) error {
 	if every != nil {
-		if _, err := tx.ExecContext(ctx, `UPDATE connections SET sync_every_s = ? WHERE id = ?`, int64(every.Seconds()), id); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE connections SET sync_every_s = ? WHERE id = ?`, int64(every.Seconds()), id); err != nil {
 			return s.wrap("set the sync schedule", err)
 		}
 	}
 	if stop != nil {
-		if _, err := tx.ExecContext(ctx, `UPDATE connections SET sync_stop = ? WHERE id = ?`, boolInt(*stop), id); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE connections SET sync_stop = ? WHERE id = ?`, boolInt(*stop), id); err != nil {
 			return s.wrap("set the sync's stop request", err)
 		}
 	}
 	return nil
 }
 
-func (s *SQLite) stopRequested(ctx context.Context, id string) (bool, error) {
+func (s *sqlStore) stopRequested(ctx context.Context, id string) (bool, error) {
 	var stop int
-	err := s.db.QueryRowContext(ctx, `SELECT sync_stop FROM connections WHERE id = ?`, id).Scan(&stop)
+	err := s.queryRow(ctx, s.db, `SELECT sync_stop FROM connections WHERE id = ?`, id).Scan(&stop)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, fmt.Errorf("%w: id %s", ErrNotFound, id)
 	}
@@ -95,23 +95,23 @@ func (s *SQLite) stopRequested(ctx context.Context, id string) (bool, error) {
 
 // The Jobs methods are the queue's.
 
-func (s *SQLite) EnqueueSync(ctx context.Context, id string) (*SyncJob, error) {
+func (s *sqlStore) EnqueueSync(ctx context.Context, id string) (*SyncJob, error) {
 	return s.riverQueue.EnqueueSync(ctx, id)
 }
-func (s *SQLite) SyncJobs(ctx context.Context) (map[string]SyncJob, error) {
+func (s *sqlStore) SyncJobs(ctx context.Context) (map[string]SyncJob, error) {
 	return s.riverQueue.SyncJobs(ctx)
 }
-func (s *SQLite) StopSync(ctx context.Context, id string) error {
+func (s *sqlStore) StopSync(ctx context.Context, id string) error {
 	return s.riverQueue.StopSync(ctx, id)
 }
-func (s *SQLite) StopRequested(ctx context.Context, id string) (bool, error) {
+func (s *sqlStore) StopRequested(ctx context.Context, id string) (bool, error) {
 	return s.riverQueue.StopRequested(ctx, id)
 }
-func (s *SQLite) SetSchedule(ctx context.Context, id string, every time.Duration) error {
+func (s *sqlStore) SetSchedule(ctx context.Context, id string, every time.Duration) error {
 	return s.riverQueue.SetSchedule(ctx, id, every)
 }
-func (s *SQLite) RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, error) {
+func (s *sqlStore) RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, error) {
 	return s.riverQueue.RunWorker(ctx, cfg)
 }
 
-var _ Jobs = (*SQLite)(nil)
+var _ Jobs = (*sqlStore)(nil)

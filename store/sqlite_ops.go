@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 const connectionColumns = `id, vendor, alias, base_url, auth_method, account_id, account_username,
@@ -72,7 +71,7 @@ func newID() string {
 	return "c_" + hex.EncodeToString(b)
 }
 
-func (s *SQLite) validate(c *Connection) error {
+func (s *sqlStore) validate(c *Connection) error {
 	if c.Vendor == "" || c.BaseURL == "" || c.AuthMethod == "" {
 		return errors.New("a connection needs a vendor, a base URL and an auth method")
 	}
@@ -87,7 +86,7 @@ func (s *SQLite) validate(c *Connection) error {
 
 // Create inserts c with its secrets and its first sync job in one
 // transaction: no connection exists without a sync on its way.
-func (s *SQLite) Create(ctx context.Context, c *Connection) error {
+func (s *sqlStore) Create(ctx context.Context, c *Connection) error {
 	if err := s.validate(c); err != nil {
 		return err
 	}
@@ -101,7 +100,7 @@ func (s *SQLite) Create(ctx context.Context, c *Connection) error {
 		c.SyncEvery = DefaultSyncEvery
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`, alias_key)
+		_, err := s.exec(ctx, tx, `INSERT INTO connections (`+connectionColumns+`, alias_key)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			c.ID, c.Vendor, c.Alias, c.BaseURL, c.AuthMethod, c.Account.ID, c.Account.Username,
 			c.Account.Name, boolInt(c.Account.Admin), strings.Join(c.Scopes, " "), nullTime(c.ExpiresAt),
@@ -109,7 +108,7 @@ func (s *SQLite) Create(ctx context.Context, c *Connection) error {
 			formatTime(c.CreatedAt), c.CreatedBy, formatTime(c.UpdatedAt), c.UpdatedBy, c.Revision,
 			nullTime(c.AccessExpiresAt), int64(max(c.SyncEvery, 0).Seconds()), strings.ToLower(c.Alias))
 		if err != nil {
-			if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT {
+			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: %s/%s", ErrAliasTaken, c.Vendor, c.Alias)
 			}
 			return s.wrap("insert connection", err)
@@ -127,13 +126,13 @@ func (s *SQLite) Create(ctx context.Context, c *Connection) error {
 }
 
 // putSecrets writes the secrets that differ from old and deletes those gone.
-func (s *SQLite) putSecrets(ctx context.Context, tx *sql.Tx, id string, secrets, old map[string]Secret) error {
+func (s *sqlStore) putSecrets(ctx context.Context, tx *sql.Tx, id string, secrets, old map[string]Secret) error {
 	for field, v := range secrets {
 		if o, ok := old[field]; ok && o == v {
 			continue
 		}
 		sealed := s.seal.seal(id, field, []byte(v.Reveal()))
-		if _, err := tx.ExecContext(ctx, `INSERT INTO secrets(connection_id, field, seal_version, sealed) VALUES (?,?,?,?)
+		if _, err := s.exec(ctx, tx, `INSERT INTO secrets(connection_id, field, seal_version, sealed) VALUES (?,?,?,?)
 			ON CONFLICT(connection_id, field) DO UPDATE SET seal_version = excluded.seal_version, sealed = excluded.sealed`,
 			id, field, sealVersion, sealed); err != nil {
 			return s.wrap("write secret", err)
@@ -141,7 +140,7 @@ func (s *SQLite) putSecrets(ctx context.Context, tx *sql.Tx, id string, secrets,
 	}
 	for field := range old {
 		if _, ok := secrets[field]; !ok {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM secrets WHERE connection_id = ? AND field = ?`, id, field); err != nil {
+			if _, err := s.exec(ctx, tx, `DELETE FROM secrets WHERE connection_id = ? AND field = ?`, id, field); err != nil {
 				return s.wrap("delete secret", err)
 			}
 		}
@@ -149,14 +148,13 @@ func (s *SQLite) putSecrets(ctx context.Context, tx *sql.Tx, id string, secrets,
 	return nil
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // load reads one connection and unseals its secrets.
-func (s *SQLite) load(ctx context.Context, q querier, where string, args ...any) (*Connection, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE `+where+` LIMIT 2`, args...)
+func (s *sqlStore) load(ctx context.Context, q querier, where string, args ...any) (*Connection, error) {
+	query := `SELECT ` + connectionColumns + ` FROM connections WHERE ` + where + ` LIMIT 2`
+	if _, inTx := q.(*sql.Tx); inTx {
+		query += s.d.forUpdate // an update follows: hold the row
+	}
+	rows, err := s.query(ctx, q, query, args...)
 	if err != nil {
 		return nil, s.wrap("read connection", err)
 	}
@@ -188,8 +186,8 @@ func (s *SQLite) load(ctx context.Context, q querier, where string, args ...any)
 	return c, nil
 }
 
-func (s *SQLite) loadSecrets(ctx context.Context, q querier, c *Connection) error {
-	rows, err := q.QueryContext(ctx, `SELECT field, seal_version, sealed FROM secrets WHERE connection_id = ?`, c.ID)
+func (s *sqlStore) loadSecrets(ctx context.Context, q querier, c *Connection) error {
+	rows, err := s.query(ctx, q, `SELECT field, seal_version, sealed FROM secrets WHERE connection_id = ?`, c.ID)
 	if err != nil {
 		return s.wrap("read secrets", err)
 	}
@@ -211,7 +209,7 @@ func (s *SQLite) loadSecrets(ctx context.Context, q querier, c *Connection) erro
 }
 
 // Get returns the connection with id.
-func (s *SQLite) Get(ctx context.Context, id string) (*Connection, error) {
+func (s *sqlStore) Get(ctx context.Context, id string) (*Connection, error) {
 	c, err := s.load(ctx, s.db, `id = ?`, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: id %s", ErrNotFound, id)
@@ -220,7 +218,7 @@ func (s *SQLite) Get(ctx context.Context, id string) (*Connection, error) {
 }
 
 // Find returns the connection of vendor (any vendor when empty) with alias.
-func (s *SQLite) Find(ctx context.Context, vendor, alias string) (*Connection, error) {
+func (s *sqlStore) Find(ctx context.Context, vendor, alias string) (*Connection, error) {
 	key := strings.ToLower(alias)
 	var c *Connection
 	var err error
@@ -239,14 +237,14 @@ func (s *SQLite) Find(ctx context.Context, vendor, alias string) (*Connection, e
 }
 
 // List returns connections without secrets.
-func (s *SQLite) List(ctx context.Context, opts ListOptions) ([]Connection, error) {
+func (s *sqlStore) List(ctx context.Context, opts ListOptions) ([]Connection, error) {
 	query := `SELECT ` + connectionColumns + ` FROM connections`
 	var args []any
 	if opts.Vendor != "" {
 		query += ` WHERE vendor = ?`
 		args = append(args, opts.Vendor)
 	}
-	rows, err := s.db.QueryContext(ctx, query+` ORDER BY vendor, alias_key`, args...)
+	rows, err := s.query(ctx, s.db, query+` ORDER BY vendor, alias_key`, args...)
 	if err != nil {
 		return nil, s.wrap("list connections", err)
 	}
@@ -267,17 +265,17 @@ func (s *SQLite) List(ctx context.Context, opts ListOptions) ([]Connection, erro
 
 // Update applies fn to the stored connection under the write lock. The id,
 // vendor, creation fields and revision are the store's: fn cannot change them.
-func (s *SQLite) Update(ctx context.Context, id string, fn func(*Connection) error) (*Connection, error) {
+func (s *sqlStore) Update(ctx context.Context, id string, fn func(*Connection) error) (*Connection, error) {
 	return s.update(ctx, id, fn, false)
 }
 
 // UpdateAndSync is Update with a sync asked for in the same transaction (a
 // reconnect: the new credential's first sync).
-func (s *SQLite) UpdateAndSync(ctx context.Context, id string, fn func(*Connection) error) (*Connection, error) {
+func (s *sqlStore) UpdateAndSync(ctx context.Context, id string, fn func(*Connection) error) (*Connection, error) {
 	return s.update(ctx, id, fn, true)
 }
 
-func (s *SQLite) update(ctx context.Context, id string, fn func(*Connection) error, sync bool) (*Connection, error) {
+func (s *sqlStore) update(ctx context.Context, id string, fn func(*Connection) error, sync bool) (*Connection, error) {
 	var out *Connection
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		cur, err := s.load(ctx, tx, `id = ?`, id)
@@ -305,7 +303,7 @@ func (s *SQLite) update(ctx context.Context, id string, fn func(*Connection) err
 		if err := s.validate(&next); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE connections SET alias = ?, alias_key = ?, base_url = ?, auth_method = ?,
+		_, err = s.exec(ctx, tx, `UPDATE connections SET alias = ?, alias_key = ?, base_url = ?, auth_method = ?,
 			account_id = ?, account_username = ?, account_name = ?, account_admin = ?, scopes = ?, expires_at = ?,
 			server_version = ?, server_edition = ?, ca_bundle = ?, token_name = ?, client_id = ?, state = ?,
 			state_reason = ?, updated_at = ?, updated_by = ?, revision = ?, access_expires_at = ? WHERE id = ?`,
@@ -315,7 +313,7 @@ func (s *SQLite) update(ctx context.Context, id string, fn func(*Connection) err
 			next.ClientID, string(next.State), next.StateReason, formatTime(next.UpdatedAt), next.UpdatedBy,
 			next.Revision, nullTime(next.AccessExpiresAt), next.ID)
 		if err != nil {
-			if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT {
+			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: %s/%s", ErrAliasTaken, next.Vendor, next.Alias)
 			}
 			return s.wrap("update connection", err)
@@ -336,12 +334,12 @@ func (s *SQLite) update(ctx context.Context, id string, fn func(*Connection) err
 
 // Delete removes a connection, (by cascade) its secrets and inventory, and
 // cancels its sync job.
-func (s *SQLite) Delete(ctx context.Context, id string) error {
+func (s *sqlStore) Delete(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if err := s.riverQueue.cancelTx(ctx, tx, id); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE id = ?`, id)
+		res, err := s.exec(ctx, tx, `DELETE FROM connections WHERE id = ?`, id)
 		if err != nil {
 			return s.wrap("delete connection", err)
 		}
@@ -353,13 +351,16 @@ func (s *SQLite) Delete(ctx context.Context, id string) error {
 }
 
 // Info describes the store.
-func (s *SQLite) Info(ctx context.Context) (Info, error) {
+func (s *sqlStore) Info(ctx context.Context) (Info, error) {
 	info := Info{Path: s.path, StoreID: s.storeID, Engine: "sqlite (WAL)", Key: s.key}
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM connections`).Scan(&info.Connections); err != nil {
+	if s.d.name == "postgres" {
+		info.Engine = "postgresql"
+	}
+	if err := s.queryRow(ctx, s.db, `SELECT count(*) FROM connections`).Scan(&info.Connections); err != nil {
 		return info, s.wrap("count connections", err)
 	}
 	var v string
-	if err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v); err != nil {
+	if err := s.queryRow(ctx, s.db, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v); err != nil {
 		return info, s.wrap("read schema version", err)
 	}
 	fmt.Sscan(v, &info.SchemaVersion)

@@ -19,14 +19,14 @@ func testOpts(t testing.TB) Options {
 	return Options{Path: filepath.Join(dir, "data", "onramp.db"), ConfigDir: filepath.Join(dir, "config"), Actor: "tester"}
 }
 
-func mustOpen(t testing.TB, opts Options) *SQLite {
+func mustOpen(t testing.TB, opts Options) *sqlStore {
 	t.Helper()
 	s, err := Open(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s
+	return s.(*sqlStore)
 }
 
 func sample(alias string) *Connection {
@@ -41,10 +41,12 @@ func sample(alias string) *Connection {
 	return c
 }
 
-func TestCreateGetFindListUpdateDelete(t *testing.T) {
+func TestCreateGetFindListUpdateDelete(t *testing.T) { forEachBackend(t, testCreateGetFindListUpdateDelete) }
+
+func testCreateGetFindListUpdateDelete(t *testing.T, opts Options) {
 	ctx := context.Background()
 	exp := time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)
-	s := mustOpen(t, testOpts(t))
+	s := mustOpen(t, opts)
 
 	c := sample("Prod")
 	if err := s.Create(ctx, c); err != nil {
@@ -166,9 +168,11 @@ func TestAliasValidation(t *testing.T) {
 	}
 }
 
-func TestReopenKeepsData(t *testing.T) {
+func TestReopenKeepsData(t *testing.T) { forEachBackend(t, testReopenKeepsData) }
+
+func testReopenKeepsData(t *testing.T, opts Options) {
 	ctx := context.Background()
-	opts := testOpts(t)
+
 	s := mustOpen(t, opts)
 	c := sample("prod")
 	s.Create(ctx, c)
@@ -228,9 +232,11 @@ func TestRefusesReadableFiles(t *testing.T) {
 	}
 }
 
-func TestWrongOrMissingKey(t *testing.T) {
+func TestWrongOrMissingKey(t *testing.T) { forEachBackend(t, testWrongOrMissingKey) }
+
+func testWrongOrMissingKey(t *testing.T, opts Options) {
 	ctx := context.Background()
-	opts := testOpts(t)
+
 	s := mustOpen(t, opts)
 	s.Create(ctx, sample("prod"))
 	info, _ := s.Info(ctx)
@@ -356,21 +362,23 @@ func TestRefusesNewerSchema(t *testing.T) {
 	}
 }
 
-func TestSealedValueCannotMove(t *testing.T) {
+func TestSealedValueCannotMove(t *testing.T) { forEachBackend(t, testSealedValueCannotMove) }
+
+func testSealedValueCannotMove(t *testing.T, opts Options) {
 	ctx := context.Background()
-	s := mustOpen(t, testOpts(t))
+	s := mustOpen(t, opts)
 	a, b := sample("a"), sample("b")
 	s.Create(ctx, a)
 	s.Create(ctx, b)
 	// Copy a's sealed token onto b: it must not open as b's.
-	if _, err := s.db.Exec(`UPDATE secrets SET sealed = (SELECT sealed FROM secrets WHERE connection_id = ?) WHERE connection_id = ?`, a.ID, b.ID); err != nil {
+	if _, err := s.exec(ctx, s.db, `UPDATE secrets SET sealed = (SELECT sealed FROM secrets WHERE connection_id = ?) WHERE connection_id = ?`, a.ID, b.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get(ctx, b.ID); !errors.Is(err, ErrWrongKey) {
 		t.Fatalf("moved secret opened: %v", err)
 	}
 	// Nor as another field of the same record.
-	s.db.Exec(`INSERT INTO secrets SELECT connection_id, 'refresh_token', seal_version, sealed FROM secrets WHERE connection_id = ?`, a.ID)
+	s.exec(ctx, s.db, `INSERT INTO secrets SELECT connection_id, 'refresh_token', seal_version, sealed FROM secrets WHERE connection_id = ?`, a.ID)
 	if _, err := s.Get(ctx, a.ID); !errors.Is(err, ErrWrongKey) {
 		t.Fatalf("secret moved to another field opened: %v", err)
 	}
@@ -526,9 +534,11 @@ func TestDefaultPaths(t *testing.T) {
 	}
 }
 
-func TestActorFromContext(t *testing.T) {
+func TestActorFromContext(t *testing.T) { forEachBackend(t, testActorFromContext) }
+
+func testActorFromContext(t *testing.T, opts Options) {
 	ctx := context.Background()
-	s := mustOpen(t, testOpts(t))
+	s := mustOpen(t, opts)
 	c := sample("prod")
 	s.Create(WithActor(ctx, "ssh:SHA256:abc"), c)
 	up, _ := s.Update(WithActor(ctx, "ssh:SHA256:def"), c.ID, func(*Connection) error { return nil })

@@ -118,7 +118,7 @@ func TestConcurrentCreationMakesOneStore(t *testing.T) {
 				errs[i] = err
 				return
 			}
-			ids[i] = s.storeID
+			ids[i] = s.(*sqlStore).storeID
 			s.Close()
 		}()
 	}

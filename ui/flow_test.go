@@ -19,14 +19,14 @@ import (
 
 type env struct {
 	srv *gitlabtest.Server
-	st  *store.SQLite
+	st  store.Backend
 	m   *ui.Model
 	s   *uitest.Screen
 }
 
-func openStore(t *testing.T) *store.SQLite { return openStoreB(t) }
+func openStore(t *testing.T) store.Backend { return openStoreB(t) }
 
-func openStoreB(t testing.TB) *store.SQLite {
+func openStoreB(t testing.TB) store.Backend {
 	dir := t.TempDir()
 	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "c"), Actor: "tester"})
 	if err != nil {

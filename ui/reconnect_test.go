@@ -15,7 +15,7 @@ import (
 
 // reconnectEnv is the wizard on the Integrations page with one token
 // connection, "prod", to a sandbox.
-func reconnectEnv(t *testing.T) (*uitest.Screen, *store.SQLite, *store.Connection) {
+func reconnectEnv(t *testing.T) (*uitest.Screen, store.Backend, *store.Connection) {
 	srv := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: 5}).Start()
 	t.Cleanup(srv.Close)
 	st := openStore(t)

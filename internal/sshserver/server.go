@@ -52,7 +52,7 @@ type Config struct {
 	// SyncConcurrency is how many syncs the server's worker runs at once (4).
 	SyncConcurrency int
 	Policy          Policy
-	Store           *store.SQLite
+	Store           store.Backend
 	Catalog         flows.Catalog
 	Logger          *log.Logger
 }
@@ -109,7 +109,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%s holds no public key: nobody could log in; add the operators' keys first", cfg.AuthorizedKeys)
 	}
 	s := &Server{cfg: cfg, programs: map[*tea.Program]struct{}{}, workerID: flows.WorkerID("serve")}
-	s.store = &loggingStore{SQLite: cfg.Store, log: cfg.Logger}
+	s.store = &loggingStore{Backend: cfg.Store, log: cfg.Logger}
 	s.syncer = &flows.Syncer{Store: s.store, Catalog: cfg.Catalog, NewHTTP: s.newHTTP}
 
 	if cfg.ConnectRate <= 0 {

@@ -13,12 +13,12 @@ import (
 // reconnected or removed which connection (never a secret: connections are
 // logged by id, alias and host only).
 type loggingStore struct {
-	*store.SQLite
+	store.Backend
 	log *log.Logger
 }
 
 func (s *loggingStore) Create(ctx context.Context, c *store.Connection) error {
-	err := s.SQLite.Create(ctx, c)
+	err := s.Backend.Create(ctx, c)
 	if err == nil {
 		s.log.Info("create", "actor", store.ActorFrom(ctx), "id", c.ID, "alias", textsafe.Line(c.Alias), "host", textsafe.Line(c.BaseURL), "auth", c.AuthMethod)
 	}
@@ -27,7 +27,7 @@ func (s *loggingStore) Create(ctx context.Context, c *store.Connection) error {
 
 // UpdateAndSync is a reconnect: a new credential and its first sync.
 func (s *loggingStore) UpdateAndSync(ctx context.Context, id string, fn func(*store.Connection) error) (*store.Connection, error) {
-	c, err := s.SQLite.UpdateAndSync(ctx, id, fn)
+	c, err := s.Backend.UpdateAndSync(ctx, id, fn)
 	if err == nil {
 		s.log.Info("reconnect", "actor", store.ActorFrom(ctx), "id", c.ID, "alias", textsafe.Line(c.Alias), "host", textsafe.Line(c.BaseURL))
 	}
@@ -35,8 +35,8 @@ func (s *loggingStore) UpdateAndSync(ctx context.Context, id string, fn func(*st
 }
 
 func (s *loggingStore) Delete(ctx context.Context, id string) error {
-	c, _ := s.SQLite.Get(ctx, id)
-	err := s.SQLite.Delete(ctx, id)
+	c, _ := s.Backend.Get(ctx, id)
+	err := s.Backend.Delete(ctx, id)
 	if err == nil && c != nil {
 		s.log.Info("remove", "actor", store.ActorFrom(ctx), "id", id, "alias", textsafe.Line(c.Alias), "host", textsafe.Line(c.BaseURL))
 	}

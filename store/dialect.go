@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect is what differs between the store's two databases. The queries
+// are written once, with ? placeholders; the rest of the store's code is
+// shared.
+type dialect struct {
+	name string // "sqlite" | "postgres"
+	// migrations produce the same schema versions on each database.
+	migrations []string
+	// forUpdate locks the row a read-modify-write reads (PostgreSQL; SQLite
+	// takes its write lock at BEGIN).
+	forUpdate string
+	// lockInit serializes opening (creating, migrating) across processes
+	// inside the opening transaction; "" when BEGIN already does.
+	lockInit string
+}
+
+var sqliteDialect = dialect{name: "sqlite", migrations: migrations}
+
+var postgresDialect = dialect{name: "postgres", migrations: pgMigrations, forUpdate: " FOR UPDATE",
+	lockInit: `SELECT pg_advisory_xact_lock(7061737)`}
+
+// q rewrites a query's ? placeholders as the database wants them.
+func (s *sqlStore) q(query string) string {
+	if s.d.name != "postgres" {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// hasTable reports whether the database has the named table.
+func (s *sqlStore) hasTable(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
+	var n int
+	var err error
+	if s.d.name == "postgres" {
+		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1`, name).Scan(&n)
+	} else {
+		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&n)
+	}
+	return n > 0, err
+}
+
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() & 0xff
+	}
+	return 0
+}
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// isBusy: another writer holds the lock, or (PostgreSQL) the transaction
+// lost a race it may win if tried again.
+func isBusy(err error) bool {
+	c := sqliteCode(err)
+	switch pgCode(err) {
+	case "40001", "40P01": // serialization failure, deadlock
+		return true
+	}
+	return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+}
+
+func isUniqueViolation(err error) bool {
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT && !strings.Contains(err.Error(), "FOREIGN KEY") || pgCode(err) == "23505"
+}
+
+func isForeignKeyViolation(err error) bool {
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT && strings.Contains(err.Error(), "FOREIGN KEY") || pgCode(err) == "23503"
+}
+
+func isCorrupt(err error) bool {
+	c := sqliteCode(err)
+	return c == sqlite3.SQLITE_CORRUPT || c == sqlite3.SQLITE_NOTADB
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// exec, query and queryRow run a ?-placeholder query on a pool or a
+// transaction, in the database's own placeholders.
+func (s *sqlStore) exec(ctx context.Context, e execer, query string, args ...any) (sql.Result, error) {
+	return e.ExecContext(ctx, s.q(query), args...)
+}
+
+func (s *sqlStore) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
+	return q.QueryContext(ctx, s.q(query), args...)
+}
+
+func (s *sqlStore) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
+	return q.QueryRowContext(ctx, s.q(query), args...)
+}

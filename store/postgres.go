@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// PostgreSQL is the team's store: every `onramp serve` and worker of the
+// team opens the same database (a postgres:// URL), each with the same key
+// (a passphrase or key command, or the same key file on each machine), and
+// River's tables live in it too.
+
+// pgMigrations produce, version for version, the schema of migrations.
+var pgMigrations = []string{
+	// 1: connections and their sealed secrets.
+	`CREATE TABLE meta (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);
+	CREATE TABLE connections (
+		id               TEXT PRIMARY KEY,
+		vendor           TEXT NOT NULL,
+		alias            TEXT NOT NULL,
+		alias_key        TEXT NOT NULL,
+		base_url         TEXT NOT NULL,
+		auth_method      TEXT NOT NULL,
+		account_id       BIGINT NOT NULL DEFAULT 0,
+		account_username TEXT NOT NULL DEFAULT '',
+		account_name     TEXT NOT NULL DEFAULT '',
+		account_admin    INTEGER NOT NULL DEFAULT 0,
+		scopes           TEXT NOT NULL DEFAULT '',
+		expires_at       TEXT,
+		server_version   TEXT NOT NULL DEFAULT '',
+		server_edition   TEXT NOT NULL DEFAULT '',
+		ca_bundle        TEXT NOT NULL DEFAULT '',
+		state            TEXT NOT NULL,
+		state_reason     TEXT NOT NULL DEFAULT '',
+		created_at       TEXT NOT NULL,
+		created_by       TEXT NOT NULL,
+		updated_at       TEXT NOT NULL,
+		updated_by       TEXT NOT NULL,
+		revision         BIGINT NOT NULL,
+		UNIQUE (vendor, alias_key)
+	);
+	CREATE TABLE secrets (
+		connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+		field         TEXT NOT NULL,
+		seal_version  INTEGER NOT NULL,
+		sealed        BYTEA NOT NULL,
+		PRIMARY KEY (connection_id, field)
+	);`,
+	// 2: token name and OAuth client id.
+	`ALTER TABLE connections ADD COLUMN token_name TEXT NOT NULL DEFAULT '';
+	ALTER TABLE connections ADD COLUMN client_id TEXT NOT NULL DEFAULT '';`,
+	// 3: when an OAuth access token expires.
+	`ALTER TABLE connections ADD COLUMN access_expires_at TEXT;`,
+	// 4: sync runs and their inventory snapshots.
+	`CREATE TABLE sync_runs (
+		id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+		status        TEXT NOT NULL,
+		started_at    TEXT NOT NULL,
+		finished_at   TEXT,
+		checkpoint    TEXT NOT NULL DEFAULT '',
+		users         INTEGER NOT NULL DEFAULT 0,
+		pages         INTEGER NOT NULL DEFAULT 0,
+		retries       INTEGER NOT NULL DEFAULT 0,
+		total         INTEGER,
+		view          TEXT NOT NULL DEFAULT '',
+		note          TEXT NOT NULL DEFAULT '',
+		error         TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX sync_runs_by_connection ON sync_runs(connection_id, id);
+	CREATE TABLE inventory_users (
+		run_id           BIGINT NOT NULL REFERENCES sync_runs(id) ON DELETE CASCADE,
+		user_id          BIGINT NOT NULL,
+		username         TEXT NOT NULL,
+		name             TEXT NOT NULL DEFAULT '',
+		email            TEXT NOT NULL DEFAULT '',
+		state            TEXT NOT NULL DEFAULT '',
+		bot              INTEGER NOT NULL DEFAULT 0,
+		admin            INTEGER NOT NULL DEFAULT 0,
+		seat             INTEGER,
+		created_at       TEXT NOT NULL DEFAULT '',
+		last_sign_in_at  TEXT NOT NULL DEFAULT '',
+		last_activity_on TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (run_id, user_id)
+	);
+	CREATE TABLE inventory_seats (
+		run_id     BIGINT NOT NULL REFERENCES sync_runs(id) ON DELETE CASCADE,
+		scope      TEXT NOT NULL,
+		plan       TEXT NOT NULL DEFAULT '',
+		seats      INTEGER,
+		used       INTEGER,
+		max_used   INTEGER,
+		expires_at TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (run_id, scope)
+	);`,
+	// 5: the sync schedule and stop request (River's tables: its migrator).
+	`ALTER TABLE connections ADD COLUMN sync_every_s BIGINT NOT NULL DEFAULT 86400;
+	ALTER TABLE connections ADD COLUMN sync_stop INTEGER NOT NULL DEFAULT 0;`,
+}
+
+// pgStatementTimeout bounds every statement, so a stuck query (a lock held
+// by a hung process) ends as an error rather than a hung wizard.
+const pgStatementTimeout = "30s"
+
+// openPostgres opens (creating, when the database has no onramp tables yet)
+// the store in the PostgreSQL database at opts.Path.
+func openPostgres(ctx context.Context, opts Options) (*sqlStore, error) {
+	cfg, err := pgx.ParseConfig(opts.Path)
+	if err != nil {
+		return nil, fmt.Errorf("store URL: %v", redactURL(err.Error(), opts.Path))
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["statement_timeout"] = pgStatementTimeout
+	cfg.RuntimeParams["application_name"] = "onramp"
+	cfg.ConnectTimeout = 10 * time.Second
+	location := redactedURL(opts.Path)
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot reach the PostgreSQL store at %s: %v", location, redactURL(err.Error(), opts.Path))
+	}
+	s := &sqlStore{db: db, d: postgresDialect, path: location, actor: opts.Actor, now: opts.Now}
+	if err := s.init(ctx, opts); err != nil {
+		db.Close()
+		return nil, err
+	}
+	driver := riverdatabasesql.New(db)
+	if err := migrateRiverPostgres(ctx, db, driver); err != nil {
+		db.Close()
+		return nil, s.wrap("migrate the job queue", err)
+	}
+	q, err := newRiverQueue(&riverQueue[*sql.Tx]{
+		driver: driver, pollOnly: true, write: s.write,
+		schedule: s.scheduleTx, setSync: s.setSyncTx, stopped: s.stopRequested,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.riverQueue = q
+	return s, nil
+}
+
+// migrateRiverPostgres runs River's migrations with its own migrator, one
+// transaction each (a new enum value cannot be used in the transaction that
+// adds it), under a session advisory lock so that replicas starting
+// together migrate one at a time.
+func migrateRiverPostgres(ctx context.Context, db *sql.DB, driver *riverdatabasesql.Driver) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7061738)`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7061738)`)
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: discardLogger()})
+	if err != nil {
+		return err
+	}
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
+}
+
+// redactedURL is a store URL without its password, fit to show and log.
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "postgres://(unreadable URL)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// redactURL removes the URL's password from a message that may quote it.
+func redactURL(msg, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the URL does not parse"
+	}
+	if p, has := u.User.Password(); has && p != "" {
+		msg = strings.ReplaceAll(msg, p, "xxxxx")
+	}
+	if p := u.Query().Get("password"); p != "" {
+		msg = strings.ReplaceAll(msg, p, "xxxxx")
+	}
+	return msg
+}
