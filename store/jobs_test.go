@@ -22,7 +22,9 @@ func onlyJob(t *testing.T, s *sqlStore, id string) *SyncJob {
 
 // A connection and its first sync are one commit: a connection that fails
 // to be created leaves no job, and one that is created has exactly one.
-func TestCreateEnqueuesTheFirstSyncInItsTransaction(t *testing.T) { forEachBackend(t, testCreateEnqueuesTheFirstSyncInItsTransaction) }
+func TestCreateEnqueuesTheFirstSyncInItsTransaction(t *testing.T) {
+	forEachBackend(t, testCreateEnqueuesTheFirstSyncInItsTransaction)
+}
 
 func testCreateEnqueuesTheFirstSyncInItsTransaction(t *testing.T, opts Options) {
 	ctx := context.Background()
@@ -50,7 +52,9 @@ func testCreateEnqueuesTheFirstSyncInItsTransaction(t *testing.T, opts Options) 
 
 // One unfinished job per connection: asking again while one waits or runs
 // adds none; a scheduled one is brought forward.
-func TestEnqueueSyncIsUniquePerConnection(t *testing.T) { forEachBackend(t, testEnqueueSyncIsUniquePerConnection) }
+func TestEnqueueSyncIsUniquePerConnection(t *testing.T) {
+	forEachBackend(t, testEnqueueSyncIsUniquePerConnection)
+}
 
 func testEnqueueSyncIsUniquePerConnection(t *testing.T, opts Options) {
 	ctx := context.Background()
@@ -81,7 +85,9 @@ func testEnqueueSyncIsUniquePerConnection(t *testing.T, opts Options) {
 	}
 }
 
-func TestSetScheduleReschedulesAndOff(t *testing.T) { forEachBackend(t, testSetScheduleReschedulesAndOff) }
+func TestSetScheduleReschedulesAndOff(t *testing.T) {
+	forEachBackend(t, testSetScheduleReschedulesAndOff)
+}
 
 func testSetScheduleReschedulesAndOff(t *testing.T, opts Options) {
 	ctx := context.Background()

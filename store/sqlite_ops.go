@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
 )
 
 const connectionColumns = `id, vendor, alias, base_url, auth_method, account_id, account_username,

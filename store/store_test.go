@@ -41,7 +41,9 @@ func sample(alias string) *Connection {
 	return c
 }
 
-func TestCreateGetFindListUpdateDelete(t *testing.T) { forEachBackend(t, testCreateGetFindListUpdateDelete) }
+func TestCreateGetFindListUpdateDelete(t *testing.T) {
+	forEachBackend(t, testCreateGetFindListUpdateDelete)
+}
 
 func testCreateGetFindListUpdateDelete(t *testing.T, opts Options) {
 	ctx := context.Background()
