@@ -5,10 +5,13 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
@@ -71,5 +74,72 @@ func TestPostgresCreatesAndReopens(t *testing.T) {
 	}
 	if info.Engine != "postgresql" || info.SchemaVersion != SchemaVersion {
 		t.Fatalf("info %+v", info)
+	}
+}
+
+// The PostgreSQL schema migrates from every earlier version to this one,
+// keeping what was stored.
+func TestPostgresMigratesFromEachVersion(t *testing.T) {
+	ctx := context.Background()
+	for v := 1; v < SchemaVersion; v++ {
+		opts := pgOpts(t)
+		func() { // a store as version v made it
+			saved, savedMigrations := SchemaVersion, postgresDialect.migrations
+			defer func() { SchemaVersion, postgresDialect.migrations = saved, savedMigrations }()
+			SchemaVersion, postgresDialect.migrations = v, pgMigrations[:v]
+			s := mustOpen(t, opts)
+			if _, err := s.exec(ctx, s.db, `INSERT INTO connections (id, vendor, alias, alias_key, base_url, auth_method, state,
+				created_at, created_by, updated_at, updated_by, revision) VALUES ('c_old', 'gitlab', 'legacy', 'legacy',
+				'https://gitlab.example.com', 'token', 'connected', ?, 'x', ?, 'x', 1)`, formatTime(time.Now()), formatTime(time.Now())); err != nil {
+				t.Fatalf("version %d: %v", v, err)
+			}
+			s.Close()
+		}()
+		s := mustOpen(t, opts)
+		c, err := s.Get(ctx, "c_old")
+		if err != nil || c.Alias != "legacy" {
+			t.Fatalf("from version %d: %v", v, err)
+		}
+		if info, _ := s.Info(ctx); info.SchemaVersion != SchemaVersion {
+			t.Fatalf("from version %d: now %d", v, info.SchemaVersion)
+		}
+		if _, err := s.Update(ctx, "c_old", func(c *Connection) error { c.TokenName = "named"; return nil }); err != nil {
+			t.Fatalf("from version %d: update: %v", v, err)
+		}
+		if err := s.SetSchedule(ctx, "c_old", time.Hour); err != nil {
+			t.Fatalf("from version %d: schedule: %v", v, err)
+		}
+		s.Close()
+	}
+}
+
+// A replica with another key is refused and writes nothing; one without the
+// key is told where the key must come from. The store never re-keys.
+func TestSharedStoreRefusesAnotherKey(t *testing.T) {
+	ctx := context.Background()
+	opts := pgOpts(t)
+	keyA, keyB := "printf '%s' "+strings.Repeat("A", 43)+"=", "printf '%s' "+strings.Repeat("B", 43)+"="
+	opts.KeyCommand = keyA
+	s := mustOpen(t, opts)
+	c := sample("prod")
+	s.Create(ctx, c)
+	before, _ := s.Info(ctx)
+	s.Close()
+
+	other := opts
+	other.ConfigDir = t.TempDir() // another machine
+	other.KeyCommand = keyB
+	if _, err := Open(ctx, other); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("another key: %v", err)
+	}
+	other.KeyCommand = ""
+	if _, err := Open(ctx, other); !errors.Is(err, ErrKeyMissing) || !strings.Contains(err.Error(), "--key-command") {
+		t.Fatalf("no key: %v", err)
+	}
+	s = mustOpen(t, opts)
+	after, _ := s.Info(ctx)
+	got, err := s.Get(ctx, c.ID)
+	if err != nil || got.Secret(SecretToken) != c.Secret(SecretToken) || after.StoreID != before.StoreID || after.Connections != 1 {
+		t.Fatalf("store changed by a refused replica: %v %+v", err, after)
 	}
 }
