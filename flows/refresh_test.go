@@ -16,6 +16,7 @@ import (
 
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/internal/httpx"
+	"github.com/onramp-dev/onramp/internal/pgtest"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -115,10 +116,15 @@ type raceSetup struct {
 }
 
 func newRace(t *testing.T) *raceSetup {
-	srv := gitlabtest.New(gitlabtest.Options{TokenLatency: 30 * time.Millisecond}).Start()
-	t.Cleanup(srv.Close)
 	dir := t.TempDir()
-	opts := store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "cfg")}
+	return newRaceOn(t, store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "cfg")}, 30*time.Millisecond)
+}
+
+// newRaceOn sets the race up on a given store (a file, or PostgreSQL) with
+// a token endpoint that takes tokenLatency to answer.
+func newRaceOn(t *testing.T, opts store.Options, tokenLatency time.Duration) *raceSetup {
+	srv := gitlabtest.New(gitlabtest.Options{TokenLatency: tokenLatency}).Start()
+	t.Cleanup(srv.Close)
 	st, err := store.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -241,5 +247,56 @@ func TestRefreshTransientFailureKeepsToken(t *testing.T) {
 	tok, err := ts.TokenContext(ctx)
 	if err != nil || tok.AccessToken == before.Secret(store.SecretAccessToken).Reveal() {
 		t.Fatalf("retry: %v", err)
+	}
+}
+
+// pgRace is the race on a PostgreSQL store, shared as a team shares one.
+func pgRace(t *testing.T, tokenLatency time.Duration) *raceSetup {
+	return newRaceOn(t, store.Options{Path: pgtest.Database(t), ConfigDir: filepath.Join(t.TempDir(), "cfg")}, tokenLatency)
+}
+
+// TestRefreshRacePostgres: the same race on PostgreSQL — 4 processes × 8
+// goroutines after expiry: one refresh, no refresh token spent twice.
+func TestRefreshRacePostgres(t *testing.T) {
+	r := pgRace(t, 30*time.Millisecond)
+	if errs := r.run(t, "safe"); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if got, reuses := r.srv.Sandbox.Refreshes(), r.srv.Sandbox.RefreshReuses(); got != 1 || reuses != 0 {
+		t.Fatalf("%d refreshes, %d reuses", got, reuses)
+	}
+}
+
+// A refresh holds no transaction: while the token endpoint takes 2 s, an
+// unrelated writer (a new connection) is not delayed — on either database.
+func TestRefreshDoesNotBlockOtherWriters(t *testing.T) {
+	for name, r := range map[string]func(*testing.T) *raceSetup{
+		"sqlite": func(t *testing.T) *raceSetup {
+			dir := t.TempDir()
+			return newRaceOn(t, store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "cfg")}, 2*time.Second)
+		},
+		"postgres": func(t *testing.T) *raceSetup { return pgRace(t, 2*time.Second) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := r(t)
+			done := make(chan error, 1)
+			go func() {
+				_, err := (&TokenSource{Store: r.st, ID: r.id}).TokenContext(context.Background())
+				done <- err
+			}()
+			time.Sleep(300 * time.Millisecond) // the refresh is waiting for the token endpoint
+			start := time.Now()
+			other := &store.Connection{Vendor: "gitlab", Alias: "other", BaseURL: "https://gitlab.example.com", AuthMethod: store.AuthToken}
+			other.SetSecret(store.SecretToken, "glpat-other-0123456789")
+			if err := r.st.Create(context.Background(), other); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > 500*time.Millisecond {
+				t.Fatalf("an unrelated write waited %s behind a refresh", d)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -21,6 +21,7 @@ type SyncStore interface {
 	store.Store
 	store.Inventory
 	store.Jobs
+	store.Leases
 }
 
 // SourcePage is one page of a vendor's inventory. Next and Total are known

@@ -2,9 +2,11 @@ package flows
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -24,16 +26,32 @@ var ErrNeedsReconnect = errors.New("the connection needs to be reconnected")
 // so goroutines queue here rather than on the store's write lock.
 var refreshLocks sync.Map // connection id → *sync.Mutex
 
+// RefreshStore is the store as a token refresh needs it.
+type RefreshStore interface {
+	store.Store
+	store.Leases
+}
+
+// leaseTTL bounds a refresh lease: longer than the refresh's own deadline
+// (refreshTimeout), so a lease never ends under a refresh still in flight;
+// a process that dies holding one delays others this long at most.
+const (
+	leaseTTL       = 90 * time.Second
+	refreshTimeout = 60 * time.Second
+)
+
 // TokenSource hands out a stored OAuth connection's access token and renews
-// it so that a refresh token is spent exactly once, across goroutines and
-// processes: an in-process mutex, then store.Update (the store's write lock,
-// held by one process at a time) → re-read → use a token another process
-// already renewed → else refresh once → the new pair is committed before
-// anyone is given the new access token. GitLab revokes the old pair when the
-// new access token is first used, so a crash before the commit loses
-// nothing: the old refresh token still works.
+// it so that a refresh token is spent exactly once, across goroutines,
+// processes and machines: an in-process mutex, then the connection's lease
+// (claimed in one short statement, with an expiry) → re-read → use a token
+// another process already renewed → else refresh once, outside any
+// database transaction (the store stays free for every other writer) → the
+// new pair is committed before anyone is given the new access token → the
+// lease is released. GitLab revokes the old pair when the new access token
+// is first used, so a crash before the commit loses nothing: the old
+// refresh token still works.
 type TokenSource struct {
-	Store store.Store
+	Store RefreshStore
 	ID    string
 	// HTTP is the client for the token endpoint; built from the
 	// connection's CA bundle when nil.
@@ -113,55 +131,84 @@ func (ts *TokenSource) token(ctx context.Context, rejected string) (*oauth2.Toke
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 
-	var out *oauth2.Token
-	var dead error
-	_, err = ts.Store.Update(ctx, ts.ID, func(c *store.Connection) error {
-		// Under the write lock: c is the freshest there is.
-		if c.State == store.StateNeedsReconnect {
-			dead = fmt.Errorf("%w: %s", ErrNeedsReconnect, c.StateReason)
-			return errUnchanged
-		}
-		if usable(c) { // another goroutine or process renewed it meanwhile
-			out = tokenOf(c)
-			return errUnchanged
-		}
-		if c.Secret(store.SecretRefreshToken) == "" {
-			c.State = store.StateNeedsReconnect
-			c.StateReason = "the access token ended and GitLab issued no refresh token to renew it; reconnect to authorize again"
-			dead = fmt.Errorf("%w: %s", ErrNeedsReconnect, c.StateReason)
-			return nil
-		}
-		tok, err := ts.refresh(ctx, c)
+	holder := leaseHolder()
+	for {
+		claimed, err := ts.Store.ClaimLease(ctx, ts.ID, holder, leaseTTL)
 		if err != nil {
-			if gitlab.RefreshRefused(err) {
-				// The refresh token we sent is the stored one, read under
-				// the lock: no one else can have renewed it. The server
-				// refused it in words (invalid_grant, or another 4xx OAuth
-				// error): only a new authorization helps. A 5xx or a
-				// network failure leaves the stored token for a later try.
-				c.State = store.StateNeedsReconnect
-				c.StateReason = "GitLab refused to renew the authorization (" + err.Error() + "); reconnect to authorize again"
-				dead = fmt.Errorf("%w: %s", ErrNeedsReconnect, c.StateReason)
-				return nil
-			}
-			return err // transient: the stored token stays as it was
+			return nil, fmt.Errorf("renew the access token: %w", err)
 		}
+		if claimed {
+			break
+		}
+		// Another process renews it: wait, then use what it stored.
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("renew the access token: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if c, err := ts.Store.Get(ctx, ts.ID); err == nil && usable(c) {
+			return tokenOf(c), nil
+		}
+	}
+	defer ts.Store.ReleaseLease(context.WithoutCancel(ctx), ts.ID, holder)
+
+	// Under the lease: the stored pair is the freshest there is.
+	c, err = ts.Store.Get(ctx, ts.ID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c.State == store.StateNeedsReconnect:
+		return nil, fmt.Errorf("%w: %s", ErrNeedsReconnect, c.StateReason)
+	case usable(c): // renewed by another process just before the lease
+		return tokenOf(c), nil
+	case c.Secret(store.SecretRefreshToken) == "":
+		return nil, ts.dead(ctx, "the access token ended and GitLab issued no refresh token to renew it; reconnect to authorize again")
+	}
+	rctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+	defer cancel()
+	tok, err := ts.refresh(rctx, c)
+	if err != nil {
+		if gitlab.RefreshRefused(err) {
+			// The refresh token sent is the stored one, read under the
+			// lease: no one else can have renewed it. The server refused
+			// it in words (invalid_grant, or another 4xx OAuth error): only
+			// a new authorization helps. A 5xx or a network failure leaves
+			// the stored token for a later try.
+			return nil, ts.dead(ctx, "GitLab refused to renew the authorization ("+err.Error()+"); reconnect to authorize again")
+		}
+		return nil, fmt.Errorf("renew the access token: %w", err)
+	}
+	_, err = ts.Store.Update(context.WithoutCancel(ctx), ts.ID, func(c *store.Connection) error {
 		c.SetSecret(store.SecretAccessToken, store.Secret(tok.AccessToken))
 		if tok.RefreshToken != "" {
 			c.SetSecret(store.SecretRefreshToken, store.Secret(tok.RefreshToken))
 		}
 		exp := tok.Expiry.UTC()
 		c.AccessExpiresAt = &exp
-		out = tok
 		return nil
 	})
-	if dead != nil {
-		return nil, dead
+	if err != nil {
+		return nil, fmt.Errorf("store the renewed token: %w", err)
 	}
-	if err != nil && !errors.Is(err, errUnchanged) {
-		return nil, fmt.Errorf("renew the access token: %w", err)
-	}
-	return out, nil
+	return tok, nil
+}
+
+// dead marks the connection as needing a reconnect, for reason.
+func (ts *TokenSource) dead(ctx context.Context, reason string) error {
+	ts.Store.Update(context.WithoutCancel(ctx), ts.ID, func(c *store.Connection) error {
+		c.State, c.StateReason = store.StateNeedsReconnect, reason
+		return nil
+	})
+	return fmt.Errorf("%w: %s", ErrNeedsReconnect, reason)
+}
+
+// leaseHolder names one refresh attempt of this process.
+func leaseHolder() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d:%x", host, os.Getpid(), b)
 }
 
 // refresh spends c's refresh token once.

@@ -2,18 +2,13 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/onramp-dev/onramp/internal/pgtest"
 )
 
 // The conformance suite: every behaviour test runs against both databases.
@@ -30,31 +25,7 @@ func forEachBackend(t *testing.T, test func(t *testing.T, opts Options)) {
 // test, with this machine's key directory in a temp dir.
 func pgOpts(t testing.TB) Options {
 	t.Helper()
-	admin := os.Getenv("ONRAMP_TEST_PG")
-	if admin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("PostgreSQL is required in CI: .ci/run starts a cluster and sets ONRAMP_TEST_PG")
-		}
-		t.Skip("no PostgreSQL (set ONRAMP_TEST_PG; `eval \"$(.ci/pg start)\"` starts one)")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "onramp_test_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`)
-		db.Close()
-	})
-	u, _ := url.Parse(admin)
-	u.Path = "/" + name
-	dir := t.(interface{ TempDir() string }).TempDir()
-	return Options{Path: u.String(), ConfigDir: filepath.Join(dir, "config"), Actor: "tester"}
+	return Options{Path: pgtest.Database(t), ConfigDir: filepath.Join(t.TempDir(), "config"), Actor: "tester"}
 }
 
 func TestPostgresCreatesAndReopens(t *testing.T) {

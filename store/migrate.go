@@ -93,6 +93,10 @@ var migrations = []string{
 	// whether its running sync was asked to stop.
 	`ALTER TABLE connections ADD COLUMN sync_every_s INTEGER NOT NULL DEFAULT 86400;
 	ALTER TABLE connections ADD COLUMN sync_stop INTEGER NOT NULL DEFAULT 0;`,
+	// 6: a lease on a connection (its token refresh), held by one process
+	// at a time until it ends or expires (unix milliseconds).
+	`ALTER TABLE connections ADD COLUMN lease_holder TEXT NOT NULL DEFAULT '';
+	ALTER TABLE connections ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // SchemaVersion is the version this build writes.

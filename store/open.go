@@ -14,9 +14,21 @@ type Backend interface {
 	Store
 	Inventory
 	Jobs
+	Leases
 	// Location says where the store is: a file's path, or a database URL
 	// without its password.
 	Location() string
+}
+
+// Leases guard work on one connection across processes and machines (a
+// token refresh, whose HTTP call must not run inside a transaction that
+// would block the store) with a short claim that expires.
+type Leases interface {
+	// ClaimLease takes the connection's lease for holder until ttl from
+	// now, unless another holder has it; ok reports whether it did.
+	ClaimLease(ctx context.Context, id, holder string, ttl time.Duration) (ok bool, err error)
+	// ReleaseLease ends holder's lease (nothing when it is not holder's).
+	ReleaseLease(ctx context.Context, id, holder string) error
 }
 
 // IsPostgres reports whether a store location is a PostgreSQL URL.

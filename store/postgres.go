@@ -108,6 +108,9 @@ var pgMigrations = []string{
 	// 5: the sync schedule and stop request (River's tables: its migrator).
 	`ALTER TABLE connections ADD COLUMN sync_every_s BIGINT NOT NULL DEFAULT 86400;
 	ALTER TABLE connections ADD COLUMN sync_stop INTEGER NOT NULL DEFAULT 0;`,
+	// 6: a connection's lease (its token refresh).
+	`ALTER TABLE connections ADD COLUMN lease_holder TEXT NOT NULL DEFAULT '';
+	ALTER TABLE connections ADD COLUMN lease_until_ms BIGINT NOT NULL DEFAULT 0;`,
 }
 
 // pgStatementTimeout bounds every statement, so a stuck query (a lock held
