@@ -135,6 +135,8 @@ Usage:
   onramp remove ALIAS [--yes] [--revoke [--force]]
                                          delete a connection (--revoke: at the vendor first)
   onramp store info [--json]             where the store and its key live
+  onramp store migrate [--dry-run]       upgrade a shared store (and its job queue) to this onramp
+  onramp store copy --to URL             copy this store's connections into another (the team's) store
   onramp serve [--listen 127.0.0.1:2222] [--authorized-keys FILE] [--host-key FILE]
                [--allow-host PATTERN ...] [--max-sessions N] [--idle-timeout D] [--connect-rate R]
                [--login-timeout D]
@@ -208,10 +210,17 @@ func (a *App) run(args []string) error {
 	}
 	switch cmd {
 	case "store":
-		if len(rest) > 0 && rest[0] == "info" {
-			return a.storeInfo(rest[1:])
+		if len(rest) > 0 {
+			switch rest[0] {
+			case "info":
+				return a.storeInfo(rest[1:])
+			case "migrate":
+				return a.storeMigrate(rest[1:])
+			case "copy":
+				return a.storeCopy(rest[1:])
+			}
 		}
-		return usageErr("usage: onramp store info [--json]")
+		return usageErr("usage: onramp store info [--json] | onramp store migrate [--dry-run] | onramp store copy --to URL")
 	case "version", "--version":
 		fmt.Fprintln(a.Out, versionString())
 		return nil

@@ -66,7 +66,9 @@ func TestPostgresMigratesFromEachVersion(t *testing.T) {
 			}
 			s.Close()
 		}()
-		s := mustOpen(t, opts)
+		migrate := opts
+		migrate.Migrate = true // a shared store is migrated on purpose
+		s := mustOpen(t, migrate)
 		c, err := s.Get(ctx, "c_old")
 		if err != nil || c.Alias != "legacy" {
 			t.Fatalf("from version %d: %v", v, err)
@@ -113,4 +115,65 @@ func TestSharedStoreRefusesAnotherKey(t *testing.T) {
 	if err != nil || got.Secret(SecretToken) != c.Secret(SecretToken) || after.StoreID != before.StoreID || after.Connections != 1 {
 		t.Fatalf("store changed by a refused replica: %v %+v", err, after)
 	}
+}
+
+// A laptop's store into the team's: every connection, its secrets sealed
+// again under the team store's key, verified, its first sync queued there;
+// an alias the team store has refuses the whole copy, writing nothing.
+func TestCopyIntoTheTeamStore(t *testing.T) {
+	ctx := context.Background()
+	laptop := mustOpen(t, testOpts(t))
+	a, b := sample("prod"), sample("staging")
+	laptop.Create(ctx, a)
+	laptop.Create(ctx, b)
+	teamOpts := pgOpts(t)
+	teamOpts.KeyCommand = "printf '%s' " + strings.Repeat("T", 43) + "="
+	team := mustOpen(t, teamOpts)
+	res, err := Copy(ctx, laptop, team)
+	if err != nil || res.Connections != 2 {
+		t.Fatalf("copy: %+v %v", res, err)
+	}
+	got, err := team.Find(ctx, "gitlab", "prod")
+	if err != nil || got.Secret(SecretToken) != a.Secret(SecretToken) || got.CreatedBy != a.CreatedBy {
+		t.Fatalf("copied: %+v %v", got, err)
+	}
+	if jobs, _ := team.SyncJobs(ctx); len(jobs) != 2 {
+		t.Fatalf("%d first syncs queued in the team store", len(jobs))
+	}
+	// Again: both aliases are taken there; nothing more is written.
+	third := sample("new-one")
+	laptop.Create(ctx, third)
+	if _, err := Copy(ctx, laptop, team); !errors.Is(err, ErrAliasTaken) || !strings.Contains(err.Error(), "gitlab/prod") {
+		t.Fatalf("second copy: %v", err)
+	}
+	if _, err := team.Find(ctx, "gitlab", "new-one"); !errors.Is(err, ErrNotFound) {
+		t.Fatal("a refused copy wrote a connection")
+	}
+}
+
+// A shared store is upgraded on purpose: a newer onramp refuses an older
+// one until `store migrate`, whose plan says what it will do.
+func TestSharedStoreMigratesOnPurpose(t *testing.T) {
+	ctx := context.Background()
+	opts := pgOpts(t)
+	func() {
+		saved, savedMigrations := SchemaVersion, postgresDialect.migrations
+		defer func() { SchemaVersion, postgresDialect.migrations = saved, savedMigrations }()
+		SchemaVersion, postgresDialect.migrations = 4, pgMigrations[:4]
+		mustOpen(t, opts).Close()
+	}()
+	if _, err := Open(ctx, opts); !errors.Is(err, ErrOlderSchema) || !strings.Contains(err.Error(), "onramp store migrate") {
+		t.Fatalf("an older shared store opened: %v", err)
+	}
+	plan, err := PlanMigration(ctx, Options{Path: opts.Path})
+	if err != nil || plan.From != 4 || plan.To != SchemaVersion || !plan.Needed() {
+		t.Fatalf("plan: %+v %v", plan, err)
+	}
+	if err := Migrate(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	if plan, _ := PlanMigration(ctx, Options{Path: opts.Path}); plan.Needed() {
+		t.Fatalf("after migrating: %+v", plan)
+	}
+	mustOpen(t, opts)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivermigrate"
 )
@@ -147,9 +148,17 @@ func openPostgres(ctx context.Context, opts Options) (*sqlStore, error) {
 		return nil, err
 	}
 	driver := riverdatabasesql.New(db)
-	if err := migrateRiverPostgres(ctx, db, driver); err != nil {
+	if s.created || opts.Migrate {
+		if err := migrateRiverPostgres(ctx, db, driver); err != nil {
+			db.Close()
+			return nil, s.wrap("migrate the job queue", err)
+		}
+	} else if pending, err := riverPending(ctx, driver); err != nil || len(pending) > 0 {
 		db.Close()
-		return nil, s.wrap("migrate the job queue", err)
+		if err != nil {
+			return nil, s.wrap("read the job queue's migrations", err)
+		}
+		return nil, fmt.Errorf("%w: %s: the job queue (River) needs its migrations %v; run `onramp store migrate`", ErrOlderSchema, location, pending)
 	}
 	q, err := newRiverQueue(&riverQueue[*sql.Tx]{
 		driver: driver, pollOnly: true, write: s.write,
@@ -183,6 +192,30 @@ func migrateRiverPostgres(ctx context.Context, db *sql.DB, driver *riverdatabase
 	}
 	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
 	return err
+}
+
+// riverPending lists River's migrations this onramp has that the database
+// lacks.
+func riverPending[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) ([]int, error) {
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: discardLogger()})
+	if err != nil {
+		return nil, err
+	}
+	have, err := m.ExistingVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	done := map[int]bool{}
+	for _, v := range have {
+		done[v.Version] = true
+	}
+	var pending []int
+	for _, v := range m.AllVersions() {
+		if !done[v.Version] {
+			pending = append(pending, v.Version)
+		}
+	}
+	return pending, nil
 }
 
 // redactedURL is a store URL without its password, fit to show and log.

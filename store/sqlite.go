@@ -34,6 +34,9 @@ type Options struct {
 	// PassphraseFrom names where the command came from, for `store info`
 	// (the command itself is never shown).
 	PassphraseFrom string
+	// Migrate lets Open upgrade a shared (PostgreSQL) store's schema and
+	// River's; a file store is always brought up to date.
+	Migrate bool
 	// KeyCommand, when set, prints the data key itself (32 bytes, base64 or
 	// hex): a secrets manager every replica of a shared store asks.
 	KeyCommand string
@@ -55,6 +58,7 @@ type sqlStore struct {
 	riverDB    *sql.DB
 	riverQueue *riverQueue[*sql.Tx]
 	writeMu    sync.Mutex
+	created    bool // Open made the store
 	path       string
 	seal       *sealer
 	key        KeyInfo
@@ -188,12 +192,14 @@ func (s *sqlStore) init(ctx context.Context, opts Options) error {
 		if err != nil {
 			return s.wrap("read schema", err)
 		}
+		created := false
 		if !hasMeta && s.d.name == "postgres" {
 			// A PostgreSQL database without our tables is a new store
 			// (a file is created aside and linked in whole instead).
 			if _, err := s.create(ctx, tx, opts); err != nil {
 				return err
 			}
+			created = true
 		} else if !hasMeta {
 			return fmt.Errorf("%w: %s holds no onramp metadata; refusing to touch it", ErrNotAStore, s.path)
 		}
@@ -209,6 +215,13 @@ func (s *sqlStore) init(ctx context.Context, opts Options) error {
 			return fmt.Errorf("%w: %s has schema version %d, this onramp knows up to %d; upgrade onramp (a downgrade would lose data)",
 				ErrNewerSchema, s.path, version, SchemaVersion)
 		}
+		if version < SchemaVersion && s.d.name == "postgres" && !created && !opts.Migrate {
+			// A shared store is upgraded on purpose, once, not by whichever
+			// replica starts first while older ones still use it.
+			return fmt.Errorf("%w: %s has schema version %d, this onramp writes %d; upgrade it with `onramp store migrate` (`--dry-run` says what it does)",
+				ErrOlderSchema, s.path, version, SchemaVersion)
+		}
+		s.created = created
 		s.storeID = meta["store_id"]
 		if err := s.unlock(ctx, meta, opts); err != nil {
 			return err

@@ -95,32 +95,36 @@ func (s *sqlStore) Create(ctx context.Context, c *Connection) error {
 	c.CreatedAt, c.UpdatedAt = now, now
 	c.CreatedBy, c.UpdatedBy = actor, actor
 	c.Revision = 1
-	if c.SyncEvery == 0 {
-		c.SyncEvery = DefaultSyncEvery
-	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, `INSERT INTO connections (`+connectionColumns+`, alias_key)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			c.ID, c.Vendor, c.Alias, c.BaseURL, c.AuthMethod, c.Account.ID, c.Account.Username,
-			c.Account.Name, boolInt(c.Account.Admin), strings.Join(c.Scopes, " "), nullTime(c.ExpiresAt),
-			c.ServerVersion, c.ServerEdition, c.CABundle, c.TokenName, c.ClientID, string(c.State), c.StateReason,
-			formatTime(c.CreatedAt), c.CreatedBy, formatTime(c.UpdatedAt), c.UpdatedBy, c.Revision,
-			nullTime(c.AccessExpiresAt), int64(max(c.SyncEvery, 0).Seconds()), strings.ToLower(c.Alias))
-		if err != nil {
-			if isUniqueViolation(err) {
-				return fmt.Errorf("%w: %s/%s", ErrAliasTaken, c.Vendor, c.Alias)
-			}
-			return s.wrap("insert connection", err)
-		}
-		if err := s.putSecrets(ctx, tx, c.ID, c.Secrets, nil); err != nil {
-			return err
-		}
-		_, err = s.riverQueue.enqueueTx(ctx, tx, c.ID, ReasonFirst)
-		return err
-	})
+	err := s.write(ctx, func(tx *sql.Tx) error { return s.insertTx(ctx, tx, c) })
 	if err != nil {
 		c.ID = ""
 	}
+	return err
+}
+
+// insertTx inserts a connection as it is (ids and times set), its secrets
+// and its first sync job.
+func (s *sqlStore) insertTx(ctx context.Context, tx *sql.Tx, c *Connection) error {
+	if c.SyncEvery == 0 {
+		c.SyncEvery = DefaultSyncEvery
+	}
+	_, err := s.exec(ctx, tx, `INSERT INTO connections (`+connectionColumns+`, alias_key)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		c.ID, c.Vendor, c.Alias, c.BaseURL, c.AuthMethod, c.Account.ID, c.Account.Username,
+		c.Account.Name, boolInt(c.Account.Admin), strings.Join(c.Scopes, " "), nullTime(c.ExpiresAt),
+		c.ServerVersion, c.ServerEdition, c.CABundle, c.TokenName, c.ClientID, string(c.State), c.StateReason,
+		formatTime(c.CreatedAt), c.CreatedBy, formatTime(c.UpdatedAt), c.UpdatedBy, c.Revision,
+		nullTime(c.AccessExpiresAt), int64(max(c.SyncEvery, 0).Seconds()), strings.ToLower(c.Alias))
+	if err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("%w: %s/%s", ErrAliasTaken, c.Vendor, c.Alias)
+		}
+		return s.wrap("insert connection", err)
+	}
+	if err := s.putSecrets(ctx, tx, c.ID, c.Secrets, nil); err != nil {
+		return err
+	}
+	_, err = s.riverQueue.enqueueTx(ctx, tx, c.ID, ReasonFirst)
 	return err
 }
 

@@ -66,6 +66,7 @@ var (
 	ErrWrongKey     = errors.New("the store's key does not open it")
 	ErrKeyMissing   = errors.New("the store's key cannot be found")
 	ErrNewerSchema  = errors.New("store was written by a newer onramp")
+	ErrOlderSchema  = errors.New("store needs migrating to this onramp's schema")
 	ErrCorrupt      = errors.New("store file is corrupt")
 	ErrNotAStore    = errors.New("file is not an onramp store")
 	ErrInsecureMode = errors.New("file is readable by other users")
