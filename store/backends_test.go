@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/onramp-dev/onramp/internal/pgtest"
 )
@@ -176,4 +180,48 @@ func TestSharedStoreMigratesOnPurpose(t *testing.T) {
 		t.Fatalf("after migrating: %+v", plan)
 	}
 	mustOpen(t, opts)
+}
+
+// The server drops every connection (a restart, a failover): the store
+// reconnects by itself; a change in flight fails whole, with a clear error.
+func TestPostgresConnectionLossIsSurvived(t *testing.T) {
+	ctx := context.Background()
+	opts := pgOpts(t)
+	s := mustOpen(t, opts)
+	c := sample("prod")
+	if err := s.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	kill := func() {
+		admin, err := sql.Open("pgx", os.Getenv("ONRAMP_TEST_PG"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		name := opts.Path[strings.LastIndex(opts.Path, "/")+1 : strings.Index(opts.Path, "?")]
+		if _, err := admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kill()
+	time.Sleep(1100 * time.Millisecond) // a restart takes a moment; idle connections are checked before use
+	if _, err := s.Get(ctx, c.ID); err != nil {
+		t.Fatalf("after the server dropped every connection: %v", err)
+	}
+	// A transaction cut in the middle: the change is all or nothing.
+	_, err := s.Update(ctx, c.ID, func(cc *Connection) error {
+		cc.TokenName = "half"
+		kill()
+		return nil
+	})
+	got, gerr := s.Get(ctx, c.ID)
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	if err != nil && got.TokenName == "half" || err == nil && got.TokenName != "half" {
+		t.Fatalf("update %v left token name %q", err, got.TokenName)
+	}
+	if err := s.Create(ctx, sample("after")); err != nil {
+		t.Fatalf("writing after the loss: %v", err)
+	}
 }

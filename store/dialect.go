@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 
@@ -89,6 +92,21 @@ func isBusy(err error) bool {
 		return true
 	}
 	return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+}
+
+// isConnLost: the PostgreSQL server went away (shut down, restarted, the
+// connection cut), as opposed to refusing the statement.
+func isConnLost(err error) bool {
+	code := pgCode(err)
+	switch {
+	case code == "57P01", code == "57P02", code == "57P03", strings.HasPrefix(code, "08"):
+		return true
+	case code != "":
+		return false
+	}
+	var netErr net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.As(err, &netErr) || pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
 }
 
 func isUniqueViolation(err error) bool {

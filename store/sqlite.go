@@ -403,7 +403,14 @@ func (s *sqlStore) setMeta(ctx context.Context, tx *sql.Tx, k, v string) error {
 func (s *sqlStore) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := s.tryWrite(ctx, fn)
-		if err == nil || !isBusy(err) {
+		var unknown *commitLost
+		switch {
+		case err == nil || errors.As(err, &unknown):
+			return err
+		case isConnLost(err) && attempt < 3:
+			// The database went away before the commit (a restart, a
+			// failover): nothing was written; try again on a new connection.
+		case !isBusy(err):
 			return err
 		}
 		select {
@@ -418,8 +425,10 @@ func (s *sqlStore) tryWrite(ctx context.Context, fn func(*sql.Tx) error) error {
 	// Writers of this process queue here, in order, rather than in SQLite's
 	// busy handler, which sleeps in growing steps (up to 100 ms) and so
 	// leaves the lock idle while many syncs write their pages.
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	if s.d.name == "sqlite" { // PostgreSQL writers run side by side
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap("begin", err)
@@ -429,10 +438,19 @@ func (s *sqlStore) tryWrite(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		if isConnLost(err) {
+			return &commitLost{fmt.Errorf("store %s: the database went away during a commit, so whether the change was made is unknown (check it, e.g. with onramp show): %w", s.path, err)}
+		}
 		return s.wrap("commit", err)
 	}
 	return nil
 }
+
+// commitLost: the connection broke during COMMIT; the change may or may not
+// be in, so it is not tried again blindly.
+type commitLost struct{ error }
+
+func (e *commitLost) Unwrap() error { return e.error }
 
 // wrap names the store file and turns SQLite's corruption codes into ErrCorrupt.
 func (s *sqlStore) wrap(what string, err error) error {
