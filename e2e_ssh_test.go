@@ -56,10 +56,14 @@ func freePort(t testing.TB) string {
 }
 
 func startServe(t *testing.T, operators []string, extra ...string) *sshServer {
+	return startServeIn(t, newHome(t), operators, extra...)
+}
+
+// startServeIn starts `onramp serve` with home's environment (its store).
+func startServeIn(t *testing.T, h *home, operators []string, extra ...string) *sshServer {
 	if _, err := exec.LookPath("ssh"); err != nil {
 		t.Fatal("the OpenSSH client is required (.ci/run installs openssh-client)")
 	}
-	h := newHome(t)
 	s := &sshServer{home: h, addr: freePort(t), keys: map[string]string{}, log: &syncBuffer{}}
 	var auth strings.Builder
 	for _, op := range operators {

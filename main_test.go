@@ -43,6 +43,8 @@ type home struct {
 	dir   string
 	store string
 	env   []string
+	// keyCommand opens a shared store (every machine of a team has it).
+	keyCommand string
 }
 
 func newHome(t *testing.T) *home {
@@ -54,7 +56,7 @@ func newHome(t *testing.T) *home {
 }
 
 func (h *home) open(t *testing.T) store.Backend {
-	st, err := store.Open(context.Background(), store.Options{Path: h.store, ConfigDir: filepath.Join(h.dir, "config", "onramp")})
+	st, err := store.Open(context.Background(), store.Options{Path: h.store, ConfigDir: filepath.Join(h.dir, "config", "onramp"), KeyCommand: h.keyCommand})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,10 +33,16 @@ func (a *App) serve(args []string) error {
 	idle := fs.Duration("idle-timeout", 30*time.Minute, "close sessions idle this long")
 	connectRate := fs.Float64("connect-rate", 2, "connection attempts per second per client IP (burst 4×)")
 	loginTimeout := fs.Duration("login-timeout", 20*time.Second, "close a connection that has not authenticated within this time")
+	concurrency := fs.Int("concurrency", 4, "syncs the server's worker runs at once")
+	rescueAfter := fs.Duration("rescue-after", time.Hour, "run a sync again when its worker has not finished it after this long (it died)")
+	slice := fs.Duration("slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long")
 	var allow hostList
 	fs.Var(&allow, "allow-host", "host pattern a typed server URL may reach (repeatable; loopback only when named)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *rescueAfter <= *slice {
+		return usageErr("--rescue-after (%s) must be longer than --slice (%s)", *rescueAfter, *slice)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -58,7 +64,8 @@ func (a *App) serve(args []string) error {
 	}
 	logger := log.NewWithOptions(a.Err, log.Options{ReportTimestamp: true, Prefix: "onramp serve"})
 	srv, err := sshserver.New(sshserver.Config{Listen: *listen, AuthorizedKeys: *keys, HostKey: *hostKey, MaxSessions: *maxSessions,
-		IdleTimeout: *idle, ConnectRate: *connectRate, LoginTimeout: *loginTimeout, Policy: sshserver.Policy{Allow: allow}, Store: st, Catalog: a.Catalog, Logger: logger})
+		IdleTimeout: *idle, ConnectRate: *connectRate, LoginTimeout: *loginTimeout,
+		SyncConcurrency: *concurrency, RescueAfter: *rescueAfter, Slice: *slice, Policy: sshserver.Policy{Allow: allow}, Store: st, Catalog: a.Catalog, Logger: logger})
 	if err != nil {
 		return err
 	}

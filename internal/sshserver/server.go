@@ -51,6 +51,8 @@ type Config struct {
 	MaxUnauthenticatedPerIP, MaxUnauthenticated int
 	// SyncConcurrency is how many syncs the server's worker runs at once (4).
 	SyncConcurrency int
+	// RescueAfter and Slice: see flows.Syncer.
+	RescueAfter, Slice time.Duration
 	Policy          Policy
 	Store           store.Backend
 	Catalog         flows.Catalog
@@ -110,7 +112,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, programs: map[*tea.Program]struct{}{}, workerID: flows.WorkerID("serve")}
 	s.store = &loggingStore{Backend: cfg.Store, log: cfg.Logger}
-	s.syncer = &flows.Syncer{Store: s.store, Catalog: cfg.Catalog, NewHTTP: s.newHTTP}
+	s.syncer = &flows.Syncer{Store: s.store, Catalog: cfg.Catalog, NewHTTP: s.newHTTP, RescueAfter: cfg.RescueAfter, Slice: cfg.Slice}
 
 	if cfg.ConnectRate <= 0 {
 		cfg.ConnectRate = 2

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/internal/pgtest"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// teamHome is one machine of a team: its own HOME and config (host key, no
+// key file), the team's PostgreSQL store and key command.
+func teamHome(t *testing.T, url, keyCommand string) *home {
+	h := newHome(t)
+	h.store, h.keyCommand = url, keyCommand
+	for i, e := range h.env {
+		if strings.HasPrefix(e, "ONRAMP_STORE=") {
+			h.env[i] = "ONRAMP_STORE=" + url
+		}
+	}
+	h.env = append(h.env, "ONRAMP_KEY_COMMAND="+keyCommand)
+	return h
+}
+
+// TestE2ETeamOnPostgres: two `onramp serve` and two `onramp worker` on one
+// PostgreSQL store. An operator on each server (OpenSSH) sees the other's
+// new connection and its sync under way; one server and one worker are
+// SIGKILLed mid-sync; nothing is lost and the sync finishes, exactly.
+func TestE2ETeamOnPostgres(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: 8000, Latency: 150 * time.Millisecond}).Start()
+	defer srv.Close()
+	url := pgtest.Database(t)
+	key := "printf '%s' " + strings.Repeat("K", 43) + "="
+	hA, hB := teamHome(t, url, key), teamHome(t, url, key)
+	fast := []string{"--rescue-after", "3s", "--slice", "2s"}
+	a := startServeIn(t, hA, []string{"alice"}, fast...)
+	b := startServeIn(t, hB, []string{"bob"}, fast...)
+	wA, wB := startWorker(t, hA, fast...), startWorker(t, hB, fast...)
+
+	alice := a.session(t, "alice")
+	alice.onboardToken(srv.BaseURL, gitlabtest.DemoTokens.Admin)
+	alice.waitFor("SUCCESS!")
+	alice.keys("Enter")
+	alice.waitFor("Integrations", "⟳ syncing")
+
+	bob := b.session(t, "bob")
+	bob.waitFor("Which app do you want to connect?")
+	bob.keys("C-o") // the Integrations page
+	bob.waitFor("Integrations", "1 connection(s)", "by alice", "⟳ syncing")
+
+	// Kill the server Alice used and whichever worker runs the sync.
+	alias := storeConns(t, hB)[0].Alias
+	s := waitStatus(t, hB, alias, "the sync under way", func(s flows.Status) bool { return s.Live != nil && s.Live.Pages >= 3 })
+	a.cmd.Process.Kill()
+	a.cmd.Wait()
+	victim := wA // and a worker: the one running the sync, if a worker runs it
+	if pid, _ := strconv.Atoi(s.Sync[strings.LastIndex(s.Sync, ":")+1:]); pid == wB.cmd.Process.Pid {
+		victim = wB
+	}
+	victim.cmd.Process.Kill()
+	victim.cmd.Wait()
+
+	want := len(srv.Sandbox.People(0))
+	done := waitStatus(t, hB, alias, "the sync finished elsewhere", synced(want))
+	if done.LastRun.ID != s.LastRun.ID {
+		t.Fatalf("a new run (%d) instead of the interrupted one (%d)", done.LastRun.ID, s.LastRun.ID)
+	}
+	bob.waitFor(alias, "✓ "+strconv.Itoa(want)+" users")
+}
+
+func storeConns(t *testing.T, h *home) []store.Connection {
+	conns, err := h.open(t).List(t.Context(), store.ListOptions{})
+	if err != nil || len(conns) == 0 {
+		t.Fatalf("connections: %v", err)
+	}
+	return conns
+}
