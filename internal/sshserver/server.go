@@ -53,10 +53,10 @@ type Config struct {
 	SyncConcurrency int
 	// RescueAfter and Slice: see flows.Syncer.
 	RescueAfter, Slice time.Duration
-	Policy          Policy
-	Store           store.Backend
-	Catalog         flows.Catalog
-	Logger          *log.Logger
+	Policy             Policy
+	Store              store.Backend
+	Catalog            flows.Catalog
+	Logger             *log.Logger
 }
 
 // Server is a running `onramp serve`.
