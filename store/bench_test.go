@@ -9,10 +9,9 @@ import (
 )
 
 // benchStore holds 10,000 connections (one per run: made once, reused).
-func benchStore(b *testing.B) (Options, []string) {
+func benchStore(b *testing.B, opts Options) (Options, []string) {
 	b.Helper()
 	ctx := context.Background()
-	opts := testOpts(b)
 	s, err := Open(ctx, opts)
 	if err != nil {
 		b.Fatal(err)
@@ -29,9 +28,17 @@ func benchStore(b *testing.B) (Options, []string) {
 	return opts, ids
 }
 
-func BenchmarkStore10k(b *testing.B) {
+// forEachBackendB runs a benchmark on both databases, side by side.
+func forEachBackendB(b *testing.B, bench func(b *testing.B, opts Options)) {
+	b.Run("sqlite", func(b *testing.B) { bench(b, testOpts(b)) })
+	b.Run("postgres", func(b *testing.B) { bench(b, pgOpts(b)) })
+}
+
+func BenchmarkStore10k(b *testing.B) { forEachBackendB(b, benchStore10k) }
+
+func benchStore10k(b *testing.B, opts Options) {
 	ctx := context.Background()
-	opts, ids := benchStore(b)
+	opts, ids := benchStore(b, opts)
 	b.Run("open", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -44,6 +51,14 @@ func BenchmarkStore10k(b *testing.B) {
 	})
 	s, _ := Open(ctx, opts)
 	defer s.Close()
+	b.Run("first-page", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if l, err := s.List(ctx, ListOptions{Limit: 50}); err != nil || len(l) != 50 {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("list", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -135,4 +150,39 @@ func countState(jobs map[string]SyncJob, state string) int {
 		}
 	}
 	return n
+}
+
+// BenchmarkInventory100k writes a sync of 100,000 users, 100 a page, each
+// page with its checkpoint in one transaction, as a sync does.
+func BenchmarkInventory100k(b *testing.B) { forEachBackendB(b, benchInventory100k) }
+
+func benchInventory100k(b *testing.B, opts Options) {
+	ctx := context.Background()
+	s := mustOpen(b, opts)
+	c := sample("big")
+	if err := s.Create(ctx, c); err != nil {
+		b.Fatal(err)
+	}
+	page := make([]InventoryUser, 100)
+	for b.Loop() {
+		run, _, err := s.BeginRun(ctx, c.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		for p := range 1000 {
+			for i := range page {
+				id := int64(p*100 + i + 1)
+				page[i] = InventoryUser{ID: id, Username: fmt.Sprintf("user%d", id), Name: "Some Body", Email: fmt.Sprintf("user%d@example.com", id),
+					State: "active", CreatedAt: "2024-01-02T03:04:05Z", LastActivityOn: "2026-11-20"}
+			}
+			if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: page, Checkpoint: fmt.Sprint(p + 1), View: "admin"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := s.FinishRun(ctx, run.ID, RunSucceeded, ""); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "s/100k-users")
+	}
 }

@@ -247,7 +247,12 @@ func (s *sqlStore) List(ctx context.Context, opts ListOptions) ([]Connection, er
 		query += ` WHERE vendor = ?`
 		args = append(args, opts.Vendor)
 	}
-	rows, err := s.query(ctx, s.db, query+` ORDER BY vendor, alias_key`, args...)
+	query += ` ORDER BY vendor, alias_key`
+	if opts.Limit > 0 {
+		query += ` LIMIT ? OFFSET ?`
+		args = append(args, opts.Limit, opts.Offset)
+	}
+	rows, err := s.query(ctx, s.db, query, args...)
 	if err != nil {
 		return nil, s.wrap("list connections", err)
 	}

@@ -39,6 +39,8 @@ type Store interface {
 // ListOptions narrows List.
 type ListOptions struct {
 	Vendor string // empty: every vendor
+	// Limit and Offset page the list (Limit 0: all of it).
+	Limit, Offset int
 }
 
 // Info is what `onramp store info` prints.
