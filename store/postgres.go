@@ -143,8 +143,17 @@ func openPostgres(ctx context.Context, opts Options) (*sqlStore, error) {
 		return nil, fmt.Errorf("cannot reach the PostgreSQL store at %s: %v", location, redactURL(err.Error(), opts.Path))
 	}
 	s := &sqlStore{db: db, d: postgresDialect, path: location, actor: opts.Actor, now: opts.Now}
+	// Inventory pages go through a pool that does not wait for the WAL
+	// flush at each commit: a crash of the server can lose the last pages
+	// written, never corrupt them, and a lost page's checkpoint is lost with
+	// it, so the sync fetches it again. Connections and secrets keep the
+	// full guarantee.
+	bulk := cfg.Copy()
+	bulk.RuntimeParams["synchronous_commit"] = "off"
+	s.bulkDB = stdlib.OpenDB(*bulk)
+	s.bulkDB.SetMaxOpenConns(8)
 	if err := s.init(ctx, opts); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	driver := riverdatabasesql.New(db)

@@ -54,8 +54,9 @@ type Options struct {
 type sqlStore struct {
 	db *sql.DB
 	d  dialect
-	// riverDB is the job queue's own pool (one connection) on the same file.
-	riverDB    *sql.DB
+	// riverDB is the job queue's own pool (one connection) on the same file
+	// (SQLite); bulkDB writes inventory pages (PostgreSQL).
+	riverDB, bulkDB *sql.DB
 	riverQueue *riverQueue[*sql.Tx]
 	writeMu    sync.Mutex
 	created    bool // Open made the store
@@ -465,8 +466,10 @@ func (s *sqlStore) wrap(what string, err error) error {
 
 // Close releases the database.
 func (s *sqlStore) Close() error {
-	if s.riverDB != nil {
-		s.riverDB.Close()
+	for _, db := range []*sql.DB{s.riverDB, s.bulkDB} {
+		if db != nil {
+			db.Close()
+		}
 	}
 	return s.db.Close()
 }

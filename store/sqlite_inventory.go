@@ -81,49 +81,99 @@ func (s *sqlStore) BeginRun(ctx context.Context, connectionID string) (*SyncRun,
 // page fetched twice around a crash adds nobody twice) and moves the
 // checkpoint, in one transaction.
 func (s *sqlStore) SavePage(ctx context.Context, runID int64, p PageUpdate) (*SyncRun, error) {
+	var total any
+	if p.Total != nil {
+		total = *p.Total
+	}
+	insert, args := usersInsert(runID, p.Users)
+	if s.d.name == "postgres" && len(p.Users) > 0 {
+		insert, args = usersInsertArrays(runID, p.Users)
+	}
+	const checkpoint = `pages = pages + 1, checkpoint = ?, retries = ?, total = COALESCE(?, total), view = ?, note = ?
+		WHERE id = ? RETURNING ` + runColumns
+	checkpointArgs := []any{p.Checkpoint, p.Retries, total, p.View, p.Note, runID}
 	var run *SyncRun
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		added := int64(0)
-		if len(p.Users) > 0 {
-			var b strings.Builder
-			b.WriteString(`INSERT INTO inventory_users (run_id, user_id, username, name, email, state, bot, admin, seat,
-				created_at, last_sign_in_at, last_activity_on) VALUES `)
-			args := make([]any, 0, len(p.Users)*12)
-			for i, u := range p.Users {
-				if i > 0 {
-					b.WriteByte(',')
+	var err error
+	if s.d.name == "postgres" && insert != "" {
+		// One statement — the users and the checkpoint, atomic by itself —
+		// is one round trip, where a transaction would take four.
+		run, err = scanRun(s.queryRow(ctx, s.bulkDB, `WITH added AS (`+insert+` RETURNING 1)
+			UPDATE sync_runs SET users = users + (SELECT count(*) FROM added), `+checkpoint, append(args, checkpointArgs...)...))
+	} else {
+		err = s.write(ctx, func(tx *sql.Tx) error {
+			added := int64(0)
+			if insert != "" {
+				res, err := s.exec(ctx, tx, insert, args...)
+				if err != nil {
+					return s.wrap("save users", err)
 				}
-				b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
-				var seat any
-				if u.Seat != nil {
-					seat = boolInt(*u.Seat)
-				}
-				args = append(args, runID, u.ID, u.Username, u.Name, u.Email, u.State, boolInt(u.Bot), boolInt(u.Admin), seat,
-					u.CreatedAt, u.LastSignInAt, u.LastActivityOn)
+				added, _ = res.RowsAffected()
 			}
-			b.WriteString(` ON CONFLICT(run_id, user_id) DO NOTHING`)
-			res, err := s.exec(ctx, tx, b.String(), args...)
-			if err != nil {
-				return s.wrap("save users", err)
-			}
-			added, _ = res.RowsAffected()
+			var err error
+			run, err = scanRun(s.queryRow(ctx, tx, `UPDATE sync_runs SET users = users + ?, `+checkpoint, append([]any{added}, checkpointArgs...)...))
+			return err
+		})
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: sync run %d", ErrNotFound, runID)
+	}
+	if err != nil {
+		return nil, s.wrap("save a page", err)
+	}
+	return run, nil
+}
+
+// usersInsertArrays is usersInsert for PostgreSQL: one array a column
+// (unnest), so a page is 12 parameters however many users it has, encoded
+// in bulk rather than one by one.
+func usersInsertArrays(runID int64, users []InventoryUser) (string, []any) {
+	n := len(users)
+	ids, bots, admins := make([]int64, n), make([]int32, n), make([]int32, n)
+	seats := make([]*int32, n)
+	var username, name, email, state, created, signIn, activity = make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, u := range users {
+		ids[i], bots[i], admins[i] = u.ID, int32(boolInt(u.Bot)), int32(boolInt(u.Admin))
+		if u.Seat != nil {
+			v := int32(boolInt(*u.Seat))
+			seats[i] = &v
 		}
-		var total any
-		if p.Total != nil {
-			total = *p.Total
+		username[i], name[i], email[i], state[i] = u.Username, u.Name, u.Email, u.State
+		created[i], signIn[i], activity[i] = u.CreatedAt, u.LastSignInAt, u.LastActivityOn
+	}
+	return `INSERT INTO inventory_users (run_id, user_id, username, name, email, state, bot, admin, seat,
+		created_at, last_sign_in_at, last_activity_on)
+		SELECT ?, * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::int[],
+			?::text[], ?::text[], ?::text[])
+		ON CONFLICT(run_id, user_id) DO NOTHING`,
+		[]any{runID, ids, username, name, email, state, bots, admins, seats, created, signIn, activity}
+}
+
+// usersInsert is the statement inserting a page of users, keeping a user
+// already in the run (a page fetched twice around a crash adds nobody
+// twice); "" for an empty page.
+func usersInsert(runID int64, users []InventoryUser) (string, []any) {
+	if len(users) == 0 {
+		return "", nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO inventory_users (run_id, user_id, username, name, email, state, bot, admin, seat,
+		created_at, last_sign_in_at, last_activity_on) VALUES `)
+	args := make([]any, 0, len(users)*12)
+	for i, u := range users {
+		if i > 0 {
+			b.WriteByte(',')
 		}
-		r, err := scanRun(s.queryRow(ctx, tx, `UPDATE sync_runs SET users = users + ?, pages = pages + 1, checkpoint = ?, retries = ?,
-			total = COALESCE(?, total), view = ?, note = ? WHERE id = ? RETURNING `+runColumns, added, p.Checkpoint, p.Retries, total, p.View, p.Note, runID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: sync run %d", ErrNotFound, runID)
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+		var seat any
+		if u.Seat != nil {
+			seat = boolInt(*u.Seat)
 		}
-		if err != nil {
-			return s.wrap("save checkpoint", err)
-		}
-		run = r
-		return nil
-	})
-	return run, err
+		args = append(args, runID, u.ID, u.Username, u.Name, u.Email, u.State, boolInt(u.Bot), boolInt(u.Admin), seat,
+			u.CreatedAt, u.LastSignInAt, u.LastActivityOn)
+	}
+	b.WriteString(` ON CONFLICT(run_id, user_id) DO NOTHING`)
+	return b.String(), args
 }
 
 // SaveSeats records seat figures for a run.
