@@ -57,15 +57,15 @@ type sqlStore struct {
 	// riverDB is the job queue's own pool (one connection) on the same file
 	// (SQLite); bulkDB writes inventory pages (PostgreSQL).
 	riverDB, bulkDB *sql.DB
-	riverQueue *riverQueue[*sql.Tx]
-	writeMu    sync.Mutex
-	created    bool // Open made the store
-	path       string
-	seal       *sealer
-	key        KeyInfo
-	storeID    string
-	actor      string
-	now        func() time.Time
+	riverQueue      *riverQueue[*sql.Tx]
+	writeMu         sync.Mutex
+	created         bool // Open made the store
+	path            string
+	seal            *sealer
+	key             KeyInfo
+	storeID         string
+	actor           string
+	now             func() time.Time
 }
 
 var _ Store = (*sqlStore)(nil)
