@@ -79,3 +79,37 @@ func storeConns(t *testing.T, h *home) []store.Connection {
 	}
 	return conns
 }
+
+// `onramp store migrate` says what it will do, does it, and then has
+// nothing left; `onramp store copy` moves a laptop's store into the team's.
+func TestE2EStoreMigrateAndCopy(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	url := pgtest.Database(t)
+	key := "printf '%s' " + strings.Repeat("M", 43) + "="
+	team := teamHome(t, url, key)
+	out, e, c := runCLI(t, team, "", "store", "migrate", "--dry-run")
+	if c != 0 || !strings.Contains(out, "no store yet") {
+		t.Fatalf("dry run: %d %s %s", c, out, e)
+	}
+	if out, e, c = runCLI(t, team, "", "store", "migrate"); c != 0 || !strings.Contains(out, "migrated") {
+		t.Fatalf("migrate: %d %s %s", c, out, e)
+	}
+	if out, _, c = runCLI(t, team, "", "store", "migrate", "--dry-run"); c != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("after: %d %s", c, out)
+	}
+
+	laptop := newHome(t)
+	connectToken(t, laptop, srv.BaseURL, gitlabtest.DemoTokens.Admin, "prod")
+	laptop.env = append(laptop.env, "ONRAMP_TO_KEY_COMMAND="+key)
+	out, e, c = runCLI(t, laptop, "", "store", "copy", "--to", url)
+	if c != 0 || !strings.Contains(out, "Copied 1 connection(s)") || strings.Contains(out+e, gitlabtest.DemoTokens.Admin) {
+		t.Fatalf("copy: %d %s %s", c, out, e)
+	}
+	if s := statusOf(t, team, "prod"); s.Job == nil {
+		t.Fatalf("no first sync queued in the team store: %+v", s)
+	}
+	if _, e, c = runCLI(t, laptop, "", "store", "copy", "--to", url); c == 0 || !strings.Contains(e, "nothing was copied") {
+		t.Fatalf("second copy: %d %s", c, e)
+	}
+}

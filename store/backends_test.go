@@ -52,16 +52,24 @@ func TestPostgresCreatesAndReopens(t *testing.T) {
 	}
 }
 
-// The PostgreSQL schema migrates from every earlier version to this one,
-// keeping what was stored.
-func TestPostgresMigratesFromEachVersion(t *testing.T) {
+// Either schema migrates from every earlier version to this one, keeping
+// what was stored.
+func TestMigratesFromEachVersion(t *testing.T) { forEachBackend(t, testMigratesFromEachVersion) }
+
+func testMigratesFromEachVersion(t *testing.T, first Options) {
 	ctx := context.Background()
+	fresh := func() Options {
+		if IsPostgres(first.Path) {
+			return pgOpts(t)
+		}
+		return testOpts(t)
+	}
 	for v := 1; v < SchemaVersion; v++ {
-		opts := pgOpts(t)
+		opts := fresh()
 		func() { // a store as version v made it
-			saved, savedMigrations := SchemaVersion, postgresDialect.migrations
-			defer func() { SchemaVersion, postgresDialect.migrations = saved, savedMigrations }()
-			SchemaVersion, postgresDialect.migrations = v, pgMigrations[:v]
+			saved, savedPG, savedSQLite := SchemaVersion, postgresDialect.migrations, sqliteDialect.migrations
+			defer func() { SchemaVersion, postgresDialect.migrations, sqliteDialect.migrations = saved, savedPG, savedSQLite }()
+			SchemaVersion, postgresDialect.migrations, sqliteDialect.migrations = v, pgMigrations[:v], migrations[:v]
 			s := mustOpen(t, opts)
 			if _, err := s.exec(ctx, s.db, `INSERT INTO connections (id, vendor, alias, alias_key, base_url, auth_method, state,
 				created_at, created_by, updated_at, updated_by, revision) VALUES ('c_old', 'gitlab', 'legacy', 'legacy',
