@@ -68,7 +68,9 @@ func testMigratesFromEachVersion(t *testing.T, first Options) {
 		opts := fresh()
 		func() { // a store as version v made it
 			saved, savedPG, savedSQLite := SchemaVersion, postgresDialect.migrations, sqliteDialect.migrations
-			defer func() { SchemaVersion, postgresDialect.migrations, sqliteDialect.migrations = saved, savedPG, savedSQLite }()
+			defer func() {
+				SchemaVersion, postgresDialect.migrations, sqliteDialect.migrations = saved, savedPG, savedSQLite
+			}()
 			SchemaVersion, postgresDialect.migrations, sqliteDialect.migrations = v, pgMigrations[:v], migrations[:v]
 			s := mustOpen(t, opts)
 			if _, err := s.exec(ctx, s.db, `INSERT INTO connections (id, vendor, alias, alias_key, base_url, auth_method, state,
