@@ -8,6 +8,7 @@ import (
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+	"golang.org/x/oauth2"
 )
 
 // The sandbox is checked with software onramp did not write: GitLab's
@@ -23,7 +24,7 @@ func officialClient(t *testing.T, srv *Server, token string, oauth bool) *gl.Cli
 	var c *gl.Client
 	var err error
 	if oauth {
-		c, err = gl.NewOAuthClient(token, opts...)
+		c, err = gl.NewAuthSourceClient(gl.OAuthTokenSource{TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})}, opts...)
 	} else {
 		c, err = gl.NewClient(token, opts...)
 	}
