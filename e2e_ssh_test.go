@@ -127,7 +127,7 @@ func TestE2ESSHTwoOperators(t *testing.T) {
 	alice.onboardToken(srv.BaseURL, gitlabtest.DemoTokens.Admin)
 	alice.waitFor("SUCCESS!")
 	alice.keys("Enter")
-	alice.waitFor("1 connection(s)")
+	alice.waitFor("1 connection")
 
 	// Bob, meanwhile in his own session: OAuth by device code (never a
 	// browser on the server), and a second alias.
@@ -149,8 +149,8 @@ func TestE2ESSHTwoOperators(t *testing.T) {
 	bob.keys("Enter")
 
 	// Both see both, with who made each.
-	alice.waitFor("2 connection(s)", "team-b")
-	bob.waitFor("2 connection(s)", "team-b")
+	alice.waitFor("2 connections", "team-b")
+	bob.waitFor("2 connections", "team-b")
 	alice.keys("Down")
 	alice.waitFor("bob@laptop")
 

@@ -87,7 +87,7 @@ func TestE2ESyncCLI(t *testing.T) {
 	// A connection that needs attention: status says so and exits 1.
 	connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.ExpiringSoon, "soon")
 	_, errOut, code = runCLI(t, h, "", "status", "--json")
-	if code != cli.ExitFailure || !strings.Contains(errOut, "need attention") {
+	if code != cli.ExitFailure || !strings.Contains(errOut, "needs attention") {
 		t.Fatalf("status with attention: %d %s", code, errOut)
 	}
 	if _, _, code = runCLI(t, h, "", "inventory", "soon"); code != cli.ExitNotFound {

@@ -50,7 +50,7 @@ func TestE2ETeamOnPostgres(t *testing.T) {
 	bob := b.session(t, "bob")
 	bob.waitFor("Which app do you want to connect?")
 	bob.keys("C-o") // the Integrations page
-	bob.waitFor("Integrations", "1 connection(s)", "by alice", "⟳ syncing")
+	bob.waitFor("Integrations", "1 connection", "by alice", "⟳ syncing")
 
 	// Kill the server Alice used and whichever worker runs the sync.
 	alias := storeConns(t, hB)[0].Alias
@@ -103,7 +103,7 @@ func TestE2EStoreMigrateAndCopy(t *testing.T) {
 	connectToken(t, laptop, srv.BaseURL, gitlabtest.DemoTokens.Admin, "prod")
 	laptop.env = append(laptop.env, "ONRAMP_TO_KEY_COMMAND="+key)
 	out, e, c = runCLI(t, laptop, "", "store", "copy", "--to", url)
-	if c != 0 || !strings.Contains(out, "Copied 1 connection(s)") || strings.Contains(out+e, gitlabtest.DemoTokens.Admin) {
+	if c != 0 || !strings.Contains(out, "Copied 1 connection into") || strings.Contains(out+e, gitlabtest.DemoTokens.Admin) {
 		t.Fatalf("copy: %d %s %s", c, out, e)
 	}
 	if s := statusOf(t, team, "prod"); s.Job == nil {

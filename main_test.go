@@ -173,7 +173,7 @@ func TestE2EWizardInTmux(t *testing.T) {
 		t.Fatal("token on screen")
 	}
 	tm.keys("Enter")
-	tm.waitFor("Integrations", "1 connection(s)", "users, just now")
+	tm.waitFor("Integrations", "1 connection", "users, just now")
 	tm.keys("q")
 	tm.waitFor("EXITED=0")
 
@@ -237,7 +237,7 @@ func TestE2EDemo(t *testing.T) {
 	tm.keys("Enter")
 	tm.waitFor("SUCCESS!")
 	tm.keys("Enter")
-	tm.waitFor("1 connection(s)", "users, just now") // the demo's sync is slowed down to be watched
+	tm.waitFor("1 connection", "users, just now") // the demo's sync is slowed down to be watched
 	tm.keys("q")
 	tm.waitFor("EXITED=0", "demo store was temporary")
 }
@@ -423,7 +423,7 @@ func TestE2EInsideScreen(t *testing.T) {
 	tm.onboardToken(srv.BaseURL, gitlabtest.DemoTokens.Admin)
 	tm.waitFor("SUCCESS!", "@root")
 	tm.keys("Enter")
-	tm.waitFor("1 connection(s)", "users, just now")
+	tm.waitFor("1 connection", "users, just now")
 	tm.keys("q")
 	tm.waitFor("EXITED=0")
 }

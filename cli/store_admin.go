@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -89,7 +90,7 @@ func (a *App) storeCopy(args []string) error {
 	if *asJSON {
 		return writeJSON(a.Out, res)
 	}
-	fmt.Fprintf(a.Out, "✓ Copied %d connection(s) into %s, verified: %v\n", res.Connections, dst.Location(), res.Aliases)
+	fmt.Fprintf(a.Out, "✓ Copied %s into %s, verified: %v\n", humanize.Count(res.Connections, "connection"), dst.Location(), res.Aliases)
 	fmt.Fprintln(a.Err, "Their first syncs are queued there; this store is unchanged (remove it when you no longer need it).")
 	return nil
 }

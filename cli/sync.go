@@ -358,7 +358,11 @@ func (a *App) status(args []string) error {
 		}
 	}
 	if attention > 0 {
-		return &exitError{ExitFailure, fmt.Errorf("%d connection(s) need attention", attention)}
+		verb := "need"
+		if attention == 1 {
+			verb = "needs"
+		}
+		return &exitError{ExitFailure, fmt.Errorf("%s %s attention", humanize.Count(attention, "connection"), verb)}
 	}
 	return nil
 }

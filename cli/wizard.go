@@ -69,7 +69,7 @@ func (a *App) runWizard(so store.Options, d ui.Deps) error {
 		}
 		return fmt.Errorf("wizard: %w", err)
 	}
-	for _, alias := range m.Created {
+	for _, alias := range m.Created() {
 		fmt.Fprintln(a.Out, alias)
 	}
 	if m.Aborted {

@@ -7,6 +7,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -96,8 +97,9 @@ type Model struct {
 	confirm    bool
 	// Aborted is set when the person quit before finishing (exit 130).
 	Aborted bool
-	// Created lists aliases connected in this run.
-	Created []string
+	// made lists the connections made or reconnected in this run, in order
+	// (Created says them).
+	made []madeConn
 	// worker runs syncs in this process (Deps.Worker), once the store is open.
 	worker store.Worker
 	// runningHere: a sync runs in this process's worker (quitting asks).
@@ -107,6 +109,24 @@ type Model struct {
 	quitting    bool
 	confirmSync bool
 	ticking     bool
+}
+
+// madeConn is a connection made or reconnected in this run.
+type madeConn struct{ id, alias string }
+
+// Created lists the aliases of the connections made or reconnected in this
+// run and still there, once each: what the wizard prints on stdout for
+// scripts.
+func (m *Model) Created() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range m.made {
+		if !seen[c.id] {
+			seen[c.id] = true
+			out = append(out, c.alias)
+		}
+	}
+	return out
 }
 
 // New builds the wizard.
@@ -288,6 +308,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			return m, m.setStatus("Could not remove: " + msg.err.Error())
 		}
+		m.made = slices.DeleteFunc(m.made, func(c madeConn) bool { return c.id == msg.id })
 		return m, tea.Batch(m.setStatus("Removed."), m.loadIntegrations())
 	case clearStatusMsg:
 		if msg.seq == m.statusSeq {

@@ -76,7 +76,7 @@ func TestWizardTokenPathSuccess(t *testing.T) {
 		t.Fatal("token on screen")
 	}
 	e.s.Press("enter")
-	e.s.WaitFor("Integrations", "1 connection(s)", "@root (admin)", "users, just now", "Seats (license, ultimate)")
+	e.s.WaitFor("Integrations", "1 connection", "@root (admin)", "users, just now", "Seats (license, ultimate)")
 	conns, _ := e.st.List(context.Background(), store.ListOptions{})
 	if len(conns) != 1 || conns[0].BaseURL != e.srv.BaseURL {
 		t.Fatalf("stored: %+v", conns)

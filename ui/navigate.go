@@ -89,7 +89,7 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 	case common.OpenIntegrationsMsg:
 		focus := ""
 		if m.flow.Saved != nil { // its first sync was enqueued with it
-			m.Created = append(m.Created, m.flow.Saved.Alias)
+			m.made = append(m.made, madeConn{m.flow.Saved.ID, m.flow.Saved.Alias})
 			focus = m.flow.Saved.ID
 		}
 		m.show(PageIntegrations, integrations.New(nil, nil, focus, m.th))

@@ -59,6 +59,11 @@ func TestBackingOutOfAReconnectEndsIt(t *testing.T) {
 	s.Type("staging")
 	s.Press("enter")
 	s.WaitFor("SUCCESS!")
+	s.Press("enter")
+	s.WaitFor("Integrations", "2 connections")
+	if !selectedRow(s.Text(), "staging") { // the one just made is selected (issue 10, item 6)
+		t.Fatalf("the new connection is not selected:\n%s", s.Text())
+	}
 
 	conns, _ := st.List(context.Background(), store.ListOptions{})
 	if len(conns) != 2 {
@@ -118,4 +123,14 @@ func TestReconnectFlowRefusesAnotherVendorAndAnUnconfirmedSwitch(t *testing.T) {
 	if err := c.ChooseMethod(store.AuthToken); err != nil { // back to its own method: no question
 		t.Fatal(err)
 	}
+}
+
+// selectedRow reports whether the table's selected row (›) is alias's.
+func selectedRow(screen, alias string) bool {
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.Contains(line, "› ") && strings.Contains(line, alias) {
+			return true
+		}
+	}
+	return false
 }

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/ui/common"
 	"github.com/onramp-dev/onramp/ui/theme"
 )
@@ -102,7 +103,8 @@ func (m *Model) View() string {
 	b.WriteString("\n")
 	intro := "Name this connection so you can tell it apart from the others."
 	if len(m.existing) > 0 {
-		intro = fmt.Sprintf("Your company already has %d %s connection(s). Give this one an alias to tell them apart.", len(m.existing), m.flow.Vendor.Name)
+		intro = "Your company already has " + humanize.Count(len(m.existing), m.flow.Vendor.Name+" connection") +
+			". Give this one an alias to tell them apart."
 	}
 	b.WriteString(m.th.Muted.Render(common.Wrap(intro, width)))
 	b.WriteString("\n\n" + m.th.Focused.Render(theme.Pointer+" Alias") + m.th.Muted.Render("  letters, digits, . _ - (up to 64)") + "\n")

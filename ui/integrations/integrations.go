@@ -21,7 +21,9 @@ import (
 // Model lists connections.
 type Model struct {
 	common.Intent
-	rows    []flows.Status
+	rows []flows.Status
+	// focus is the connection to select when its row arrives (one just made).
+	focus   string
 	details map[string]Details
 	cursor  int
 	offset  int
@@ -54,7 +56,7 @@ type (
 
 // New shows rows; focusID (may be empty) is selected.
 func New(rows []flows.Status, loadErr error, focusID string, th theme.Theme) *Model {
-	m := &Model{rows: rows, loadErr: loadErr, th: th, details: map[string]Details{}, now: time.Now}
+	m := &Model{rows: rows, focus: focusID, loadErr: loadErr, th: th, details: map[string]Details{}, now: time.Now}
 	for i, r := range rows {
 		if r.ID == focusID {
 			m.cursor = i
@@ -68,6 +70,9 @@ func New(rows []flows.Status, loadErr error, focusID string, th theme.Theme) *Mo
 // whose details need reading again.
 func (m *Model) SetRows(rows []flows.Status, err error) (changed []string) {
 	sel := m.SelectedID()
+	if m.focus != "" {
+		sel, m.focus = m.focus, ""
+	}
 	was := map[string]string{}
 	for _, r := range m.rows {
 		was[r.ID] = runKey(r)
@@ -322,7 +327,7 @@ func (m *Model) View() string {
 	width := max(m.width, 20)
 	var b strings.Builder
 	b.WriteString(m.th.Title.Render("Integrations"))
-	b.WriteString(m.th.Muted.Render(fmt.Sprintf("  %d connection(s)", len(m.rows))) + "\n\n")
+	b.WriteString(m.th.Muted.Render("  "+humanize.Count(len(m.rows), "connection")) + "\n\n")
 	if m.loadErr != nil {
 		b.WriteString(m.th.Error.Render(common.Wrap(theme.Fail+" The store could not be read: "+m.loadErr.Error(), width)))
 		return b.String()
