@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -50,4 +51,36 @@ func TestE2ENoCoreDumps(t *testing.T) {
 		}
 	}
 	t.Fatalf("no core limit in %s", limits)
+}
+
+// `onramp demo 2>file`: the wizard draws on the terminal itself, not into
+// the file (issue 10, item 7).
+func TestE2EDemoWithStderrRedirected(t *testing.T) {
+	h := newHome(t)
+	log := filepath.Join(h.dir, "err.log")
+	tm := startTmux(t, h, 100, 30, binary+" demo 2>"+log)
+	tm.waitFor("Which app do you want to connect?", "DEMO · sandbox GitLab")
+	tm.keys("C-c")
+	tm.waitFor("EXITED=")
+}
+
+// A closed terminal (SIGHUP) or SIGTERM ends the demo cleanly: its
+// temporary store and key are removed (issue 10, item 8).
+func TestE2EDemoCleansUpOnHangUp(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM} {
+		h := newHome(t)
+		tmp := filepath.Join(h.dir, "tmp")
+		os.MkdirAll(tmp, 0o700)
+		h.env = append(h.env, "TMPDIR="+tmp)
+		tm := startTmux(t, h, 100, 30, binary+" demo")
+		tm.waitFor("Which app do you want to connect?")
+		if left, _ := filepath.Glob(filepath.Join(tmp, "onramp-demo-*")); len(left) != 1 {
+			t.Fatalf("the demo's store is not in TMPDIR: %v", left)
+		}
+		syscall.Kill(tm.processOf(t), sig)
+		tm.waitFor("EXITED=")
+		if left, _ := filepath.Glob(filepath.Join(tmp, "onramp-demo-*")); len(left) != 0 {
+			t.Fatalf("%s left the demo's store behind: %v", sig, left)
+		}
+	}
 }

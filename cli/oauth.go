@@ -69,7 +69,9 @@ func (a *App) authorizeOAuth(flow *flows.Connect, mode flows.OAuthMode) (*flows.
 		fmt.Fprintf(a.Err, "\n  %s\n\n", att.AuthURL)
 		fmt.Fprintln(a.Err, "The browser then tries to load http://127.0.0.1:…/onramp/callback, which fails to load on another machine:")
 		fmt.Fprintln(a.Err, "copy that whole address from its address bar and paste it here, then press enter.")
-		fmt.Fprintf(a.Err, "Or forward the port first, and it completes by itself:  %s\n", att.Tunnel)
+		if att.Tunnel != "" {
+			fmt.Fprintf(a.Err, "Or forward the port first, and it completes by itself:  %s\n", att.Tunnel)
+		}
 		go a.readPastes(att)
 	}
 	tok, err := att.Wait(ctx)

@@ -2,11 +2,12 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -31,7 +32,8 @@ func (a *App) wizard(integrationsFirst bool) error {
 	return a.runWizard(so, ui.Deps{Catalog: a.Catalog, Start: start, Flow: a.flowDeps()})
 }
 
-// runWizard runs the Bubble Tea program: the UI on stderr, the aliases of
+// runWizard runs the Bubble Tea program: the UI on stderr (or the terminal
+// itself when stderr is redirected), the aliases of
 // connections made on stdout.
 func (a *App) runWizard(so store.Options, d ui.Deps) error {
 	d.Worker = true // due syncs run here while the wizard is open
@@ -55,13 +57,33 @@ func (a *App) runWizard(so store.Options, d ui.Deps) error {
 	}
 	d.OnIdle = lean.Trim
 	m := ui.New(d)
-	opts := []tea.ProgramOption{tea.WithOutput(a.Err), tea.WithEnvironment(a.Environ())}
+	out := a.Err
+	if !isTerminal(a.Err) {
+		// stderr is redirected (`onramp demo 2>log`): draw on the terminal
+		// itself, or say why there is nothing to draw on.
+		tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+		if err != nil {
+			return usageErr("the wizard draws on the terminal, and there is none here (stderr is redirected and /dev/tty cannot be opened); in scripts use `onramp connect`")
+		}
+		defer tty.Close()
+		out = tty
+	}
+	// A closed terminal or a dropped SSH connection (SIGHUP) and SIGTERM end
+	// the program like a quit: the sync worker stops at a checkpoint and the
+	// deferred clean-ups (the demo's temporary store) run.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGHUP, syscall.SIGTERM)
+	defer stop()
+	opts := []tea.ProgramOption{tea.WithOutput(out), tea.WithEnvironment(a.Environ()), tea.WithContext(ctx)}
 	if a.In != nil && a.In != os.Stdin {
 		opts = append(opts, tea.WithInput(a.In))
 	}
 	_, err := tea.NewProgram(m, opts...).Run()
+	m.StopWorker()
 	if opened != nil {
 		opened.Close()
+	}
+	if ctx.Err() != nil {
+		return abortErr()
 	}
 	if err != nil {
 		if strings.Contains(err.Error(), "TTY") {
@@ -120,7 +142,7 @@ func (a *App) demo(args []string) error {
 	a.Catalog = cat
 	d := ui.Deps{Catalog: cat, Banner: "DEMO · sandbox GitLab at " + srv.BaseURL + " · offline", Flow: a.flowDeps()}
 	err = a.runWizard(so, d)
-	if temp != "" && !errors.Is(err, context.Canceled) {
+	if temp != "" {
 		fmt.Fprintln(a.Err, "The demo store was temporary and has been removed (use --store PATH to keep it).")
 	}
 	return err

@@ -47,6 +47,9 @@ type Deps struct {
 	Timeout time.Duration
 	// Remote: a browser opened here would be on the wrong machine (SSH).
 	Remote bool
+	// NoTunnel: the person reaches this process through a server that does
+	// not forward ports (`onramp serve`), so no `ssh -L` line is offered.
+	NoTunnel bool
 	// OpenBrowser opens an address in the system browser (pkg/browser).
 	OpenBrowser func(url string) error
 	// OAuthTimeout bounds one authorization; 10 minutes by default.

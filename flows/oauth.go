@@ -68,7 +68,7 @@ type OAuthAttempt struct {
 	// RedirectURI is the loopback address this attempt listens on.
 	RedirectURI string
 	// Tunnel is the `ssh -L` forwarding that makes the loopback listener
-	// reachable from the person's own browser.
+	// reachable from the person's own browser ("" where it cannot work).
 	Tunnel string
 	// Device holds the user code and verification address (device mode).
 	Device *oauth2.DeviceAuthResponse
@@ -172,7 +172,9 @@ func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	a.RedirectURI = fmt.Sprintf("http://127.0.0.1:%d%s", port, gitlab.RedirectPath)
-	a.Tunnel = fmt.Sprintf("ssh -L %d:127.0.0.1:%d <this server>", port, port)
+	if !c.deps.NoTunnel {
+		a.Tunnel = fmt.Sprintf("ssh -L %d:127.0.0.1:%d <this server>", port, port)
+	}
 	conf, base, err := c.oauthConfig(a.RedirectURI)
 	if err != nil {
 		l.Close()

@@ -217,3 +217,19 @@ func stateCode(final string) string {
 }
 
 func verifierOption(a *OAuthAttempt) oauth2.AuthCodeOption { return oauth2.VerifierOption(a.verifier) }
+
+// Over `onramp serve` no port is forwarded: the `ssh -L` line, which could
+// not work there, is not offered (issue 10, item 5).
+func TestNoTunnelLineWhereItCannotWork(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	c := oauthFlow(t, srv, Deps{Remote: true, NoTunnel: true}, gitlabtest.DemoApp)
+	a, err := c.StartOAuth(context.Background(), ModePaste)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Tunnel != "" || a.AuthURL == "" {
+		t.Fatalf("over serve: tunnel %q", a.Tunnel)
+	}
+}

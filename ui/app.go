@@ -293,6 +293,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case stoppedAllMsg:
+		m.worker = nil
 		return m, tea.Quit
 	case workerMsg:
 		m.workerStarting = false

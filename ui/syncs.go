@@ -114,6 +114,16 @@ func (m *Model) stopWorker() tea.Cmd {
 	}
 }
 
+// StopWorker stops this process's worker if it still runs (the program
+// ended without quitting: a signal, a dropped terminal), so no sync is left
+// "running" by a process that is gone.
+func (m *Model) StopWorker() {
+	if m.worker != nil {
+		m.stopWorker()()
+		m.worker = nil
+	}
+}
+
 // loadDetails reads what the detail panel shows for one connection.
 func (m *Model) loadDetails(id string) tea.Cmd {
 	st, ok := m.st.(flows.SyncStore)

@@ -423,7 +423,9 @@ func (m *Model) pasteView(width int) string {
 	if m.pasteErr != "" {
 		b.WriteString("\n" + common.Indent(m.th.Error.Render(common.Wrap(theme.Fail+" "+common.Sentence(m.pasteErr), width-4)), "  "))
 	}
-	b.WriteString("\n\n" + m.th.Muted.Render(common.Wrap("Prefer a tunnel? Run "+m.att.Tunnel+" on your machine first; the browser then completes this by itself.", width)))
+	if m.att.Tunnel != "" {
+		b.WriteString("\n\n" + m.th.Muted.Render(common.Wrap("Prefer a tunnel? Run "+m.att.Tunnel+" on your machine first; the browser then completes this by itself.", width)))
+	}
 	return b.String()
 }
 
