@@ -369,3 +369,21 @@ func TestE2ESSHDrawsWithoutATerminalSize(t *testing.T) {
 	}
 	t.Fatalf("no first frame: %q", out.String())
 }
+
+// `onramp serve --demo`: support staff demo over SSH — every session gets
+// the sandbox GitLab, its tokens beside the field, a temporary store.
+func TestE2ESSHServeDemo(t *testing.T) {
+	s := startServe(t, []string{"alice"}, "--demo")
+	op := s.session(t, "alice")
+	op.waitFor("DEMO · sandbox GitLab at http://127.0.0.1:", "Which app do you want to connect?")
+	op.keys("Enter", "Up", "Enter")
+	op.waitFor("GitLab server URL", "http://127.0.0.1:")
+	op.keys("Enter")
+	op.waitFor("Sandbox tokens (demo only)")
+	op.paste(gitlabtest.DemoTokens.Admin)
+	op.keys("Enter")
+	op.waitFor("SUCCESS!")
+	if conns := conns(t, s); len(conns) != 0 {
+		t.Fatalf("the demo wrote into the server's own store: %d connections", len(conns))
+	}
+}

@@ -36,17 +36,35 @@ func (a *App) serve(args []string) error {
 	concurrency := fs.Int("concurrency", 4, "syncs the server's worker runs at once")
 	rescueAfter := fs.Duration("rescue-after", time.Hour, "run a sync again when its worker has not finished it after this long (it died)")
 	slice := fs.Duration("slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long")
+	demo := fs.Bool("demo", false, "serve the demo: the sandbox GitLab for every session, a temporary store unless --store")
 	var allow hostList
 	fs.Var(&allow, "allow-host", "host pattern a typed server URL may reach (repeatable; loopback only when named)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	var demoStore *store.Options
+	banner := ""
+	if *demo {
+		sandbox, err := a.startDemo(2400, 40*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		defer sandbox.close()
+		demoStore, banner = &sandbox.store, sandbox.banner
+		allow = append(allow, "127.0.0.1") // the sandbox
 	}
 	if *rescueAfter <= *slice {
 		return usageErr("--rescue-after (%s) must be longer than --slice (%s)", *rescueAfter, *slice)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := a.openStore(ctx)
+	var st store.Backend
+	var err error
+	if demoStore != nil {
+		st, err = store.Open(ctx, *demoStore)
+	} else {
+		st, err = a.openStore(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -65,7 +83,7 @@ func (a *App) serve(args []string) error {
 	logger := log.NewWithOptions(a.Err, log.Options{ReportTimestamp: true, Prefix: "onramp serve"})
 	srv, err := sshserver.New(sshserver.Config{Listen: *listen, AuthorizedKeys: *keys, HostKey: *hostKey, MaxSessions: *maxSessions,
 		IdleTimeout: *idle, ConnectRate: *connectRate, LoginTimeout: *loginTimeout,
-		SyncConcurrency: *concurrency, RescueAfter: *rescueAfter, Slice: *slice, Policy: sshserver.Policy{Allow: allow}, Store: st, Catalog: a.Catalog, Logger: logger})
+		SyncConcurrency: *concurrency, RescueAfter: *rescueAfter, Slice: *slice, Policy: sshserver.Policy{Allow: allow}, Store: st, Catalog: a.Catalog, Logger: logger, Banner: banner})
 	if err != nil {
 		return err
 	}

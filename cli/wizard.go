@@ -108,42 +108,57 @@ func (a *App) demo(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	sb := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: *users, Latency: *latency})
-	srv := sb.Start()
-	defer srv.Close()
-
-	so, err := a.storeOptions()
+	sandbox, err := a.startDemo(*users, *latency)
 	if err != nil {
 		return err
 	}
+	defer sandbox.close()
+	d := ui.Deps{Catalog: a.Catalog, Banner: sandbox.banner, Flow: a.flowDeps()}
+	err = a.runWizard(sandbox.store, d)
+	if sandbox.temporary {
+		fmt.Fprintln(a.Err, "The demo store was temporary and has been removed (use --store PATH to keep it).")
+	}
+	return err
+}
+
+// demoSandbox is what `demo` and `serve --demo` run against: the sandbox
+// GitLab on loopback, a catalog pointing at it (its tokens and OAuth
+// application shown beside the fields), and a temporary store unless
+// --store names one, so a demo never writes into a real store.
+type demoSandbox struct {
+	banner    string
+	store     store.Options
+	temporary bool
+	close     func()
+}
+
+func (a *App) startDemo(users int, latency time.Duration) (*demoSandbox, error) {
+	so, err := a.storeOptions()
+	if err != nil {
+		return nil, err
+	}
 	so.Keyring = nil // a demo never touches the person's keyring
-	temp := ""
+	srv := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: users, Latency: latency}).Start()
+	d := &demoSandbox{banner: "DEMO · sandbox GitLab at " + srv.BaseURL + " · offline", close: srv.Close}
 	if !a.storeFlag {
 		dir, err := os.MkdirTemp("", "onramp-demo-*")
 		if err != nil {
-			return err
+			srv.Close()
+			return nil, err
 		}
-		temp = dir
-		defer os.RemoveAll(dir)
+		d.temporary = true
+		d.close = func() { srv.Close(); os.RemoveAll(dir) }
 		so.Path, so.ConfigDir = filepath.Join(dir, "onramp.db"), filepath.Join(dir, "config")
 	}
+	d.store = so
 	t := gitlabtest.DemoTokens
-	hints := []string{
-		"Sandbox tokens (demo only) — good: " + t.Admin,
-		"expired: " + t.Expired + " · too few scopes: " + t.FewScopes,
-	}
 	fmt.Fprintf(a.Err, "onramp demo: sandbox GitLab at %s (loopback only)\n", srv.BaseURL)
 	fmt.Fprintf(a.Err, "  good token:      %s\n  expiring soon:   %s\n  not an admin:    %s\n  expired:         %s\n  too few scopes:  %s\n  revoked:         %s\n",
 		t.Admin, t.ExpiringSoon, t.NonAdmin, t.Expired, t.FewScopes, t.Revoked)
 	app := gitlabtest.DemoApp
 	fmt.Fprintf(a.Err, "  OAuth application: ID %s, Secret %s\n", app.UID, app.Secret)
-	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL, TokenNotes: hints,
+	a.Catalog = flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL,
+		TokenNotes: []string{"Sandbox tokens (demo only) — good: " + t.Admin, "expired: " + t.Expired + " · too few scopes: " + t.FewScopes},
 		OAuthNotes: []string{"Sandbox application (demo only) — Application ID: " + app.UID, "Secret: " + app.Secret}})}
-	a.Catalog = cat
-	d := ui.Deps{Catalog: cat, Banner: "DEMO · sandbox GitLab at " + srv.BaseURL + " · offline", Flow: a.flowDeps()}
-	err = a.runWizard(so, d)
-	if temp != "" {
-		fmt.Fprintln(a.Err, "The demo store was temporary and has been removed (use --store PATH to keep it).")
-	}
-	return err
+	return d, nil
 }

@@ -57,6 +57,8 @@ type Config struct {
 	Store              store.Backend
 	Catalog            flows.Catalog
 	Logger             *log.Logger
+	// Banner is an extra header line in every session (serve --demo).
+	Banner string
 }
 
 // Server is a running `onramp serve`.
@@ -247,6 +249,7 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 		Store:    s.store,
 		Flow:     flows.Deps{Remote: true, Actor: actor, NewHTTP: s.newHTTP},
 		WorkerID: s.workerID,
+		Banner:   s.cfg.Banner,
 	})
 	// The process's signals are the server's to handle (a graceful stop),
 	// not every session's.
