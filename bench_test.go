@@ -251,3 +251,67 @@ func BenchmarkWorkers200x2000(b *testing.B) {
 		b.ReportMetric(float64(slices.Max(hwm))/1024, "MiB-peak-RSS/worker")
 	}
 }
+
+// tmuxFirstFrame starts bin in a fresh tmux session and returns the time
+// from new-session until capture-pane first shows want: the first frame as a
+// person sees it (tmux's own start-up included, for both programs alike).
+func tmuxFirstFrame(b *testing.B, bin string, env []string, want string) time.Duration {
+	socket := fmt.Sprintf("onramp-bench-%d", time.Now().UnixNano())
+	defer exec.Command("tmux", "-L", socket, "kill-server").Run()
+	var assign []string
+	for _, e := range env {
+		assign = append(assign, shellQuote(e))
+	}
+	start := time.Now()
+	if out, err := exec.Command("tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24",
+		"env -i "+strings.Join(assign, " ")+" "+bin).CombinedOutput(); err != nil {
+		b.Fatalf("tmux: %v %s", err, out)
+	}
+	for time.Since(start) < 10*time.Second {
+		out, _ := exec.Command("tmux", "-L", socket, "capture-pane", "-p").Output()
+		if strings.Contains(string(out), want) {
+			return time.Since(start)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	b.Fatalf("%s never showed %q in tmux", bin, want)
+	return 0
+}
+
+// BenchmarkFirstFrameTmux is the first interactive frame measured the way
+// a person sees it — in tmux, from new-session to the first capture-pane
+// showing the catalog — for onramp (a fresh store, and an existing one) and
+// a bare Bubble Tea v2 program, interleaved in one run.
+func BenchmarkFirstFrameTmux(b *testing.B) {
+	dir := b.TempDir()
+	bare := filepath.Join(dir, "bare")
+	if out, err := exec.Command("go", "build", "-o", bare, "./internal/bare").CombinedOutput(); err != nil {
+		b.Fatalf("build bare: %v %s", err, out)
+	}
+	env := func(home string) []string {
+		return []string{"HOME=" + home, "XDG_DATA_HOME=" + filepath.Join(home, "data"), "XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
+			"ONRAMP_NO_KEYRING=1", "TERM=xterm-256color", "PATH=" + os.Getenv("PATH")}
+	}
+	existing := b.TempDir()
+	if out, err := exec.Command("sh", "-c", "env -i "+strings.Join(func() []string {
+		var q []string
+		for _, e := range env(existing) {
+			q = append(q, shellQuote(e))
+		}
+		return q
+	}(), " ")+" "+binary+" store info").CombinedOutput(); err != nil {
+		b.Fatalf("existing store: %v %s", err, out)
+	}
+	var bareT, freshT, existT time.Duration
+	for b.Loop() {
+		bareT += tmuxFirstFrame(b, bare, env(b.TempDir()), "Which app do you want to connect?")
+		freshT += tmuxFirstFrame(b, binary, env(b.TempDir()), "Which app do you want to connect?")
+		existT += tmuxFirstFrame(b, binary, env(existing), "Which app do you want to connect?")
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(bareT.Microseconds())/n/1000, "ms-bare")
+	b.ReportMetric(float64(freshT.Microseconds())/n/1000, "ms-fresh-store")
+	b.ReportMetric(float64(existT.Microseconds())/n/1000, "ms-existing-store")
+	b.ReportMetric(float64(freshT)/float64(bareT), "x-bare-fresh")
+	b.ReportMetric(float64(existT)/float64(bareT), "x-bare-existing")
+}
