@@ -50,6 +50,9 @@ func (a *App) authorizeOAuth(flow *flows.Connect, mode flows.OAuthMode) (*flows.
 		return nil, err
 	}
 	defer att.Close()
+	if note := att.OpenBrowser(); note != "" {
+		att.Mode, att.Note = flows.ModePaste, note
+	}
 	if att.Note != "" {
 		fmt.Fprintln(a.Err, "! "+att.Note)
 	}

@@ -85,6 +85,8 @@ type OAuthAttempt struct {
 	once     sync.Once
 	ctx      context.Context
 	cancel   context.CancelFunc
+	// openBrowser launches the system browser (OpenBrowser).
+	openBrowser func(string) error
 }
 
 type callbackResult struct {
@@ -187,13 +189,22 @@ func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt
 	a.srv = &http.Server{Handler: http.HandlerFunc(a.callback), ReadHeaderTimeout: 10 * time.Second}
 	go a.srv.Serve(l)
 	go func() { <-a.ctx.Done(); a.srv.Close() }()
-	if a.Mode == ModeBrowser && c.deps.OpenBrowser != nil {
-		if err := c.deps.OpenBrowser(a.AuthURL); err != nil {
-			a.Mode = ModePaste
-			a.Note = "No browser could be opened here (" + textsafe.Truncate(err.Error(), 80) + "), so open the address yourself."
-		}
-	}
+	a.openBrowser = c.deps.OpenBrowser
 	return a, nil
+}
+
+// OpenBrowser opens the system browser on the authorization address
+// (browser mode; the address can be shown meanwhile). When none opens, it
+// returns the note that says so, and the attempt goes on as paste-back:
+// the caller switches to ModePaste.
+func (a *OAuthAttempt) OpenBrowser() (note string) {
+	if a.Mode != ModeBrowser || a.openBrowser == nil {
+		return ""
+	}
+	if err := a.openBrowser(a.AuthURL); err != nil {
+		return "No browser could be opened here (" + textsafe.Truncate(err.Error(), 80) + "), so open the address yourself."
+	}
+	return ""
 }
 
 // devicePollMargin is added to the device grant's polling interval, in

@@ -91,6 +91,9 @@ func TestOAuthBrowserFlow(t *testing.T) {
 	if a.Mode != ModeBrowser || !strings.HasPrefix(a.RedirectURI, "http://127.0.0.1:") || !strings.Contains(a.AuthURL, "code_challenge_method=S256") {
 		t.Fatalf("attempt: %+v", a)
 	}
+	if note := a.OpenBrowser(); note != "" { // the address is known before the browser opens
+		t.Fatal(note)
+	}
 	authURL := <-opened
 	go func() {
 		// The browser follows GitLab's redirect to the loopback listener.

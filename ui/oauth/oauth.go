@@ -6,6 +6,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -46,6 +47,11 @@ type (
 		attempt int
 		work    *flows.Connect
 		err     error
+	}
+	// browserMsg: opening the browser ended; note says none opened.
+	browserMsg struct {
+		attempt int
+		note    string
 	}
 )
 
@@ -214,11 +220,26 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			return m.fail(msg.err)
 		}
 		m.att, m.mode, m.state = msg.att, msg.att.Mode, waiting
-		var focus tea.Cmd
+		var focus, open tea.Cmd
 		if m.mode != flows.ModeDevice {
 			focus = m.pasteIn.Focus()
 		}
-		return m, tea.Batch(focus, m.wait())
+		if m.mode == flows.ModeBrowser {
+			// The address is on screen while the browser opens (it can take
+			// a while, or never happen).
+			att, attempt := m.att, m.attempt
+			open = func() tea.Msg { return browserMsg{attempt, att.OpenBrowser()} }
+		}
+		return m, tea.Batch(focus, m.wait(), open)
+	case browserMsg:
+		if msg.attempt == m.attempt && msg.note != "" && m.att != nil {
+			// No browser opens here: paste-back, and the browser leaves the
+			// tab cycle, so tab reaches the device code instead of failing
+			// again.
+			m.att.Mode, m.att.Note, m.mode = flows.ModePaste, msg.note, flows.ModePaste
+			m.modes = slices.DeleteFunc(m.modes, func(md flows.OAuthMode) bool { return md == flows.ModeBrowser })
+		}
+		return m, nil
 	case tokenMsg:
 		if msg.attempt != m.attempt {
 			return m, nil
@@ -284,7 +305,7 @@ func (m *Model) key(k tea.KeyPressMsg) (common.Page, tea.Cmd) {
 		return m, nil
 	}
 	switch k.String() {
-	case "esc":
+	case "esc", "shift+tab":
 		m.stop()
 		m.attempt++
 		m.Set(common.BackMsg{})
@@ -412,8 +433,8 @@ func (m *Model) deviceView(width int) string {
 func (m *Model) pasteView(width int) string {
 	var b strings.Builder
 	if m.mode == flows.ModeBrowser {
-		b.WriteString(m.spin.View() + " Your browser opened GitLab. Select Authorize there; this screen moves on by itself.\n")
-		b.WriteString(m.th.Muted.Render("If no browser opened, open this address:") + "\n")
+		b.WriteString(m.spin.View() + " Opening your browser on GitLab: select Authorize there; this screen moves on by itself.\n")
+		b.WriteString(m.th.Muted.Render("If no browser opens, open this address:") + "\n")
 	} else {
 		b.WriteString("Open this address in a browser on any machine, and select Authorize:\n")
 	}

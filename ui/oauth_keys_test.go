@@ -1,0 +1,62 @@
+package ui_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/ui"
+	"github.com/onramp-dev/onramp/ui/uitest"
+)
+
+// Authorize (issue 10, item 4): when no browser opens, tab goes on to the
+// device code instead of trying the browser again; shift+tab goes back.
+func TestAuthorizeTabCycleAndShiftTab(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{DeviceInterval: 1}).Start()
+	defer srv.Close()
+	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL})}
+	deps := flows.Deps{Timeout: 5 * time.Second, OpenBrowser: func(string) error { return errors.New("no browser here") }}
+	s := uitest.Start(t, ui.New(ui.Deps{Catalog: cat, Store: openStore(t), Flow: deps}), 100, 30)
+	s.WaitFor("Which app do you want to connect?")
+	s.Press("enter", "enter")
+	s.WaitFor("create an OAuth application")
+	s.Press("enter")
+	s.WaitFor("GitLab server URL")
+	s.Press("enter")
+	s.Type(gitlabtest.DemoApp.UID)
+	s.Press("enter")
+	s.Paste(gitlabtest.DemoApp.Secret)
+	s.Press("enter", "enter")
+	s.WaitFor("No browser could be opened here", "[paste the address back]")
+	s.Press("tab")
+	s.WaitFor("[code on another device]")
+	s.Press("tab")
+	s.WaitFor("[paste the address back]") // paste and device alternate; the browser is out
+	s.Press("shift+tab")
+	s.WaitFor("GitLab server URL", "Application ID")
+}
+
+// While the browser is being opened (it can take a while), the address is
+// already on screen (issue 10, item 4).
+func TestAuthorizeShowsTheAddressWhileTheBrowserOpens(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	release := make(chan struct{})
+	defer close(release)
+	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL})}
+	deps := flows.Deps{Timeout: 5 * time.Second, OpenBrowser: func(string) error { <-release; return nil }}
+	s := uitest.Start(t, ui.New(ui.Deps{Catalog: cat, Store: openStore(t), Flow: deps}), 140, 40)
+	s.WaitFor("Which app do you want to connect?")
+	s.Press("enter", "enter")
+	s.WaitFor("create an OAuth application")
+	s.Press("enter")
+	s.WaitFor("GitLab server URL")
+	s.Press("enter")
+	s.Type(gitlabtest.DemoApp.UID)
+	s.Press("enter")
+	s.Paste(gitlabtest.DemoApp.Secret)
+	s.Press("enter", "enter")
+	s.WaitFor("Opening your browser", "/oauth/authorize?")
+}
