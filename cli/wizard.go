@@ -158,7 +158,8 @@ func (a *App) startDemo(users int, latency time.Duration) (*demoSandbox, error) 
 	app := gitlabtest.DemoApp
 	fmt.Fprintf(a.Err, "  OAuth application: ID %s, Secret %s\n", app.UID, app.Secret)
 	a.Catalog = flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL,
-		TokenNotes: []string{"Sandbox tokens (demo only) — good: " + t.Admin, "expired: " + t.Expired + " · too few scopes: " + t.FewScopes},
-		OAuthNotes: []string{"Sandbox application (demo only) — Application ID: " + app.UID, "Secret: " + app.Secret}})}
+		TokenNotes:  []string{"Sandbox tokens (demo only) — good: " + t.Admin, "expired: " + t.Expired + " · too few scopes: " + t.FewScopes},
+		OAuthNotes:  []string{"Sandbox application (demo only) — Application ID: " + app.UID, "Secret: " + app.Secret},
+		OAuthScopes: []string{"read_api", "read_user", "admin_mode"}})} // the sandbox's admin has Admin Mode on
 	return d, nil
 }

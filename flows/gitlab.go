@@ -19,12 +19,18 @@ type GitLabOptions struct {
 	TokenNotes []string
 	// OAuthNotes are shown first beside the Application ID field.
 	OAuthNotes []string
+	// OAuthScopes are the Scopes field's default (gitlab.DefaultOAuthScopes
+	// when empty; the demo asks for admin_mode too).
+	OAuthScopes []string
 }
 
 // GitLab is the GitLab catalog card: the vendor guide's fields and steps.
 func GitLab(o GitLabOptions) *Vendor {
 	if o.DefaultURL == "" {
 		o.DefaultURL = gitlab.DefaultBaseURL
+	}
+	if len(o.OAuthScopes) == 0 {
+		o.OAuthScopes = gitlab.DefaultOAuthScopes
 	}
 	urlField := Field{
 		Key: gitlab.FieldURL, Label: "GitLab server URL", Default: o.DefaultURL,
@@ -88,6 +94,7 @@ func GitLab(o GitLabOptions) *Vendor {
 					"In GitLab, select your avatar, then Edit profile → Applications → Add new application.",
 					"Name it (e.g. onramp) and paste the Redirect URI below as its Redirect URI.",
 					"Tick the scopes read_api and read_user (or simply api), then Save application.",
+					"Administrators: tick admin_mode too (and add it to Scopes below): with Admin Mode on, GitLab shows only the basic user list to a token without it, with no emails, seats or sign-ins.",
 					"Confidential (the default) gives the app a Secret, which onramp then needs; unticked, the app is public and has none.",
 					"Copy the Application ID (and the Secret) into the fields below.",
 				},
@@ -105,8 +112,9 @@ func GitLab(o GitLabOptions) *Vendor {
 					Key: gitlab.FieldClientSecret, Label: "Secret", Secret: true, Optional: true, Placeholder: "gloas-… (empty for a public app)",
 					Help: []string{"Shown once when you save the application (Renew secret makes a new one).", "Leave empty if Confidential is unticked."},
 				}, {
-					Key: gitlab.FieldScopes, Label: "Scopes", Default: strings.Join(gitlab.DefaultOAuthScopes, " "),
-					Help: []string{"Space-separated; the application must be registered with each of them."},
+					Key: gitlab.FieldScopes, Label: "Scopes", Default: strings.Join(o.OAuthScopes, " "),
+					Help: []string{"Space-separated; the application must be registered with each of them.",
+						"admin_mode gives an administrator's full inventory; to change the scopes of a connection later, reconnect it (r) and edit them here."},
 				}, caField},
 			},
 		},

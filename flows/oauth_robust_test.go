@@ -233,3 +233,47 @@ func TestNoTunnelLineWhereItCannotWork(t *testing.T) {
 		t.Fatalf("over serve: tunnel %q", a.Tunnel)
 	}
 }
+
+// The Recommended path for an administrator (issue 10, item 3): the steps
+// say to tick admin_mode and why, and with it (the demo's default) the
+// admin's full inventory comes without the "lacks admin_mode" warning.
+func TestOAuthAdminModeGuidance(t *testing.T) {
+	v := GitLab(GitLabOptions{})
+	oauth := v.Method(store.AuthOAuth)
+	if !strings.Contains(strings.Join(oauth.Intro, " "), "admin_mode") {
+		t.Fatal("the OAuth steps do not mention admin_mode")
+	}
+	srv := gitlabtest.New(gitlabtest.Options{AdminMode: true}).Start()
+	defer srv.Close()
+	for _, tc := range []struct {
+		scopes  []string
+		warning bool
+	}{{nil, true}, {[]string{"read_api", "read_user", "admin_mode"}, false}} {
+		d := Deps{Catalog: Catalog{GitLab(GitLabOptions{DefaultURL: srv.BaseURL, OAuthScopes: tc.scopes})}, Store: testStore(t), Timeout: 5 * time.Second}
+		c := NewConnect(d)
+		c.ChooseVendor("gitlab")
+		c.ChooseMethod(store.AuthOAuth)
+		c.SetValue(gitlab.FieldClientID, gitlabtest.DemoApp.UID)
+		c.SetValue(gitlab.FieldClientSecret, gitlabtest.DemoApp.Secret)
+		a, err := c.StartOAuth(context.Background(), ModePaste)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Paste(consent(t, a.AuthURL, "approve"))
+		tok, err := a.Wait(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := c.FinishOAuth(context.Background(), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		warned := false
+		for _, w := range v.Warnings {
+			warned = warned || strings.Contains(w.Message, "admin_mode")
+		}
+		if warned != tc.warning {
+			t.Errorf("scopes %v: admin_mode warning %v, want %v", tc.scopes, warned, tc.warning)
+		}
+	}
+}

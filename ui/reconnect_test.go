@@ -134,3 +134,25 @@ func selectedRow(screen, alias string) bool {
 	}
 	return false
 }
+
+// A reconnect of an OAuth connection can change its scopes (issue 10,
+// item 3: "add admin_mode and reconnect" had no way in): esc from the
+// authorization leads to the fields, scopes included.
+func TestReconnectCanChangeScopes(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	st := openStore(t)
+	c := &store.Connection{Vendor: "gitlab", Alias: "prod", BaseURL: srv.BaseURL, AuthMethod: store.AuthOAuth, ClientID: gitlabtest.DemoApp.UID,
+		Scopes: []string{"read_api", "read_user"}, State: store.StateConnected}
+	c.SetSecret(store.SecretClientSecret, store.Secret(gitlabtest.DemoApp.Secret))
+	if err := st.Create(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL})}
+	s := uitest.Start(t, ui.New(ui.Deps{Catalog: cat, Store: st, Start: ui.PageIntegrations, Flow: flows.Deps{Remote: true, Timeout: 5 * time.Second}}), 120, 40)
+	s.WaitFor("Integrations", "prod")
+	s.Press("r")
+	s.WaitFor("Reconnect prod", "Authorize with OAuth2")
+	s.Press("esc")
+	s.WaitFor("Reconnect prod", "Scopes", "read_api read_user")
+}
