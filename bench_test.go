@@ -125,7 +125,7 @@ func BenchmarkSync100k(b *testing.B) {
 	defer srv.Close()
 	people := len(srv.Sandbox.People(0))
 	pages := (people + 99) / 100
-	floor := time.Duration(pages+1) * latency // the pages and the licence
+	floor := time.Duration(pages+1) * latency // the pages and the license
 	for b.Loop() {
 		dir := b.TempDir()
 		env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "ONRAMP_STORE=" + filepath.Join(dir, "s.db"),
@@ -186,7 +186,7 @@ func BenchmarkWorkers200x2000(b *testing.B) {
 	srv := gitlabtest.New(gitlabtest.Options{Users: 2000, Latency: latency}).Start()
 	defer srv.Close()
 	people := len(srv.Sandbox.People(0))
-	requests := (people+99)/100 + 1 // the pages and the licence
+	requests := (people+99)/100 + 1 // the pages and the license
 	floor := time.Duration(conns*requests) * latency / (workers * concurrency)
 	for b.Loop() {
 		dir := b.TempDir()

@@ -133,7 +133,7 @@ func TestSyncBasicViewSaysWhatIsMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameIDs(t, e.snapshot(t, run.ID), e.srv.Sandbox.People(0))
-	if run.View != "basic" || !strings.Contains(run.Note, "basic view") || !strings.Contains(run.Note, "licence needs an administrator") {
+	if run.View != "basic" || !strings.Contains(run.Note, "basic view") || !strings.Contains(run.Note, "license needs an administrator") {
 		t.Fatalf("run %+v", run)
 	}
 }

@@ -228,7 +228,7 @@ func (inv *Inventory) ownedGroups(ctx context.Context) ([]group, error) {
 	return groups, err
 }
 
-// Seats returns the licence (self-managed) or each owned group's seat
+// Seats returns the license (self-managed) or each owned group's seat
 // figures (gitlab.com), with a note when they cannot be read.
 func (inv *Inventory) Seats(ctx context.Context) ([]store.Seats, string, error) {
 	if inv.Base.IsSaaS() {
@@ -262,9 +262,9 @@ func (inv *Inventory) Seats(ctx context.Context) ([]store.Seats, string, error) 
 	if err != nil {
 		if e, ok := err.(*Error); ok && (e.Status == 403 || e.Status == 404 || e.Kind == KindBlockedUser) {
 			if e.Status == 404 {
-				return nil, "This instance has no licence (Community Edition or unlicensed): no seat figures.", nil
+				return nil, "This instance has no license (Community Edition or unlicensed): no seat figures.", nil
 			}
-			return nil, "The licence needs an administrator's token (with admin_mode when Admin Mode is on): no seat figures.", nil
+			return nil, "The license needs an administrator's token (with admin_mode when Admin Mode is on): no seat figures.", nil
 		}
 		return nil, "", err
 	}

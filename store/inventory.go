@@ -47,7 +47,7 @@ type InventoryUser struct {
 	LastActivityOn string `json:"last_activity_on,omitempty"`
 }
 
-// Seats are seat figures of a licence or a gitlab.com namespace.
+// Seats are seat figures of a license or a gitlab.com namespace.
 type Seats struct {
 	Scope     string `json:"scope"` // "license", or a group path
 	Plan      string `json:"plan"`

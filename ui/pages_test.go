@@ -116,15 +116,24 @@ func TestOAuthIntroThenFields(t *testing.T) {
 	if !strings.Contains(d.view(), "create an OAuth application") || !strings.Contains(d.view(), "http://127.0.0.1/onramp/callback") {
 		t.Fatalf("no intro:\n%s", d.view())
 	}
-	_, cmd := d.m.Update(uitest.Key("ctrl+y"))
-	var copied bool
-	for _, msg := range flatten(cmd) {
-		copied = copied || fmt.Sprint(msg) == "http://127.0.0.1/onramp/callback"
+	// One key copies the redirect URI on the steps and on the fields
+	// (issue 10, item 11: it was ctrl+y here and ctrl+r on the next page).
+	copies := func() bool {
+		_, cmd := d.m.Update(uitest.Key("ctrl+r"))
+		for _, msg := range flatten(cmd) {
+			if fmt.Sprint(msg) == "http://127.0.0.1/onramp/callback" {
+				return true
+			}
+		}
+		return false
 	}
-	if !copied {
-		t.Fatal("ctrl+y did not copy the redirect URI")
+	if !copies() || !strings.Contains(d.view(), "ctrl+r") {
+		t.Fatalf("ctrl+r does not copy the redirect URI on the steps:\n%s", d.view())
 	}
 	d.keys("enter")
+	if !copies() {
+		t.Fatal("ctrl+r does not copy the redirect URI on the fields")
+	}
 	f := d.m.PageModel(ui.PageFields).(*fields.Model)
 	if f.Focused() != "url" || !strings.Contains(d.view(), "Application ID") || !strings.Contains(d.view(), "read_api read_user") {
 		t.Fatalf("fields:\n%s", d.view())
@@ -259,7 +268,7 @@ func catalogOf(n int) flows.Catalog {
 		v := *cat[0]
 		v.ID = fmt.Sprintf("vendor%03d", i)
 		v.Name = fmt.Sprintf("Vendor %03d", i)
-		v.Description = fmt.Sprintf("Inventory of vendor %d's accounts and licences.", i)
+		v.Description = fmt.Sprintf("Inventory of vendor %d's accounts and licenses.", i)
 		cat = append(cat, &v)
 	}
 	return cat

@@ -168,13 +168,14 @@ func (m *Model) ShowError(err error) tea.Cmd {
 	return nil
 }
 
-// copyKey copies the method's value to register (the redirect URI).
+// copyKey copies the method's value to register (the redirect URI), on the
+// preparation steps and on the fields alike (ctrl+y copies a field's link).
 var copyKey = key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "copy redirect URI"))
 
 func (m *Model) Keys() []key.Binding {
 	if m.intro {
 		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "on to the fields")),
-			key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy redirect URI")), common.KeyBack, common.KeyQuit}
+			copyKey, common.KeyBack, common.KeyQuit}
 	}
 	if m.question != "" {
 		return []key.Binding{
@@ -360,7 +361,7 @@ func (m *Model) introView(width int) string {
 		}
 	}
 	if c := m.flow.Method.Copy; c != nil {
-		b.WriteString("\n" + m.th.Label.Render(c.Label+" to register") + m.th.Muted.Render(" (ctrl+y copies it):") + "\n")
+		b.WriteString("\n" + m.th.Label.Render(c.Label+" to register") + m.th.Muted.Render(" (ctrl+r copies it):") + "\n")
 		b.WriteString("  " + m.th.Focused.Render(c.Value) + "\n")
 		b.WriteString(m.th.Muted.Render(common.Wrap("GitLab ignores the port of a 127.0.0.1 address, so this one registration works whichever port onramp listens on.", width)) + "\n")
 	}
