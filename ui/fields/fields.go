@@ -398,7 +398,9 @@ func (m *Model) View() string {
 		}
 	}
 	if m.question != "" {
-		form.WriteString("\n\n" + m.th.Warning.Render(common.Wrap(theme.Warn+" "+m.question, width-2)) + " " + m.th.Key.Render("[y/n]"))
+		// [y/n] wraps with the question: appended after the styled block it
+		// ran past the width and was cut ("Use it anyway? [y/…").
+		form.WriteString("\n\n" + m.th.Warning.Render(common.Wrap(theme.Warn+" "+m.question+" [y/n]", width-2)))
 	} else {
 		box := "[ ]"
 		if m.flow.WantAlias || m.aliasAsked {

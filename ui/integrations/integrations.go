@@ -199,27 +199,34 @@ type column struct {
 	title string
 	min   int
 	value func(*Model, flows.Status) string
+	// reserve is the width the column is laid out with at least, whatever
+	// its values now: the STATE text changes as syncs run, and the other
+	// columns must not come and go with it.
+	reserve int
 }
 
+// stateWidth fits the longest usual state ("✓ 12345 users, 59 minutes ago").
+const stateWidth = 30
+
 var columns = []column{
-	{"ALIAS", 10, func(_ *Model, r flows.Status) string { return r.Alias }},
-	{"VENDOR", 6, func(_ *Model, r flows.Status) string { return r.Vendor }},
-	{"HOST", 12, func(_ *Model, r flows.Status) string { return r.Host }},
-	{"ACCOUNT", 8, func(_ *Model, r flows.Status) string {
+	{title: "ALIAS", min: 10, value: func(_ *Model, r flows.Status) string { return r.Alias }},
+	{title: "VENDOR", min: 6, value: func(_ *Model, r flows.Status) string { return r.Vendor }},
+	{title: "HOST", min: 12, value: func(_ *Model, r flows.Status) string { return r.Host }},
+	{title: "ACCOUNT", min: 8, value: func(_ *Model, r flows.Status) string {
 		if r.Admin {
 			return r.Account + " (admin)"
 		}
 		return r.Account
 	}},
-	{"AUTH", 5, func(_ *Model, r flows.Status) string { return r.AuthID }},
-	{"EXPIRES", 10, func(_ *Model, r flows.Status) string {
+	{title: "AUTH", min: 5, value: func(_ *Model, r flows.Status) string { return r.AuthID }},
+	{title: "EXPIRES", min: 10, value: func(_ *Model, r flows.Status) string {
 		if r.ExpiresAt == nil {
 			return "never"
 		}
 		return r.ExpiresAt.Format("2006-01-02")
 	}},
-	{"SYNC", 4, func(_ *Model, r flows.Status) string { return strings.TrimPrefix(r.Schedule, "every ") }},
-	{"STATE", 14, func(m *Model, r flows.Status) string { return m.stateText(r) }},
+	{title: "SYNC", min: 4, value: func(_ *Model, r flows.Status) string { return strings.TrimPrefix(r.Schedule, "every ") }},
+	{title: "STATE", min: 14, value: func(m *Model, r flows.Status) string { return m.stateText(r) }, reserve: stateWidth},
 }
 
 // stateText is the one-cell state: the running sync first, then the
@@ -276,7 +283,7 @@ func (m *Model) layout(width int) ([]column, []int) {
 			if contains(d, c.title) {
 				continue
 			}
-			w := len(c.title)
+			w := max(len(c.title), c.reserve)
 			for _, r := range m.rows {
 				w = max(w, common.Width(c.value(m, r)))
 			}
@@ -379,7 +386,7 @@ func (m *Model) detailView(r flows.Status, width int) string {
 	var lines []string
 	add := func(s string) { lines = append(lines, s) }
 	if m.confirm == r.ID {
-		add(m.th.Warning.Render(fmt.Sprintf("%s Remove %s (%s)? Its stored credentials and inventory are deleted.", theme.Warn, r.Alias, r.Host)) + " " + m.th.Key.Render("[y/n]"))
+		add(m.th.Warning.Render(common.Wrap(fmt.Sprintf("%s Remove %s (%s)? Its stored credentials and inventory are deleted. [y/n]", theme.Warn, r.Alias, r.Host), width)))
 	}
 	if p := r.Live; p != nil {
 		add(m.th.Label.Render("Sync ") + m.progressBar(*p, max(width-50, 10)))
