@@ -34,7 +34,7 @@ func GitLab(o GitLabOptions) *Vendor {
 	}
 	urlField := Field{
 		Key: gitlab.FieldURL, Label: "GitLab server URL", Default: o.DefaultURL,
-		Placeholder: "https://gitlab.example.com",
+		Placeholder: "e.g. https://gitlab.example.com",
 		Help: []string{
 			"The address you open GitLab at, e.g. https://gitlab.example.com.",
 			"Keep a sub-path if it has one: https://example.com/gitlab.",
@@ -52,7 +52,7 @@ func GitLab(o GitLabOptions) *Vendor {
 	}
 	caField := Field{
 		Key: gitlab.FieldCAFile, Label: "CA certificate file (PEM)", OnDemand: true, Optional: true,
-		Placeholder: "/etc/ssl/certs/my-company-ca.pem",
+		Placeholder: "e.g. /etc/ssl/certs/my-company-ca.pem",
 		Help: []string{
 			"Your GitLab's certificate is signed by a private certificate authority.",
 			"Give the path of that CA's certificate (PEM); onramp remembers it with this connection.",
@@ -69,7 +69,7 @@ func GitLab(o GitLabOptions) *Vendor {
 				ID: store.AuthToken, Name: "API access token",
 				Summary: "Paste a personal access token. Quickest; the token expires on a date you choose.",
 				Fields: []Field{urlField, {
-					Key: gitlab.FieldToken, Label: "Access token", Secret: true, Placeholder: "glpat-…",
+					Key: gitlab.FieldToken, Label: "Access token", Secret: true, Placeholder: "e.g. glpat-…",
 					Help: []string{
 						"In GitLab, select your avatar, then Edit profile.",
 						"In the left sidebar, select Access tokens, then Add new token.",
@@ -109,7 +109,7 @@ func GitLab(o GitLabOptions) *Vendor {
 						return ""
 					},
 				}, {
-					Key: gitlab.FieldClientSecret, Label: "Secret", Secret: true, Optional: true, Placeholder: "gloas-… (empty for a public app)",
+					Key: gitlab.FieldClientSecret, Label: "Secret", Secret: true, Optional: true, Placeholder: "e.g. gloas-… (empty for a public app)",
 					Help: []string{"Shown once when you save the application (Renew secret makes a new one).", "Leave empty if Confidential is unticked."},
 				}, {
 					Key: gitlab.FieldScopes, Label: "Scopes", Default: strings.Join(o.OAuthScopes, " "),

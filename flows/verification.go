@@ -63,7 +63,7 @@ func (v *Verification) Summary() []SummaryItem {
 		role = "administrator"
 	}
 	account := "@" + v.Account.Username
-	if v.Account.Name != "" {
+	if v.Account.Name != "" && !strings.EqualFold(v.Account.Name, v.Account.Username) { // not "@root (root)"
 		account += " (" + v.Account.Name + ")"
 	}
 	server := v.ServerVersion

@@ -105,6 +105,8 @@ type Model struct {
 	// runningHere: a sync runs in this process's worker (quitting asks).
 	runningHere    bool
 	workerStarting bool
+	// showKeys: ? shows every key of the screen instead of the screen.
+	showKeys bool
 	// quitting: waiting for syncs to record their checkpoints.
 	quitting    bool
 	confirmSync bool
@@ -330,6 +332,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if msg.String() == "ctrl+c" {
 			return m, m.quit(true)
+		}
+		if m.showKeys { // any key closes the list of keys
+			m.showKeys = false
+			return m, nil
+		}
+		if msg.String() == "?" && m.keysHelpable() {
+			m.showKeys = true
+			return m, nil
 		}
 		if msg.String() == "ctrl+o" && m.page == PageVendors && m.st != nil {
 			return m, common.Cmd(common.OpenIntegrationsMsg{})

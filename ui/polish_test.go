@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui/integrations"
@@ -26,5 +28,39 @@ func TestIntegrationsColumnsStayPut(t *testing.T) {
 	row.LastRun = &store.SyncRun{Status: store.RunSucceeded, Users: 123456, FinishedAt: &finished}
 	if busy := header(row); strings.Fields(busy)[0] != strings.Fields(quiet)[0] || len(strings.Fields(busy)) != len(strings.Fields(quiet)) {
 		t.Fatalf("columns changed with the state:\n%s\n%s", quiet, busy)
+	}
+}
+
+// ? lists every key of the screen (issue 10, item 11); in a field it is
+// just a character.
+func TestQuestionMarkShowsAllKeys(t *testing.T) {
+	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
+	d.keys("enter") // the method page
+	if !strings.Contains(ansi.Strip(d.view()), "? all keys") {
+		t.Fatalf("no ? in the bar:\n%s", d.view())
+	}
+	d.keys("?")
+	if v := ansi.Strip(d.view()); !strings.Contains(v, "Keys on this screen") || !strings.Contains(v, "choose") {
+		t.Fatalf("? did not list the keys:\n%s", v)
+	}
+	d.keys("x")
+	if strings.Contains(d.view(), "Keys on this screen") {
+		t.Fatal("a key did not close the list")
+	}
+	d.keys("up", "enter", "ctrl+u", "?") // the URL field: "?" is typed
+	if strings.Contains(d.view(), "Keys on this screen") || d.m.Flow().Values["url"] != "" && !strings.Contains(d.view(), "?") {
+		t.Fatalf("? was taken from a field:\n%s", d.view())
+	}
+}
+
+// Placeholders read as examples, so that without colours (NO_COLOR) they
+// are not taken for typed values (issue 10, item 11).
+func TestPlaceholdersReadAsExamples(t *testing.T) {
+	for _, m := range flows.GitLab(flows.GitLabOptions{}).Methods {
+		for _, f := range m.Fields {
+			if f.Placeholder != "" && !strings.HasPrefix(f.Placeholder, "e.g. ") && !strings.HasPrefix(f.Placeholder, "the ") {
+				t.Errorf("%s/%s placeholder %q reads like a value", m.ID, f.Key, f.Placeholder)
+			}
+		}
 	}
 }

@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
+
+	"charm.land/bubbles/v2/key"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -64,6 +67,11 @@ func (m *Model) footer() string {
 		return m.th.Warning.Render(theme.Warn+" "+q) + " " + m.th.Key.Render("[y/n]") + "\n"
 	}
 	keys := m.pages[m.page].Keys()
+	if m.showKeys {
+		keys = []key.Binding{key.NewBinding(key.WithKeys("?"), key.WithHelp("any key", "back"))}
+	} else if m.keysHelpable() {
+		keys = append(keys, keyAllKeys)
+	}
 	bar := m.help.ShortHelpView(keys)
 	if m.status != "" {
 		return m.th.Success.Render(common.Truncate(m.status, m.width-2)) + "\n" + bar
@@ -84,6 +92,8 @@ func (m *Model) View() tea.View {
 	if m.stErr != nil {
 		body = m.th.Error.Render(common.Wrap(theme.Fail+" The credential store could not be opened:\n"+textsafe.Line(m.stErr.Error()), m.width-2)) +
 			"\n\n" + m.th.Muted.Render("Fix it and start onramp again (`onramp store info` shows where it lives). ctrl+c quits.")
+	} else if m.showKeys {
+		body = m.keysView()
 	} else {
 		body = m.pages[m.page].View()
 	}
@@ -113,4 +123,25 @@ func (m *Model) View() tea.View {
 	v.AltScreen = true
 	v.WindowTitle = "onramp"
 	return v
+}
+
+// keyAllKeys shows every key of the screen (the bar shows what fits).
+var keyAllKeys = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys"))
+
+// keysHelpable: ? shows all keys on screens where it is not typed text
+// (fields, filters and pasted addresses take "?" as a character).
+func (m *Model) keysHelpable() bool {
+	return m.page == PageMethod || m.page == PageIntegrations || (m.page == PageAuthorize && m.succeeded())
+}
+
+// keysView lists every key of the current screen with what it does.
+func (m *Model) keysView() string {
+	var b strings.Builder
+	b.WriteString(m.th.Title.Render("Keys on this screen") + "\n\n")
+	for _, k := range m.pages[m.page].Keys() {
+		h := k.Help()
+		b.WriteString("  " + m.th.Key.Render(fmt.Sprintf("%-12s", h.Key)) + " " + h.Desc + "\n")
+	}
+	b.WriteString("  " + m.th.Key.Render(fmt.Sprintf("%-12s", "ctrl+c")) + " quit (asks first when something would be lost)\n")
+	return b.String()
 }

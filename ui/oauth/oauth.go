@@ -80,7 +80,7 @@ type Model struct {
 func New(flow *flows.Connect, remote bool, th theme.Theme) *Model {
 	in := textinput.New()
 	in.Prompt = "  "
-	in.Placeholder = "http://127.0.0.1:…/onramp/callback?code=…&state=…"
+	in.Placeholder = "e.g. http://127.0.0.1:…/onramp/callback?code=…&state=…"
 	in.CharLimit = 8192
 	// The pasted address carries the authorization code: like every
 	// secret, it is never drawn.
