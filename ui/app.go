@@ -108,7 +108,9 @@ type Model struct {
 	// showKeys: ? shows every key of the screen instead of the screen.
 	showKeys bool
 	// quitting: waiting for syncs to record their checkpoints.
-	quitting    bool
+	quitting bool
+	// closed: the program is ending; the last frame is blank (see exit).
+	closed      bool
 	confirmSync bool
 	ticking     bool
 }
@@ -296,7 +298,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case stoppedAllMsg:
 		m.worker = nil
-		return m, tea.Quit
+		return m, m.exit()
 	case workerMsg:
 		m.workerStarting = false
 		if msg.err != nil {
@@ -322,7 +324,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.setStatus(string(msg))
 	case ServerStoppingMsg:
 		m.status = "The onramp server is stopping. Everything saved is kept; syncs resume when it is back."
-		return m, tea.Tick(1500*time.Millisecond, func(time.Time) tea.Msg { return tea.QuitMsg{} })
+		return m, tea.Tick(1500*time.Millisecond, func(time.Time) tea.Msg { return exitMsg{} })
+	case exitMsg:
+		return m, m.exit()
 	case tea.KeyPressMsg:
 		if m.quitting {
 			return m, nil

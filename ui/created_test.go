@@ -2,7 +2,10 @@ package ui
 
 import (
 	"slices"
+	"strings"
 	"testing"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/onramp-dev/onramp/flows"
 )
@@ -16,5 +19,23 @@ func TestCreatedIsTheFinalSetOnce(t *testing.T) {
 	m.Update(removedMsg{id: "c_2"})
 	if got := m.Created(); !slices.Equal(got, []string{"prod", "qa"}) {
 		t.Fatalf("created %v", got)
+	}
+}
+
+// The last frame is blank (still on the alternate screen), so a terminal
+// that lost that screen on a resize keeps none of the wizard's lines
+// (issue 10, item 10).
+func TestLastFrameIsBlank(t *testing.T) {
+	m := New(Deps{Catalog: flows.DefaultCatalog()})
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if !strings.Contains(m.View().Content, "Which app") {
+		t.Fatal("the first frame is not the catalog")
+	}
+	if cmd := m.exit(); cmd == nil {
+		t.Fatal("exit does not quit")
+	}
+	v := m.View()
+	if v.Content != "" || !v.AltScreen {
+		t.Fatalf("last frame %q (alt screen %v), want blank on the alternate screen", v.Content, v.AltScreen)
 	}
 }

@@ -51,7 +51,7 @@ func (m *Model) leave() tea.Cmd {
 		m.quitting = true
 		return nil
 	case m.worker == nil:
-		return tea.Quit
+		return m.exit()
 	}
 	m.quitting = true
 	return m.stopWorker()
@@ -67,4 +67,15 @@ func (m *Model) updateConfirm(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.confirm = false
 	}
 	return m, nil
+}
+
+// exitMsg ends the program once its last frame is drawn.
+type exitMsg struct{}
+
+// exit draws a blank last frame, then quits. Leaving the alternate screen
+// restores the shell's screen; a terminal that lost that screen on a resize
+// (or never had one) is left blank rather than holding the wizard's lines.
+func (m *Model) exit() tea.Cmd {
+	m.closed = true
+	return tea.Quit
 }

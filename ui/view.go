@@ -80,6 +80,11 @@ func (m *Model) footer() string {
 }
 
 func (m *Model) View() tea.View {
+	if m.closed {
+		v := tea.NewView("")
+		v.AltScreen = true
+		return v
+	}
 	var b strings.Builder
 	b.WriteString(m.header())
 	b.WriteString("\n")
