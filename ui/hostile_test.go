@@ -59,16 +59,7 @@ func TestWizardHostileServerTextIsEscaped(t *testing.T) {
 // the wizard too, and its words are escaped.
 func TestWizardHostileDeviceAuthorization(t *testing.T) {
 	s, srv := hostileWizard(t, func(key string) bool { return key == "device_code" || key == "access_token" }, flows.Deps{Remote: true})
-	s.WaitFor("Which app do you want to connect?")
-	s.Press("enter", "enter")
-	s.WaitFor("create an OAuth application")
-	s.Press("enter")
-	s.WaitFor("GitLab server URL")
-	s.Press("enter")
-	s.Type(gitlabtest.DemoApp.UID)
-	s.Press("enter")
-	s.Paste(gitlabtest.DemoApp.Secret)
-	s.Press("enter", "enter")
+	enterOAuthApp(s)
 	s.WaitFor("will not show")
 	if strings.Contains(s.Text(), srv.BaseURL+"/oauth/device") && !strings.Contains(s.Text(), `EVIL\x1b`) {
 		t.Fatal("the forged address is on screen unescaped")

@@ -19,16 +19,7 @@ func TestAuthorizeTabCycleAndShiftTab(t *testing.T) {
 	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL})}
 	deps := flows.Deps{Timeout: 5 * time.Second, OpenBrowser: func(string) error { return errors.New("no browser here") }}
 	s := uitest.Start(t, ui.New(ui.Deps{Catalog: cat, Store: openStore(t), Flow: deps}), 100, 30)
-	s.WaitFor("Which app do you want to connect?")
-	s.Press("enter", "enter")
-	s.WaitFor("create an OAuth application")
-	s.Press("enter")
-	s.WaitFor("GitLab server URL")
-	s.Press("enter")
-	s.Type(gitlabtest.DemoApp.UID)
-	s.Press("enter")
-	s.Paste(gitlabtest.DemoApp.Secret)
-	s.Press("enter", "enter")
+	enterOAuthApp(s)
 	s.WaitFor("No browser could be opened here", "[paste the address back]")
 	s.Press("tab")
 	s.WaitFor("[code on another device]")
@@ -48,6 +39,13 @@ func TestAuthorizeShowsTheAddressWhileTheBrowserOpens(t *testing.T) {
 	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL})}
 	deps := flows.Deps{Timeout: 5 * time.Second, OpenBrowser: func(string) error { <-release; return nil }}
 	s := uitest.Start(t, ui.New(ui.Deps{Catalog: cat, Store: openStore(t), Flow: deps}), 140, 40)
+	enterOAuthApp(s)
+	s.WaitFor("Opening your browser", "/oauth/authorize?")
+}
+
+// enterOAuthApp walks from the catalog through OAuth2's steps and fields
+// (the preset URL, the demo application) and presses Authorize.
+func enterOAuthApp(s *uitest.Screen) {
 	s.WaitFor("Which app do you want to connect?")
 	s.Press("enter", "enter")
 	s.WaitFor("create an OAuth application")
@@ -58,5 +56,4 @@ func TestAuthorizeShowsTheAddressWhileTheBrowserOpens(t *testing.T) {
 	s.Press("enter")
 	s.Paste(gitlabtest.DemoApp.Secret)
 	s.Press("enter", "enter")
-	s.WaitFor("Opening your browser", "/oauth/authorize?")
 }

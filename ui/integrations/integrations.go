@@ -395,7 +395,8 @@ func (m *Model) detailView(r flows.Status, width int) string {
 		add(m.th.Warning.Render(common.Truncate(theme.Warn+" "+r.Attention, width)))
 	}
 	add(m.th.Muted.Render(common.Truncate("Sync: "+r.Sync+" · "+r.Schedule, width)))
-	add(m.th.Muted.Render(common.Truncate(fmt.Sprintf("%s · %s · %s · %s · expires %s · added by %s", r.Vendor, r.AuthMethod, r.Host, r.Account, r.Expires, r.CreatedBy), width)))
+	add(m.th.Muted.Render(common.Truncate(fmt.Sprintf("%s · %s · %s · %s · expires %s", r.Vendor, r.AuthMethod, r.Host, r.Account, r.Expires), width)))
+	add(m.th.Muted.Render(common.Wrap("Added by "+r.CreatedBy, width)))
 	d := m.details[r.ID]
 	if len(d.Scopes) > 0 {
 		add(m.th.Muted.Render("Scopes: " + strings.Join(d.Scopes, ", ")))
