@@ -88,7 +88,7 @@ func PlanMigration(ctx context.Context, opts Options) (*MigrationPlan, error) {
 }
 
 // riverPlan is River's pending migrations: all of them before its tables exist.
-func riverPlan[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], tables bool) ([]int, error) {
+func riverPlan(ctx context.Context, driver riverdriver.Driver[*sql.Tx], tables bool) ([]int, error) {
 	if tables {
 		return riverPending(ctx, driver)
 	}

@@ -169,10 +169,7 @@ func openPostgres(ctx context.Context, opts Options) (*sqlStore, error) {
 		}
 		return nil, fmt.Errorf("%w: %s: the job queue (River) needs its migrations %v; run `onramp store migrate`", ErrOlderSchema, location, pending)
 	}
-	q, err := newRiverQueue(&riverQueue[*sql.Tx]{
-		driver: driver, pollOnly: true, write: s.write,
-		schedule: s.scheduleTx, setSync: s.setSyncTx, stopped: s.stopRequested,
-	})
+	q, err := newRiverQueue(s, driver)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -205,7 +202,7 @@ func migrateRiverPostgres(ctx context.Context, db *sql.DB, driver *riverdatabase
 
 // riverPending lists River's migrations this onramp has that the database
 // lacks.
-func riverPending[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) ([]int, error) {
+func riverPending(ctx context.Context, driver riverdriver.Driver[*sql.Tx]) ([]int, error) {
 	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: discardLogger()})
 	if err != nil {
 		return nil, err

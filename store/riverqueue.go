@@ -3,6 +3,8 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,32 +16,23 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// riverQueue is the River side of a store implementation, whatever its
-// database: an insert-only client that enqueues inside the store's own
-// transactions, and worker clients on demand. The store supplies its
-// transactions and the two columns River does not keep (a connection's
-// schedule and its stop request).
-type riverQueue[TTx any] struct {
-	driver riverdriver.Driver[TTx]
-	client *river.Client[TTx]
-	// pollOnly: the driver has no cheap notifications (SQLite polls a
-	// table every 50 ms for them); workers poll for jobs instead.
-	pollOnly bool
-	write    func(ctx context.Context, fn func(TTx) error) error
-	// schedule reads a connection's sync period inside tx; found is false
-	// when the connection is gone.
-	schedule func(ctx context.Context, tx TTx, id string) (every time.Duration, found bool, err error)
-	setSync  func(ctx context.Context, tx TTx, id string, every *time.Duration, stop *bool) error
-	stopped  func(ctx context.Context, id string) (bool, error)
+// riverQueue is the store's River side, on either database (both reach
+// River through database/sql): an insert-only client that enqueues inside
+// the store's own transactions, and worker clients on demand. The store
+// keeps the two columns River does not (a connection's schedule and its
+// stop request).
+type riverQueue struct {
+	s      *sqlStore
+	driver riverdriver.Driver[*sql.Tx]
+	client *river.Client[*sql.Tx]
 }
 
-func newRiverQueue[TTx any](q *riverQueue[TTx]) (*riverQueue[TTx], error) {
-	c, err := river.NewClient(q.driver, &river.Config{Logger: discardLogger()})
+func newRiverQueue(s *sqlStore, driver riverdriver.Driver[*sql.Tx]) (*riverQueue, error) {
+	c, err := river.NewClient(driver, &river.Config{Logger: discardLogger()})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	q.client = c
-	return q, nil
+	return &riverQueue{s: s, driver: driver, client: c}, nil
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -49,7 +42,7 @@ var unfinished = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.Job
 
 // enqueueTx asks for a sync inside the caller's transaction: a new job, or
 // the connection's waiting one brought forward (a running one stays).
-func (q *riverQueue[TTx]) enqueueTx(ctx context.Context, tx TTx, id, reason string) (*SyncJob, error) {
+func (q *riverQueue) enqueueTx(ctx context.Context, tx *sql.Tx, id, reason string) (*SyncJob, error) {
 	res, err := q.client.InsertTx(ctx, tx, SyncArgs{ConnectionID: id, Reason: reason}, syncInsertOpts(reason, time.Time{}))
 	if err != nil {
 		return nil, fmt.Errorf("enqueue sync: %w", err)
@@ -60,7 +53,7 @@ func (q *riverQueue[TTx]) enqueueTx(ctx context.Context, tx TTx, id, reason stri
 			return nil, fmt.Errorf("bring the sync forward: %w", err)
 		}
 	}
-	if err := q.setSync(ctx, tx, id, nil, ptr(false)); err != nil {
+	if err := q.s.setSyncTx(ctx, tx, id, nil, ptr(false)); err != nil {
 		return nil, err
 	}
 	j := syncJobOf(row, SyncArgs{ConnectionID: id, Reason: reason})
@@ -68,10 +61,10 @@ func (q *riverQueue[TTx]) enqueueTx(ctx context.Context, tx TTx, id, reason stri
 }
 
 // EnqueueSync implements Jobs.
-func (q *riverQueue[TTx]) EnqueueSync(ctx context.Context, id string) (*SyncJob, error) {
+func (q *riverQueue) EnqueueSync(ctx context.Context, id string) (*SyncJob, error) {
 	var j *SyncJob
-	err := q.write(ctx, func(tx TTx) error {
-		if _, found, err := q.schedule(ctx, tx, id); err != nil || !found {
+	err := q.s.write(ctx, func(tx *sql.Tx) error {
+		if _, found, err := q.s.scheduleTx(ctx, tx, id); err != nil || !found {
 			return cmpErr(err, fmt.Errorf("%w: id %s", ErrNotFound, id))
 		}
 		var err error
@@ -91,7 +84,7 @@ func cmpErr(err, otherwise error) error {
 func ptr[T any](v T) *T { return &v }
 
 // SyncJobs implements Jobs.
-func (q *riverQueue[TTx]) SyncJobs(ctx context.Context) (map[string]SyncJob, error) {
+func (q *riverQueue) SyncJobs(ctx context.Context) (map[string]SyncJob, error) {
 	out := map[string]SyncJob{}
 	params := river.NewJobListParams().Kinds(SyncArgs{}.Kind()).States(unfinished...).First(10000)
 	res, err := q.client.JobList(ctx, params)
@@ -112,12 +105,12 @@ func (q *riverQueue[TTx]) SyncJobs(ctx context.Context) (map[string]SyncJob, err
 
 func argsOf(row *rivertype.JobRow) (SyncArgs, error) {
 	var a SyncArgs
-	err := jsonUnmarshal(row.EncodedArgs, &a)
+	err := json.Unmarshal(row.EncodedArgs, &a)
 	return a, err
 }
 
 // jobTx finds the connection's unfinished job inside tx; nil when none.
-func (q *riverQueue[TTx]) jobTx(ctx context.Context, tx TTx, id string) (*rivertype.JobRow, error) {
+func (q *riverQueue) jobTx(ctx context.Context, tx *sql.Tx, id string) (*rivertype.JobRow, error) {
 	params := river.NewJobListParams().Kinds(SyncArgs{}.Kind()).States(unfinished...).First(10000)
 	res, err := q.client.JobListTx(ctx, tx, params)
 	if err != nil {
@@ -132,9 +125,9 @@ func (q *riverQueue[TTx]) jobTx(ctx context.Context, tx TTx, id string) (*rivert
 }
 
 // StopSync implements Jobs.
-func (q *riverQueue[TTx]) StopSync(ctx context.Context, id string) error {
-	return q.write(ctx, func(tx TTx) error {
-		every, found, err := q.schedule(ctx, tx, id)
+func (q *riverQueue) StopSync(ctx context.Context, id string) error {
+	return q.s.write(ctx, func(tx *sql.Tx) error {
+		every, found, err := q.s.scheduleTx(ctx, tx, id)
 		if err != nil || !found {
 			return cmpErr(err, fmt.Errorf("%w: id %s", ErrNotFound, id))
 		}
@@ -144,7 +137,7 @@ func (q *riverQueue[TTx]) StopSync(ctx context.Context, id string) error {
 		}
 		if row.State == rivertype.JobStateRunning {
 			// Its worker, in whatever process, reads this between pages.
-			return q.setSync(ctx, tx, id, nil, ptr(true))
+			return q.s.setSyncTx(ctx, tx, id, nil, ptr(true))
 		}
 		if args, _ := argsOf(row); args.Reason == ReasonPeriodic && row.State == rivertype.JobStateScheduled && !snoozed(row) {
 			return nil // only the next periodic sync is waiting: nothing runs
@@ -158,7 +151,7 @@ func (q *riverQueue[TTx]) StopSync(ctx context.Context, id string) error {
 
 // cancelTx cancels the connection's unfinished sync job (it is being
 // removed); a running sync then fails to find it and ends.
-func (q *riverQueue[TTx]) cancelTx(ctx context.Context, tx TTx, id string) error {
+func (q *riverQueue) cancelTx(ctx context.Context, tx *sql.Tx, id string) error {
 	row, err := q.jobTx(ctx, tx, id)
 	if err != nil || row == nil {
 		return err
@@ -170,7 +163,7 @@ func (q *riverQueue[TTx]) cancelTx(ctx context.Context, tx TTx, id string) error
 }
 
 // schedulePeriodicTx inserts the connection's next periodic sync.
-func (q *riverQueue[TTx]) schedulePeriodicTx(ctx context.Context, tx TTx, id string, every time.Duration) error {
+func (q *riverQueue) schedulePeriodicTx(ctx context.Context, tx *sql.Tx, id string, every time.Duration) error {
 	if every <= 0 {
 		return nil
 	}
@@ -181,21 +174,16 @@ func (q *riverQueue[TTx]) schedulePeriodicTx(ctx context.Context, tx TTx, id str
 	return nil
 }
 
-// StopRequested implements Jobs.
-func (q *riverQueue[TTx]) StopRequested(ctx context.Context, id string) (bool, error) {
-	return q.stopped(ctx, id)
-}
-
 // SetSchedule implements Jobs.
-func (q *riverQueue[TTx]) SetSchedule(ctx context.Context, id string, every time.Duration) error {
+func (q *riverQueue) SetSchedule(ctx context.Context, id string, every time.Duration) error {
 	if every < 0 {
 		return errors.New("a schedule is a positive period, or off")
 	}
-	return q.write(ctx, func(tx TTx) error {
-		if _, found, err := q.schedule(ctx, tx, id); err != nil || !found {
+	return q.s.write(ctx, func(tx *sql.Tx) error {
+		if _, found, err := q.s.scheduleTx(ctx, tx, id); err != nil || !found {
 			return cmpErr(err, fmt.Errorf("%w: id %s", ErrNotFound, id))
 		}
-		if err := q.setSync(ctx, tx, id, &every, nil); err != nil {
+		if err := q.s.setSyncTx(ctx, tx, id, &every, nil); err != nil {
 			return err
 		}
 		row, err := q.jobTx(ctx, tx, id)
@@ -216,7 +204,7 @@ func (q *riverQueue[TTx]) SetSchedule(ctx context.Context, id string, every time
 }
 
 // RunWorker implements Jobs.
-func (q *riverQueue[TTx]) RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, error) {
+func (q *riverQueue) RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
@@ -228,7 +216,7 @@ func (q *riverQueue[TTx]) RunWorker(ctx context.Context, cfg WorkerConfig) (Work
 		logger = discardLogger()
 	}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &syncWorker[TTx]{q: q, work: cfg.Work, rescueAfter: cfg.RescueAfter})
+	river.AddWorker(workers, &syncWorker{q: q, work: cfg.Work, rescueAfter: cfg.RescueAfter})
 	client, err := river.NewClient(q.driver, &river.Config{
 		ID:      cfg.ID,
 		Queues:  map[string]river.QueueConfig{SyncQueue: {MaxWorkers: cfg.Concurrency}},
@@ -239,7 +227,9 @@ func (q *riverQueue[TTx]) RunWorker(ctx context.Context, cfg WorkerConfig) (Work
 		// run again at once, from its checkpoint, by another.
 		JobTimeout: cfg.RescueAfter, RescueStuckJobsAfter: cfg.RescueAfter,
 		RetryPolicy: syncRetryPolicy{}, MaxAttempts: syncMaxAttempts,
-		Logger: logger, PollOnly: q.pollOnly, FetchPollInterval: cmp.Or(cfg.PollInterval, time.Second),
+		// Poll for jobs: neither driver has cheap notifications (SQLite
+		// polls a table for them; database/sql has no LISTEN).
+		Logger: logger, PollOnly: true, FetchPollInterval: cmp.Or(cfg.PollInterval, time.Second),
 		// River waits 100 ms between fetches by default: at most ten
 		// fetches a second caps a worker near 40 short jobs a second.
 		FetchCooldown: 10 * time.Millisecond,
@@ -250,33 +240,33 @@ func (q *riverQueue[TTx]) RunWorker(ctx context.Context, cfg WorkerConfig) (Work
 	if err := client.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start the sync worker: %w", err)
 	}
-	return riverWorker[TTx]{client}, nil
+	return riverWorker{client}, nil
 }
 
-type riverWorker[TTx any] struct{ c *river.Client[TTx] }
+type riverWorker struct{ c *river.Client[*sql.Tx] }
 
-func (w riverWorker[TTx]) Stop(ctx context.Context) error { return w.c.StopAndCancel(ctx) }
+func (w riverWorker) Stop(ctx context.Context) error { return w.c.StopAndCancel(ctx) }
 
 // syncWorker runs sync jobs with the work function, and turns its outcome
 // into River's: done (and the next periodic sync scheduled in the same
 // transaction), snoozed, given up, or retried.
-type syncWorker[TTx any] struct {
+type syncWorker struct {
 	river.WorkerDefaults[SyncArgs]
-	q           *riverQueue[TTx]
+	q           *riverQueue
 	work        func(ctx context.Context, job SyncJob) error
 	rescueAfter time.Duration
 }
 
 // NextRetry: a job rescued from a dead worker goes on at once (it failed
 // nothing: its worker is gone); a failed one waits as the policy says.
-func (w *syncWorker[TTx]) NextRetry(job *river.Job[SyncArgs]) time.Time {
+func (w *syncWorker) NextRetry(job *river.Job[SyncArgs]) time.Time {
 	if job.AttemptedAt != nil && time.Since(*job.AttemptedAt) >= w.rescueAfter {
 		return time.Now()
 	}
 	return time.Time{}
 }
 
-func (w *syncWorker[TTx]) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	err := w.work(ctx, syncJobOf(job.JobRow, job.Args))
 	var snooze *SnoozeError
 	var giveUp *GiveUpError
@@ -292,14 +282,14 @@ func (w *syncWorker[TTx]) Work(ctx context.Context, job *river.Job[SyncArgs]) er
 	}
 	// Done, stopped, or failed for the last time: the job ends here and the
 	// connection's next periodic sync is scheduled with it.
-	return w.q.write(context.WithoutCancel(ctx), func(tx TTx) error {
-		if _, err := river.JobCompleteTx[riverdriver.Driver[TTx]](ctx, tx, job); err != nil {
+	return w.q.s.write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+		if _, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job); err != nil {
 			return fmt.Errorf("complete the sync: %w", err)
 		}
-		if err := w.q.setSync(ctx, tx, job.Args.ConnectionID, nil, ptr(false)); err != nil {
+		if err := w.q.s.setSyncTx(ctx, tx, job.Args.ConnectionID, nil, ptr(false)); err != nil {
 			return err
 		}
-		every, found, err := w.q.schedule(ctx, tx, job.Args.ConnectionID)
+		every, found, err := w.q.s.scheduleTx(ctx, tx, job.Args.ConnectionID)
 		if err != nil || !found {
 			return err
 		}

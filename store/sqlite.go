@@ -57,7 +57,7 @@ type sqlStore struct {
 	// riverDB is the job queue's own pool (one connection) on the same file
 	// (SQLite); bulkDB writes inventory pages (PostgreSQL).
 	riverDB, bulkDB *sql.DB
-	riverQueue      *riverQueue[*sql.Tx]
+	*riverQueue     // the Jobs methods
 	writeMu         sync.Mutex
 	created         bool // Open made the store
 	path            string

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,8 +10,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 )
-
-var jsonUnmarshal = json.Unmarshal
 
 // openQueue gives the store its job queue: River's tables in the store's own
 // file (so a connection and its first sync commit together), reached through
@@ -45,10 +42,7 @@ func (s *sqlStore) openQueue(ctx context.Context, opts Options) error {
 		db.Close()
 		return s.wrap("migrate the job queue", err)
 	}
-	q, err := newRiverQueue(&riverQueue[*sql.Tx]{
-		driver: driver, pollOnly: true, write: s.write,
-		schedule: s.scheduleTx, setSync: s.setSyncTx, stopped: s.stopRequested,
-	})
+	q, err := newRiverQueue(s, driver)
 	if err != nil {
 		db.Close()
 		return err
@@ -85,7 +79,8 @@ func (s *sqlStore) setSyncTx(ctx context.Context, tx *sql.Tx, id string, every *
 	return nil
 }
 
-func (s *sqlStore) stopRequested(ctx context.Context, id string) (bool, error) {
+// StopRequested implements Jobs: a running sync reads it between pages.
+func (s *sqlStore) StopRequested(ctx context.Context, id string) (bool, error) {
 	var stop int
 	err := s.queryRow(ctx, s.db, `SELECT sync_stop FROM connections WHERE id = ?`, id).Scan(&stop)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -95,27 +90,6 @@ func (s *sqlStore) stopRequested(ctx context.Context, id string) (bool, error) {
 		return false, s.wrap("read the sync's stop request", err)
 	}
 	return stop != 0, nil
-}
-
-// The Jobs methods are the queue's.
-
-func (s *sqlStore) EnqueueSync(ctx context.Context, id string) (*SyncJob, error) {
-	return s.riverQueue.EnqueueSync(ctx, id)
-}
-func (s *sqlStore) SyncJobs(ctx context.Context) (map[string]SyncJob, error) {
-	return s.riverQueue.SyncJobs(ctx)
-}
-func (s *sqlStore) StopSync(ctx context.Context, id string) error {
-	return s.riverQueue.StopSync(ctx, id)
-}
-func (s *sqlStore) StopRequested(ctx context.Context, id string) (bool, error) {
-	return s.riverQueue.StopRequested(ctx, id)
-}
-func (s *sqlStore) SetSchedule(ctx context.Context, id string, every time.Duration) error {
-	return s.riverQueue.SetSchedule(ctx, id, every)
-}
-func (s *sqlStore) RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, error) {
-	return s.riverQueue.RunWorker(ctx, cfg)
 }
 
 var _ Jobs = (*sqlStore)(nil)
