@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"os"
 	"strconv"
 
@@ -13,8 +12,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // MigrationPlan says what migrating a store does: its schema version and
@@ -41,9 +38,9 @@ func PlanMigration(ctx context.Context, opts Options) (*MigrationPlan, error) {
 	plan := &MigrationPlan{To: SchemaVersion}
 	var s *sqlStore
 	if IsPostgres(opts.Path) {
-		cfg, err := pgx.ParseConfig(opts.Path)
+		cfg, err := pgConfig(opts.Path)
 		if err != nil {
-			return nil, fmt.Errorf("store URL: %v", redactURL(err.Error(), opts.Path))
+			return nil, err
 		}
 		s = &sqlStore{db: stdlib.OpenDB(*cfg), d: postgresDialect, path: redactedURL(opts.Path)}
 	} else {
@@ -59,7 +56,12 @@ func PlanMigration(ctx context.Context, opts Options) (*MigrationPlan, error) {
 	}
 	defer s.db.Close()
 	plan.Location = s.path
+	var riverTables bool
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if riverTables, err = s.hasTable(ctx, tx, "river_migration"); err != nil {
+			return err
+		}
 		has, err := s.hasTable(ctx, tx, "meta")
 		if err != nil || !has {
 			return err
@@ -72,13 +74,8 @@ func PlanMigration(ctx context.Context, opts Options) (*MigrationPlan, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, s.wrap("read the schema version", err)
+		return nil, s.wrap("read the schema versions", err)
 	}
-	var riverTables bool
-	s.write(ctx, func(tx *sql.Tx) error {
-		riverTables, err = s.hasTable(ctx, tx, "river_migration")
-		return err
-	})
 	if s.d.name == "postgres" {
 		plan.River, err = riverPlan(ctx, riverdatabasesql.New(s.db), riverTables)
 	} else {

@@ -118,12 +118,12 @@ var pgMigrations = []string{
 // by a hung process) ends as an error rather than a hung wizard.
 const pgStatementTimeout = "30s"
 
-// openPostgres opens (creating, when the database has no onramp tables yet)
-// the store in the PostgreSQL database at opts.Path.
-func openPostgres(ctx context.Context, opts Options) (*sqlStore, error) {
-	cfg, err := pgx.ParseConfig(opts.Path)
+// pgConfig reads a store URL (an error never quotes its password) and
+// bounds connecting and every statement.
+func pgConfig(raw string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(raw)
 	if err != nil {
-		return nil, fmt.Errorf("store URL: %v", redactURL(err.Error(), opts.Path))
+		return nil, fmt.Errorf("store URL: %v", redactURL(err.Error(), raw))
 	}
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
@@ -131,6 +131,16 @@ func openPostgres(ctx context.Context, opts Options) (*sqlStore, error) {
 	cfg.RuntimeParams["statement_timeout"] = pgStatementTimeout
 	cfg.RuntimeParams["application_name"] = "onramp"
 	cfg.ConnectTimeout = 10 * time.Second
+	return cfg, nil
+}
+
+// openPostgres opens (creating, when the database has no onramp tables yet)
+// the store in the PostgreSQL database at opts.Path.
+func openPostgres(ctx context.Context, opts Options) (*sqlStore, error) {
+	cfg, err := pgConfig(opts.Path)
+	if err != nil {
+		return nil, err
+	}
 	location := redactedURL(opts.Path)
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(16)
