@@ -139,19 +139,7 @@ func TestOAuthExpirySaysWhatTheServerSaid(t *testing.T) {
 	for _, tc := range cases {
 		srv := gitlabtest.New(tc.opts).Start()
 		c := oauthFlow(t, srv, Deps{}, gitlabtest.DemoApp)
-		a, err := c.StartOAuth(context.Background(), ModePaste)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.Paste(consent(t, a.AuthURL, "approve"))
-		tok, err := a.Wait(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := c.FinishOAuth(context.Background(), tok)
-		if err != nil {
-			t.Fatal(err)
-		}
+		v := approveOAuth(t, c)
 		var expires string
 		for _, it := range v.Summary() {
 			if it.Label == "Expires" {
@@ -255,19 +243,7 @@ func TestOAuthAdminModeGuidance(t *testing.T) {
 		c.ChooseMethod(store.AuthOAuth)
 		c.SetValue(gitlab.FieldClientID, gitlabtest.DemoApp.UID)
 		c.SetValue(gitlab.FieldClientSecret, gitlabtest.DemoApp.Secret)
-		a, err := c.StartOAuth(context.Background(), ModePaste)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.Paste(consent(t, a.AuthURL, "approve"))
-		tok, err := a.Wait(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := c.FinishOAuth(context.Background(), tok)
-		if err != nil {
-			t.Fatal(err)
-		}
+		v := approveOAuth(t, c)
 		warned := false
 		for _, w := range v.Warnings {
 			warned = warned || strings.Contains(w.Message, "admin_mode")
@@ -276,4 +252,24 @@ func TestOAuthAdminModeGuidance(t *testing.T) {
 			t.Errorf("scopes %v: admin_mode warning %v, want %v", tc.scopes, warned, tc.warning)
 		}
 	}
+}
+
+// approveOAuth authorizes the flow's application on the paste-back path and
+// verifies the token it gets.
+func approveOAuth(t *testing.T, c *Connect) *Verification {
+	t.Helper()
+	a, err := c.StartOAuth(context.Background(), ModePaste)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Paste(consent(t, a.AuthURL, "approve"))
+	tok, err := a.Wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.FinishOAuth(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
