@@ -39,3 +39,34 @@ func TestE2EQuitAfterResizeRestoresTheScreen(t *testing.T) {
 		t.Fatalf("the shell screen lost what was on it:\n%s", s)
 	}
 }
+
+// Issue 10, item 2, in a real terminal: the demo at 60×20 keeps the value to
+// copy and the paste-back input on screen, PageDown (as tmux sends it)
+// reveals the rest, and a window below the minimum says so.
+func TestE2EDemoScrollsAt60x20(t *testing.T) {
+	h := newHome(t)
+	tm := startTmux(t, h, 60, 20, binary+" demo")
+	tm.waitFor("DEMO · sandbox GitLab at http://127.0.0.1:", "Which app do you want to connect?")
+	tm.keys("Enter", "Enter")
+	tm.waitFor("1. In GitLab", "http://127.0.0.1/onramp/callback", "more below")
+	tm.keys("PageDown")
+	tm.waitFor("6. Copy the Application ID", "http://127.0.0.1/onramp/callback")
+	tm.keys("Enter", "Enter")
+	tm.typeText(gitlabtest.DemoApp.UID)
+	tm.keys("Enter")
+	tm.paste(gitlabtest.DemoApp.Secret)
+	tm.keys("Enter", "Enter")
+	tm.waitFor("enter the code", " - ") // no browser here: the device code first
+	tm.keys("Tab")
+	tm.waitFor("paste it here:", "e.g. http://127.0.0.1:")
+	tm.typeText("typed-here")
+	tm.waitFor("••••••••••") // the input is on screen and shows what is typed (masked)
+	tm.run("resize-window", "-x", "40", "-y", "12")
+	tm.waitFor("window too small (needs 50×15")
+	tm.run("resize-window", "-x", "60", "-y", "20")
+	tm.waitFor("paste it here:")
+	tm.keys("C-c")
+	tm.waitFor("Quit onramp?")
+	tm.keys("y")
+	tm.waitFor("EXITED=130")
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/onramp-dev/onramp/internal/demo"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/internal/lean"
 	"github.com/onramp-dev/onramp/store"
@@ -139,7 +139,7 @@ func (a *App) startDemo(users int, latency time.Duration) (*demoSandbox, error) 
 	}
 	so.Keyring = nil // a demo never touches the person's keyring
 	srv := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: users, Latency: latency}).Start()
-	d := &demoSandbox{banner: "DEMO · sandbox GitLab at " + srv.BaseURL + " · offline", close: srv.Close}
+	d := &demoSandbox{banner: demo.Banner(srv.BaseURL), close: srv.Close}
 	if !a.storeFlag {
 		dir, err := os.MkdirTemp("", "onramp-demo-*")
 		if err != nil {
@@ -157,9 +157,6 @@ func (a *App) startDemo(users int, latency time.Duration) (*demoSandbox, error) 
 		t.Admin, t.ExpiringSoon, t.NonAdmin, t.Expired, t.FewScopes, t.Revoked)
 	app := gitlabtest.DemoApp
 	fmt.Fprintf(a.Err, "  OAuth application: ID %s, Secret %s\n", app.UID, app.Secret)
-	a.Catalog = flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL,
-		TokenNotes:  []string{"Sandbox tokens (demo only) — good: " + t.Admin, "expired: " + t.Expired + " · too few scopes: " + t.FewScopes},
-		OAuthNotes:  []string{"Sandbox application (demo only) — Application ID: " + app.UID, "Secret: " + app.Secret},
-		OAuthScopes: []string{"read_api", "read_user", "admin_mode"}})} // the sandbox's admin has Admin Mode on
+	a.Catalog = demo.Catalog(srv.BaseURL)
 	return d, nil
 }

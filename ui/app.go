@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/onramp-dev/onramp/flows"
@@ -113,6 +114,12 @@ type Model struct {
 	closed      bool
 	confirmSync bool
 	ticking     bool
+	// vp scrolls a page taller than the window (scroll.go); scrolled: the
+	// person moved it, so it stays put until a key acts on the page again;
+	// vpPage: the page it scrolls (another page starts at the top).
+	vp       viewport.Model
+	scrolled bool
+	vpPage   Page
 }
 
 // madeConn is a connection made or reconnected in this run.
@@ -135,7 +142,7 @@ func (m *Model) Created() []string {
 
 // New builds the wizard.
 func New(d Deps) *Model {
-	m := &Model{deps: d, st: d.Store, th: theme.New(true), help: help.New(), width: 80, height: 24, pages: map[Page]common.Page{}}
+	m := &Model{deps: d, st: d.Store, th: theme.New(true), help: help.New(), width: 80, height: 24, pages: map[Page]common.Page{}, vp: newBodyViewport()}
 	if m.deps.WorkerID == "" {
 		m.deps.WorkerID = flows.WorkerID("wizard")
 	}
@@ -327,6 +334,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Tick(1500*time.Millisecond, func(time.Time) tea.Msg { return exitMsg{} })
 	case exitMsg:
 		return m, m.exit()
+	case tea.MouseWheelMsg:
+		m.scroll(msg)
+		return m, nil
 	case tea.KeyPressMsg:
 		if m.quitting {
 			return m, nil
@@ -337,6 +347,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.String() == "ctrl+c" {
 			return m, m.quit(true)
 		}
+		if m.tooSmall() { // nothing typed where it cannot be seen
+			return m, nil
+		}
+		if isScroll(msg) {
+			m.scroll(msg)
+			return m, nil
+		}
+		m.scrolled = false
 		if m.showKeys { // any key closes the list of keys
 			m.showKeys = false
 			return m, nil

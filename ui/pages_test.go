@@ -244,7 +244,7 @@ func TestQuitAsksOnlyWhenSomethingWasTyped(t *testing.T) {
 func TestResizeRelays(t *testing.T) {
 	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
 	d.keys("enter", "up", "enter", "tab")
-	for _, size := range [][2]int{{80, 24}, {60, 20}, {120, 40}, {40, 12}} {
+	for _, size := range [][2]int{{80, 24}, {60, 20}, {120, 40}, {50, 15}, {40, 12}} {
 		d.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 		lines := strings.Split(d.view(), "\n")
 		if len(lines) != size[1] {
@@ -255,8 +255,12 @@ func TestResizeRelays(t *testing.T) {
 				t.Errorf("%dx%d: line %d is %d wide: %q", size[0], size[1], i, w, l)
 			}
 		}
-		if !strings.Contains(d.view(), "Access token") {
-			t.Errorf("%dx%d: token field not visible", size[0], size[1])
+		want := "Access token"
+		if size[0] < 50 {
+			want = "window too small (needs 50×15"
+		}
+		if !strings.Contains(d.view(), want) {
+			t.Errorf("%dx%d: %q not visible", size[0], size[1], want)
 		}
 	}
 }

@@ -94,20 +94,24 @@ func (m *Model) View() tea.View {
 	b.WriteString("\n")
 	_, bodyH := m.bodySize()
 	var body string
+	pg := m.pages[m.page]
+	if m.tooSmall() {
+		return m.smallView()
+	}
 	if m.stErr != nil {
 		body = m.th.Error.Render(common.Wrap(theme.Fail+" The credential store could not be opened:\n"+textsafe.Line(m.stErr.Error()), m.width-2)) +
 			"\n\n" + m.th.Muted.Render("Fix it and start onramp again (`onramp store info` shows where it lives). ctrl+c quits.")
 	} else if m.showKeys {
 		body = m.keysView()
 	} else {
-		body = m.pages[m.page].View()
+		body = pg.View()
 	}
-	lines := strings.Split(body, "\n")
-	if len(lines) > bodyH {
-		lines = lines[:bodyH]
-	}
-	for len(lines) < bodyH {
-		lines = append(lines, "")
+	var lines []string
+	var scrolls bool
+	if m.stErr != nil || m.showKeys {
+		lines, scrolls = m.bodyLines(nil, body, bodyH)
+	} else {
+		lines, scrolls = m.bodyLines(pg, body, bodyH)
 	}
 	b.WriteString(strings.Join(lines, "\n"))
 	b.WriteString("\n")
@@ -125,6 +129,30 @@ func (m *Model) View() tea.View {
 		all[i] = " " + l
 	}
 	v := tea.NewView(strings.Join(all, "\n"))
+	v.AltScreen = true
+	v.WindowTitle = "onramp"
+	if scrolls {
+		// The wheel scrolls only pages that need it: elsewhere the terminal
+		// keeps its own mouse, so text can be selected without shift.
+		v.MouseMode = tea.MouseModeCellMotion
+	}
+	return v
+}
+
+// smallView replaces the screen when the window is below the minimum.
+func (m *Model) smallView() tea.View {
+	msg := m.tooSmallView()
+	if m.confirm {
+		msg = m.footer()
+	}
+	lines := append([]string{""}, strings.Split(common.Wrap(msg, max(m.width-2, 1)), "\n")...)
+	for i, l := range lines {
+		lines[i] = " " + common.Truncate(l, max(m.width-2, 1))
+	}
+	for len(lines) < m.height {
+		lines = append(lines, "")
+	}
+	v := tea.NewView(strings.Join(lines[:min(len(lines), max(m.height, 1))], "\n"))
 	v.AltScreen = true
 	v.WindowTitle = "onramp"
 	return v

@@ -26,9 +26,10 @@ type App struct {
 }
 
 // DemoApp is the fixed application every sandbox has (confidential, with the
-// loopback redirect URI onramp asks people to register).
+// loopback redirect URI onramp asks people to register). Its ID is 64 hex
+// characters, as GitLab's are, so the demo and the tests lay out real ones.
 var DemoApp = App{
-	UID: "sbx-app-3f9c1e7a52d04b18", Secret: "gloas-sbx-secret-9Kd2Lf8Qw3Zr6Tx1",
+	UID: "4394a3c618937670d316c07dd8a0064258bd197bdf03bedbe3eb0ba6a080c0a1", Secret: "gloas-sbx-secret-9Kd2Lf8Qw3Zr6Tx1",
 	Name: "onramp", Confidential: true,
 	RedirectURIs: []string{"http://127.0.0.1/onramp/callback"},
 	Scopes:       []string{"read_api", "read_user", "api", "admin_mode"},
@@ -36,7 +37,7 @@ var DemoApp = App{
 
 // DemoPublicApp is a public application (Confidential unchecked: no secret).
 var DemoPublicApp = App{
-	UID: "sbx-public-app-6b1d8e2f", Name: "onramp (public)",
+	UID: "25fc3377ca174e24daddcb54e5939be863614d9e1119b4ad33c4a89bbb26913b", Name: "onramp (public)",
 	RedirectURIs: []string{"http://127.0.0.1/onramp/callback"},
 	Scopes:       []string{"read_api", "read_user"},
 }

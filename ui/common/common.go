@@ -131,3 +131,21 @@ func Width(s string) int { return lipgloss.Width(s) }
 
 // Truncate cuts s to width with an ellipsis.
 func Truncate(s string, width int) string { return ansi.Truncate(s, width, "…") }
+
+// Anchored pages name the body lines that must stay on screen when the page
+// is taller than the window (the focused field with its error, the code to
+// type); the root scrolls to them after every key that is not a scroll key.
+// A negative first line means nothing needs keeping.
+type Anchored interface {
+	Anchor() (first, last int)
+}
+
+// Pinned pages keep a few lines under the scrolled body, always visible:
+// the value the person must copy into the vendor's UI.
+type Pinned interface {
+	Pinned() string
+}
+
+// Lines counts the lines written to b so far: the index of the line the
+// next write starts on (for Anchor).
+func Lines(b *strings.Builder) int { return strings.Count(b.String(), "\n") }

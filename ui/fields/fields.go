@@ -33,7 +33,9 @@ type Model struct {
 	aliasAsked bool
 	// intro shows the method's preparation steps (create the OAuth
 	// application, copy the redirect URI) before the fields.
-	intro  bool
+	intro bool
+	// anchor: the focused field's first and last line in the last View.
+	anchor [2]int
 	width  int
 	height int
 	th     theme.Theme
@@ -360,12 +362,35 @@ func (m *Model) introView(width int) string {
 			b.WriteString(l + "\n")
 		}
 	}
-	if c := m.flow.Method.Copy; c != nil {
-		b.WriteString("\n" + m.th.Label.Render(c.Label+" to register") + m.th.Muted.Render(" (ctrl+r copies it):") + "\n")
-		b.WriteString("  " + m.th.Focused.Render(c.Value) + "\n")
-		b.WriteString(m.th.Muted.Render(common.Wrap("GitLab ignores the port of a 127.0.0.1 address, so this one registration works whichever port onramp listens on.", width)) + "\n")
+	if m.flow.Method.Copy != nil {
+		b.WriteString("\n" + m.th.Muted.Render(common.Wrap("GitLab ignores the port of a 127.0.0.1 address, so this one registration works whichever port onramp listens on.", width)))
 	}
-	return b.String()
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// Pinned keeps the value to copy into GitLab on screen however the page
+// scrolls: on the preparation steps and beside every field.
+func (m *Model) Pinned() string {
+	c := m.flow.Method.Copy
+	if c == nil {
+		return ""
+	}
+	width := max(m.width, 20)
+	if m.intro {
+		return m.th.Label.Render(c.Label+" to register") + m.th.Muted.Render(" (ctrl+r copies it):") + "\n" +
+			m.th.Focused.Render(common.Indent(common.HardWrap(c.Value, width-2), "  "))
+	}
+	return m.th.Label.Render(c.Label+": ") + m.th.Muted.Render("(ctrl+r copies it)") + "\n" +
+		m.th.Focused.Render(common.Indent(common.HardWrap(c.Value, width-2), "  "))
+}
+
+// Anchor is the focused field from its label to its error and hint (and a
+// pending question), or nothing on the preparation steps.
+func (m *Model) Anchor() (int, int) {
+	if m.intro {
+		return -1, -1
+	}
+	return m.anchor[0], m.anchor[1]
 }
 
 func (m *Model) View() string {
@@ -385,6 +410,10 @@ func (m *Model) View() string {
 			label += m.th.Muted.Render(" (optional)")
 		}
 		if i == m.focus {
+			m.anchor[0] = common.Lines(&form) + 1
+			if i == 0 {
+				m.anchor[0] = 0 // the first field keeps the title with it
+			}
 			form.WriteString("\n" + m.th.Focused.Render(theme.Pointer+" "+label) + "\n")
 		} else {
 			form.WriteString("\n" + m.th.Label.Render("  "+label) + "\n")
@@ -396,11 +425,15 @@ func (m *Model) View() string {
 				form.WriteString("\n" + common.Indent(m.th.Muted.Render(common.Wrap(h, width-6)), "    "))
 			}
 		}
+		if i == m.focus {
+			m.anchor[1] = common.Lines(&form)
+		}
 	}
 	if m.question != "" {
 		// [y/n] wraps with the question: appended after the styled block it
 		// ran past the width and was cut ("Use it anyway? [y/…").
 		form.WriteString("\n\n" + m.th.Warning.Render(common.Wrap(theme.Warn+" "+m.question+" [y/n]", width-2)))
+		m.anchor[1] = common.Lines(&form)
 	} else {
 		box := "[ ]"
 		if m.flow.WantAlias || m.aliasAsked {
@@ -413,25 +446,21 @@ func (m *Model) View() string {
 		form.WriteString("\n\n" + m.th.Muted.Render(common.Truncate(box+" "+note, width)))
 	}
 	top := form.String()
-	room := m.height - strings.Count(top, "\n") - 2
-	if panel := m.helpPanel(width, room); panel != "" {
+	if panel := m.helpPanel(width); panel != "" {
 		return top + "\n\n" + panel
 	}
 	return top
 }
 
-// helpPanel shows how to obtain the focused field's value, clipped to room
-// lines: the link first (it does the most), then the steps.
-func (m *Model) helpPanel(width, room int) string {
+// helpPanel shows how to obtain the focused field's value: the link first
+// (it does the most), then the steps. A short window scrolls it.
+func (m *Model) helpPanel(width int) string {
 	f := m.fields[m.focus]
-	if room < 2 || (len(f.Help) == 0 && f.Link == nil && len(f.Notes) == 0 && m.flow.Method.Copy == nil) {
+	if len(f.Help) == 0 && f.Link == nil && len(f.Notes) == 0 {
 		return ""
 	}
 	inner := width - 3
 	var lines []string
-	if c := m.flow.Method.Copy; c != nil && len(f.Notes) == 0 {
-		lines = append(lines, m.th.Label.Render(c.Label+": ")+m.th.Focused.Render(c.Value)+m.th.Muted.Render(" (ctrl+r copies)"))
-	}
 	for _, n := range f.Notes {
 		for _, l := range strings.Split(common.WrapHard(n, inner), "\n") {
 			lines = append(lines, m.th.Badge.Render(l))
@@ -455,9 +484,6 @@ func (m *Model) helpPanel(width, room int) string {
 			}
 			lines = append(lines, m.th.Muted.Render(l))
 		}
-	}
-	if len(lines) > room {
-		lines = append(lines[:room-1], m.th.Muted.Render("… (a taller window shows every step)"))
 	}
 	rule := m.th.Panel.Render("│") + " "
 	return rule + strings.Join(lines, "\n"+rule)

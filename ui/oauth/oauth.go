@@ -73,7 +73,9 @@ type Model struct {
 	spin     spinner.Model
 	width    int
 	height   int
-	th       theme.Theme
+	// anchor: the lines Anchor keeps on screen, found by the last View.
+	anchor [2]int
+	th     theme.Theme
 }
 
 // New prepares the screen; Start begins with the mode that fits.
@@ -364,8 +366,19 @@ var modeNames = map[flows.OAuthMode]string{
 	flows.ModePaste:   "paste the address back",
 }
 
+// Anchor keeps on screen what the person must see to go on: the chosen way
+// down to the error, the device code, or the paste-back input with its
+// error (the last of them when the window cannot hold it all).
+func (m *Model) Anchor() (int, int) {
+	if m.state == succeeded || m.state == starting || m.state == finishing {
+		return -1, -1
+	}
+	return m.anchor[0], m.anchor[1]
+}
+
 func (m *Model) View() string {
 	width := max(m.width, 20)
+	m.anchor = [2]int{-1, -1}
 	if m.state == succeeded {
 		return authorize.SuccessView(m.th, m.flow, m.flow.Saved, width)
 	}
@@ -390,16 +403,19 @@ func (m *Model) View() string {
 		if m.err.Hint != "" {
 			b.WriteString(common.Indent(m.th.Muted.Render(common.Wrap(m.err.Hint, width-2)), "  ") + "\n")
 		}
+		m.anchor = [2]int{0, common.Lines(&b)}
 		b.WriteString("\n" + m.th.Muted.Render(common.Wrap("Everything you typed is kept. r tries again, tab tries another way, esc goes back to the fields.", width)))
 	case waiting:
 		if m.att.Note != "" {
 			b.WriteString(m.th.Warning.Render(common.Wrap(theme.Warn+" "+m.att.Note, width)) + "\n\n")
 		}
+		base := common.Lines(&b)
 		if m.att.Device != nil {
 			b.WriteString(m.deviceView(width))
 		} else {
 			b.WriteString(m.pasteView(width))
 		}
+		m.anchor = [2]int{0, m.anchor[1] + base} // from the chosen way down
 	}
 	return b.String()
 }
@@ -416,15 +432,19 @@ func (m *Model) deviceView(width int) string {
 	d := m.att.Device
 	if m.showQR {
 		if code := qr(m.address()); code != "" && strings.Count(code, "\n")+3 <= m.height {
+			m.anchor[1] = strings.Count(code, "\n") + 1
 			return code + "\n" + m.th.Muted.Render("Scan with a phone · q hides the code")
 		}
-		return m.th.Muted.Render("The window is too small for the QR code; enlarge it, or open the address below.") + "\n" + m.link(m.address(), width)
+		out := m.th.Muted.Render("The window is too small for the QR code; enlarge it, or open the address below.") + "\n" + m.link(m.address(), width)
+		m.anchor[1] = strings.Count(out, "\n")
+		return out
 	}
 	var b strings.Builder
 	b.WriteString("On your phone or laptop, open\n")
 	b.WriteString("  " + m.link(d.VerificationURI, width-2) + "\n")
 	b.WriteString("and enter the code\n\n")
 	b.WriteString("    " + m.th.Big.Render(spaced(formatCode(d.UserCode))) + "\n\n")
+	m.anchor[1] = common.Lines(&b) - 2 // the code
 	b.WriteString(m.spin.View() + " Waiting for you to approve it in GitLab …\n\n")
 	b.WriteString(m.th.Muted.Render(common.Wrap("ctrl+y copies the address (with the code in it) to your clipboard; q shows a QR code for your phone.", width)))
 	return b.String()
@@ -433,10 +453,10 @@ func (m *Model) deviceView(width int) string {
 func (m *Model) pasteView(width int) string {
 	var b strings.Builder
 	if m.mode == flows.ModeBrowser {
-		b.WriteString(m.spin.View() + " Opening your browser on GitLab: select Authorize there; this screen moves on by itself.\n")
+		b.WriteString(m.spin.View() + " " + common.Wrap("Opening your browser on GitLab: select Authorize there; this screen moves on by itself.", width-2) + "\n")
 		b.WriteString(m.th.Muted.Render("If no browser opens, open this address:") + "\n")
 	} else {
-		b.WriteString("Open this address in a browser on any machine, and select Authorize:\n")
+		b.WriteString(common.Wrap("Open this address in a browser on any machine, and select Authorize:", width) + "\n")
 	}
 	b.WriteString(m.link(m.att.AuthURL, width) + "\n\n")
 	b.WriteString(common.Wrap("Your browser then ends on http://127.0.0.1:…/onramp/callback?code=…, which fails to load on another machine. That is expected: copy that whole address from the address bar and paste it here:", width) + "\n")
@@ -444,6 +464,7 @@ func (m *Model) pasteView(width int) string {
 	if m.pasteErr != "" {
 		b.WriteString("\n" + common.Indent(m.th.Error.Render(common.Wrap(theme.Fail+" "+common.Sentence(m.pasteErr), width-4)), "  "))
 	}
+	m.anchor[1] = common.Lines(&b)
 	if m.att.Tunnel != "" {
 		b.WriteString("\n\n" + m.th.Muted.Render(common.Wrap("Prefer a tunnel? Run "+m.att.Tunnel+" on your machine first; the browser then completes this by itself.", width)))
 	}

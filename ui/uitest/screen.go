@@ -92,6 +92,27 @@ func (s *Screen) WaitFor(want ...string) {
 	s.t.Fatalf("screen never showed %q; it shows:\n%s", want, s.Text())
 }
 
+// WaitForWithout waits until every want is on screen and none of gone is.
+func (s *Screen) WaitForWithout(want, gone []string) {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		text := s.Text()
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(text, w)
+		}
+		for _, g := range gone {
+			ok = ok && !strings.Contains(text, g)
+		}
+		if ok {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.t.Fatalf("screen never showed %q without %q; it shows:\n%s", want, gone, s.Text())
+}
+
 // Type types text as key presses.
 func (s *Screen) Type(text string) { s.TM.Type(text) }
 
@@ -99,7 +120,7 @@ func (s *Screen) Type(text string) { s.TM.Type(text) }
 func (s *Screen) Paste(text string) { s.TM.Send(tea.PasteMsg{Content: text}) }
 
 // Press sends named keys: "enter", "esc", "tab", "shift+tab", "up", "down",
-// "backspace", "ctrl+c", "ctrl+u", "ctrl+y", "ctrl+n", or a single rune.
+// "backspace", "pgup", "pgdown", "ctrl+c", "ctrl+u", "ctrl+y", "ctrl+n", or a single rune.
 func (s *Screen) Press(keys ...string) {
 	for _, k := range keys {
 		s.TM.Send(Key(k))
@@ -123,6 +144,10 @@ func Key(name string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyDown}
 	case "backspace":
 		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	case "pgup":
+		return tea.KeyPressMsg{Code: tea.KeyPgUp}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
 	}
 	if c, ok := strings.CutPrefix(name, "ctrl+"); ok {
 		return tea.KeyPressMsg{Code: rune(c[0]), Mod: tea.ModCtrl}
