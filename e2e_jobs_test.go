@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/cli"
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/store"
@@ -33,18 +34,33 @@ func startWorker(t *testing.T, h *home, extra ...string) *worker {
 	return w
 }
 
+// statusView is `onramp status --json`'s object for one connection (the
+// documented cli.Status), with its sync's fields at hand.
+type statusView struct {
+	cli.Status
+	Job       *store.SyncJob
+	LastRun   *store.SyncRun
+	Live      *flows.Progress
+	Sync      string // the sync in words
+	Schedule  string // "24h", "off"
+	State     string
+	Attention string
+}
+
 // statusOf reads `onramp status --json` for one alias.
-func statusOf(t *testing.T, h *home, alias string) flows.Status {
+func statusOf(t *testing.T, h *home, alias string) statusView {
 	t.Helper()
 	out, errOut, _ := runCLI(t, h, "", "status", alias, "--json")
-	var rows []flows.Status
+	var rows []cli.Status
 	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 {
 		t.Fatalf("status %s: %v %s %s", alias, err, out, errOut)
 	}
-	return rows[0]
+	r := rows[0]
+	return statusView{Status: r, Job: r.Sync.Job, LastRun: r.Sync.LastRun, Live: r.Sync.Progress, Sync: r.Sync.Text,
+		Schedule: r.Connection.SyncEvery, State: r.Connection.State, Attention: r.Attention}
 }
 
-func waitStatus(t *testing.T, h *home, alias, what string, ok func(flows.Status) bool) flows.Status {
+func waitStatus(t *testing.T, h *home, alias, what string, ok func(statusView) bool) statusView {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -59,8 +75,8 @@ func waitStatus(t *testing.T, h *home, alias, what string, ok func(flows.Status)
 	}
 }
 
-func synced(want int) func(flows.Status) bool {
-	return func(s flows.Status) bool {
+func synced(want int) func(statusView) bool {
+	return func(s statusView) bool {
 		return s.LastRun != nil && s.LastRun.Status == store.RunSucceeded && s.LastRun.Users == want
 	}
 }
@@ -78,8 +94,8 @@ func TestE2EConnectThenWorker(t *testing.T) {
 	w := startWorker(t, h)
 	want := len(srv.Sandbox.People(0))
 	s := waitStatus(t, h, "prod", "the first sync", synced(want))
-	s = waitStatus(t, h, "prod", "the next sync scheduled", func(s flows.Status) bool { return s.Job != nil && s.Job.State == store.JobScheduled })
-	if !strings.Contains(s.Sync, "next sync at") || s.Schedule != "every 24h" {
+	s = waitStatus(t, h, "prod", "the next sync scheduled", func(s statusView) bool { return s.Job != nil && s.Job.State == store.JobScheduled })
+	if !strings.Contains(s.Sync, "next sync at") || s.Schedule != "24h" {
 		t.Fatalf("after the sync: %q %q", s.Sync, s.Schedule)
 	}
 	out, _, _ := runCLI(t, h, "", "status")
@@ -127,7 +143,7 @@ func TestE2EKilledWorkerIsRescued(t *testing.T) {
 		w := startWorker(t, h, fast...)
 		workers[w.cmd.Process.Pid] = w
 	}
-	s := waitStatus(t, h, "big", "the sync under way", func(s flows.Status) bool { return s.Live != nil && s.Live.Pages >= 4 })
+	s := waitStatus(t, h, "big", "the sync under way", func(s statusView) bool { return s.Live != nil && s.Live.Pages >= 4 })
 	first := s.LastRun.ID
 	// Kill whichever worker runs it ("syncing on worker@host:PID").
 	pid, _ := strconv.Atoi(s.Sync[strings.LastIndex(s.Sync, ":")+1:])
@@ -218,13 +234,13 @@ func TestE2ESyncStopFromAnotherProcess(t *testing.T) {
 	h := newHome(t)
 	connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, "big")
 	startWorker(t, h)
-	waitStatus(t, h, "big", "the sync under way", func(s flows.Status) bool {
+	waitStatus(t, h, "big", "the sync under way", func(s statusView) bool {
 		return s.Live != nil && s.Live.Pages >= 2 && strings.HasPrefix(s.Sync, "syncing on worker@")
 	})
 	if _, e, c := runCLI(t, h, "", "sync", "big", "--stop"); c != 0 || !strings.Contains(e, "stops at its next checkpoint") {
 		t.Fatalf("--stop: %d %s", c, e)
 	}
-	s := waitStatus(t, h, "big", "stopped", func(s flows.Status) bool { return s.LastRun.Status == store.RunStopped })
+	s := waitStatus(t, h, "big", "stopped", func(s statusView) bool { return s.LastRun.Status == store.RunStopped })
 	if s.LastRun.Users >= len(srv.Sandbox.People(0)) {
 		t.Fatal("stopped only at the end")
 	}
@@ -254,11 +270,11 @@ func TestE2EWorkerRateLimitAndExpiredToken(t *testing.T) {
 	plain.Sandbox.Revoke(old.Secret(store.SecretToken).Reveal())
 	storm.Sandbox.InjectFault(gitlabtest.Fault{PathPrefix: "/users", Status: 429, RetryAfter: 300, Times: 1000})
 	startWorker(t, h)
-	s := waitStatus(t, h, "storm", "snoozed", func(s flows.Status) bool { return s.Job != nil && s.Job.State == store.JobSnoozed })
+	s := waitStatus(t, h, "storm", "snoozed", func(s statusView) bool { return s.Job != nil && s.Job.State == store.JobSnoozed })
 	if !strings.Contains(s.Sync, "snoozed until") || s.Attention != "" || s.LastRun.Status == store.RunFailed {
 		t.Fatalf("rate limit: %q, attention %q, last %+v", s.Sync, s.Attention, s.LastRun)
 	}
-	o := waitStatus(t, h, "old", "needs reconnect", func(s flows.Status) bool { return s.State == string(store.StateNeedsReconnect) })
+	o := waitStatus(t, h, "old", "needs reconnect", func(s statusView) bool { return s.State == string(store.StateNeedsReconnect) })
 	if o.Job != nil {
 		t.Fatalf("a refused credential still has a job: %+v", o.Job)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/internal/pgtest"
 	"github.com/onramp-dev/onramp/store"
@@ -54,7 +53,7 @@ func TestE2ETeamOnPostgres(t *testing.T) {
 
 	// Kill the server Alice used and whichever worker runs the sync.
 	alias := storeConns(t, hB)[0].Alias
-	s := waitStatus(t, hB, alias, "the sync under way", func(s flows.Status) bool { return s.Live != nil && s.Live.Pages >= 3 })
+	s := waitStatus(t, hB, alias, "the sync under way", func(s statusView) bool { return s.Live != nil && s.Live.Pages >= 3 })
 	a.cmd.Process.Kill()
 	a.cmd.Wait()
 	victim := wA // and a worker: the one running the sync, if a worker runs it

@@ -283,15 +283,8 @@ func TestE2EConnectCommand(t *testing.T) {
 	if code != cli.ExitOK {
 		t.Fatalf("connect: %d %s", code, errOut)
 	}
-	var res struct {
-		Connection   struct{ Alias, Host string }
-		Summary      []struct{ Label, Value string }
-		Verification struct {
-			Username string
-			Admin    bool
-		}
-	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Verification.Username != "root" || !res.Verification.Admin || len(res.Summary) < 5 {
+	var res cli.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Connection.Account.Username != "root" || !res.Connection.Account.Admin || len(res.Summary) < 5 {
 		t.Fatalf("json: %v %s", err, out)
 	}
 
@@ -324,9 +317,9 @@ func TestE2EConnectCommand(t *testing.T) {
 	if code != 0 || len(rows) != 2 {
 		t.Fatalf("list: %d %s", code, out)
 	}
-	out, _, _ = run("", "list")
-	if !strings.Contains(out, "ALIAS") || !strings.Contains(out, "team-b") && !strings.Contains(out, "Team-B") {
-		t.Fatalf("list text: %s", out)
+	out, _, _ = run("", "list") // piped: tab-separated, no header (gh's convention)
+	if strings.Contains(out, "ALIAS") || strings.Count(out, "\n") != 2 || !strings.Contains(out, "Team-B\tGitLab\t") {
+		t.Fatalf("list text: %q", out)
 	}
 	out, _, code = run("", "show", "team-b")
 	if code != 0 || !strings.Contains(out, "glpat-…") || !strings.Contains(out, "@bob") {

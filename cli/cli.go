@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/internal/httpx"
@@ -57,25 +57,50 @@ type App struct {
 	// storeFlag is set when --store was given (the demo ignores ONRAMP_STORE
 	// so it never writes sandbox connections into a real store).
 	storeFlag bool
+	// RunF, when set, receives each command's parsed options instead of
+	// running it (gh's seam: tests check parsing without side effects).
+	RunF func(cmd *cobra.Command, opts any) error
+	// current is the command being run (for its usage line); args are the
+	// arguments as given (--json is honoured for errors too).
+	current *cobra.Command
+	args    []string
 }
 
-// exitError carries an exit code with its message.
+// exitError carries an exit code with its message; usage, when set, is the
+// command whose usage line a usage error shows.
 type exitError struct {
-	code int
-	err  error
+	code  int
+	err   error
+	usage *cobra.Command
+	// answered: the command printed its data and the code is part of the
+	// answer (status: something needs attention), so --json adds no error.
+	answered bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func usageErr(format string, args ...any) error {
-	return &exitError{ExitUsage, fmt.Errorf(format, args...)}
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
 }
 
-func abortErr() error { return &exitError{ExitAborted, errors.New("aborted")} }
+func abortErr() error { return &exitError{code: ExitAborted, err: errAborted} }
 
 // Main runs onramp with args (without the program name) and returns the exit code.
 func Main(args []string, a *App) int {
+	a.setDefaults()
+	if path := a.Getenv("ONRAMP_DEBUG_HTTP"); path != "" {
+		if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+			httpx.DebugLog = f
+			defer f.Close()
+		}
+	}
+	a.args = args
+	return exitCode(a.execute(args))
+}
+
+// setDefaults fills the dependencies a caller left out with the real ones.
+func (a *App) setDefaults() {
 	if a.Getenv == nil {
 		a.Getenv = os.Getenv
 	}
@@ -88,166 +113,73 @@ func Main(args []string, a *App) int {
 	if a.Catalog == nil {
 		a.Catalog = flows.DefaultCatalog()
 	}
-	if path := a.Getenv("ONRAMP_DEBUG_HTTP"); path != "" {
-		if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
-			httpx.DebugLog = f
-			defer f.Close()
-		}
-	}
-	err := a.run(args)
+}
+
+// exitCode maps an error to the process's exit code: the one place that does.
+func exitCode(err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	code := ExitFailure
 	var ee *exitError
-	if errors.As(err, &ee) {
-		code = ee.code
-	} else if errors.Is(err, store.ErrNotFound) {
-		code = ExitNotFound
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, store.ErrNotFound):
+		return ExitNotFound
+	case isCobraUsage(err):
+		return ExitUsage
 	}
-	if code != ExitAborted || ee == nil || ee.err.Error() != "aborted" {
-		fmt.Fprintln(a.Err, "onramp: "+oneLine(err.Error()))
+	return ExitFailure
+}
+
+// isCobraUsage recognises the usage errors cobra makes itself (a required
+// flag left out, an unknown help topic).
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	return strings.HasPrefix(s, "required flag") || strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "if any flags in the group")
+}
+
+// printError says what failed: "onramp: …" on stderr (with the usage line
+// for a usage error), and with --json also {"error":{…}} on stdout, so a
+// script never parses nothing.
+func (a *App) printError(w io.Writer, err error) {
+	code := exitCode(err)
+	var ee *exitError
+	errors.As(err, &ee)
+	if a.wantsJSON() && (ee == nil || !ee.answered) {
+		writeJSON(a.Out, ErrorJSON{Error: ErrorBody{Code: codeNames[code], ExitCode: code, Message: oneLine(err.Error())}})
 	}
-	return code
+	if code == ExitAborted && errors.Is(err, errAborted) {
+		return
+	}
+	fmt.Fprintln(w, "onramp: "+oneLine(err.Error()))
+	if code != ExitUsage {
+		return
+	}
+	cmd := a.current
+	if ee != nil && ee.usage != nil {
+		cmd = ee.usage
+	}
+	if cmd != nil {
+		fmt.Fprintf(w, "Usage: %s\nRun '%s --help' for more.\n", cmd.UseLine(), cmd.CommandPath())
+	}
+}
+
+// wantsJSON: the command line asked for JSON (read from the arguments, so
+// it holds even when parsing failed before --json was reached).
+func (a *App) wantsJSON() bool {
+	for _, arg := range a.args {
+		if arg == "--" {
+			break
+		}
+		if arg == "--json" || arg == "--json=true" {
+			return true
+		}
+	}
+	return false
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ") }
-
-const usage = `onramp — connect managed apps, verify them and keep their credentials safe.
-
-Usage:
-  onramp [--store PATH]                  open the wizard
-  onramp demo [--store PATH]             the wizard against a built-in sandbox GitLab (offline)
-  onramp integrations                    the Integrations page
-  onramp connect gitlab --url URL [--alias NAME] (--token-stdin | --token-file PATH)
-                        [--ca-file PATH] [--allow-http] [--json]
-  onramp connect gitlab --auth oauth --url URL --client-id ID [--client-secret-stdin]
-                        [--scopes "read_api read_user"] [--flow browser|device|paste] [--alias NAME]
-  onramp reconnect ALIAS [--token-stdin | --token-file PATH | --flow MODE]
-                                         authorize again, keeping alias and settings
-  onramp sync ALIAS [--json] [--stop]    sync now and follow it (NDJSON progress with --json); --stop stops it
-  onramp schedule ALIAS 6h|24h|off       how often the connection is synced again (24h by default)
-  onramp worker [--concurrency 4]        run syncs in the background until SIGTERM
-  onramp inventory ALIAS [--json]        the latest snapshot: users and seats
-  onramp status [ALIAS] [--json]         the Integrations page in text; exit 1 when anything needs attention
-  onramp list [--json]                   every stored connection
-  onramp show ALIAS [--json]             one connection (secrets as fingerprints only)
-  onramp remove ALIAS [--yes] [--revoke [--force]]
-                                         delete a connection (--revoke: at the vendor first)
-  onramp store info [--json]             where the store and its key live
-  onramp store migrate [--dry-run]       upgrade a shared store (and its job queue) to this onramp
-  onramp store copy --to URL             copy this store's connections into another (the team's) store
-  onramp serve [--listen 127.0.0.1:2222] [--authorized-keys FILE] [--host-key FILE]
-               [--allow-host PATTERN ...] [--max-sessions N] [--idle-timeout D] [--connect-rate R]
-               [--login-timeout D]
-                                         serve the wizard over SSH to the operators in FILE
-  onramp version
-
-Global flags (before or after the command):
-  --store PATH|URL             the store file, or postgres://… for a team's shared store
-                               (env ONRAMP_STORE)
-  --passphrase-command CMD     derive the store's key from CMD's output (Argon2id)
-                               (env ONRAMP_PASSPHRASE_COMMAND)
-  --key-command CMD            CMD prints the store's key (a secrets manager)
-                               (env ONRAMP_KEY_COMMAND)
-
-Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 130 aborted.
-`
-
-// globalFlags pulls --store, --passphrase-command and --key-command out of
-// args wherever they stand, so every command accepts them.
-func (a *App) globalFlags(args []string) ([]string, error) {
-	a.StorePath = a.Getenv("ONRAMP_STORE")
-	a.KeyCommand = a.Getenv("ONRAMP_KEY_COMMAND")
-	a.PassphraseCommand = a.Getenv("ONRAMP_PASSPHRASE_COMMAND")
-	if a.PassphraseCommand != "" {
-		a.passphraseFrom = "ONRAMP_PASSPHRASE_COMMAND"
-	}
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-		if !strings.HasPrefix(arg, "-") || (name != "store" && name != "passphrase-command" && name != "key-command") {
-			rest = append(rest, arg)
-			continue
-		}
-		if !hasValue {
-			if i+1 >= len(args) {
-				return nil, usageErr("--%s needs a value", name)
-			}
-			i++
-			value = args[i]
-		}
-		switch name {
-		case "store":
-			a.StorePath, a.storeFlag = value, true
-		case "key-command":
-			a.KeyCommand = value
-		default:
-			a.PassphraseCommand, a.passphraseFrom = value, "--passphrase-command"
-		}
-	}
-	return rest, nil
-}
-
-func (a *App) run(args []string) error {
-	args, err := a.globalFlags(args)
-	if err != nil {
-		return err
-	}
-	if len(args) == 0 {
-		return a.wizard(false)
-	}
-	cmd, rest := args[0], args[1:]
-	commands := map[string]func([]string) error{
-		"demo": a.demo, "integrations": func([]string) error { return a.wizard(true) },
-		"connect": a.connect, "reconnect": a.reconnect, "list": a.list, "ls": a.list, "show": a.show,
-		"remove": a.remove, "rm": a.remove, "sync": a.syncCmd, "inventory": a.inventory, "status": a.status, "serve": a.serve,
-		"worker": a.worker, "schedule": a.schedule,
-	}
-	if run, ok := commands[cmd]; ok {
-		return run(rest)
-	}
-	switch cmd {
-	case "store":
-		if len(rest) > 0 {
-			switch rest[0] {
-			case "info":
-				return a.storeInfo(rest[1:])
-			case "migrate":
-				return a.storeMigrate(rest[1:])
-			case "copy":
-				return a.storeCopy(rest[1:])
-			}
-		}
-		return usageErr("usage: onramp store info [--json] | onramp store migrate [--dry-run] | onramp store copy --to URL")
-	case "version", "--version":
-		fmt.Fprintln(a.Out, versionString())
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(a.Out, usage)
-		return nil
-	}
-	fmt.Fprint(a.Err, usage)
-	return usageErr("unknown command %q", cmd)
-}
-
-// newFlagSet is a flag set that reports usage errors with exit code 2.
-func newFlagSet(name string, a *App) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(a.Err)
-	return fs
-}
-
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return &exitError{ExitOK, errors.New("")}
-		}
-		return &exitError{ExitUsage, err}
-	}
-	return nil
-}
 
 // stdin is the buffered standard input.
 func (a *App) stdin() *bufio.Reader {

@@ -10,14 +10,8 @@ import (
 // app is an App with in-memory streams and an isolated environment, so
 // commands run without a terminal.
 func app(t *testing.T, stdin string) (*App, *bytes.Buffer, *bytes.Buffer) {
-	dir := t.TempDir()
-	env := map[string]string{
-		"HOME": dir, "XDG_CONFIG_HOME": filepath.Join(dir, "config"),
-		"ONRAMP_STORE": filepath.Join(dir, "data", "onramp.db"), "ONRAMP_NO_KEYRING": "1",
-	}
-	var out, errb bytes.Buffer
-	a := &App{IO: IO{In: strings.NewReader(stdin), Out: &out, Err: &errb}, Getenv: func(k string) string { return env[k] }}
-	return a, &out, &errb
+	_, _, _, env := appEnv(t)
+	return appWith(env, stdin)
 }
 
 func TestExitCodes(t *testing.T) {
@@ -38,10 +32,16 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"connect", "gitlab", "--url", "ftp://x", "--token-stdin"}, ExitUsage, "--url"},
 		{[]string{"connect", "gitlab", "--url", "http://gitlab.example.com", "--token-stdin"}, ExitUsage, "--allow-http"},
 		{[]string{"show", "missing"}, ExitNotFound, "not found"},
-		{[]string{"show"}, ExitUsage, "usage"},
+		{[]string{"show"}, ExitUsage, "Usage: onramp show ALIAS"},
+		{[]string{"show", "a", "b"}, ExitUsage, `unexpected argument "b"`},
+		{[]string{"--bogus"}, ExitUsage, "unknown flag: --bogus\nUsage: onramp [flags]"},
+		{[]string{"list", "--bogus"}, ExitUsage, "Usage: onramp list [flags]"},
+		{[]string{"schedule", "prod", "weekly"}, ExitUsage, "6h, 24h or 30m"},
+		{[]string{"integrations", "--help"}, ExitOK, ""},
 		{[]string{"remove", "missing", "--yes"}, ExitNotFound, "not found"},
-		{[]string{"store"}, ExitUsage, "store info"},
-		{[]string{"--store"}, ExitUsage, "needs a value"},
+		{[]string{"store"}, ExitUsage, "info, migrate or copy"},
+		{[]string{"store", "copy"}, ExitUsage, `required flag(s) "to" not set`},
+		{[]string{"--store"}, ExitUsage, "flag needs an argument: --store"},
 	}
 	for _, c := range cases {
 		a, _, errb := app(t, "glpat-from-stdin-0123456789\n")

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/gitlab"
@@ -34,53 +34,66 @@ type connectOptions struct {
 	Flow              string
 	// prompt is what a terminal shows before a masked read.
 	prompt string
+	// argvSecret holds --token/--client-secret, refused when given.
+	argvSecret string
 }
 
-// connectResult is what --json prints.
-type connectResult struct {
-	Connection   flows.Integration   `json:"connection"`
-	Summary      []flows.SummaryItem `json:"summary"`
-	Warnings     []flows.Warning     `json:"warnings"`
-	Verification struct {
-		Username  string   `json:"username"`
-		Admin     bool     `json:"admin"`
-		Version   string   `json:"server_version"`
-		Edition   string   `json:"server_edition"`
-		Scopes    []string `json:"scopes"`
-		ExpiresAt any      `json:"expires_at"`
-	} `json:"verification"`
+func (a *App) newConnectCmd() *cobra.Command {
+	o := &connectOptions{}
+	cmd := &cobra.Command{
+		Use:   "connect VENDOR --url URL (--token-stdin | --token-file PATH | --auth oauth --client-id ID)",
+		Short: "Connect a vendor without the wizard: the same checks, for scripts",
+		Long: `Connect a vendor from a script: the wizard's flow without a terminal — the
+same URL checks, verification, summary and warnings. Secrets are read from
+standard input or a file, never from arguments. A second connection to the
+same vendor needs --alias.
+
+Arguments:
+  VENDOR   the catalog's vendor id (gitlab)`,
+		Example: `  onramp connect gitlab --url https://gitlab.example.com --token-stdin < token.txt
+  onramp connect gitlab --url gitlab.example.com --token-file ~/.gitlab-token --alias prod --json
+  onramp connect gitlab --auth oauth --url https://gitlab.example.com --client-id ID --client-secret-stdin --flow device`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("onramp connect needs VENDOR (vendors: %s)", vendorIDs(a.Catalog)), usage: cmd}
+			}
+			return exactArgs("VENDOR")(cmd, args)
+		},
+		ValidArgsFunction: a.completeVendors,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Vendor = args[0]
+			return a.exec(cmd, o, func() error { return a.connect(cmd.Context(), o) })
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.URL, "url", "", "the server's `URL`, e.g. https://gitlab.example.com (required)")
+	f.StringVar(&o.Auth, "auth", store.AuthToken, "auth `METHOD`: token or oauth")
+	f.BoolVar(&o.TokenStdin, "token-stdin", false, "read the token from standard input")
+	f.StringVar(&o.TokenFile, "token-file", "", "read the token from the file at `PATH`")
+	f.StringVar(&o.ClientID, "client-id", "", "the OAuth application's `ID`")
+	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the OAuth application's secret from standard input")
+	f.StringVar(&o.Scopes, "scopes", "", "OAuth `SCOPES`, space-separated (default \"read_api read_user\")")
+	f.StringVar(&o.Flow, "flow", "", "OAuth flow `MODE`: browser, device or paste (default: browser here, device over SSH)")
+	f.StringVar(&o.Alias, "alias", "", "the connection's alias `NAME`")
+	f.StringVar(&o.CAFile, "ca-file", "", "CA certificate file (PEM) at `PATH`, for a server with a private CA")
+	f.BoolVar(&o.AllowHTTP, "allow-http", false, "allow plain http to a host other than this machine")
+	f.BoolVar(&o.JSON, "json", false, "print JSON: the connection, summary and warnings")
+	// Refused with a reason rather than "unknown flag": people try them.
+	f.StringVar(&o.argvSecret, "token", "", "refused: a token never goes in arguments")
+	f.StringVar(&o.argvSecret, "client-secret", "", "refused: a secret never goes in arguments")
+	f.MarkHidden("token")
+	f.MarkHidden("client-secret")
+	cmd.RegisterFlagCompletionFunc("auth", fixed("token", "oauth"))
+	cmd.RegisterFlagCompletionFunc("flow", fixed("browser", "device", "paste"))
+	cmd.MarkFlagFilename("token-file")
+	cmd.MarkFlagFilename("ca-file", "pem", "crt")
+	return cmd
 }
 
 // connect runs the wizard's flow without a terminal: same code, same summary.
-func (a *App) connect(args []string) error {
-	var o connectOptions
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usageErr("usage: onramp connect VENDOR --url URL ... (vendors: %s)", vendorIDs(a.Catalog))
-	}
-	o.Vendor = args[0]
-	fs := newFlagSet("connect", a)
-	fs.StringVar(&o.Auth, "auth", store.AuthToken, "auth method: token or oauth")
-	fs.StringVar(&o.URL, "url", "", "server URL")
-	fs.StringVar(&o.ClientID, "client-id", "", "OAuth application ID")
-	fs.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the OAuth application secret from standard input")
-	fs.StringVar(&o.Scopes, "scopes", "", "OAuth scopes (default read_api read_user)")
-	fs.StringVar(&o.Flow, "flow", "", "OAuth flow: browser, device or paste (default: browser here, device over SSH)")
-	fs.StringVar(&o.Alias, "alias", "", "connection alias")
-	fs.BoolVar(&o.TokenStdin, "token-stdin", false, "read the token from standard input")
-	fs.StringVar(&o.TokenFile, "token-file", "", "read the token from a file")
-	fs.StringVar(&o.CAFile, "ca-file", "", "CA certificate (PEM) for a private CA")
-	fs.BoolVar(&o.AllowHTTP, "allow-http", false, "allow plain http to a host other than this machine")
-	fs.BoolVar(&o.JSON, "json", false, "print the result as JSON")
-	fs.String("token", "", "refused: tokens never go in argv")
-	fs.String("client-secret", "", "refused: secrets never go in argv")
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	if fs.Lookup("token").Value.String() != "" || fs.Lookup("client-secret").Value.String() != "" {
+func (a *App) connect(ctx context.Context, o *connectOptions) error {
+	if o.argvSecret != "" {
 		return usageErr("a secret on the command line is visible to every user of this machine; use --token-stdin, --token-file or --client-secret-stdin")
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	// Every flag is checked before anything is read or opened, so a script
 	// learns of its mistakes before any secret is read.
@@ -113,14 +126,13 @@ func (a *App) connect(args []string) error {
 	}
 	var token string
 	if o.Auth == store.AuthToken {
-		t, err := a.readToken(o)
+		t, err := a.readToken(*o)
 		if err != nil {
 			return err
 		}
 		token = t
 	}
 
-	ctx := context.Background()
 	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -232,17 +244,10 @@ func (a *App) authorize(flow *flows.Connect, mode flows.OAuthMode, quiet bool) (
 
 // printConnected prints the verification summary: text or --json.
 func (a *App) printConnected(flow *flows.Connect, v *flows.Verification, conn *store.Connection, asJSON bool) error {
-	row := flows.IntegrationOf(conn, a.Catalog, a.Now())
 	if asJSON {
-		var r connectResult
-		r.Connection, r.Summary, r.Warnings = row, v.Summary(), v.Warnings
+		r := Result{Connection: a.connectionJSON(conn), Summary: v.Summary(), Warnings: v.Warnings}
 		if r.Warnings == nil {
 			r.Warnings = []flows.Warning{}
-		}
-		r.Verification.Username, r.Verification.Admin = v.Account.Username, v.Account.Admin
-		r.Verification.Version, r.Verification.Edition, r.Verification.Scopes = v.ServerVersion, v.ServerEdition, v.Scopes
-		if v.ExpiresAt != nil {
-			r.Verification.ExpiresAt = v.ExpiresAt.Format("2006-01-02")
 		}
 		return writeJSON(a.Out, r)
 	}
@@ -307,10 +312,4 @@ func vendorIDs(c flows.Catalog) string {
 		ids = append(ids, v.ID)
 	}
 	return strings.Join(ids, ", ")
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -3,22 +3,42 @@ package cli
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
+
+	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
 
-func (a *App) list(args []string) error {
-	fs := newFlagSet("list", a)
-	asJSON := fs.Bool("json", false, "print JSON")
-	ctx := context.Background()
-	st, err := a.storeArg(ctx, fs, args)
+// listOptions are `onramp list`'s flags.
+type listOptions struct{ JSON bool }
+
+func (a *App) newListCmd() *cobra.Command {
+	o := &listOptions{}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List every stored connection",
+		Long: `List every stored connection: alias, vendor, host, account, auth method,
+expiry and state. On a terminal it is a table; piped, tab-separated values
+with a header line; with --json, an array of connection objects.`,
+		Example: `  onramp list
+  onramp list --json | jq -r '.[] | select(.state != "connected") | .alias'`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.exec(cmd, o, func() error { return a.list(cmd.Context(), o) })
+		},
+	}
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON: an array of connections")
+	return cmd
+}
+
+func (a *App) list(ctx context.Context, o *listOptions) error {
+	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -27,50 +47,32 @@ func (a *App) list(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		if rows == nil {
-			rows = []flows.Integration{}
-		}
-		return writeJSON(a.Out, rows)
+	if o.JSON {
+		return a.writeConnections(ctx, st)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(a.Err, "No connections yet. Run `onramp` to add one.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(a.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ALIAS\tVENDOR\tHOST\tACCOUNT\tAUTH\tEXPIRES\tSTATE")
+	t := a.newTable("ALIAS", "VENDOR", "HOST", "ACCOUNT", "AUTH", "EXPIRES", "STATE")
 	for _, r := range rows {
 		acct := r.Account
 		if r.Admin {
 			acct += " (admin)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Alias, r.Vendor, r.Host, acct, r.AuthMethod, r.Expires, r.State)
+		t.row(r.Alias, r.Vendor, r.Host, acct, r.AuthMethod, r.Expires, r.State)
 	}
-	return tw.Flush()
+	return t.flush()
 }
 
-// storeArg parses a command's flags and opens the store; the caller closes it.
-func (a *App) storeArg(ctx context.Context, fs *flag.FlagSet, args []string) (store.Backend, error) {
-	if err := parse(fs, reorder(fs, args)); err != nil {
-		return nil, err
-	}
-	return a.openStore(ctx)
-}
-
-// connectionArg parses a command's flags and its one ALIAS argument, opens
-// the store and finds the connection; the caller closes the store.
-func (a *App) connectionArg(ctx context.Context, fs *flag.FlagSet, args []string, usage string) (store.Backend, *store.Connection, error) {
-	if err := parse(fs, reorder(fs, args)); err != nil {
-		return nil, nil, err
-	}
-	if fs.NArg() != 1 {
-		return nil, nil, usageErr("usage: %s", usage)
-	}
+// openConnection opens the store and finds the connection named by arg
+// (ALIAS or VENDOR/ALIAS); the caller closes the store.
+func (a *App) openConnection(ctx context.Context, arg string) (store.Backend, *store.Connection, error) {
 	st, err := a.openStore(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := findArg(ctx, st, fs.Arg(0))
+	c, err := findArg(ctx, st, arg)
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -87,19 +89,37 @@ func findArg(ctx context.Context, st store.Store, arg string) (*store.Connection
 	return st.Find(ctx, vendor, alias)
 }
 
-// shownConnection is `show`'s JSON: everything but secrets, which appear as
-// fingerprints.
-type shownConnection struct {
-	*store.Connection
-	CABundle string            `json:"ca_bundle,omitempty"`
-	Secrets  map[string]string `json:"secrets"`
+// showOptions are `onramp show`'s arguments and flags.
+type showOptions struct {
+	Alias string
+	JSON  bool
 }
 
-func (a *App) show(args []string) error {
-	fs := newFlagSet("show", a)
-	asJSON := fs.Bool("json", false, "print JSON")
-	ctx := context.Background()
-	st, c, err := a.connectionArg(ctx, fs, args, "onramp show ALIAS [--json]")
+func (a *App) newShowCmd() *cobra.Command {
+	o := &showOptions{}
+	cmd := &cobra.Command{
+		Use:   "show ALIAS",
+		Short: "Show one connection (secrets as fingerprints only)",
+		Long: `Show one stored connection: server, account, auth method, scopes, expiry,
+state, who added and changed it. Secrets are shown only as fingerprints.
+
+Arguments:
+  ALIAS   the connection's alias, or VENDOR/ALIAS when two vendors share it`,
+		Example: `  onramp show gitlab-prod
+  onramp show gitlab/prod --json`,
+		Args:              exactArgs("ALIAS"),
+		ValidArgsFunction: a.completeAliases,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Alias = args[0]
+			return a.exec(cmd, o, func() error { return a.show(cmd.Context(), o) })
+		},
+	}
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON: the connection")
+	return cmd
+}
+
+func (a *App) show(ctx context.Context, o *showOptions) error {
+	st, c, err := a.openConnection(ctx, o.Alias)
 	if err != nil {
 		return err
 	}
@@ -112,8 +132,10 @@ func (a *App) show(args []string) error {
 	if c.CABundle != "" {
 		ca = "custom CA bundle (" + fmt.Sprint(strings.Count(c.CABundle, "BEGIN CERTIFICATE")) + " certificate(s))"
 	}
-	if *asJSON {
-		return writeJSON(a.Out, shownConnection{Connection: c, CABundle: ca, Secrets: fps})
+	if o.JSON {
+		j := a.connectionJSON(c)
+		j.Secrets, j.CABundle = fps, ca
+		return writeJSON(a.Out, j)
 	}
 	row := flows.IntegrationOf(c, a.Catalog, a.Now())
 	items := []flows.SummaryItem{
@@ -149,18 +171,49 @@ func reasonNote(r string) string {
 	return ": " + r
 }
 
-func (a *App) remove(args []string) error {
-	fs := newFlagSet("remove", a)
-	yes := fs.Bool("yes", false, "do not ask")
-	doRevoke := fs.Bool("revoke", false, "revoke the credential at the vendor first")
-	force := fs.Bool("force", false, "with --revoke: delete locally even if revoking fails")
-	ctx := context.Background()
-	st, c, err := a.connectionArg(ctx, fs, args, "onramp remove ALIAS [--yes] [--revoke [--force]]")
+// removeOptions are `onramp remove`'s arguments and flags.
+type removeOptions struct {
+	Alias                    string
+	Yes, Revoke, Force, JSON bool
+}
+
+func (a *App) newRemoveCmd() *cobra.Command {
+	o := &removeOptions{}
+	cmd := &cobra.Command{
+		Use:     "remove ALIAS",
+		Aliases: []string{"rm"},
+		Short:   "Delete a connection (--revoke: at the vendor first)",
+		Long: `Delete a stored connection: its credentials, inventory and sync job. It
+asks first on a terminal; elsewhere --yes is required. With --revoke the
+credential is revoked at the vendor first, and nothing is deleted if that
+fails (unless --force).
+
+Arguments:
+  ALIAS   the connection's alias, or VENDOR/ALIAS`,
+		Example: `  onramp remove staging
+  onramp remove staging --yes --revoke --json`,
+		Args:              exactArgs("ALIAS"),
+		ValidArgsFunction: a.completeAliases,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Alias = args[0]
+			return a.exec(cmd, o, func() error { return a.remove(cmd.Context(), o) })
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.Yes, "yes", "y", false, "do not ask")
+	f.BoolVar(&o.Revoke, "revoke", false, "revoke the credential at the vendor first")
+	f.BoolVar(&o.Force, "force", false, "with --revoke: delete locally even if revoking fails")
+	f.BoolVar(&o.JSON, "json", false, "print JSON: the removed connection")
+	return cmd
+}
+
+func (a *App) remove(ctx context.Context, o *removeOptions) error {
+	st, c, err := a.openConnection(ctx, o.Alias)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if !*yes {
+	if !o.Yes {
 		if !isTerminal(a.In) {
 			return usageErr("not a terminal: pass --yes to remove %s without asking", c.Alias)
 		}
@@ -170,13 +223,15 @@ func (a *App) remove(args []string) error {
 			return abortErr()
 		}
 	}
-	if *doRevoke {
+	revoked := false
+	if o.Revoke {
 		if err := revoke(ctx, c); err != nil {
-			if !*force {
+			if !o.Force {
 				return revokeFailed(c, err)
 			}
 			fmt.Fprintf(a.Err, "! %v; deleting the local copy anyway (--force)\n", err)
 		} else {
+			revoked = true
 			fmt.Fprintf(a.Err, "Revoked the credential at %s.\n", textsafe.Line(c.BaseURL))
 		}
 	}
@@ -184,6 +239,9 @@ func (a *App) remove(args []string) error {
 		return err
 	}
 	fmt.Fprintf(a.Err, "Removed %s.\n", textsafe.Line(c.Alias))
+	if o.JSON {
+		return writeJSON(a.Out, Removed{Connection: a.connectionJSON(c), Removed: true, Revoked: revoked})
+	}
 	return nil
 }
 
@@ -193,11 +251,8 @@ func confirmed(r io.Reader) bool {
 	return ans == "y" || ans == "yes"
 }
 
-func (a *App) storeInfo(args []string) error {
-	fs := newFlagSet("store info", a)
-	asJSON := fs.Bool("json", false, "print JSON")
-	ctx := context.Background()
-	st, err := a.storeArg(ctx, fs, args)
+func (a *App) storeInfo(ctx context.Context, asJSON bool) error {
+	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -206,7 +261,7 @@ func (a *App) storeInfo(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		return writeJSON(a.Out, info)
 	}
 	printSummary(a.Out, []flows.SummaryItem{
@@ -217,30 +272,4 @@ func (a *App) storeInfo(args []string) error {
 		{Label: "Readable by", Value: info.Key.ReadableBy},
 	})
 	return nil
-}
-
-// reorder moves flags (with their values) before positional arguments, so
-// `show prod --json` and `reconnect prod --flow device` work as people type
-// them.
-func reorder(fs *flag.FlagSet, args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			pos = append(pos, a)
-			continue
-		}
-		flags = append(flags, a)
-		name := strings.TrimLeft(a, "-")
-		if strings.Contains(name, "=") {
-			continue
-		}
-		if f := fs.Lookup(name); f != nil && i+1 < len(args) {
-			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
-				i++
-				flags = append(flags, args[i])
-			}
-		}
-	}
-	return append(flags, pos...)
 }

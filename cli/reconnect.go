@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/internal/httpx"
@@ -11,17 +13,40 @@ import (
 	"github.com/onramp-dev/onramp/store"
 )
 
+func (a *App) newReconnectCmd() *cobra.Command {
+	o := &connectOptions{}
+	cmd := &cobra.Command{
+		Use:   "reconnect ALIAS [--token-stdin | --token-file PATH | --flow MODE]",
+		Short: "Authorize a connection again, keeping its alias, settings and inventory",
+		Long: `Authorize a stored connection again in place: the same id, alias, settings
+and inventory, with a new token (read from standard input or a file) or a
+new OAuth grant. Its first sync is queued again.
+
+Arguments:
+  ALIAS   the connection's alias, or VENDOR/ALIAS`,
+		Example: `  onramp reconnect prod --token-stdin < new-token.txt
+  onramp reconnect prod-oauth --flow device --json`,
+		Args:              exactArgs("ALIAS"),
+		ValidArgsFunction: a.completeAliases,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Alias = args[0]
+			return a.exec(cmd, o, func() error { return a.reconnect(cmd.Context(), o) })
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.TokenStdin, "token-stdin", false, "read the new token from standard input")
+	f.StringVar(&o.TokenFile, "token-file", "", "read the new token from the file at `PATH`")
+	f.StringVar(&o.Flow, "flow", "", "OAuth flow `MODE`: browser, device or paste")
+	f.BoolVar(&o.JSON, "json", false, "print JSON: the connection, summary and warnings")
+	cmd.RegisterFlagCompletionFunc("flow", fixed("browser", "device", "paste"))
+	cmd.MarkFlagFilename("token-file")
+	return cmd
+}
+
 // reconnect re-authorizes a stored connection in place: same id, alias,
 // settings and inventory; a new token, or a new OAuth grant.
-func (a *App) reconnect(args []string) error {
-	var o connectOptions
-	fs := newFlagSet("reconnect", a)
-	fs.BoolVar(&o.TokenStdin, "token-stdin", false, "read the new token from standard input")
-	fs.StringVar(&o.TokenFile, "token-file", "", "read the new token from a file")
-	fs.StringVar(&o.Flow, "flow", "", "OAuth flow: browser, device or paste")
-	fs.BoolVar(&o.JSON, "json", false, "print the result as JSON")
-	ctx := context.Background()
-	st, conn, err := a.connectionArg(ctx, fs, args, "onramp reconnect ALIAS [--token-stdin | --token-file PATH | --flow browser|device|paste]")
+func (a *App) reconnect(ctx context.Context, o *connectOptions) error {
+	st, conn, err := a.openConnection(ctx, o.Alias)
 	if err != nil {
 		return err
 	}
@@ -37,7 +62,7 @@ func (a *App) reconnect(args []string) error {
 		if o.TokenStdin == (o.TokenFile != "") {
 			return usageErr("give the new token with exactly one of --token-stdin or --token-file")
 		}
-		tok, err := a.readToken(o)
+		tok, err := a.readToken(*o)
 		if err != nil {
 			return err
 		}

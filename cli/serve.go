@@ -7,44 +7,68 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"charm.land/log/v2"
+	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/internal/sshserver"
 	"github.com/onramp-dev/onramp/store"
 )
 
-// hostList is a repeatable --allow-host.
-type hostList []string
+// serveOptions are `onramp serve`'s flags.
+type serveOptions struct {
+	Listen, AuthorizedKeys, HostKey string
+	MaxSessions, Concurrency        int
+	Idle, LoginTimeout              time.Duration
+	RescueAfter, Slice              time.Duration
+	ConnectRate                     float64
+	Demo                            bool
+	Allow                           []string
+}
 
-func (h *hostList) String() string     { return strings.Join(*h, ",") }
-func (h *hostList) Set(v string) error { *h = append(*h, v); return nil }
+func (a *App) newServeCmd() *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the wizard over SSH to the operators in authorized_keys",
+		Long: `Serve the wizard over SSH: every operator whose key is in --authorized-keys
+gets their own session on one shared store, and the server's worker runs
+the syncs. It listens on 127.0.0.1 by default; use --listen :2222 for a
+team. --demo serves the sandbox GitLab to every session (offline demos).`,
+		Example: `  onramp serve --listen :2222
+  ssh -p 2222 onramp.internal
+  onramp serve --demo --listen :2222`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.exec(cmd, o, func() error { return a.serve(o) })
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:2222", "`ADDR` to listen on (:2222 for every interface)")
+	f.StringVar(&o.AuthorizedKeys, "authorized-keys", filepath.Join(homeDirOf(a.Getenv), ".ssh", "authorized_keys"), "`FILE` of the operators' public keys")
+	f.StringVar(&o.HostKey, "host-key", "", "host key `FILE` (created ed25519, 0600, beside the store when missing)")
+	f.IntVar(&o.MaxSessions, "max-sessions", 200, "concurrent sessions at most")
+	f.DurationVar(&o.Idle, "idle-timeout", 30*time.Minute, "close sessions idle this long")
+	f.Float64Var(&o.ConnectRate, "connect-rate", 2, "connection attempts per second per client IP (burst 4×)")
+	f.DurationVar(&o.LoginTimeout, "login-timeout", 20*time.Second, "close a connection that has not authenticated within this time")
+	f.IntVar(&o.Concurrency, "concurrency", 4, "syncs the server's worker runs at once")
+	f.DurationVar(&o.RescueAfter, "rescue-after", time.Hour, "run a sync again when its worker has not finished it after this long (it died)")
+	f.DurationVar(&o.Slice, "slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long")
+	f.BoolVar(&o.Demo, "demo", false, "serve the demo: the sandbox GitLab for every session, a temporary store unless --store")
+	f.StringArrayVar(&o.Allow, "allow-host", nil, "host `PATTERN` a typed server URL may reach (repeatable; loopback only when named)")
+	cmd.MarkFlagFilename("authorized-keys")
+	cmd.MarkFlagFilename("host-key")
+	return cmd
+}
 
 // serve runs the wizard over SSH for a team: one store, one set of syncs.
-func (a *App) serve(args []string) error {
-	fs := newFlagSet("serve", a)
-	listen := fs.String("listen", "127.0.0.1:2222", "address to listen on")
-	keys := fs.String("authorized-keys", filepath.Join(homeDirOf(a.Getenv), ".ssh", "authorized_keys"), "operators' public keys")
-	hostKey := fs.String("host-key", "", "host key file (created ed25519, 0600, beside the store when missing)")
-	maxSessions := fs.Int("max-sessions", 200, "concurrent sessions at most")
-	idle := fs.Duration("idle-timeout", 30*time.Minute, "close sessions idle this long")
-	connectRate := fs.Float64("connect-rate", 2, "connection attempts per second per client IP (burst 4×)")
-	loginTimeout := fs.Duration("login-timeout", 20*time.Second, "close a connection that has not authenticated within this time")
-	concurrency := fs.Int("concurrency", 4, "syncs the server's worker runs at once")
-	rescueAfter := fs.Duration("rescue-after", time.Hour, "run a sync again when its worker has not finished it after this long (it died)")
-	slice := fs.Duration("slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long")
-	demo := fs.Bool("demo", false, "serve the demo: the sandbox GitLab for every session, a temporary store unless --store")
-	var allow hostList
-	fs.Var(&allow, "allow-host", "host pattern a typed server URL may reach (repeatable; loopback only when named)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+func (a *App) serve(o *serveOptions) error {
+	allow := o.Allow
 	var demoStore *store.Options
 	banner := ""
-	if *demo {
+	if o.Demo {
 		sandbox, err := a.startDemo(2400, 40*time.Millisecond)
 		if err != nil {
 			return err
@@ -53,8 +77,8 @@ func (a *App) serve(args []string) error {
 		demoStore, banner = &sandbox.store, sandbox.banner
 		allow = append(allow, "127.0.0.1") // the sandbox
 	}
-	if *rescueAfter <= *slice {
-		return usageErr("--rescue-after (%s) must be longer than --slice (%s)", *rescueAfter, *slice)
+	if o.RescueAfter <= o.Slice {
+		return usageErr("--rescue-after (%s) must be longer than --slice (%s)", o.RescueAfter, o.Slice)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -69,29 +93,29 @@ func (a *App) serve(args []string) error {
 		return err
 	}
 	defer st.Close()
-	if *hostKey == "" {
+	if o.HostKey == "" {
 		// Beside a store file; with a shared database, in this machine's
 		// config directory (each host keeps its own identity).
-		*hostKey = filepath.Join(store.DefaultConfigDir(a.Getenv), "ssh_host_ed25519")
+		o.HostKey = filepath.Join(store.DefaultConfigDir(a.Getenv), "ssh_host_ed25519")
 		if !store.IsPostgres(st.Location()) {
-			*hostKey = filepath.Join(filepath.Dir(st.Location()), "ssh_host_ed25519")
+			o.HostKey = filepath.Join(filepath.Dir(st.Location()), "ssh_host_ed25519")
 		}
-		if err := os.MkdirAll(filepath.Dir(*hostKey), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Dir(o.HostKey), 0o700); err != nil {
 			return fmt.Errorf("host key directory: %w", err)
 		}
 	}
 	logger := log.NewWithOptions(a.Err, log.Options{ReportTimestamp: true, Prefix: "onramp serve"})
-	srv, err := sshserver.New(sshserver.Config{Listen: *listen, AuthorizedKeys: *keys, HostKey: *hostKey, MaxSessions: *maxSessions,
-		IdleTimeout: *idle, ConnectRate: *connectRate, LoginTimeout: *loginTimeout,
-		SyncConcurrency: *concurrency, RescueAfter: *rescueAfter, Slice: *slice, Policy: sshserver.Policy{Allow: allow}, Store: st, Catalog: a.Catalog, Logger: logger, Banner: banner})
+	srv, err := sshserver.New(sshserver.Config{Listen: o.Listen, AuthorizedKeys: o.AuthorizedKeys, HostKey: o.HostKey, MaxSessions: o.MaxSessions,
+		IdleTimeout: o.Idle, ConnectRate: o.ConnectRate, LoginTimeout: o.LoginTimeout,
+		SyncConcurrency: o.Concurrency, RescueAfter: o.RescueAfter, Slice: o.Slice, Policy: sshserver.Policy{Allow: allow}, Store: st, Catalog: a.Catalog, Logger: logger, Banner: banner})
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", *listen)
+	l, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *listen, err)
+		return fmt.Errorf("listen on %s: %w", o.Listen, err)
 	}
-	logger.Info("listening", "address", l.Addr().String(), "host_key", srv.Fingerprint, "authorized_keys", *keys, "store", st.Location())
+	logger.Info("listening", "address", l.Addr().String(), "host_key", srv.Fingerprint, "authorized_keys", o.AuthorizedKeys, "store", st.Location())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {

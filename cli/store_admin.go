@@ -3,20 +3,86 @@ package cli
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/store"
 )
 
-// storeMigrate upgrades a store's schema and River's, or says what it would.
-func (a *App) storeMigrate(args []string) error {
-	fs := newFlagSet("store migrate", a)
-	dryRun := fs.Bool("dry-run", false, "say what would be migrated, change nothing")
-	if err := parse(fs, args); err != nil {
-		return err
+func (a *App) newStoreCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "store",
+		Short: "Where the store lives; upgrade or copy it",
+		Long:  "Inspect, upgrade and copy the credential store.",
+		Example: `  onramp store info
+  onramp store migrate --dry-run
+  onramp store copy --to postgres://onramp@db/onramp`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return &exitError{code: ExitUsage, err: errors.New("onramp store needs a command: info, migrate or copy"), usage: cmd}
+		},
 	}
-	ctx := context.Background()
+	var infoJSON bool
+	info := &cobra.Command{
+		Use:   "info",
+		Short: "Where the store and its key live, and who can read the key",
+		Args:  noArgs,
+		Example: `  onramp store info
+  onramp store info --store postgres://onramp@db/onramp --json`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.exec(cmd, &infoJSON, func() error { return a.storeInfo(cmd.Context(), infoJSON) })
+		},
+	}
+	info.Flags().BoolVar(&infoJSON, "json", false, "print JSON")
+	var dryRun bool
+	migrate := &cobra.Command{
+		Use:   "migrate",
+		Short: "Upgrade a shared store (and its job queue) to this onramp",
+		Long: `Upgrade a shared (PostgreSQL) store's schema and River's job queue to this
+onramp's. A newer onramp refuses an older shared store until this is run;
+store files upgrade themselves when opened.`,
+		Example: `  onramp store migrate --store postgres://onramp@db/onramp --dry-run`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.exec(cmd, &dryRun, func() error { return a.storeMigrate(cmd.Context(), dryRun) })
+		},
+	}
+	migrate.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be migrated, change nothing")
+	co := &copyOptions{}
+	cp := &cobra.Command{
+		Use:   "copy --to URL",
+		Short: "Copy this store's connections into another (the team's) store",
+		Long: `Copy every connection into another store (a laptop's into the team's),
+secrets sealed again under the destination's key, each with its first sync
+queued there; then read back and compared. If the destination has any of
+the aliases, nothing is copied.`,
+		Example: `  onramp store copy --to postgres://onramp@db/onramp --to-key-command 'vault kv get -field=key secret/onramp'`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.exec(cmd, co, func() error { return a.storeCopy(cmd.Context(), co) })
+		},
+	}
+	f := cp.Flags()
+	f.StringVar(&co.To, "to", "", "the destination store: a postgres:// `URL` or a file (required)")
+	f.StringVar(&co.ToKeyCommand, "to-key-command", "", "the destination's key `CMD` (else ONRAMP_TO_KEY_COMMAND)")
+	f.StringVar(&co.ToPassphraseCommand, "to-passphrase-command", "", "the destination's passphrase `CMD` (else ONRAMP_TO_PASSPHRASE_COMMAND)")
+	f.BoolVar(&co.JSON, "json", false, "print JSON")
+	cp.MarkFlagRequired("to")
+	cmd.AddCommand(info, migrate, cp)
+	return cmd
+}
+
+// copyOptions are `onramp store copy`'s flags.
+type copyOptions struct {
+	To, ToKeyCommand, ToPassphraseCommand string
+	JSON                                  bool
+}
+
+// storeMigrate upgrades a store's schema and River's, or says what it would.
+func (a *App) storeMigrate(ctx context.Context, dryRun bool) error {
 	opts, err := a.storeOptions()
 	if err != nil {
 		return err
@@ -28,7 +94,7 @@ func (a *App) storeMigrate(args []string) error {
 	switch {
 	case plan.From == 0:
 		fmt.Fprintf(a.Out, "%s: no store yet; onramp makes it (schema %d, and River's %d migrations) when it is first opened\n", plan.Location, plan.To, len(plan.River))
-		if *dryRun {
+		if dryRun {
 			return nil
 		}
 	case !plan.Needed():
@@ -36,7 +102,7 @@ func (a *App) storeMigrate(args []string) error {
 		return nil
 	default:
 		fmt.Fprintf(a.Out, "%s: schema %d → %d; River's migrations to apply: %v\n", plan.Location, plan.From, plan.To, plan.River)
-		if *dryRun {
+		if dryRun {
 			return nil
 		}
 	}
@@ -50,19 +116,7 @@ func (a *App) storeMigrate(args []string) error {
 // storeCopy copies this store's connections into another store (a
 // laptop's into the team's), secrets sealed again under the destination's
 // key, each with its first sync queued there.
-func (a *App) storeCopy(args []string) error {
-	fs := newFlagSet("store copy", a)
-	to := fs.String("to", "", "the destination store: a postgres:// URL or a file")
-	toKey := fs.String("to-key-command", "", "the destination's key command (else ONRAMP_TO_KEY_COMMAND)")
-	toPass := fs.String("to-passphrase-command", "", "the destination's passphrase command (else ONRAMP_TO_PASSPHRASE_COMMAND)")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *to == "" || fs.NArg() > 0 {
-		return usageErr("usage: onramp store copy --to URL [--to-key-command CMD | --to-passphrase-command CMD]")
-	}
-	ctx := context.Background()
+func (a *App) storeCopy(ctx context.Context, o *copyOptions) error {
 	from, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -72,9 +126,9 @@ func (a *App) storeCopy(args []string) error {
 	if err != nil {
 		return err
 	}
-	dstOpts.Path = *to
-	dstOpts.KeyCommand = cmp.Or(*toKey, a.Getenv("ONRAMP_TO_KEY_COMMAND"))
-	dstOpts.PassphraseCommand, dstOpts.PassphraseFrom = cmp.Or(*toPass, a.Getenv("ONRAMP_TO_PASSPHRASE_COMMAND")), "--to-passphrase-command"
+	dstOpts.Path = o.To
+	dstOpts.KeyCommand = cmp.Or(o.ToKeyCommand, a.Getenv("ONRAMP_TO_KEY_COMMAND"))
+	dstOpts.PassphraseCommand, dstOpts.PassphraseFrom = cmp.Or(o.ToPassphraseCommand, a.Getenv("ONRAMP_TO_PASSPHRASE_COMMAND")), "--to-passphrase-command"
 	if dstOpts.Path == from.Location() {
 		return usageErr("--to names the store being copied")
 	}
@@ -87,7 +141,7 @@ func (a *App) storeCopy(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if o.JSON {
 		return writeJSON(a.Out, res)
 	}
 	fmt.Fprintf(a.Out, "✓ Copied %s into %s, verified: %v\n", humanize.Count(res.Connections, "connection"), dst.Location(), res.Aliases)

@@ -11,8 +11,9 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/internal/humanize"
@@ -20,21 +21,51 @@ import (
 	"github.com/onramp-dev/onramp/store"
 )
 
+// syncOptions are `onramp sync`'s arguments and flags.
+type syncOptions struct {
+	Alias      string
+	JSON, Stop bool
+}
+
+func (a *App) newSyncCmd() *cobra.Command {
+	o := &syncOptions{}
+	cmd := &cobra.Command{
+		Use:   "sync ALIAS",
+		Short: "Sync a connection now and follow it",
+		Long: `Ask for a sync of the connection now and follow it to its end: a progress
+line on a terminal, or NDJSON progress events with --json (the last one has
+"status":"succeeded", "failed" or "stopped"). This process runs the sync
+unless a worker takes it first. ctrl+c, or --stop from anywhere, stops it at
+its next checkpoint; it resumes from there next time.
+
+Arguments:
+  ALIAS   the connection's alias, or VENDOR/ALIAS`,
+		Example: `  onramp sync prod
+  onramp sync prod --json | jq -c 'select(.status != "running")'
+  onramp sync prod --stop`,
+		Args:              exactArgs("ALIAS"),
+		ValidArgsFunction: a.completeAliases,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Alias = args[0]
+			return a.exec(cmd, o, func() error { return a.syncCmd(cmd.Context(), o) })
+		},
+	}
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print progress events as NDJSON")
+	cmd.Flags().BoolVar(&o.Stop, "stop", false, "stop the connection's running sync at its next checkpoint, whichever process runs it")
+	return cmd
+}
+
 // syncCmd asks for a sync now and follows it to its end: a progress line on
 // a terminal, NDJSON events with --json. This process runs it unless a
 // worker takes it first (a laptop needs no daemon). ctrl+c, or --stop from
 // anywhere, stops it at a checkpoint.
-func (a *App) syncCmd(args []string) error {
-	fs := newFlagSet("sync", a)
-	asJSON := fs.Bool("json", false, "print progress events as NDJSON")
-	stopIt := fs.Bool("stop", false, "stop the connection's running sync at its next checkpoint, whichever process runs it")
-	ctx := context.Background()
-	st, conn, err := a.connectionArg(ctx, fs, args, "onramp sync ALIAS [--json] [--stop]")
+func (a *App) syncCmd(ctx context.Context, o *syncOptions) error {
+	st, conn, err := a.openConnection(ctx, o.Alias)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if *stopIt {
+	if o.Stop {
 		if err := st.StopSync(ctx, conn.ID); err != nil {
 			return err
 		}
@@ -48,7 +79,7 @@ func (a *App) syncCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	out := &syncOutput{a: a, json: *asJSON, tty: isTerminal(a.Err) && !*asJSON}
+	out := &syncOutput{a: a, json: o.JSON, tty: isTerminal(a.Err) && !o.JSON}
 	self := flows.WorkerID("sync")
 	syncer := &flows.Syncer{Store: st, Catalog: a.Catalog, Now: a.Now, OnProgress: out.event}
 	w, err := syncer.RunWorker(ctx, self, 1, 200*time.Millisecond, nil)
@@ -75,7 +106,7 @@ func (a *App) syncCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.syncEnded(ctx, st, conn, last, *asJSON)
+	return a.syncEnded(ctx, st, conn, last, o.JSON)
 }
 
 // follow watches the sync job jobID of conn in the store until it ends (or
@@ -195,12 +226,40 @@ func progressLine(p flows.Progress, width int) string {
 	return "syncing… " + counts
 }
 
+// inventoryOptions are `onramp inventory`'s arguments and flags.
+type inventoryOptions struct {
+	Alias string
+	JSON  bool
+}
+
+func (a *App) newInventoryCmd() *cobra.Command {
+	o := &inventoryOptions{}
+	cmd := &cobra.Command{
+		Use:   "inventory ALIAS",
+		Short: "Print the latest inventory snapshot: users and seats",
+		Long: `Print the connection's latest finished inventory: every user (id, username,
+name, email, state, seat, bot, admin, last activity) and the seats. Exit 3
+when no sync has finished yet. With --json: {"connection", "run", "seats",
+"users"}, streamed, so memory stays flat however many users there are.
+
+Arguments:
+  ALIAS   the connection's alias, or VENDOR/ALIAS`,
+		Example: `  onramp inventory prod
+  onramp inventory prod --json | jq '.users | length'`,
+		Args:              exactArgs("ALIAS"),
+		ValidArgsFunction: a.completeAliases,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Alias = args[0]
+			return a.exec(cmd, o, func() error { return a.inventory(cmd.Context(), o) })
+		},
+	}
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON: the connection, the run, seats and users")
+	return cmd
+}
+
 // inventory prints the latest snapshot.
-func (a *App) inventory(args []string) error {
-	fs := newFlagSet("inventory", a)
-	asJSON := fs.Bool("json", false, "print JSON")
-	ctx := context.Background()
-	st, conn, err := a.connectionArg(ctx, fs, args, "onramp inventory ALIAS [--json]")
+func (a *App) inventory(ctx context.Context, o *inventoryOptions) error {
+	st, conn, err := a.openConnection(ctx, o.Alias)
 	if err != nil {
 		return err
 	}
@@ -217,14 +276,14 @@ func (a *App) inventory(args []string) error {
 		}
 	}
 	if run == nil {
-		return &exitError{ExitNotFound, fmt.Errorf("%s has no finished sync yet; run `onramp sync %s`", conn.Alias, conn.Alias)}
+		return &exitError{code: ExitNotFound, err: fmt.Errorf("%s has no finished sync yet; run `onramp sync %s`", conn.Alias, conn.Alias)}
 	}
 	seats, err := st.Seats(ctx, run.ID)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeInventoryJSON(ctx, a.Out, st, run, seats)
+	if o.JSON {
+		return writeInventoryJSON(ctx, a.Out, st, a.connectionJSON(conn), run, seats)
 	}
 	fmt.Fprintf(a.Err, "%s: %d users, synced %s (%s view)\n", conn.Alias, run.Users, humanize.Ago(*run.FinishedAt, a.Now()), run.View)
 	if run.Note != "" {
@@ -233,8 +292,7 @@ func (a *App) inventory(args []string) error {
 	for _, s := range seats {
 		fmt.Fprintf(a.Err, "Seats (%s, %s): %s used of %s, max %s%s\n", s.Scope, s.Plan, num(s.Used), numOr(s.Seats, "unlimited"), num(s.MaxUsed), expiresNote(s.ExpiresAt))
 	}
-	tw := tabwriter.NewWriter(a.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tUSERNAME\tNAME\tEMAIL\tSTATE\tSEAT\tBOT\tADMIN\tLAST ACTIVITY")
+	t := a.newTable("ID", "USERNAME", "NAME", "EMAIL", "STATE", "SEAT", "BOT", "ADMIN", "LAST ACTIVITY")
 	// Only the admin view says who is a bot or an administrator; elsewhere
 	// the answer is unknown, not "no".
 	roles := run.View == "admin"
@@ -246,22 +304,25 @@ func (a *App) inventory(args []string) error {
 		if roles {
 			bot, admin = yesNo(u.Bot), yesNo(u.Admin)
 		}
-		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, textsafe.Line(u.Username), textsafe.Line(u.Name),
+		return t.row(fmt.Sprint(u.ID), textsafe.Line(u.Username), textsafe.Line(u.Name),
 			textsafe.Line(u.Email), textsafe.Line(u.State), seat, bot, admin, textsafe.Line(u.LastActivityOn))
-		return err
 	})
 	if err != nil {
 		return err
 	}
-	return tw.Flush()
+	return t.flush()
 }
 
 // writeInventoryJSON streams the snapshot: memory stays flat however many
 // users there are.
-func writeInventoryJSON(ctx context.Context, w io.Writer, st store.Backend, run *store.SyncRun, seats []store.Seats) error {
+func writeInventoryJSON(ctx context.Context, w io.Writer, st store.Backend, conn Connection, run *store.SyncRun, seats []store.Seats) error {
+	connJSON, _ := json.Marshal(conn)
 	head, _ := json.Marshal(run)
+	if seats == nil {
+		seats = []store.Seats{}
+	}
 	seatsJSON, _ := json.Marshal(seats)
-	fmt.Fprintf(w, "{\"run\":%s,\"seats\":%s,\"users\":[", head, seatsJSON)
+	fmt.Fprintf(w, "{\"connection\":%s,\"run\":%s,\"seats\":%s,\"users\":[", connJSON, head, seatsJSON)
 	first := true
 	err := st.Users(ctx, run.ID, func(u store.InventoryUser) error {
 		b, _ := json.Marshal(u)
@@ -302,13 +363,48 @@ func expiresNote(s string) string {
 	return ", expires " + s
 }
 
+// statusOptions are `onramp status`'s arguments and flags.
+type statusOptions struct {
+	Alias string
+	JSON  bool
+}
+
+func (a *App) newStatusCmd() *cobra.Command {
+	o := &statusOptions{}
+	cmd := &cobra.Command{
+		Use:   "status [ALIAS]",
+		Short: "The Integrations page in text; exit 1 when anything needs attention",
+		Long: `Show every connection (or one) with its sync: state, last sync, who runs
+the sync now or when it runs next, schedule and expiry. Connections that
+need a person (a token expiring within 14 days or expired, a reconnect, a
+failing sync) are listed on stderr and make the exit code 1, for monitoring.
+
+Arguments:
+  ALIAS   optional: only this connection (alias, or VENDOR/ALIAS)`,
+		Example: `  onramp status
+  onramp status prod --json | jq .[0].sync.text`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("unexpected argument %q", args[1]), usage: cmd}
+			}
+			return nil
+		},
+		ValidArgsFunction: a.completeAliases,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.Alias = args[0]
+			}
+			return a.exec(cmd, o, func() error { return a.status(cmd.Context(), o) })
+		},
+	}
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON: an array of statuses")
+	return cmd
+}
+
 // status is the Integrations page in text; non-zero when anything needs
 // attention.
-func (a *App) status(args []string) error {
-	fs := newFlagSet("status", a)
-	asJSON := fs.Bool("json", false, "print JSON")
-	ctx := context.Background()
-	st, err := a.storeArg(ctx, fs, args)
+func (a *App) status(ctx context.Context, o *statusOptions) error {
+	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -318,8 +414,8 @@ func (a *App) status(args []string) error {
 		return err
 	}
 	rows := all
-	if fs.NArg() == 1 {
-		c, err := findArg(ctx, st, fs.Arg(0))
+	if o.Alias != "" {
+		c, err := findArg(ctx, st, o.Alias)
 		if err != nil {
 			return err
 		}
@@ -336,21 +432,16 @@ func (a *App) status(args []string) error {
 			attention++
 		}
 	}
-	if *asJSON {
-		if rows == nil {
-			rows = []flows.Status{}
-		}
-		if err := writeJSON(a.Out, rows); err != nil {
+	if o.JSON {
+		if err := a.writeStatuses(ctx, st, rows); err != nil {
 			return err
 		}
 	} else {
-		tw := tabwriter.NewWriter(a.Out, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ALIAS\tVENDOR\tHOST\tSTATE\tLAST SYNC\tSYNC\tSCHEDULE\tEXPIRES")
+		t := a.newTable("ALIAS", "VENDOR", "HOST", "STATE", "LAST SYNC", "SYNC", "SCHEDULE", "EXPIRES")
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Alias, r.Vendor, r.Host, r.State, lastSync(r.LastRun, a.Now()),
-				r.Sync, r.Schedule, r.Expires)
+			t.row(r.Alias, r.Vendor, r.Host, r.State, lastSync(r.LastRun, a.Now()), r.Sync, r.Schedule, r.Expires)
 		}
-		tw.Flush()
+		t.flush()
 		for _, r := range rows {
 			if r.Attention != "" {
 				fmt.Fprintf(a.Err, "! %s: %s\n", r.Alias, r.Attention)
@@ -362,7 +453,7 @@ func (a *App) status(args []string) error {
 		if attention == 1 {
 			verb = "needs"
 		}
-		return &exitError{ExitFailure, fmt.Errorf("%s %s attention", humanize.Count(attention, "connection"), verb)}
+		return &exitError{code: ExitFailure, err: fmt.Errorf("%s %s attention", humanize.Count(attention, "connection"), verb), answered: true}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/onramp-dev/onramp/internal/demo"
+	"github.com/spf13/cobra"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -100,15 +101,52 @@ func (a *App) runWizard(so store.Options, d ui.Deps) error {
 	return nil
 }
 
-// demo runs a complete onboarding offline against the sandbox GitLab.
-func (a *App) demo(args []string) error {
-	fs := newFlagSet("demo", a)
-	users := fs.Int("users", 2400, "people in the sandbox")
-	latency := fs.Duration("latency", 40*time.Millisecond, "the sandbox's delay per answer (so the sync can be watched)")
-	if err := parse(fs, args); err != nil {
-		return err
+// wizardOptions: the wizard takes no flags of its own.
+type wizardOptions struct{}
+
+// demoOptions are `onramp demo`'s flags.
+type demoOptions struct {
+	Users   int
+	Latency time.Duration
+}
+
+func (a *App) newDemoCmd() *cobra.Command {
+	o := &demoOptions{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "The wizard against a built-in sandbox GitLab (offline)",
+		Long: `Run a complete onboarding offline: the wizard against a sandbox GitLab on
+loopback, its tokens and OAuth application shown beside the fields. The
+store is temporary (removed on exit, however it ends) unless --store names
+one; ONRAMP_STORE is ignored, so a demo never writes into a real store.`,
+		Example: `  onramp demo
+  onramp demo --users 20000 --latency 5ms`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.exec(cmd, o, func() error { return a.demo(o) })
+		},
 	}
-	sandbox, err := a.startDemo(*users, *latency)
+	cmd.Flags().IntVar(&o.Users, "users", 2400, "people in the sandbox")
+	cmd.Flags().DurationVar(&o.Latency, "latency", 40*time.Millisecond, "the sandbox's delay per answer (so the sync can be watched)")
+	return cmd
+}
+
+func (a *App) newIntegrationsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "integrations",
+		Short: "Open the wizard on the Integrations page",
+		Long: `Open the wizard on the Integrations page: every connection with its state
+and sync, live. Add (a), sync (s), reconnect (r) and remove (d) from there.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.exec(cmd, &wizardOptions{}, func() error { return a.wizard(true) })
+		},
+	}
+}
+
+// demo runs a complete onboarding offline against the sandbox GitLab.
+func (a *App) demo(o *demoOptions) error {
+	sandbox, err := a.startDemo(o.Users, o.Latency)
 	if err != nil {
 		return err
 	}

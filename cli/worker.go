@@ -11,26 +11,46 @@ import (
 	"time"
 
 	"charm.land/log/v2"
+	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 )
 
+// workerOptions are `onramp worker`'s flags.
+type workerOptions struct {
+	Concurrency        int
+	RescueAfter, Slice time.Duration
+}
+
+func (a *App) newWorkerCmd() *cobra.Command {
+	o := &workerOptions{}
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run syncs in the background until SIGTERM",
+		Long: `Run due syncs (first syncs, periodic syncs, retries) from the store's job
+queue until SIGTERM or SIGINT, which stop running syncs at a checkpoint:
+they go back to the queue for the next worker. Any number of workers may
+share a store; a sync runs in one at a time. Logs go to stderr.`,
+		Example: `  onramp worker
+  onramp worker --store postgres://onramp@db/onramp --concurrency 8`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.exec(cmd, o, func() error { return a.worker(o) })
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Concurrency, "concurrency", 4, "syncs run at once")
+	f.DurationVar(&o.RescueAfter, "rescue-after", time.Hour, "run a sync again when its worker has not finished it after this long (it died)")
+	f.DurationVar(&o.Slice, "slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long, to go on at once")
+	return cmd
+}
+
 // worker runs sync jobs until SIGTERM or SIGINT, which stop the running ones
 // at a checkpoint (they go back to the queue for the next worker).
-func (a *App) worker(args []string) error {
-	fs := newFlagSet("worker", a)
-	concurrency := fs.Int("concurrency", 4, "syncs run at once")
-	rescueAfter := fs.Duration("rescue-after", time.Hour, "run a sync again when its worker has not finished it after this long (it died)")
-	slice := fs.Duration("slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long, to go on at once")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("usage: onramp worker [--concurrency N]")
-	}
-	if *rescueAfter <= *slice {
-		return usageErr("--rescue-after (%s) must be longer than --slice (%s), or running syncs would be taken for dead", *rescueAfter, *slice)
+func (a *App) worker(o *workerOptions) error {
+	if o.RescueAfter <= o.Slice {
+		return usageErr("--rescue-after (%s) must be longer than --slice (%s), or running syncs would be taken for dead", o.RescueAfter, o.Slice)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -41,12 +61,12 @@ func (a *App) worker(args []string) error {
 	defer st.Close()
 	logger := log.NewWithOptions(a.Err, log.Options{ReportTimestamp: true, Prefix: "onramp worker"})
 	id := flows.WorkerID("worker")
-	syncer := &flows.Syncer{Store: st, Catalog: a.Catalog, Now: a.Now, Slice: *slice, RescueAfter: *rescueAfter, Log: slog.New(logger)}
-	w, err := syncer.RunWorker(context.Background(), id, *concurrency, 200*time.Millisecond, slog.New(logger.WithPrefix("river")))
+	syncer := &flows.Syncer{Store: st, Catalog: a.Catalog, Now: a.Now, Slice: o.Slice, RescueAfter: o.RescueAfter, Log: slog.New(logger)}
+	w, err := syncer.RunWorker(context.Background(), id, o.Concurrency, 200*time.Millisecond, slog.New(logger.WithPrefix("river")))
 	if err != nil {
 		return err
 	}
-	logger.Info("working", "id", id, "store", st.Location(), "concurrency", *concurrency)
+	logger.Info("working", "id", id, "store", st.Location(), "concurrency", o.Concurrency)
 	<-ctx.Done()
 	logger.Info("stopping: running syncs stop at their checkpoints")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -58,29 +78,53 @@ func (a *App) worker(args []string) error {
 	return nil
 }
 
+// scheduleOptions are `onramp schedule`'s arguments.
+type scheduleOptions struct {
+	Alias string
+	Every time.Duration
+}
+
+func (a *App) newScheduleCmd() *cobra.Command {
+	o := &scheduleOptions{}
+	cmd := &cobra.Command{
+		Use:   "schedule ALIAS EVERY",
+		Short: "Set how often a connection is synced again (24h by default)",
+		Long: `Set how often the connection is synced again after each sync: a period
+(6h, 24h, 30m) or off. The next sync runs up to a tenth of the period
+later, so connections added together do not all sync at once.
+
+Arguments:
+  ALIAS   the connection's alias, or VENDOR/ALIAS
+  EVERY   a period like 6h, 24h or 30m, or off`,
+		Example: `  onramp schedule prod 6h
+  onramp schedule staging off`,
+		Args: exactArgs("ALIAS", "EVERY"),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 1 {
+				return []string{"6h", "24h", "off"}, cobra.ShellCompDirectiveNoFileComp
+			}
+			return a.completeAliases(cmd, args, s)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			every, err := parseEvery(args[1])
+			if err != nil {
+				return err
+			}
+			o.Alias, o.Every = args[0], every
+			return a.exec(cmd, o, func() error { return a.schedule(cmd.Context(), o) })
+		},
+	}
+	return cmd
+}
+
 // schedule sets how often a connection is synced again.
-func (a *App) schedule(args []string) error {
-	fs := newFlagSet("schedule", a)
-	ctx := context.Background()
-	if err := parse(fs, reorder(fs, args)); err != nil {
-		return err
-	}
-	if fs.NArg() != 2 {
-		return usageErr("usage: onramp schedule ALIAS 6h|24h|off")
-	}
-	every, err := parseEvery(fs.Arg(1))
-	if err != nil {
-		return err
-	}
-	st, err := a.openStore(ctx)
+func (a *App) schedule(ctx context.Context, o *scheduleOptions) error {
+	every := o.Every
+	st, c, err := a.openConnection(ctx, o.Alias)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := findArg(ctx, st, fs.Arg(0))
-	if err != nil {
-		return err
-	}
 	if err := st.SetSchedule(ctx, c.ID, every); err != nil {
 		return err
 	}

@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden help files")
+
+// commandPaths lists every command as its argument path: "show", "store info".
+func commandPaths(c *cobra.Command, prefix []string, out *[][]string) {
+	for _, sub := range c.Commands() {
+		if sub.Hidden || sub.Name() == "help" {
+			continue
+		}
+		path := append(append([]string{}, prefix...), sub.Name())
+		*out = append(*out, path)
+		commandPaths(sub, path, out)
+	}
+}
+
+// Issue 13: every command's --help is on stdout, exit 0, with a synopsis,
+// a description (arguments included) and examples; golden files keep it
+// from changing unnoticed (go test ./cli -run Help -update rewrites them).
+func TestHelpGolden(t *testing.T) {
+	paths := [][]string{{}}
+	commandPaths(NewRoot(DocsApp()), nil, &paths)
+	if len(paths) < 18 {
+		t.Fatalf("only %d commands", len(paths))
+	}
+	for _, path := range paths {
+		name := strings.Join(append([]string{"onramp"}, path...), "_")
+		a, out, errb := appWith(map[string]string{"HOME": "~"}, "")
+		if code := Main(append(append([]string{}, path...), "--help"), a); code != ExitOK || errb.Len() > 0 {
+			t.Fatalf("%s --help: exit %d, stderr %q", name, code, errb)
+		}
+		help := out.String()
+		if !strings.Contains(help, "Usage:") {
+			t.Errorf("%s: no synopsis", name)
+		}
+		if cmd, _, _ := NewRoot(DocsApp()).Find(path); cmd.Runnable() && !strings.HasPrefix(name, "onramp_completion") && cmd.Example == "" && cmd.Name() != "integrations" && cmd.Name() != "man" && cmd.Name() != "version" {
+			t.Errorf("%s: no examples", name)
+		}
+		file := filepath.Join("testdata", "help", name+".txt")
+		if *update {
+			os.MkdirAll(filepath.Dir(file), 0o755)
+			os.WriteFile(file, []byte(help), 0o644)
+			continue
+		}
+		want, err := os.ReadFile(file)
+		if err != nil || string(want) != help {
+			t.Errorf("%s --help changed (go test ./cli -run HelpGolden -update):\n%s", name, help)
+		}
+	}
+}
+
+// Arguments that name what a command needs are in its usage line and help.
+func TestHelpNamesArguments(t *testing.T) {
+	for _, c := range []struct{ cmd, want string }{
+		{"show", "onramp show ALIAS [flags]"}, {"schedule", "EVERY   a period like 6h"}, {"connect", "VENDOR   the catalog's vendor id"},
+	} {
+		a, out, _ := appWith(map[string]string{}, "")
+		Main([]string{c.cmd, "--help"}, a)
+		if !strings.Contains(out.String(), c.want) {
+			t.Errorf("%s --help lacks %q", c.cmd, c.want)
+		}
+	}
+}
+
+// gh's runF seam: a command's flags and arguments parse into its options,
+// and nothing runs (no store is opened, nothing is read).
+func TestOptionsParsedWithoutRunning(t *testing.T) {
+	cases := []struct {
+		args []string
+		want any
+	}{
+		{[]string{"remove", "prod", "-y", "--revoke", "--json"}, &removeOptions{Alias: "prod", Yes: true, Revoke: true, JSON: true}},
+		{[]string{"rm", "gitlab/prod", "--force"}, &removeOptions{Alias: "gitlab/prod", Force: true}},
+		{[]string{"show", "--json", "prod"}, &showOptions{Alias: "prod", JSON: true}},
+		{[]string{"schedule", "prod", "6h"}, &scheduleOptions{Alias: "prod", Every: 6 * time.Hour}},
+		{[]string{"schedule", "prod", "off"}, &scheduleOptions{Alias: "prod"}},
+		{[]string{"sync", "prod", "--stop"}, &syncOptions{Alias: "prod", Stop: true}},
+		{[]string{"status"}, &statusOptions{}},
+		{[]string{"worker", "--concurrency=8", "--slice", "5m"}, &workerOptions{Concurrency: 8, RescueAfter: time.Hour, Slice: 5 * time.Minute}},
+		{[]string{"connect", "gitlab", "--url", "gitlab.example.com", "--token-file", "t", "--alias", "a"},
+			&connectOptions{Vendor: "gitlab", Auth: "token", URL: "gitlab.example.com", TokenFile: "t", Alias: "a"}},
+		{[]string{"demo", "--users", "10"}, &demoOptions{Users: 10, Latency: 40 * time.Millisecond}},
+	}
+	for _, c := range cases {
+		a, _, errb := appWith(map[string]string{}, "")
+		var got any
+		a.RunF = func(_ *cobra.Command, opts any) error { got = opts; return nil }
+		if code := Main(c.args, a); code != ExitOK {
+			t.Fatalf("%v: exit %d: %s", c.args, code, errb)
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%v: parsed %+v, want %+v", c.args, got, c.want)
+		}
+	}
+	a, _, _ := appWith(map[string]string{}, "")
+	var serve *serveOptions
+	a.RunF = func(_ *cobra.Command, opts any) error { serve = opts.(*serveOptions); return nil }
+	Main([]string{"serve", "--allow-host", "a.example", "--allow-host", "*.b.example", "--listen", ":2222"}, a)
+	if serve == nil || !reflect.DeepEqual(serve.Allow, []string{"a.example", "*.b.example"}) || serve.Listen != ":2222" {
+		t.Fatalf("serve: %+v", serve)
+	}
+}
+
+// docs/ (the Markdown reference and the man page) is generated from the
+// commands; it must be current.
+func TestDocsAreCurrent(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteDocs(dir); err != nil {
+		t.Fatal(err)
+	}
+	var stale []string
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		want, _ := os.ReadFile(p)
+		if got, err := os.ReadFile(filepath.Join("..", "docs", rel)); err != nil || string(got) != string(want) {
+			stale = append(stale, rel)
+		}
+		return nil
+	})
+	committed, _ := filepath.Glob(filepath.Join("..", "docs", "cli", "*.md"))
+	generated, _ := filepath.Glob(filepath.Join(dir, "cli", "*.md"))
+	if len(stale) > 0 || len(committed) != len(generated) {
+		t.Fatalf("docs/ is not current (%v; %d pages, %d generated): run go generate ./cli", stale, len(committed), len(generated))
+	}
+}

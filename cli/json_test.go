@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+)
+
+// schemaFor compiles one shape of docs/onramp.schema.json.
+func schemaFor(t *testing.T, thing string) *jsonschema.Schema {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	path, _ := filepath.Abs("../docs/onramp.schema.json")
+	s, err := c.Compile(path + "#/$defs/" + thing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// validate checks out against the schema of thing (an array of them when
+// array is set).
+func validate(t *testing.T, what, out, thing string, array bool) {
+	t.Helper()
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("%s: not JSON: %v\n%s", what, err, out)
+	}
+	s := schemaFor(t, thing)
+	items := []any{inst}
+	if array {
+		arr, ok := inst.([]any)
+		if !ok || len(arr) == 0 {
+			t.Fatalf("%s: want a non-empty array:\n%s", what, out)
+		}
+		items = arr
+	}
+	for _, it := range items {
+		if err := s.Validate(it); err != nil {
+			t.Fatalf("%s does not match the %s schema: %v\n%s", what, thing, err, out)
+		}
+	}
+}
+
+// Issue 13: every command's --json is one documented shape per thing;
+// piped text is plain.
+func TestJSONMatchesTheSchema(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: 120}).Start()
+	defer srv.Close()
+	_, _, _, env := appEnv(t)
+	run := func(stdin string, args ...string) (string, string, int) {
+		a, out, errb := appWith(env, stdin)
+		code := Main(args, a)
+		return out.String(), errb.String(), code
+	}
+	out, e, code := run(gitlabtest.DemoTokens.Admin+"\n", "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "prod", "--json")
+	if code != 0 {
+		t.Fatalf("connect: %d %s", code, e)
+	}
+	validate(t, "connect", out, "result", false)
+	if !strings.Contains(out, `"vendor": "gitlab"`) || !strings.Contains(out, `"auth_method": "token"`) || !strings.Contains(out, `"username": "root"`) {
+		t.Fatalf("machine values: %s", out)
+	}
+	out, _, _ = run("", "list", "--json")
+	validate(t, "list", out, "connection", true)
+	out, _, _ = run("", "show", "prod", "--json")
+	validate(t, "show", out, "connection", false)
+	if !strings.Contains(out, `"secrets"`) || strings.Contains(out, gitlabtest.DemoTokens.Admin) {
+		t.Fatalf("show: fingerprints only: %s", out)
+	}
+
+	out, e, code = run("", "sync", "prod", "--json")
+	if code != 0 {
+		t.Fatalf("sync: %d %s", code, e)
+	}
+	lines := 0
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		validate(t, "sync event", sc.Text(), "progress", false)
+		lines++
+	}
+	if lines == 0 {
+		t.Fatal("sync printed no events")
+	}
+	out, _, _ = run("", "status", "--json")
+	validate(t, "status", out, "status", true)
+	out, _, code = run("", "inventory", "prod", "--json")
+	if code != 0 {
+		t.Fatalf("inventory: %d", code)
+	}
+	validate(t, "inventory", out, "inventory", false)
+
+	// Piped text: tab-separated rows without a header, and no colour.
+	for _, args := range [][]string{{"list"}, {"status"}, {"inventory", "prod"}, {"show", "prod"}, {"--help"}} {
+		out, e, _ := run("", args...)
+		if strings.ContainsRune(out+e, '\x1b') {
+			t.Fatalf("%v: escape sequences when piped: %q", args, out+e)
+		}
+	}
+	if out, _, _ = run("", "list"); !strings.HasPrefix(out, "prod\tGitLab\t") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("list piped: %q", out)
+	}
+
+	out, e, code = run(gitlabtest.DemoTokens.Admin+"\n", "reconnect", "prod", "--token-stdin", "--json")
+	if code != 0 {
+		t.Fatalf("reconnect: %d %s", code, e)
+	}
+	validate(t, "reconnect", out, "result", false)
+	out, _, _ = run("", "version", "--json")
+	validate(t, "version", out, "version", false)
+	out, e, code = run("", "remove", "prod", "--yes", "--json")
+	if code != 0 {
+		t.Fatalf("remove: %d %s", code, e)
+	}
+	validate(t, "remove", out, "removed", false)
+
+	// Failures print {"error":…} on stdout too, with the exit code.
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"show", "prod", "--json"}, ExitNotFound},
+		{[]string{"list", "--json", "--bogus"}, ExitUsage},
+		{[]string{"inventory", "--json"}, ExitUsage},
+	} {
+		out, e, code := run("", c.args...)
+		if code != c.code {
+			t.Fatalf("%v: exit %d, want %d (%s)", c.args, code, c.code, e)
+		}
+		validate(t, strings.Join(c.args, " "), out, "error", false)
+	}
+}
+
+// appEnv is app's isolated environment, for several Apps in a row.
+func appEnv(t *testing.T) (*App, *bytes.Buffer, *bytes.Buffer, map[string]string) {
+	dir := t.TempDir()
+	env := map[string]string{
+		"HOME": dir, "XDG_CONFIG_HOME": filepath.Join(dir, "config"),
+		"ONRAMP_STORE": filepath.Join(dir, "data", "onramp.db"), "ONRAMP_NO_KEYRING": "1",
+	}
+	a, out, errb := appWith(env, "")
+	return a, out, errb, env
+}
+
+func appWith(env map[string]string, stdin string) (*App, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return &App{IO: IO{In: strings.NewReader(stdin), Out: &out, Err: &errb}, Getenv: func(k string) string { return env[k] }}, &out, &errb
+}
