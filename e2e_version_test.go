@@ -30,7 +30,7 @@ func TestE2EVersionNamesTheCommit(t *testing.T) {
 		t.Fatalf("version: %+v, HEAD %s", info, head)
 	}
 	flag, _ := exec.Command(bin, "--version").Output()
-	if !strings.HasPrefix(string(flag), "onramp "+info.Version+" ("+info.Revision[:12]) {
+	if !strings.HasPrefix(string(flag), "onramp version "+info.Version+" ("+info.Revision[:12]) {
 		t.Fatalf("--version: %q", flag)
 	}
 }

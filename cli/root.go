@@ -87,7 +87,6 @@ func (a *App) execute(args []string) error {
 	root := NewRoot(a)
 	root.SetArgs(args)
 	root.Version = version.String()
-	root.SetVersionTemplate("onramp {{.Version}}\n")
 	cmd, err := root.ExecuteC()
 	if err != nil {
 		if a.current == nil {
