@@ -112,4 +112,3 @@ func TestOptionsParsedWithoutRunning(t *testing.T) {
 		t.Fatalf("serve: %+v", serve)
 	}
 }
-
