@@ -1,0 +1,165 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp/github/githubtest"
+)
+
+func client(t *testing.T, srv *githubtest.Server, token string) *Client {
+	t.Helper()
+	base, err := NormalizeURL(srv.BaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Client{HTTP: http.DefaultClient, Base: base, Token: token}
+}
+
+func TestNormalizeURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                               "https://api.github.com",
+		"github.com":                     "https://api.github.com",
+		"https://github.com/":            "https://api.github.com",
+		"https://api.github.com":         "https://api.github.com",
+		"github.example.com":             "https://github.example.com/api/v3",
+		"https://ghe.example.com/api/v3": "https://ghe.example.com/api/v3",
+		"http://127.0.0.1:8080/":         "http://127.0.0.1:8080/api/v3",
+	} {
+		b, err := NormalizeURL(in)
+		if err != nil || b.API != want {
+			t.Errorf("%q: %q %v, want %q", in, b.API, err, want)
+		}
+	}
+	for _, bad := range []string{"ftp://x", "https://u:p@github.com", "https://x/?q=1"} {
+		if _, err := NormalizeURL(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestVerifyTokens(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 30, Enterprise: true})
+	defer srv.Close()
+	ctx := context.Background()
+
+	v, err := Verify(ctx, client(t, srv, githubtest.DemoTokens.Classic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Login != "octo-admin" || !v.ScopesKnown || strings.Join(v.Scopes, ",") != "read:org,repo" || v.ExpiresAt == nil ||
+		strings.Join(v.Orgs, ",") != "sandbox-co,sandbox-labs" || v.Product != "Enterprise Server 3.14.2" {
+		t.Fatalf("classic: %+v", v)
+	}
+	v, err = Verify(ctx, client(t, srv, githubtest.DemoTokens.FineGrained))
+	if err != nil || v.ScopesKnown || v.ExpiresAt == nil || time.Until(*v.ExpiresAt) < 20*24*time.Hour {
+		t.Fatalf("fine-grained: %+v %v", v, err)
+	}
+
+	_, err = Verify(ctx, client(t, srv, githubtest.DemoTokens.Revoked))
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindCredential || !e.CredentialRejected() || e.Message != "Bad credentials" || e.Field() != FieldToken {
+		t.Fatalf("revoked: %v", err)
+	}
+	_, err = Verify(ctx, client(t, srv, githubtest.DemoTokens.NoOrgScope))
+	var se *ScopeError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "read:org") {
+		t.Fatalf("no read:org: %v", err)
+	}
+	_, err = Verify(ctx, client(t, srv, githubtest.DemoTokens.SSO))
+	if !errors.As(err, &e) || e.Kind != KindSSO || e.Org != "sandbox-labs" || !strings.Contains(e.Hint(), "/orgs/sandbox-labs/sso") {
+		t.Fatalf("SSO: %v (%+v)", err, e)
+	}
+}
+
+// The whole inventory: both organizations, owners then members, every
+// page followed through Link, resumable from any checkpoint.
+func TestInventoryPagesAndResume(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 250})
+	defer srv.Close()
+	ctx := context.Background()
+	read := func(inv *Inventory, from string, stopAfter int) (users []string, admins int, cp string) {
+		cp = from
+		for n := 0; ; n++ {
+			p, err := inv.Page(ctx, cp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Decode(); err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range p.Users {
+				users = append(users, u.Username)
+				if u.Admin {
+					admins++
+				}
+			}
+			cp = p.Next
+			if cp == "" || n+1 == stopAfter {
+				return
+			}
+		}
+	}
+	all, admins, _ := read(&Inventory{C: client(t, srv, githubtest.DemoTokens.Classic)}, "", 0)
+	if len(all) != 290 || admins != 4 {
+		t.Fatalf("%d users, %d owners; want 290 and 4", len(all), admins)
+	}
+	// Stop after two pages, go on from the checkpoint with a new reader.
+	first, _, cp := read(&Inventory{C: client(t, srv, githubtest.DemoTokens.Classic)}, "", 2)
+	rest, _, _ := read(&Inventory{C: client(t, srv, githubtest.DemoTokens.Classic)}, cp, 0)
+	if got := append(first, rest...); strings.Join(got, ",") != strings.Join(all, ",") {
+		t.Fatalf("resumed: %d users, want %d", len(got), len(all))
+	}
+	seats, note, err := (&Inventory{C: client(t, srv, githubtest.DemoTokens.Classic)}).Seats(ctx)
+	if err != nil || len(seats) != 1 || seats[0].Scope != "sandbox-co" || seats[0].Plan != "Copilot Business" ||
+		*seats[0].Seats == 0 || *seats[0].Used == 0 || *seats[0].Used >= *seats[0].Seats || !strings.Contains(note, "sandbox-labs") {
+		t.Fatalf("seats %+v note %q err %v", seats, note, err)
+	}
+}
+
+// Rate limits: a secondary limit (retry-after) is waited out in place; a
+// spent primary limit whose reset is far off comes back as an error
+// carrying the wait, for the job queue.
+func TestRateLimits(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 250, SecondaryEvery: 3})
+	defer srv.Close()
+	c := client(t, srv, githubtest.DemoTokens.Classic)
+	var waited []time.Duration
+	c.sleep = func(_ context.Context, d time.Duration) error { waited = append(waited, d); return nil }
+	inv := &Inventory{C: c}
+	n := 0
+	for cp := ""; ; {
+		p, err := inv.Page(context.Background(), cp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Decode()
+		n += len(p.Users)
+		if cp = p.Next; cp == "" {
+			break
+		}
+	}
+	if n != 290 || c.Retries() == 0 || len(waited) != c.Retries() || waited[0] < time.Second {
+		t.Fatalf("%d users, %d retries, waits %v", n, c.Retries(), waited)
+	}
+
+	spent := githubtest.Start(githubtest.Options{RateLimit: 2, Window: time.Hour})
+	defer spent.Close()
+	c = client(t, spent, githubtest.DemoTokens.Classic)
+	paced := 0
+	c.sleep = func(context.Context, time.Duration) error { paced++; return nil }
+	c.Get(context.Background(), "/user", nil)
+	c.Get(context.Background(), "/user", nil)
+	_, err := c.Get(context.Background(), "/user", nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindRateLimited || e.RetryAfter() < 50*time.Minute {
+		t.Fatalf("spent limit: %v (%+v)", err, e)
+	}
+	if paced == 0 { // nearly spent: the rest of the window was spread out
+		t.Fatal("no pacing as the budget ran out")
+	}
+}

@@ -1,0 +1,371 @@
+// Package githubtest is a sandbox GitHub on loopback for the demo and the
+// tests: the REST endpoints onramp reads, answered the way GitHub documents
+// them — Bearer tokens (classic with X-OAuth-Scopes, fine-grained without),
+// token expiry headers, page/per_page with Link, x-ratelimit-* on every
+// answer, a spent primary limit as 403 with x-ratelimit-remaining 0, and
+// secondary limits with retry-after.
+package githubtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DemoTokens are the sandbox's tokens: each shows one case.
+var DemoTokens = struct {
+	Classic, FineGrained, NoOrgScope, Revoked, SSO string
+}{
+	Classic:     "ghp_sbxClassic7mQp2Xv9Lk4Rt8WnB3cD5eF6",
+	FineGrained: "github_pat_11SBX0FINE0GRAINED_7mQp2Xv9Lk4Rt8Wn",
+	NoOrgScope:  "ghp_sbxNoOrgScope4Rt8Wn7mQp2Xv9LkB3c",
+	Revoked:     "ghp_sbxRevoked9Lk4Rt8Wn7mQp2XvB3cD5e",
+	SSO:         "ghp_sbxNeedsSSO2Xv9Lk4Rt8Wn7mQpB3cD5",
+}
+
+// Options shape a sandbox.
+type Options struct {
+	// Members of the first organization (sandbox-co; 3 of them owners);
+	// the second (sandbox-labs) has 40. 250 when 0.
+	Members int
+	// Latency is added to every answer.
+	Latency time.Duration
+	// RateLimit is the primary limit per window (5000 when 0); Window is
+	// the window's length (1 hour when 0). A spent limit answers 403 with
+	// x-ratelimit-remaining 0 until the window resets.
+	RateLimit int
+	Window    time.Duration
+	// SecondaryEvery: every Nth API request is refused by a secondary rate
+	// limit (403, retry-after: RetryAfter seconds, 1 when 0).
+	SecondaryEvery int
+	RetryAfter     int
+	// Enterprise answers as GitHub Enterprise Server (its version header).
+	Enterprise bool
+}
+
+// Org is an organization of the sandbox.
+type Org struct {
+	Login   string
+	Members []Member
+	Copilot bool
+}
+
+// Member is a person in an organization.
+type Member struct {
+	Login string
+	ID    int64
+	Owner bool
+	Bot   bool
+	// Copilot: a seat is assigned; Active: used in the last 30 days.
+	Copilot, Active bool
+}
+
+// Server is a running sandbox.
+type Server struct {
+	*httptest.Server
+	BaseURL string // the web address to type (the API is under /api/v3)
+	Orgs    []Org
+
+	opts        Options
+	mu          sync.Mutex
+	requests    int
+	used        int
+	windowStart time.Time
+}
+
+// Start runs a sandbox on 127.0.0.1.
+func Start(o Options) *Server {
+	if o.Members == 0 {
+		o.Members = 250
+	}
+	if o.RateLimit == 0 {
+		o.RateLimit = 5000
+	}
+	if o.Window == 0 {
+		o.Window = time.Hour
+	}
+	if o.RetryAfter == 0 {
+		o.RetryAfter = 1
+	}
+	s := &Server{opts: o, Orgs: []Org{seed("sandbox-co", o.Members, 3, 1000, true), seed("sandbox-labs", 40, 1, 500000, false)}, windowStart: time.Now()}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.BaseURL = s.Server.URL
+	return s
+}
+
+func seed(login string, n, owners int, firstID int64, copilot bool) Org {
+	o := Org{Login: login, Copilot: copilot}
+	for i := 0; i < n; i++ {
+		m := Member{Login: fmt.Sprintf("%s-user%04d", strings.TrimPrefix(login, "sandbox-"), i), ID: firstID + int64(i), Owner: i < owners}
+		if i == 0 {
+			m.Login = "octo-admin"
+			m.ID = 1
+		}
+		if i%25 == 24 {
+			m.Login, m.Bot = fmt.Sprintf("%s-bot%d[bot]", strings.TrimPrefix(login, "sandbox-"), i), true
+		}
+		m.Copilot = copilot && i%5 != 4 && !m.Bot
+		m.Active = m.Copilot && i%2 == 0
+		o.Members = append(o.Members, m)
+	}
+	return o
+}
+
+// Requests is how many API requests were answered.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+type token struct {
+	scopes  string // X-OAuth-Scopes; "-" for none (fine-grained)
+	expires string // github-authentication-token-expiration
+	sso     bool
+}
+
+func tokens() map[string]token {
+	return map[string]token{
+		DemoTokens.Classic:     {scopes: "read:org, repo", expires: time.Now().UTC().AddDate(0, 0, 90).Format("2006-01-02") + " 00:00:00 UTC"},
+		DemoTokens.FineGrained: {scopes: "-", expires: time.Now().UTC().AddDate(0, 0, 30).Format("2006-01-02") + " 00:00:00 UTC"},
+		DemoTokens.NoOrgScope:  {scopes: "repo"},
+		DemoTokens.SSO:         {scopes: "read:org", sso: true},
+	}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Latency > 0 {
+		time.Sleep(s.opts.Latency)
+	}
+	path, ok := strings.CutPrefix(r.URL.Path, "/api/v3")
+	if !ok {
+		http.NotFound(w, r) // web pages are not served
+		return
+	}
+	h := w.Header()
+	h.Set("X-GitHub-Request-Id", fmt.Sprintf("SBX:%d", time.Now().UnixNano()))
+	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
+	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
+	if s.opts.Enterprise {
+		h.Set("X-GitHub-Enterprise-Version", "3.14.2")
+	}
+	if r.Method != http.MethodGet {
+		s.fail(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	if !s.admit(w) {
+		return
+	}
+	auth := r.Header.Get("Authorization")
+	raw, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		raw, ok = strings.CutPrefix(auth, "token ")
+	}
+	tok, known := tokens()[raw]
+	if !ok || !known {
+		s.fail(w, http.StatusUnauthorized, "Bad credentials")
+		return
+	}
+	if tok.scopes != "-" {
+		h.Set("X-OAuth-Scopes", tok.scopes)
+		h.Set("X-Accepted-OAuth-Scopes", "")
+	}
+	if tok.expires != "" {
+		h.Set("Github-Authentication-Token-Expiration", tok.expires)
+	}
+	q := r.URL.Query()
+	switch {
+	case path == "/user":
+		s.json(w, map[string]any{"login": "octo-admin", "id": 1, "name": "Octo Admin", "type": "User", "site_admin": false})
+	case path == "/user/orgs":
+		var out []map[string]any
+		for i, o := range s.Orgs {
+			out = append(out, map[string]any{"login": o.Login, "id": 9000 + i, "url": s.URL + "/api/v3/orgs/" + o.Login})
+		}
+		s.json(w, out)
+	case strings.HasPrefix(path, "/orgs/"):
+		parts := strings.Split(strings.TrimPrefix(path, "/orgs/"), "/")
+		org := s.org(parts[0])
+		if org == nil {
+			s.fail(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		if tok.sso && org.Login == "sandbox-labs" {
+			h.Set("X-GitHub-SSO", "required; url="+s.URL+"/orgs/sandbox-labs/sso?authorization_request=SBX")
+			s.fail(w, http.StatusForbidden, "Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.")
+			return
+		}
+		switch strings.Join(parts[1:], "/") {
+		case "members":
+			s.members(w, r, org, q)
+		case "copilot/billing/seats":
+			s.seats(w, r, org, q)
+		default:
+			s.fail(w, http.StatusNotFound, "Not Found")
+		}
+	default:
+		s.fail(w, http.StatusNotFound, "Not Found")
+	}
+}
+
+// admit counts the request against the limits and refuses it when one is
+// spent.
+func (s *Server) admit(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if now.Sub(s.windowStart) >= s.opts.Window {
+		s.windowStart, s.used = now, 0
+	}
+	s.requests++
+	reset := s.windowStart.Add(s.opts.Window)
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	h.Set("X-RateLimit-Resource", "core")
+	if s.opts.SecondaryEvery > 0 && s.requests%s.opts.SecondaryEvery == 0 {
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(s.opts.RateLimit-s.used))
+		h.Set("Retry-After", strconv.Itoa(s.opts.RetryAfter))
+		s.fail(w, http.StatusForbidden, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")
+		return false
+	}
+	if s.used >= s.opts.RateLimit {
+		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("X-RateLimit-Used", strconv.Itoa(s.used))
+		s.fail(w, http.StatusForbidden, "API rate limit exceeded for user ID 1.")
+		return false
+	}
+	s.used++
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(s.opts.RateLimit-s.used))
+	h.Set("X-RateLimit-Used", strconv.Itoa(s.used))
+	return true
+}
+
+func (s *Server) org(login string) *Org {
+	for i := range s.Orgs {
+		if strings.EqualFold(s.Orgs[i].Login, login) {
+			return &s.Orgs[i]
+		}
+	}
+	return nil
+}
+
+// paginate answers page/per_page (30 and at most 100, as GitHub) with Link.
+func (s *Server) paginate(w http.ResponseWriter, r *http.Request, n int) (from, to int, ok bool) {
+	q := r.URL.Query()
+	per, page := 30, 1
+	if v := q.Get("per_page"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil {
+			s.fail(w, http.StatusUnprocessableEntity, "Invalid request.")
+			return 0, 0, false
+		}
+		per = min(max(p, 1), 100)
+	}
+	if v := q.Get("page"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 {
+			p = 1
+		}
+		page = p
+	}
+	last := max((n+per-1)/per, 1)
+	link := func(p int, rel string) string {
+		u := *r.URL
+		qq := u.Query()
+		qq.Set("page", strconv.Itoa(p))
+		qq.Set("per_page", strconv.Itoa(per))
+		u.RawQuery = qq.Encode()
+		return "<" + s.URL + u.Path + "?" + u.RawQuery + `>; rel="` + rel + `"`
+	}
+	var links []string
+	if page < last {
+		links = append(links, link(page+1, "next"), link(last, "last"))
+	}
+	if page > 1 {
+		links = append(links, link(1, "first"), link(page-1, "prev"))
+	}
+	if len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, ", "))
+	}
+	from = min((page-1)*per, n)
+	return from, min(from+per, n), true
+}
+
+func (s *Server) members(w http.ResponseWriter, r *http.Request, org *Org, q url.Values) {
+	role := q.Get("role")
+	if role == "" {
+		role = "all"
+	}
+	if role != "all" && role != "admin" && role != "member" {
+		s.fail(w, http.StatusUnprocessableEntity, "Validation Failed")
+		return
+	}
+	var list []Member
+	for _, m := range org.Members {
+		if role == "all" || (role == "admin") == m.Owner {
+			list = append(list, m)
+		}
+	}
+	from, to, ok := s.paginate(w, r, len(list))
+	if !ok {
+		return
+	}
+	out := make([]map[string]any, 0, to-from)
+	for _, m := range list[from:to] {
+		typ := "User"
+		if m.Bot {
+			typ = "Bot"
+		}
+		out = append(out, map[string]any{"login": m.Login, "id": m.ID, "type": typ, "site_admin": false,
+			"url": s.URL + "/api/v3/users/" + m.Login})
+	}
+	s.json(w, out)
+}
+
+func (s *Server) seats(w http.ResponseWriter, r *http.Request, org *Org, q url.Values) {
+	if !org.Copilot {
+		s.fail(w, http.StatusNotFound, "Copilot Business is not enabled for this organization.")
+		return
+	}
+	var list []Member
+	for _, m := range org.Members {
+		if m.Copilot {
+			list = append(list, m)
+		}
+	}
+	from, to, ok := s.paginate(w, r, len(list))
+	if !ok {
+		return
+	}
+	seats := make([]map[string]any, 0, to-from)
+	now := time.Now().UTC()
+	for i, m := range list[from:to] {
+		var last any
+		if m.Active {
+			last = now.Add(-time.Duration(i%20+1) * 24 * time.Hour).Format(time.RFC3339)
+		} else if i%3 == 0 {
+			last = now.AddDate(0, -3, 0).Format(time.RFC3339)
+		}
+		seats = append(seats, map[string]any{"created_at": now.AddDate(0, -6, 0).Format(time.RFC3339), "last_activity_at": last,
+			"plan_type": "business", "assignee": map[string]any{"login": m.Login, "id": m.ID, "type": "User"}})
+	}
+	s.json(w, map[string]any{"total_seats": len(list), "seats": seats})
+}
+
+func (s *Server) json(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) fail(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"message": msg, "documentation_url": "https://docs.github.com/rest", "status": strconv.Itoa(status)})
+}

@@ -1,0 +1,204 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/onramp-dev/onramp/internal/textsafe"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// Inventory reads the members of every organization the token can read,
+// with their role (owners first, then members), and the organizations'
+// Copilot seats.
+type Inventory struct {
+	C *Client
+	// Now is the clock for "active in the last 30 days" (time.Now).
+	Now func() time.Time
+	// orgs are read once per sync, on its first page.
+	orgs []string
+}
+
+// Page is one page of members and the checkpoint of the next. Users come
+// from Decode, which a sync runs while the next page is on its way.
+type Page struct {
+	Users []store.InventoryUser
+	Next  string // "" after the last page
+	raw   []byte
+	role  string
+}
+
+// checkpoint is where a sync stands: which organization, which role, and
+// GitHub's own address of the next page (from Link).
+type checkpoint struct {
+	Org  string `json:"org"`
+	Role string `json:"role"` // admin, then member
+	Next string `json:"next,omitempty"`
+}
+
+// Decode reads the page's members.
+func (p *Page) Decode() error {
+	if p.raw == nil {
+		return nil
+	}
+	var raw []struct {
+		Login string `json:"login"`
+		ID    int64  `json:"id"`
+		Type  string `json:"type"`
+	}
+	err := json.Unmarshal(p.raw, &raw)
+	p.raw = nil
+	if err != nil {
+		return fmt.Errorf("a page of members could not be read: %w", err)
+	}
+	p.Users = make([]store.InventoryUser, 0, len(raw))
+	for _, m := range raw {
+		p.Users = append(p.Users, store.InventoryUser{ID: m.ID, Username: textsafe.Truncate(m.Login, 60), State: "active",
+			Bot: m.Type == "Bot", Admin: p.role == "admin"})
+	}
+	return nil
+}
+
+// Page fetches the page at checkpoint ("" starts at the first organization's
+// owners).
+func (inv *Inventory) Page(ctx context.Context, cp string) (*Page, error) {
+	if err := inv.loadOrgs(ctx); err != nil {
+		return nil, err
+	}
+	at := checkpoint{Org: inv.orgs[0], Role: "admin"}
+	if cp != "" {
+		if err := json.Unmarshal([]byte(cp), &at); err != nil {
+			return nil, fmt.Errorf("the sync's checkpoint could not be read: %w", err)
+		}
+	}
+	u := at.Next
+	if u == "" {
+		u = "/orgs/" + url.PathEscape(at.Org) + "/members?per_page=100&role=" + at.Role
+	}
+	h, body, err := inv.C.GetRaw(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	p := &Page{raw: body, role: at.Role}
+	next := checkpoint{Org: at.Org, Role: at.Role, Next: linkNext(h.Get("Link"))}
+	if next.Next == "" {
+		switch i := indexOf(inv.orgs, at.Org); {
+		case at.Role == "admin":
+			next.Role = "member"
+		case i >= 0 && i+1 < len(inv.orgs):
+			next = checkpoint{Org: inv.orgs[i+1], Role: "admin"}
+		default:
+			return p, nil // the last page of the last organization
+		}
+	}
+	b, _ := json.Marshal(next)
+	p.Next = string(b)
+	return p, nil
+}
+
+func (inv *Inventory) loadOrgs(ctx context.Context) error {
+	if inv.orgs != nil {
+		return nil
+	}
+	next := "/user/orgs?per_page=100"
+	for next != "" {
+		var orgs []struct {
+			Login string `json:"login"`
+		}
+		h, err := inv.C.Get(ctx, next, &orgs)
+		if err != nil {
+			return err
+		}
+		for _, o := range orgs {
+			inv.orgs = append(inv.orgs, o.Login)
+		}
+		next = linkNext(h.Get("Link"))
+	}
+	if len(inv.orgs) == 0 {
+		return errNoOrgs
+	}
+	return nil
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// Seats reads each organization's Copilot seats: assigned (billed) and
+// used (active in the last 30 days). An organization without Copilot, or
+// whose seats this token may not read, is named in the note instead.
+func (inv *Inventory) Seats(ctx context.Context) ([]store.Seats, string, error) {
+	if err := inv.loadOrgs(ctx); err != nil {
+		return nil, "", err
+	}
+	now := time.Now
+	if inv.Now != nil {
+		now = inv.Now
+	}
+	var out []store.Seats
+	var unreadable []string
+	for _, org := range inv.orgs {
+		s, err := inv.copilot(ctx, org, now())
+		var e *Error
+		switch {
+		case errors.As(err, &e) && (e.Kind == KindNotFound || e.Kind == KindForbidden || e.Kind == KindSSO):
+			unreadable = append(unreadable, org)
+		case err != nil:
+			return nil, "", err
+		case s != nil:
+			out = append(out, *s)
+		}
+	}
+	note := ""
+	if len(unreadable) > 0 {
+		note = "Copilot seats not read for " + strings.Join(unreadable, ", ") +
+			": no Copilot subscription, or the token lacks read:org (classic) / Administration: read (fine-grained)."
+	}
+	return out, note, nil
+}
+
+func (inv *Inventory) copilot(ctx context.Context, org string, now time.Time) (*store.Seats, error) {
+	next := "/orgs/" + url.PathEscape(org) + "/copilot/billing/seats?per_page=100"
+	var total, active int
+	plan := ""
+	for next != "" {
+		var page struct {
+			TotalSeats int `json:"total_seats"`
+			Seats      []struct {
+				LastActivityAt *string `json:"last_activity_at"`
+				PlanType       string  `json:"plan_type"`
+			} `json:"seats"`
+		}
+		h, err := inv.C.Get(ctx, next, &page)
+		if err != nil {
+			return nil, err
+		}
+		total = page.TotalSeats
+		for _, s := range page.Seats {
+			if plan == "" {
+				plan = s.PlanType
+			}
+			if s.LastActivityAt != nil {
+				if t, err := time.Parse(time.RFC3339, *s.LastActivityAt); err == nil && now.Sub(t) <= 30*24*time.Hour {
+					active++
+				}
+			}
+		}
+		next = linkNext(h.Get("Link"))
+	}
+	name := "Copilot"
+	if plan != "" {
+		name += " " + strings.ToUpper(plan[:1]) + plan[1:]
+	}
+	return &store.Seats{Scope: textsafe.Truncate(org, 60), Plan: textsafe.Truncate(name, 40), Seats: &total, Used: &active}, nil
+}

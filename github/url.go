@@ -1,0 +1,74 @@
+// Package github knows GitHub: github.com and GitHub Enterprise Server.
+// It verifies a token (who it is, its scopes and expiry, the organizations
+// it can read) and reads an organization's inventory — members with their
+// role, and Copilot seats — paginated with Link and paced by GitHub's rate
+// limits.
+package github
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// DefaultWebURL is github.com.
+const DefaultWebURL = "https://github.com"
+
+// BaseURL is where a GitHub lives: its web address (the token pages) and
+// its REST API (api.github.com, or HOST/api/v3 on Enterprise Server).
+type BaseURL struct {
+	Web, API string
+	// Insecure: plain http (a sandbox on this machine, or a test).
+	Insecure bool
+}
+
+// Host is the web address's host.
+func (b BaseURL) Host() string {
+	u, _ := url.Parse(b.Web)
+	return u.Host
+}
+
+// DotCom reports whether this is github.com.
+func (b BaseURL) DotCom() bool { return b.API == "https://api.github.com" }
+
+// NormalizeURL reads the address a person types: github.com (or nothing)
+// is github.com; any other host is GitHub Enterprise Server, whose API is
+// at /api/v3 (a pasted API address is accepted too).
+func NormalizeURL(s string) (BaseURL, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		s = DefaultWebURL
+	}
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return BaseURL{}, errors.New("not a web address; type it like https://github.com or https://github.example.com")
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return BaseURL{}, fmt.Errorf("%s:// is not a web address; use https://", u.Scheme)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return BaseURL{}, errors.New("the address may not hold a user name, a query or a fragment")
+	}
+	host := strings.ToLower(u.Host)
+	if host == "github.com" || host == "www.github.com" || host == "api.github.com" {
+		return BaseURL{Web: DefaultWebURL, API: "https://api.github.com"}, nil
+	}
+	path := strings.TrimSuffix(strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/api/v3"), "/")
+	web := u.Scheme + "://" + host + path
+	return BaseURL{Web: web, API: web + "/api/v3", Insecure: u.Scheme == "http"}, nil
+}
+
+// TokenPageURL is the page that creates a fine-grained token, named and
+// described for onramp: it can be limited to one organization.
+func TokenPageURL(b BaseURL) string {
+	return b.Web + "/settings/personal-access-tokens/new?name=onramp&description=" + url.QueryEscape("onramp inventory (members, Copilot seats)")
+}
+
+// ClassicTokenPageURL creates a classic token with read:org ticked.
+func ClassicTokenPageURL(b BaseURL) string {
+	return b.Web + "/settings/tokens/new?scopes=read:org&description=onramp"
+}
