@@ -49,8 +49,14 @@ func TestE2ECompletionInBashAndZsh(t *testing.T) {
 			tm.typeText("onramp conn")
 			tm.keys("Tab")
 			tm.waitFor("onramp connect")
+			tm.keys("Tab") // the vendors' common prefix, then (two tabs) both
+			tm.waitFor("onramp connect git")
 			tm.keys("Tab", "Tab")
-			tm.waitFor("onramp connect gitlab")
+			tm.waitFor("gitlab", "github")
+			tm.keys("C-u")
+			tm.typeText("onramp connect gith")
+			tm.keys("Tab")
+			tm.waitFor("onramp connect github")
 		})
 	}
 	if _, err := os.Stat(marker); err == nil {

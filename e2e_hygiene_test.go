@@ -59,7 +59,7 @@ func TestE2EDemoWithStderrRedirected(t *testing.T) {
 	h := newHome(t)
 	log := filepath.Join(h.dir, "err.log")
 	tm := startTmux(t, h, 100, 30, binary+" demo 2>"+log)
-	tm.waitFor("Which app do you want to connect?", "DEMO · sandbox GitLab")
+	tm.waitFor("Which app do you want to connect?", "DEMO · sandboxes: GitLab")
 	tm.keys("C-c")
 	tm.waitFor("EXITED=")
 }

@@ -46,7 +46,7 @@ func TestE2EQuitAfterResizeRestoresTheScreen(t *testing.T) {
 func TestE2EDemoScrollsAt60x20(t *testing.T) {
 	h := newHome(t)
 	tm := startTmux(t, h, 60, 20, binary+" demo")
-	tm.waitFor("DEMO · sandbox GitLab at http://127.0.0.1:", "Which app do you want to connect?")
+	tm.waitFor("DEMO · sandboxes: GitLab 127.0.0.1:", "Which app do you want to connect?")
 	tm.keys("Enter", "Enter")
 	tm.waitFor("1. In GitLab", "http://127.0.0.1/onramp/callback", "more below")
 	tm.keys("PageDown")

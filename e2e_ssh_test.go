@@ -375,7 +375,7 @@ func TestE2ESSHDrawsWithoutATerminalSize(t *testing.T) {
 func TestE2ESSHServeDemo(t *testing.T) {
 	s := startServe(t, []string{"alice"}, "--demo")
 	op := s.session(t, "alice")
-	op.waitFor("DEMO · sandbox GitLab at http://127.0.0.1:", "Which app do you want to connect?")
+	op.waitFor("DEMO · sandboxes: GitLab 127.0.0.1:", "Which app do you want to connect?")
 	op.keys("Enter", "Up", "Enter")
 	op.waitFor("GitLab server URL", "http://127.0.0.1:")
 	op.keys("Enter")

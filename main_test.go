@@ -224,7 +224,7 @@ func TestE2EAbortExits130(t *testing.T) {
 func TestE2EDemo(t *testing.T) {
 	h := newHome(t)
 	tm := startTmux(t, h, 100, 30, binary+" demo")
-	tm.waitFor("DEMO · sandbox GitLab at http://127.0.0.1:")
+	tm.waitFor("DEMO · sandboxes: GitLab 127.0.0.1:")
 	tm.keys("Enter", "Up", "Enter")
 	tm.waitFor("GitLab server URL", "http://127.0.0.1:")
 	tm.keys("Enter")

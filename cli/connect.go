@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 
@@ -12,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/flows"
-	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -49,10 +49,11 @@ standard input or a file, never from arguments. A second connection to the
 same vendor needs --alias.
 
 Arguments:
-  VENDOR   the catalog's vendor id (gitlab)`,
+  VENDOR   the catalog's vendor id: gitlab or github`,
 		Example: `  onramp connect gitlab --url https://gitlab.example.com --token-stdin < token.txt
   onramp connect gitlab --url gitlab.example.com --token-file ~/.gitlab-token --alias prod --json
-  onramp connect gitlab --auth oauth --url https://gitlab.example.com --client-id ID --client-secret-stdin --flow device`,
+  onramp connect gitlab --auth oauth --url https://gitlab.example.com --client-id ID --client-secret-stdin --flow device
+  onramp connect github --url https://github.com --token-stdin < github-token.txt`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("onramp connect needs VENDOR (vendors: %s)", vendorIDs(a.Catalog)), usage: cmd}
@@ -66,7 +67,7 @@ Arguments:
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.URL, "url", "", "the server's `URL`, e.g. https://gitlab.example.com (required)")
+	f.StringVar(&o.URL, "url", "", "the server's `URL`, e.g. https://gitlab.example.com or https://github.com (required)")
 	f.StringVar(&o.Auth, "auth", store.AuthToken, "auth `METHOD`: token or oauth")
 	f.BoolVar(&o.TokenStdin, "token-stdin", false, "read the token from standard input")
 	f.StringVar(&o.TokenFile, "token-file", "", "read the token from the file at `PATH`")
@@ -97,8 +98,12 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 	}
 	// Every flag is checked before anything is read or opened, so a script
 	// learns of its mistakes before any secret is read.
-	if a.Catalog.Vendor(o.Vendor) == nil {
+	vendor := a.Catalog.Vendor(o.Vendor)
+	if vendor == nil {
 		return usageErr("no vendor %q in the catalog (vendors: %s)", o.Vendor, vendorIDs(a.Catalog))
+	}
+	if vendor.Method(o.Auth) == nil {
+		return usageErr("%s connects with --auth %s", vendor.Name, methodIDs(vendor))
 	}
 	remote := flows.IsRemote(a.Getenv)
 	var mode flows.OAuthMode
@@ -109,7 +114,7 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 		}
 	case store.AuthOAuth:
 		if o.ClientID == "" {
-			return usageErr("--auth oauth needs --client-id (the Application ID from GitLab)")
+			return usageErr("--auth oauth needs --client-id (the OAuth application's ID from %s)", vendor.Name)
 		}
 		m, err := parseMode(o.Flow, remote)
 		if err != nil {
@@ -122,7 +127,11 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 	if o.URL == "" {
 		// No silent default: a token for a self-managed instance must not be
 		// sent to GitLab.com because a flag was forgotten.
-		return usageErr("--url is required: your GitLab's address (https://gitlab.com for GitLab.com)")
+		example := ""
+		if f := vendor.Method(o.Auth).Field(flows.FieldURL); f != nil && f.Default != "" {
+			example = " (" + f.Default + " for " + hostname(f.Default) + ")"
+		}
+		return usageErr("--url is required: your %s's address%s", vendor.Name, example)
 	}
 	var token string
 	if o.Auth == store.AuthToken {
@@ -156,18 +165,18 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 		}
 		return nil
 	}
-	if err := set(gitlab.FieldURL, o.URL, "--url"); err != nil {
+	if err := set(flows.FieldURL, o.URL, "--url"); err != nil {
 		return err
 	}
 	if o.Auth == store.AuthToken {
-		if err := set(gitlab.FieldToken, token, "token"); err != nil {
+		if err := set(flows.FieldToken, token, "token"); err != nil {
 			return err
 		}
 	} else {
-		if err := set(gitlab.FieldClientID, o.ClientID, "--client-id"); err != nil {
+		if err := set(flows.FieldClientID, o.ClientID, "--client-id"); err != nil {
 			return err
 		}
-		if err := set(gitlab.FieldScopes, o.Scopes, "--scopes"); err != nil {
+		if err := set(flows.FieldScopes, o.Scopes, "--scopes"); err != nil {
 			return err
 		}
 		if o.ClientSecretStdin {
@@ -175,20 +184,20 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 			if err != nil {
 				return err
 			}
-			flow.SetValue(gitlab.FieldClientSecret, secret)
+			flow.SetValue(flows.FieldClientSecret, secret)
 		}
 	}
 	if o.CAFile != "" {
-		flow.Revealed[gitlab.FieldCAFile] = true
-		if err := set(gitlab.FieldCAFile, o.CAFile, "--ca-file"); err != nil {
+		flow.Revealed[flows.FieldCAFile] = true
+		if err := set(flows.FieldCAFile, o.CAFile, "--ca-file"); err != nil {
 			return err
 		}
 	}
-	if q := flow.Question(gitlab.FieldURL); q != "" {
+	if q := flow.Question(flows.FieldURL); q != "" {
 		if !o.AllowHTTP {
-			return usageErr("%s is plain http: secrets would cross the network unencrypted; use https, or pass --allow-http", flow.Values[gitlab.FieldURL])
+			return usageErr("%s is plain http: secrets would cross the network unencrypted; use https, or pass --allow-http", flow.Values[flows.FieldURL])
 		}
-		flow.Confirm(gitlab.FieldURL)
+		flow.Confirm(flows.FieldURL)
 	}
 	if o.Alias != "" {
 		if err := flow.SetAlias(ctx, o.Alias); err != nil {
@@ -229,12 +238,12 @@ func (a *App) authorize(flow *flows.Connect, mode flows.OAuthMode, quiet bool) (
 		return a.authorizeOAuth(flow, mode)
 	}
 	if !quiet {
-		fmt.Fprintf(a.Err, "Verifying with %s …\n", flow.Values[gitlab.FieldURL])
+		fmt.Fprintf(a.Err, "Verifying with %s …\n", flow.Values[flows.FieldURL])
 	}
 	v, err := flow.Authorize(context.Background())
 	if err != nil {
 		var se *flows.StepError
-		if errors.As(err, &se) && se.Field == gitlab.FieldCAFile {
+		if errors.As(err, &se) && se.Field == flows.FieldCAFile {
 			return nil, fmt.Errorf("%s. Pass the CA certificate with --ca-file PATH", se.Message)
 		}
 		return nil, err
@@ -304,6 +313,22 @@ func (a *App) readToken(o connectOptions) (string, error) {
 		return "", usageErr("standard input was empty: the secret is read from it")
 	}
 	return tok, nil
+}
+
+func methodIDs(v *flows.Vendor) string {
+	var ids []string
+	for _, m := range v.Methods {
+		ids = append(ids, m.ID)
+	}
+	return strings.Join(ids, " or ")
+}
+
+// hostname is the host of an address.
+func hostname(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return raw
 }
 
 func vendorIDs(c flows.Catalog) string {

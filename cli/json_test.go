@@ -9,6 +9,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 )
 
@@ -152,4 +153,32 @@ func appEnv(t *testing.T) (*App, *bytes.Buffer, *bytes.Buffer, map[string]string
 func appWith(env map[string]string, stdin string) (*App, *bytes.Buffer, *bytes.Buffer) {
 	var out, errb bytes.Buffer
 	return &App{IO: IO{In: strings.NewReader(stdin), Out: &out, Err: &errb}, Getenv: func(k string) string { return env[k] }}, &out, &errb
+}
+
+// GitHub's connection, sync and inventory print the same shapes.
+func TestGitHubJSONMatchesTheSchema(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 150})
+	defer srv.Close()
+	_, _, _, env := appEnv(t)
+	run := func(stdin string, args ...string) (string, string, int) {
+		a, out, errb := appWith(env, stdin)
+		code := Main(args, a)
+		return out.String(), errb.String(), code
+	}
+	out, e, code := run(githubtest.DemoTokens.FineGrained+"\n", "connect", "github", "--url", srv.BaseURL, "--token-stdin", "--json")
+	if code != 0 {
+		t.Fatalf("connect: %d %s", code, e)
+	}
+	validate(t, "connect github", out, "result", false)
+	if !strings.Contains(out, `"vendor": "github"`) {
+		t.Fatal(out)
+	}
+	if out, e, code = run("", "sync", "127.0.0.1-"+strings.Split(srv.BaseURL, ":")[2], "--json"); code != 0 {
+		t.Fatalf("sync: %d %s", code, e)
+	}
+	out, _, _ = run("", "inventory", "127.0.0.1-"+strings.Split(srv.BaseURL, ":")[2], "--json")
+	validate(t, "inventory github", out, "inventory", false)
+	if !strings.Contains(out, `"view":"org"`) || !strings.Contains(out, `"plan":"Copilot Business"`) {
+		t.Fatalf("inventory: %.300s", out)
+	}
 }

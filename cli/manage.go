@@ -225,7 +225,7 @@ func (a *App) remove(ctx context.Context, o *removeOptions) error {
 	}
 	revoked := false
 	if o.Revoke {
-		if err := revoke(ctx, c); err != nil {
+		if err := a.revoke(ctx, c); err != nil {
 			if !o.Force {
 				return revokeFailed(c, err)
 			}

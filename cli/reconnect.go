@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/flows"
-	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
@@ -66,7 +65,7 @@ func (a *App) reconnect(ctx context.Context, o *connectOptions) error {
 		if err != nil {
 			return err
 		}
-		if err := flow.SetValue(gitlab.FieldToken, tok); err != nil {
+		if err := flow.SetValue(flows.FieldToken, tok); err != nil {
 			return usageErr("token: %v", err)
 		}
 	} else if mode, err = parseMode(o.Flow, deps.Remote); err != nil {
@@ -75,31 +74,22 @@ func (a *App) reconnect(ctx context.Context, o *connectOptions) error {
 	return a.authorizeAndSave(ctx, flow, mode, o.JSON)
 }
 
-// revoke revokes a connection's credential at the vendor.
-func revoke(ctx context.Context, c *store.Connection) error {
-	base, err := gitlab.NormalizeURL(c.BaseURL)
-	if err != nil {
-		return err
+// revoke revokes a connection's credential at the vendor, through the
+// vendor's connector.
+func (a *App) revoke(ctx context.Context, c *store.Connection) error {
+	v := a.Catalog.Vendor(c.Vendor)
+	if v == nil {
+		return fmt.Errorf("this onramp does not know the vendor %q", textsafe.Line(c.Vendor))
+	}
+	r, ok := v.Connector.(flows.Revoker)
+	if !ok {
+		return fmt.Errorf("onramp cannot revoke %s credentials; delete it in %s yourself", v.Name, v.Name)
 	}
 	hc, err := httpx.New(httpx.Options{CABundle: []byte(c.CABundle)})
 	if err != nil {
 		return err
 	}
-	if c.AuthMethod == store.AuthOAuth {
-		secret := c.Secret(store.SecretClientSecret).Reveal()
-		// Revoking the refresh token revokes the grant; the access token too,
-		// for servers that keep it alive until it expires.
-		for _, t := range []store.Secret{c.Secret(store.SecretRefreshToken), c.Secret(store.SecretAccessToken)} {
-			if t == "" {
-				continue
-			}
-			if err := gitlab.RevokeOAuth(ctx, hc, base, c.ClientID, secret, t.Reveal()); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return gitlab.RevokePAT(ctx, &gitlab.Client{HTTP: hc, Base: base, Token: c.Secret(store.SecretToken).Reveal()})
+	return r.Revoke(ctx, hc, c)
 }
 
 func revokeFailed(c *store.Connection, err error) error {

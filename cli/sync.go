@@ -295,7 +295,7 @@ func (a *App) inventory(ctx context.Context, o *inventoryOptions) error {
 	t := a.newTable("ID", "USERNAME", "NAME", "EMAIL", "STATE", "SEAT", "BOT", "ADMIN", "LAST ACTIVITY")
 	// Only the admin view says who is a bot or an administrator; elsewhere
 	// the answer is unknown, not "no".
-	roles := run.View == "admin"
+	roles := run.View == "admin" || run.View == "org" // GitLab's admin view, GitHub's organization roles
 	err = st.Users(ctx, run.ID, func(u store.InventoryUser) error {
 		seat, bot, admin := "?", "?", "?"
 		if u.Seat != nil {

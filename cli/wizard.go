@@ -14,6 +14,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/internal/lean"
 	"github.com/onramp-dev/onramp/store"
@@ -144,7 +145,7 @@ and sync, live. Add (a), sync (s), reconnect (r) and remove (d) from there.`,
 	}
 }
 
-// demo runs a complete onboarding offline against the sandbox GitLab.
+// demo runs a complete onboarding offline against the sandboxes.
 func (a *App) demo(o *demoOptions) error {
 	sandbox, err := a.startDemo(o.Users, o.Latency)
 	if err != nil {
@@ -160,8 +161,8 @@ func (a *App) demo(o *demoOptions) error {
 }
 
 // demoSandbox is what `demo` and `serve --demo` run against: the sandbox
-// GitLab on loopback, a catalog pointing at it (its tokens and OAuth
-// application shown beside the fields), and a temporary store unless
+// GitLab and GitHub on loopback, a catalog pointing at them (their tokens,
+// and GitLab's OAuth application, shown beside the fields), and a temporary store unless
 // --store names one, so a demo never writes into a real store.
 type demoSandbox struct {
 	banner    string
@@ -177,24 +178,29 @@ func (a *App) startDemo(users int, latency time.Duration) (*demoSandbox, error) 
 	}
 	so.Keyring = nil // a demo never touches the person's keyring
 	srv := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: users, Latency: latency}).Start()
-	d := &demoSandbox{banner: demo.Banner(srv.BaseURL), close: srv.Close}
+	gh := githubtest.Start(githubtest.Options{Members: users / 4, Latency: latency})
+	stop := func() { srv.Close(); gh.Close() }
+	d := &demoSandbox{banner: demo.Banner(srv.BaseURL, gh.BaseURL), close: stop}
 	if !a.storeFlag {
 		dir, err := os.MkdirTemp("", "onramp-demo-*")
 		if err != nil {
-			srv.Close()
+			stop()
 			return nil, err
 		}
 		d.temporary = true
-		d.close = func() { srv.Close(); os.RemoveAll(dir) }
+		d.close = func() { stop(); os.RemoveAll(dir) }
 		so.Path, so.ConfigDir = filepath.Join(dir, "onramp.db"), filepath.Join(dir, "config")
 	}
 	d.store = so
 	t := gitlabtest.DemoTokens
-	fmt.Fprintf(a.Err, "onramp demo: sandbox GitLab at %s (loopback only)\n", srv.BaseURL)
-	fmt.Fprintf(a.Err, "  good token:      %s\n  expiring soon:   %s\n  not an admin:    %s\n  expired:         %s\n  too few scopes:  %s\n  revoked:         %s\n",
+	fmt.Fprintf(a.Err, "onramp demo: sandbox GitLab at %s, sandbox GitHub at %s (loopback only)\n", srv.BaseURL, gh.BaseURL)
+	fmt.Fprintf(a.Err, "  GitLab good token:      %s\n  expiring soon:   %s\n  not an admin:    %s\n  expired:         %s\n  too few scopes:  %s\n  revoked:         %s\n",
 		t.Admin, t.ExpiringSoon, t.NonAdmin, t.Expired, t.FewScopes, t.Revoked)
 	app := gitlabtest.DemoApp
-	fmt.Fprintf(a.Err, "  OAuth application: ID %s, Secret %s\n", app.UID, app.Secret)
-	a.Catalog = demo.Catalog(srv.BaseURL)
+	fmt.Fprintf(a.Err, "  GitLab OAuth application: ID %s, Secret %s\n", app.UID, app.Secret)
+	g := githubtest.DemoTokens
+	fmt.Fprintf(a.Err, "  GitHub fine-grained token: %s\n  classic: %s\n  needs SSO: %s\n  no read:org: %s\n  revoked: %s\n",
+		g.FineGrained, g.Classic, g.SSO, g.NoOrgScope, g.Revoked)
+	a.Catalog = demo.Catalog(srv.BaseURL, gh.BaseURL)
 	return d, nil
 }

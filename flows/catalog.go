@@ -4,7 +4,21 @@ package flows
 
 import (
 	"context"
+	"net/http"
 	"strings"
+
+	"github.com/onramp-dev/onramp/store"
+)
+
+// Form keys every vendor's fields use for the same things, so the flow,
+// the command line and a reconnect fill them without knowing the vendor.
+const (
+	FieldURL          = "url"
+	FieldToken        = "token"
+	FieldCAFile       = "ca_file"
+	FieldClientID     = "client_id"
+	FieldClientSecret = "client_secret"
+	FieldScopes       = "scopes"
 )
 
 // Field is one input of an auth method's form.
@@ -45,9 +59,9 @@ type AuthMethod struct {
 	Fields []Field
 }
 
-// Copyable is a labelled value with a copy key.
+// Copyable is a labelled value with a copy key, and a note on it.
 type Copyable struct {
-	Label, Value string
+	Label, Value, Note string
 }
 
 // Field returns the field with key, or nil.
@@ -65,6 +79,19 @@ type Connector interface {
 	Verify(ctx context.Context, req VerifyRequest) (*Verification, error)
 	// DefaultAlias derives an alias from the values (usually the host).
 	DefaultAlias(values map[string]string) string
+}
+
+// TokenAuthorizer is implemented by connectors whose personal tokens go
+// on a request in a header of their own (GitLab's Private-Token); others
+// take them as a Bearer token.
+type TokenAuthorizer interface {
+	AuthorizeToken(r *http.Request, token string)
+}
+
+// Revoker is implemented by connectors that can revoke a stored
+// credential at the vendor (onramp remove --revoke).
+type Revoker interface {
+	Revoke(ctx context.Context, hc *http.Client, c *store.Connection) error
 }
 
 // Vendor is a catalog card.
@@ -129,5 +156,5 @@ func (c Catalog) Filter(filter string) Catalog {
 // DefaultCatalog lists the vendors that are finished. A vendor appears here
 // only when every one of its listed methods works end to end.
 func DefaultCatalog() Catalog {
-	return Catalog{GitLab(GitLabOptions{})}
+	return Catalog{GitLab(GitLabOptions{}), GitHub(GitHubOptions{})}
 }

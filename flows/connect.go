@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
@@ -97,17 +96,17 @@ func (c *Connect) Reconnect(conn *store.Connection) error {
 	if err := c.ChooseMethod(conn.AuthMethod); err != nil {
 		return err
 	}
-	c.Values[gitlab.FieldURL] = conn.BaseURL
+	c.Values[FieldURL] = conn.BaseURL
 	if conn.AuthMethod == store.AuthOAuth {
-		c.Values[gitlab.FieldClientID] = conn.ClientID
-		c.Values[gitlab.FieldClientSecret] = conn.Secret(store.SecretClientSecret).Reveal()
-		c.Values[gitlab.FieldScopes] = strings.Join(conn.Scopes, " ")
+		c.Values[FieldClientID] = conn.ClientID
+		c.Values[FieldClientSecret] = conn.Secret(store.SecretClientSecret).Reveal()
+		c.Values[FieldScopes] = strings.Join(conn.Scopes, " ")
 	}
 	if conn.CABundle != "" {
 		c.CABundle = []byte(conn.CABundle)
 	}
 	if u, err := url.Parse(conn.BaseURL); err == nil && u.Scheme == "http" {
-		c.Confirm(gitlab.FieldURL) // confirmed when it was first connected
+		c.Confirm(FieldURL) // confirmed when it was first connected
 	}
 	c.Alias, c.Reconnecting = conn.Alias, conn
 	return nil

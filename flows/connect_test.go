@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"errors"
+	"github.com/onramp-dev/onramp/internal/httpx"
 	"net"
 	"os"
 	"path/filepath"
@@ -176,9 +177,14 @@ func TestInsecureHTTPNeedsConfirmation(t *testing.T) {
 
 func TestCatalogFilter(t *testing.T) {
 	cat := DefaultCatalog()
-	for _, q := range []string{"", "git", "GitLab", "seats", "self-managed inventory"} {
-		if len(cat.Filter(q)) != 1 {
-			t.Errorf("filter %q lost GitLab", q)
+	for q, want := range map[string]string{"": "gitlab github", "git": "gitlab github", "GitLab": "gitlab", "seats": "gitlab github",
+		"self-managed inventory": "gitlab", "copilot": "github", "enterprise server": "github"} {
+		var got []string
+		for _, v := range cat.Filter(q) {
+			got = append(got, v.ID)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("filter %q: %v, want %s", q, got, want)
 		}
 	}
 	if len(cat.Filter("salesforce")) != 0 {
@@ -210,7 +216,7 @@ func TestSanitizeAlias(t *testing.T) {
 	}
 }
 
-// resolverFunc adapts a function to gitlab.Resolver.
+// resolverFunc adapts a function to httpx.Resolver.
 type resolverFunc func(host string) []net.IPAddr
 
 func (f resolverFunc) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
@@ -220,9 +226,9 @@ func (f resolverFunc) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr
 // A *.localhost name that resolves off this machine is asked about like any
 // other plain-http address.
 func TestPlainHTTPToALocalhostNameResolvingElsewhere(t *testing.T) {
-	saved := gitlab.Resolver
-	defer func() { gitlab.Resolver = saved }()
-	gitlab.Resolver = resolverFunc(func(host string) []net.IPAddr {
+	saved := httpx.Resolver
+	defer func() { httpx.Resolver = saved }()
+	httpx.Resolver = resolverFunc(func(host string) []net.IPAddr {
 		if host == "evil.localhost" {
 			return []net.IPAddr{{IP: net.ParseIP("203.0.113.7")}}
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -44,7 +45,7 @@ func GitLab(o GitLabOptions) *Vendor {
 			return b.URL, err
 		},
 		Confirm: func(s string) string {
-			if b, err := gitlab.NormalizeURL(s); err == nil && b.Insecure && !gitlab.OnThisMachine(hostname(b.URL)) {
+			if b, err := gitlab.NormalizeURL(s); err == nil && b.Insecure && !httpx.OnThisMachine(hostname(b.URL)) {
 				return "This address uses plain http: the token would cross the network unencrypted. Use it anyway?"
 			}
 			return ""
@@ -98,7 +99,8 @@ func GitLab(o GitLabOptions) *Vendor {
 					"Confidential (the default) gives the app a Secret, which onramp then needs; unticked, the app is public and has none.",
 					"Copy the Application ID (and the Secret) into the fields below.",
 				},
-				Copy: &Copyable{Label: "Redirect URI", Value: gitlab.RegisteredRedirectURI},
+				Copy: &Copyable{Label: "Redirect URI", Value: gitlab.RegisteredRedirectURI,
+					Note: "GitLab ignores the port of a 127.0.0.1 address, so this one registration works whichever port onramp listens on."},
 				Fields: []Field{urlField, {
 					Key: gitlab.FieldClientID, Label: "Application ID", Placeholder: "the application's ID from GitLab", Notes: o.OAuthNotes,
 					Help: []string{"Edit profile → Applications → your application: Application ID."},
@@ -144,6 +146,7 @@ func verificationOf(base gitlab.BaseURL, v *gitlab.Verification) *Verification {
 		Account:       store.Account{ID: v.Account.ID, Username: v.Account.Username, Name: v.Account.Name, Admin: v.Account.Admin},
 		ServerVersion: v.Version, ServerEdition: v.Edition, EditionName: v.EditionName(),
 		TokenName: v.TokenName, Scopes: v.Scopes, ScopesKnown: v.ScopesKnown, ExpiresAt: v.ExpiresAt,
+		ScopesNote: "unknown (the server is older than GitLab 15.5)", Vendor: "GitLab",
 	}
 	if v.ExpiresAt != nil {
 		out.ExpiresIn = humanize.Days(v.DaysLeft)
@@ -186,6 +189,34 @@ func sanitizeAlias(s string) string {
 		return "connection"
 	}
 	return out
+}
+
+// AuthorizeToken: GitLab takes a personal token as Private-Token.
+func (gitlabConnector) AuthorizeToken(r *http.Request, token string) {
+	r.Header.Set("Private-Token", token)
+}
+
+// Revoke revokes the connection's credential at GitLab: the personal token
+// itself, or the OAuth grant (its refresh token, and the access token for
+// servers that keep that alive until it expires).
+func (gitlabConnector) Revoke(ctx context.Context, hc *http.Client, c *store.Connection) error {
+	base, err := gitlab.NormalizeURL(c.BaseURL)
+	if err != nil {
+		return err
+	}
+	if c.AuthMethod == store.AuthOAuth {
+		secret := c.Secret(store.SecretClientSecret).Reveal()
+		for _, t := range []store.Secret{c.Secret(store.SecretRefreshToken), c.Secret(store.SecretAccessToken)} {
+			if t == "" {
+				continue
+			}
+			if err := gitlab.RevokeOAuth(ctx, hc, base, c.ClientID, secret, t.Reveal()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return gitlab.RevokePAT(ctx, &gitlab.Client{HTTP: hc, Base: base, Token: c.Secret(store.SecretToken).Reveal()})
 }
 
 // Source makes the GitLab inventory reader for a stored connection.

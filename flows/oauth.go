@@ -102,15 +102,15 @@ func randomToken() string {
 
 // oauthConfig builds the x/oauth2 config from the form.
 func (c *Connect) oauthConfig(redirect string) (*oauth2.Config, gitlab.BaseURL, error) {
-	base, err := gitlab.NormalizeURL(c.Values[gitlab.FieldURL])
+	base, err := gitlab.NormalizeURL(c.Values[FieldURL])
 	if err != nil {
-		return nil, base, &StepError{Field: gitlab.FieldURL, Message: err.Error()}
+		return nil, base, &StepError{Field: FieldURL, Message: err.Error()}
 	}
-	scopes := scopesOf(c.Values[gitlab.FieldScopes])
+	scopes := scopesOf(c.Values[FieldScopes])
 	if len(scopes) == 0 {
 		scopes = gitlab.DefaultOAuthScopes
 	}
-	return gitlab.OAuthConfig(base, c.Values[gitlab.FieldClientID], c.Values[gitlab.FieldClientSecret], scopes, redirect), base, nil
+	return gitlab.OAuthConfig(base, c.Values[FieldClientID], c.Values[FieldClientSecret], scopes, redirect), base, nil
 }
 
 // StartOAuth begins an authorization in mode. Browser mode is refused when
@@ -394,7 +394,7 @@ func (c *Connect) FinishOAuth(ctx context.Context, tok *oauth2.Token) (*Verifica
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.deps.Timeout)
 	defer cancel()
-	base, _ := gitlab.NormalizeURL(c.Values[gitlab.FieldURL])
+	base, _ := gitlab.NormalizeURL(c.Values[FieldURL])
 	gv, err := gitlab.VerifyOAuth(ctx, &gitlab.Client{HTTP: hc, Base: base, Token: tok.AccessToken}, c.deps.Now())
 	if err != nil {
 		return nil, explain(err)
@@ -412,10 +412,10 @@ func (c *Connect) FinishOAuth(ctx context.Context, tok *oauth2.Token) (*Verifica
 // oauthSecrets fills the OAuth fields of a connection being saved.
 func (c *Connect) oauthSecrets(conn *store.Connection) {
 	tok := c.oauthToken
-	conn.ClientID = c.Values[gitlab.FieldClientID]
+	conn.ClientID = c.Values[FieldClientID]
 	conn.SetSecret(store.SecretAccessToken, store.Secret(tok.AccessToken))
 	conn.SetSecret(store.SecretRefreshToken, store.Secret(tok.RefreshToken))
-	conn.SetSecret(store.SecretClientSecret, store.Secret(c.Values[gitlab.FieldClientSecret]))
+	conn.SetSecret(store.SecretClientSecret, store.Secret(c.Values[FieldClientSecret]))
 	if !tok.Expiry.IsZero() {
 		e := tok.Expiry.UTC()
 		conn.AccessExpiresAt = &e

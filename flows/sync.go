@@ -292,8 +292,14 @@ func (s *Syncer) credential(conn *store.Connection, hc *http.Client) Credential 
 		}
 	}
 	token := conn.Secret(store.SecretToken).Reveal()
+	authorize := func(r *http.Request, token string) { r.Header.Set("Authorization", "Bearer "+token) }
+	if v := s.Catalog.Vendor(conn.Vendor); v != nil {
+		if ta, ok := v.Connector.(TokenAuthorizer); ok {
+			authorize = ta.AuthorizeToken
+		}
+	}
 	return Credential{Set: func(_ context.Context, r *http.Request) error {
-		r.Header.Set("Private-Token", token)
+		authorize(r, token)
 		return nil
 	}}
 }

@@ -30,8 +30,13 @@ type Verification struct {
 	TokenName     string
 	Scopes        []string
 	ScopesKnown   bool
-	ExpiresAt     *time.Time
-	ExpiresIn     string // "in 364 days"
+	// ScopesNote is the summary's Scopes line when the server does not
+	// say them (a GitLab before 15.5, a fine-grained GitHub token).
+	ScopesNote string
+	// Vendor names the vendor in the summary's sentences.
+	Vendor    string
+	ExpiresAt *time.Time
+	ExpiresIn string // "in 364 days"
 	// OAuth: the credential is an OAuth grant. Refreshes: the server gave a
 	// refresh token, so access tokens are renewed as needed.
 	OAuth, Refreshes bool
@@ -82,13 +87,13 @@ func (v *Verification) Summary() []SummaryItem {
 	case v.ScopesKnown:
 		items = append(items, SummaryItem{"Scopes", strings.Join(v.Scopes, ", ")})
 	default:
-		items = append(items, SummaryItem{"Scopes", "unknown (the server is older than GitLab 15.5)"})
+		items = append(items, SummaryItem{"Scopes", v.ScopesNote})
 	}
 	switch {
 	case v.OAuth:
 		items = append(items, SummaryItem{"Expires", v.oauthExpiry()})
 	case v.ExpiresAt != nil:
-		items = append(items, SummaryItem{"Expires", v.ExpiresAt.Format("2006-01-02") + " 00:00 UTC (" + v.ExpiresIn + ")"})
+		items = append(items, SummaryItem{"Expires", v.ExpiresAt.UTC().Format("2006-01-02 15:04") + " UTC (" + v.ExpiresIn + ")"})
 	case v.ScopesKnown:
 		items = append(items, SummaryItem{"Expires", "never"})
 	}
@@ -102,12 +107,12 @@ func (v *Verification) oauthExpiry() string {
 	case v.Refreshes && v.AccessExpiresAt != nil:
 		return "never: access tokens (" + humanize.Lifetime(v.AccessLifetime) + ") are renewed automatically"
 	case v.Refreshes:
-		return "never: the access token has no set expiry and is renewed automatically if GitLab ends it"
+		return "never: the access token has no set expiry and is renewed automatically if " + v.Vendor + " ends it"
 	case v.AccessExpiresAt != nil:
 		return v.AccessExpiresAt.UTC().Format("2006-01-02 15:04") + " UTC (in " + humanize.Lifetime(v.AccessLifetime) +
-			"): GitLab issued no refresh token, so reconnect then"
+			"): " + v.Vendor + " issued no refresh token, so reconnect then"
 	}
-	return "not given by GitLab, and no refresh token was issued: reconnect when GitLab ends the token"
+	return "not given by " + v.Vendor + ", and no refresh token was issued: reconnect when " + v.Vendor + " ends the token"
 }
 
 // Explained is implemented by connector errors that know what to do next.

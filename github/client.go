@@ -202,7 +202,9 @@ func (c *Client) pace(ctx context.Context, h http.Header) {
 	remaining, err1 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
 	limit, err2 := strconv.Atoi(h.Get("X-RateLimit-Limit"))
 	reset, err3 := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || limit <= 0 || remaining > limit/10 {
+	// Spent (0): the next request is refused with the reset, which puts the
+	// sync aside instead of holding it here.
+	if err1 != nil || err2 != nil || err3 != nil || limit <= 0 || remaining > limit/10 || remaining == 0 {
 		return
 	}
 	left := time.Until(time.Unix(reset, 0))

@@ -14,8 +14,9 @@ import (
 )
 
 // Inventory reads the members of every organization the token can read,
-// with their role (owners first, then members), and the organizations'
-// Copilot seats.
+// with their role, and the organizations' Copilot seats. Owners of every
+// organization come first: a person in several organizations is one user
+// (the first record wins), an owner if they own any of them.
 type Inventory struct {
 	C *Client
 	// Now is the clock for "active in the last 30 days" (time.Now).
@@ -86,12 +87,12 @@ func (inv *Inventory) Page(ctx context.Context, cp string) (*Page, error) {
 	}
 	p := &Page{raw: body, role: at.Role}
 	next := checkpoint{Org: at.Org, Role: at.Role, Next: linkNext(h.Get("Link"))}
-	if next.Next == "" {
+	if next.Next == "" { // the owners of every organization, then their members
 		switch i := indexOf(inv.orgs, at.Org); {
-		case at.Role == "admin":
-			next.Role = "member"
 		case i >= 0 && i+1 < len(inv.orgs):
-			next = checkpoint{Org: inv.orgs[i+1], Role: "admin"}
+			next = checkpoint{Org: inv.orgs[i+1], Role: at.Role}
+		case at.Role == "admin":
+			next = checkpoint{Org: inv.orgs[0], Role: "member"}
 		default:
 			return p, nil // the last page of the last organization
 		}

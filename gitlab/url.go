@@ -3,13 +3,12 @@
 package gitlab
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"github.com/onramp-dev/onramp/internal/httpx"
 	"net"
 	"net/url"
 	"strings"
-	"time"
 	"unicode"
 )
 
@@ -109,33 +108,9 @@ func NormalizeURL(raw string) (BaseURL, error) {
 	return b, nil
 }
 
-// Resolver looks host names up (tests replace it).
-var Resolver interface {
-	LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error)
-} = net.DefaultResolver
-
-// OnThisMachine reports whether host resolves to loopback addresses only,
-// so plain http to it never crosses a network. It is decided on the
-// addresses, not the name: "localhost" and *.localhost names can be made to
-// resolve anywhere. A name that does not resolve within a second is not.
-func OnThisMachine(host string) bool {
-	host = strings.Trim(host, "[]")
-	if ip := net.ParseIP(host); ip != nil {
-		return ip.IsLoopback()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	addrs, err := Resolver.LookupIPAddr(ctx, host)
-	if err != nil || len(addrs) == 0 {
-		return false
-	}
-	for _, a := range addrs {
-		if !a.IP.IsLoopback() {
-			return false
-		}
-	}
-	return true
-}
+// OnThisMachine reports whether host resolves only to loopback addresses
+// (see httpx.OnThisMachine, shared by every vendor).
+func OnThisMachine(host string) bool { return httpx.OnThisMachine(host) }
 
 // validHost accepts IP literals and DNS-style names (letters, digits, '-',
 // '.', '_' and non-ASCII letters of internationalised names).

@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"context"
+	"github.com/onramp-dev/onramp/internal/httpx"
 	"net"
 	"net/url"
 	"strings"
@@ -98,9 +99,9 @@ func (f fakeResolver) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr
 // Plain http skips the question only for what resolves to this machine:
 // a *.localhost name that resolves elsewhere is asked about.
 func TestOnThisMachineDecidesOnAddresses(t *testing.T) {
-	saved := Resolver
-	defer func() { Resolver = saved }()
-	Resolver = fakeResolver{
+	saved := httpx.Resolver
+	defer func() { httpx.Resolver = saved }()
+	httpx.Resolver = fakeResolver{
 		"localhost":       {"127.0.0.1", "::1"},
 		"dev.localhost":   {"127.0.0.1"},
 		"evil.localhost":  {"203.0.113.7"},

@@ -168,7 +168,7 @@ func (m *Model) reconnect(id string) tea.Cmd {
 	if conn.AuthMethod == store.AuthOAuth {
 		return m.startAuthorize()
 	}
-	return f.FocusField("token")
+	return f.FocusField(flows.FieldToken)
 }
 
 // leaveReconnect ends a reconnect that was backed out of: the next

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/internal/demo"
 	"github.com/onramp-dev/onramp/ui"
@@ -27,7 +28,9 @@ func startSized(t *testing.T, w, h int) *uitest.Screen {
 	srv := gitlabtest.New(gitlabtest.Options{DeviceInterval: 1, AdminMode: true}).Start()
 	t.Cleanup(srv.Close)
 	deps := flows.Deps{Timeout: 5 * time.Second, OpenBrowser: func(string) error { return errors.New("no browser here") }}
-	m := ui.New(ui.Deps{Catalog: demo.Catalog(srv.BaseURL), Banner: demo.Banner(srv.BaseURL), Store: openStore(t), Flow: deps})
+	gh := githubtest.Start(githubtest.Options{Members: 30})
+	t.Cleanup(gh.Close)
+	m := ui.New(ui.Deps{Catalog: demo.Catalog(srv.BaseURL, gh.BaseURL), Banner: demo.Banner(srv.BaseURL, gh.BaseURL), Store: openStore(t), Flow: deps})
 	return uitest.Start(t, m, w, h)
 }
 

@@ -128,12 +128,15 @@ type token struct {
 	scopes  string // X-OAuth-Scopes; "-" for none (fine-grained)
 	expires string // github-authentication-token-expiration
 	sso     bool
+	// org: a fine-grained token's resource owner, the one organization it
+	// reads ("": every organization the user is in).
+	org string
 }
 
 func tokens() map[string]token {
 	return map[string]token{
 		DemoTokens.Classic:     {scopes: "read:org, repo", expires: time.Now().UTC().AddDate(0, 0, 90).Format("2006-01-02") + " 00:00:00 UTC"},
-		DemoTokens.FineGrained: {scopes: "-", expires: time.Now().UTC().AddDate(0, 0, 30).Format("2006-01-02") + " 00:00:00 UTC"},
+		DemoTokens.FineGrained: {scopes: "-", expires: time.Now().UTC().AddDate(0, 0, 30).Format("2006-01-02") + " 00:00:00 UTC", org: "sandbox-co"},
 		DemoTokens.NoOrgScope:  {scopes: "repo"},
 		DemoTokens.SSO:         {scopes: "read:org", sso: true},
 	}
@@ -184,15 +187,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case path == "/user":
 		s.json(w, map[string]any{"login": "octo-admin", "id": 1, "name": "Octo Admin", "type": "User", "site_admin": false})
 	case path == "/user/orgs":
-		var out []map[string]any
+		out := []map[string]any{}
 		for i, o := range s.Orgs {
-			out = append(out, map[string]any{"login": o.Login, "id": 9000 + i, "url": s.URL + "/api/v3/orgs/" + o.Login})
+			if tok.org == "" || tok.org == o.Login {
+				out = append(out, map[string]any{"login": o.Login, "id": 9000 + i, "url": s.URL + "/api/v3/orgs/" + o.Login})
+			}
 		}
 		s.json(w, out)
 	case strings.HasPrefix(path, "/orgs/"):
 		parts := strings.Split(strings.TrimPrefix(path, "/orgs/"), "/")
 		org := s.org(parts[0])
-		if org == nil {
+		if org == nil || (tok.org != "" && tok.org != org.Login) {
 			s.fail(w, http.StatusNotFound, "Not Found")
 			return
 		}
@@ -232,13 +237,15 @@ func (s *Server) admit(w http.ResponseWriter) bool {
 	if s.opts.SecondaryEvery > 0 && s.requests%s.opts.SecondaryEvery == 0 {
 		h.Set("X-RateLimit-Remaining", strconv.Itoa(s.opts.RateLimit-s.used))
 		h.Set("Retry-After", strconv.Itoa(s.opts.RetryAfter))
-		s.fail(w, http.StatusForbidden, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")
+		s.failDoc(w, http.StatusForbidden, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID SBX.",
+			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")
 		return false
 	}
 	if s.used >= s.opts.RateLimit {
 		h.Set("X-RateLimit-Remaining", "0")
 		h.Set("X-RateLimit-Used", strconv.Itoa(s.used))
-		s.fail(w, http.StatusForbidden, "API rate limit exceeded for user ID 1.")
+		s.failDoc(w, http.StatusForbidden, "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID SBX.",
+			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit")
 		return false
 	}
 	s.used++
@@ -365,7 +372,13 @@ func (s *Server) json(w http.ResponseWriter, v any) {
 }
 
 func (s *Server) fail(w http.ResponseWriter, status int, msg string) {
+	s.failDoc(w, status, msg, "https://docs.github.com/rest")
+}
+
+// failDoc answers GitHub's error body; clients tell rate limits apart by
+// its documentation_url, as go-github does.
+func (s *Server) failDoc(w http.ResponseWriter, status int, msg, doc string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"message": msg, "documentation_url": "https://docs.github.com/rest", "status": strconv.Itoa(status)})
+	json.NewEncoder(w).Encode(map[string]any{"message": msg, "documentation_url": doc, "status": strconv.Itoa(status)})
 }

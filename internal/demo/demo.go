@@ -1,23 +1,30 @@
-// Package demo is what `onramp demo` shows around the sandbox GitLab: the
-// catalog with the sandbox's tokens and application beside the fields, and
-// the banner. The wizard tests use it to lay out exactly what the demo does.
+// Package demo is what `onramp demo` shows around the sandboxes (GitLab's
+// and GitHub's): the catalog with each sandbox's tokens beside the fields,
+// and the banner. The wizard tests use it to lay out exactly what the demo does.
 package demo
 
 import (
+	"strings"
+
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 )
 
-// Catalog is the demo's catalog for a sandbox at baseURL.
-func Catalog(baseURL string) flows.Catalog {
-	t, app := gitlabtest.DemoTokens, gitlabtest.DemoApp
-	return flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: baseURL,
+// Catalog is the demo's catalog: GitLab's sandbox at gitlabURL and
+// GitHub's at githubURL, each card listing its sandbox's tokens.
+func Catalog(gitlabURL, githubURL string) flows.Catalog {
+	t, app, gh := gitlabtest.DemoTokens, gitlabtest.DemoApp, githubtest.DemoTokens
+	return flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: gitlabURL,
 		TokenNotes:  []string{"Sandbox tokens (demo only) — good: " + t.Admin, "expired: " + t.Expired + " · too few scopes: " + t.FewScopes},
 		OAuthNotes:  []string{"Sandbox application (demo only) — Application ID: " + app.UID, "Secret: " + app.Secret},
-		OAuthScopes: []string{"read_api", "read_user", "admin_mode"}})} // the sandbox's admin has Admin Mode on
+		OAuthScopes: []string{"read_api", "read_user", "admin_mode"}}), // the sandbox's admin has Admin Mode on
+		flows.GitHub(flows.GitHubOptions{DefaultURL: githubURL,
+			TokenNotes: []string{"Sandbox tokens (demo only) — fine-grained: " + gh.FineGrained, "classic: " + gh.Classic + " · needs SSO: " + gh.SSO + " · revoked: " + gh.Revoked}}),
+	}
 }
 
 // Banner is the header line saying this is a demo.
-func Banner(baseURL string) string {
-	return "DEMO · sandbox GitLab at " + baseURL + " · offline"
+func Banner(gitlabURL, githubURL string) string {
+	return "DEMO · sandboxes: GitLab " + strings.TrimPrefix(gitlabURL, "http://") + ", GitHub " + strings.TrimPrefix(githubURL, "http://") + " · offline"
 }

@@ -148,7 +148,7 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 
 func (m *Model) View() string {
 	width := max(m.width, 20)
-	host := m.flow.Values["url"]
+	host := m.flow.Values[flows.FieldURL]
 	switch m.state {
 	case running:
 		return m.th.Title.Render("Authorize") + "\n\n" + m.spin.View() + " Verifying with " + host + " …\n\n" +

@@ -362,13 +362,13 @@ func (m *Model) introView(width int) string {
 			b.WriteString(l + "\n")
 		}
 	}
-	if m.flow.Method.Copy != nil {
-		b.WriteString("\n" + m.th.Muted.Render(common.Wrap("GitLab ignores the port of a 127.0.0.1 address, so this one registration works whichever port onramp listens on.", width)))
+	if c := m.flow.Method.Copy; c != nil && c.Note != "" {
+		b.WriteString("\n" + m.th.Muted.Render(common.Wrap(c.Note, width)))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// Pinned keeps the value to copy into GitLab on screen however the page
+// Pinned keeps the value to copy into the vendor's UI on screen however the page
 // scrolls: on the preparation steps and beside every field.
 func (m *Model) Pinned() string {
 	c := m.flow.Method.Copy

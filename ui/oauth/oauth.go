@@ -395,7 +395,7 @@ func (m *Model) View() string {
 	b.WriteString("\n" + common.Truncate(strings.Join(ways, m.th.Muted.Render(" · ")), width) + "\n\n")
 	switch m.state {
 	case starting:
-		b.WriteString(m.spin.View() + " Contacting " + textsafe.Line(m.flow.Values["url"]) + " …")
+		b.WriteString(m.spin.View() + " Contacting " + textsafe.Line(m.flow.Values[flows.FieldURL]) + " …")
 	case finishing:
 		b.WriteString(m.spin.View() + " Authorized. Verifying the account and saving …")
 	case failed:
@@ -445,7 +445,7 @@ func (m *Model) deviceView(width int) string {
 	b.WriteString("and enter the code\n\n")
 	b.WriteString("    " + m.th.Big.Render(spaced(formatCode(d.UserCode))) + "\n\n")
 	m.anchor[1] = common.Lines(&b) - 2 // the code
-	b.WriteString(m.spin.View() + " Waiting for you to approve it in GitLab …\n\n")
+	b.WriteString(m.spin.View() + " Waiting for you to approve it in " + m.flow.Vendor.Name + " …\n\n")
 	b.WriteString(m.th.Muted.Render(common.Wrap("ctrl+y copies the address (with the code in it) to your clipboard; q shows a QR code for your phone.", width)))
 	return b.String()
 }
@@ -453,7 +453,7 @@ func (m *Model) deviceView(width int) string {
 func (m *Model) pasteView(width int) string {
 	var b strings.Builder
 	if m.mode == flows.ModeBrowser {
-		b.WriteString(m.spin.View() + " " + common.Wrap("Opening your browser on GitLab: select Authorize there; this screen moves on by itself.", width-2) + "\n")
+		b.WriteString(m.spin.View() + " " + common.Wrap("Opening your browser on "+m.flow.Vendor.Name+": select Authorize there; this screen moves on by itself.", width-2) + "\n")
 		b.WriteString(m.th.Muted.Render("If no browser opens, open this address:") + "\n")
 	} else {
 		b.WriteString(common.Wrap("Open this address in a browser on any machine, and select Authorize:", width) + "\n")

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp/cli"
+	"github.com/onramp-dev/onramp/github/githubtest"
+)
+
+// Issue 14: the demo's second card, GitHub, onboarded in a real terminal
+// through the same screens: token, summary, Integrations with its sync and
+// Copilot seats.
+func TestE2EGitHubInTheDemo(t *testing.T) {
+	h := newHome(t)
+	tm := startTmux(t, h, 100, 30, binary+" demo --latency 5ms")
+	tm.waitFor("Which app do you want to connect?", "GitHub  Personal access token")
+	tm.typeText("copilot") // the filter finds the card
+	tm.waitFor("GitHub  Personal access token")
+	tm.keys("Enter")
+	tm.waitFor("How should onramp sign in to GitHub?")
+	tm.keys("Enter")
+	tm.waitFor("GitHub URL", "Personal access token")
+	tm.keys("Enter")
+	tm.waitFor("Sandbox tokens (demo only)")
+	tm.paste(githubtest.DemoTokens.SSO)
+	tm.keys("Enter")
+	tm.waitFor("sandbox-labs uses SAML single sign-on", "Configure SSO")
+	tm.keys("C-u")
+	tm.paste(githubtest.DemoTokens.FineGrained)
+	tm.keys("Enter")
+	tm.waitFor("SUCCESS!", "GitHub is connected", "@octo-admin", "fine-grained token", "1 organization: sandbox-co")
+	tm.keys("Enter")
+	tm.waitFor("Integrations", "600 users, just now", "Seats (sandbox-co, Copilot Business)")
+	tm.keys("q")
+	tm.waitFor("EXITED=0")
+}
+
+// The command line connects, syncs, lists the inventory and refuses to
+// pretend it revoked a GitHub token; a sync SIGKILLed mid-run is resumed by
+// a worker to the exact membership.
+func TestE2EGitHubCommandLine(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 3000, Latency: 15 * time.Millisecond, SecondaryEvery: 11})
+	defer srv.Close()
+	h := newHome(t)
+	out, e, code := runCLI(t, h, githubtest.DemoTokens.Classic+"\n", "connect", "github", "--url", srv.BaseURL, "--token-stdin", "--alias", "octo", "--json")
+	var res cli.Result
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Connection.Vendor != "github" || res.Connection.Account.Username != "octo-admin" {
+		t.Fatalf("connect: %d %s %s", code, out, e)
+	}
+	if _, e, code = runCLI(t, h, "", "connect", "github", "--url", srv.BaseURL, "--auth", "oauth", "--client-id", "x"); code != cli.ExitUsage || !strings.Contains(e, "GitHub connects with --auth token") {
+		t.Fatalf("oauth: %d %s", code, e)
+	}
+
+	// Kill a sync mid-run (a few pages in).
+	cmd := exec.Command(binary, "sync", "octo", "--json")
+	cmd.Env = h.env
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	guard := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() }) // never hang the suite
+	sc := bufio.NewScanner(stdout)
+	pages := 0
+	for sc.Scan() {
+		var p struct{ Pages int }
+		json.Unmarshal(sc.Bytes(), &p)
+		if pages = p.Pages; pages >= 4 {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	guard.Stop()
+	if pages < 4 {
+		t.Fatalf("the sync never got 4 pages in (%d)", pages)
+	}
+	// SIGKILL leaves the job "running" until River rescues it; a worker
+	// with a short rescue threshold takes it up and finishes the same run.
+	startWorker(t, h, "--rescue-after", "8s", "--slice", "6s")
+	want := 0
+	for _, o := range srv.Orgs {
+		want += len(o.Members)
+	}
+	want-- // octo-admin is in both organizations: one person
+	s := waitStatus(t, h, "octo", "the resumed sync finished", synced(want))
+	if s.LastRun.Retries == 0 {
+		t.Fatal("secondary rate limits were not retried")
+	}
+	out, _, code = runCLI(t, h, "", "inventory", "octo")
+	if code != 0 || strings.Count(out, "\n") != want || !strings.Contains(out, "octo-admin\t") {
+		t.Fatalf("inventory: %d, %d lines", code, strings.Count(out, "\n"))
+	}
+
+	_, e, code = runCLI(t, h, "", "remove", "octo", "--yes", "--revoke")
+	if code != cli.ExitFailure || !strings.Contains(e, "delete it at "+srv.BaseURL+"/settings/personal-access-tokens") {
+		t.Fatalf("revoke: %d %s", code, e)
+	}
+	if _, _, code = runCLI(t, h, "", "show", "octo"); code != 0 {
+		t.Fatal("a failed revoke deleted the connection")
+	}
+	if _, e, code = runCLI(t, h, "", "remove", "octo", "--yes", "--revoke", "--force"); code != 0 {
+		t.Fatalf("remove --force: %d %s", code, e)
+	}
+}

@@ -1,0 +1,199 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp/github/githubtest"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// newGitHubEnv stores a GitHub token connection to a sandbox.
+func newGitHubEnv(t *testing.T, o githubtest.Options, token string) (*syncEnv, *githubtest.Server) {
+	srv := githubtest.Start(o)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	opt := store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "cfg")}
+	st, err := store.Open(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c := &store.Connection{Vendor: "github", Alias: "gh", BaseURL: srv.BaseURL, AuthMethod: store.AuthToken}
+	c.SetSecret(store.SecretToken, store.Secret(token))
+	if err := st.Create(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	return &syncEnv{st: st, opt: opt, id: c.ID, s: &Syncer{Store: st, Catalog: DefaultCatalog()}}, srv
+}
+
+func openTestStore(t *testing.T) store.Backend {
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "cfg"), Actor: "tester"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// members counts the people in the sandbox's organizations (one person
+// in two organizations is one).
+func members(srv *githubtest.Server) int {
+	ids := map[int64]bool{}
+	for _, o := range srv.Orgs {
+		for _, m := range o.Members {
+			ids[m.ID] = true
+		}
+	}
+	return len(ids)
+}
+
+// Issue 14: GitHub goes through the same flow as GitLab — the card's
+// fields, verification, summary, saving — and its first sync reads every
+// member of every organization, owners marked, and the Copilot seats.
+func TestGitHubConnectThenSync(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 180})
+	defer srv.Close()
+	st := openTestStore(t)
+	cat := Catalog{GitHub(GitHubOptions{DefaultURL: srv.BaseURL})}
+	c := NewConnect(Deps{Catalog: cat, Store: st, Timeout: 5 * time.Second})
+	if err := c.ChooseVendor("github"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ChooseMethod(store.AuthToken); err != nil {
+		t.Fatal(err)
+	}
+	if c.Values[FieldURL] != srv.BaseURL {
+		t.Fatalf("default URL %q", c.Values[FieldURL])
+	}
+	if err := c.SetValue(FieldToken, githubtest.DemoTokens.FineGrained); err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Authorize(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := ""
+	for _, it := range v.Summary() {
+		summary += it.Label + ": " + it.Value + "\n"
+	}
+	for _, want := range []string{"Account: @octo-admin (Octo Admin), not an administrator", "Version: GitHub Enterprise Server",
+		"Scopes: fine-grained token", "Expires: ", "(in 30 days)"} {
+		if !strings.Contains(summary, want) {
+			t.Fatalf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+	if len(v.Warnings) == 0 || !strings.Contains(v.Warnings[len(v.Warnings)-1].Message, "1 organization: sandbox-co.") {
+		t.Fatalf("warnings: %+v", v.Warnings)
+	}
+	conn, err := c.Save(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conn.Vendor != "github" || !strings.HasPrefix(conn.Alias, "127.0.0.1-") || conn.Secret(store.SecretToken).Reveal() != githubtest.DemoTokens.FineGrained {
+		t.Fatalf("saved: %+v", conn)
+	}
+
+	s := &Syncer{Store: st, Catalog: cat}
+	run, err := s.Sync(context.Background(), conn.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners, bots := 0, 0
+	st.Users(context.Background(), run.ID, func(u store.InventoryUser) error {
+		if u.Admin {
+			owners++
+		}
+		if u.Bot {
+			bots++
+		}
+		return nil
+	})
+	if want := len(srv.Orgs[0].Members); run.Users != want || owners != 3 || bots == 0 || run.View != "org" { // the token reads sandbox-co only
+		t.Fatalf("run %+v: %d owners, %d bots", run, owners, bots)
+	}
+	seats, _ := st.Seats(context.Background(), run.ID)
+	if len(seats) != 1 || seats[0].Plan != "Copilot Business" || run.Note != "" {
+		t.Fatalf("seats %+v, note %q", seats, run.Note)
+	}
+}
+
+// Failures say what happened and what to do, on the field to fix.
+func TestGitHubFailuresExplained(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 20})
+	defer srv.Close()
+	cat := Catalog{GitHub(GitHubOptions{DefaultURL: srv.BaseURL})}
+	for _, c := range []struct{ token, msg, hint string }{
+		{githubtest.DemoTokens.Revoked, "GitHub does not accept this token (Bad credentials)", "has not expired or been revoked"},
+		{githubtest.DemoTokens.NoOrgScope, "lacks the read:org scope (it has repo)", "tick read:org"},
+		{githubtest.DemoTokens.SSO, "sandbox-labs uses SAML single sign-on", "/orgs/sandbox-labs/sso"},
+	} {
+		flow := NewConnect(Deps{Catalog: cat, Store: openTestStore(t), Timeout: 5 * time.Second})
+		flow.ChooseVendor("github")
+		flow.ChooseMethod(store.AuthToken)
+		flow.SetValue(FieldToken, c.token)
+		_, err := flow.Authorize(context.Background())
+		var se *StepError
+		if !errors.As(err, &se) || se.Field != FieldToken || !strings.Contains(se.Message, c.msg) || !strings.Contains(se.Hint, c.hint) {
+			t.Errorf("%s: %+v", c.token, se)
+		}
+	}
+}
+
+// Secondary rate limits are waited out; a stopped sync resumes from its
+// checkpoint to the exact membership.
+func TestGitHubSyncSecondaryLimitsAndResume(t *testing.T) {
+	e, srv := newGitHubEnv(t, githubtest.Options{Members: 600, SecondaryEvery: 4, Latency: 5 * time.Millisecond}, githubtest.DemoTokens.Classic)
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := e.s.Sync(ctx, e.id, func(p Progress) {
+		if p.Pages == 3 {
+			cancel()
+		}
+	})
+	if err == nil || !strings.Contains(err.Error(), "resumes from page") {
+		t.Fatalf("stop: %v", err)
+	}
+	run, err := e.s.Sync(context.Background(), e.id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	e.st.Users(context.Background(), run.ID, func(u store.InventoryUser) error {
+		if seen[u.ID] {
+			t.Fatalf("%s twice", u.Username)
+		}
+		seen[u.ID] = true
+		return nil
+	})
+	if len(seen) != members(srv) || run.Users != members(srv) || run.Retries == 0 {
+		t.Fatalf("%d users (want %d), %d retries", len(seen), members(srv), run.Retries)
+	}
+}
+
+// A spent primary limit puts the sync aside until GitHub's reset (snoozed,
+// not failed); a revoked token ends it with the connection needing a
+// reconnect, after one try.
+func TestGitHubPrimaryLimitSnoozesAndRevokedTokenStops(t *testing.T) {
+	e, _ := newGitHubEnv(t, githubtest.Options{Members: 600, RateLimit: 3, Window: time.Hour}, githubtest.DemoTokens.Classic)
+	e.startWorker(t, "worker@test:1")
+	j := e.waitJob(t, "snoozed", func(j *store.SyncJob) bool { return j != nil && j.State == store.JobSnoozed })
+	if d := time.Until(j.At); d < 50*time.Minute {
+		t.Fatalf("snoozed for only %s", d)
+	}
+	if run := lastRun(t, e); run.Status == store.RunFailed {
+		t.Fatalf("the rate limit failed the sync: %+v", run)
+	}
+
+	r, _ := newGitHubEnv(t, githubtest.Options{Members: 20}, githubtest.DemoTokens.Revoked)
+	r.startWorker(t, "worker@test:2")
+	r.waitJob(t, "given up", func(j *store.SyncJob) bool { return j == nil })
+	c, _ := r.st.Get(context.Background(), r.id)
+	if c.State != store.StateNeedsReconnect || !strings.Contains(c.StateReason, "Bad credentials") {
+		t.Fatalf("after a revoked token: %s %q", c.State, c.StateReason)
+	}
+}
