@@ -55,12 +55,7 @@ func validate(t *testing.T, what, out, thing string, array bool) {
 func TestJSONMatchesTheSchema(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: 120}).Start()
 	defer srv.Close()
-	_, _, _, env := appEnv(t)
-	run := func(stdin string, args ...string) (string, string, int) {
-		a, out, errb := appWith(env, stdin)
-		code := Main(args, a)
-		return out.String(), errb.String(), code
-	}
+	run := runner(t)
 	out, e, code := run(gitlabtest.DemoTokens.Admin+"\n", "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "prod", "--json")
 	if code != 0 {
 		t.Fatalf("connect: %d %s", code, e)
@@ -139,6 +134,17 @@ func TestJSONMatchesTheSchema(t *testing.T) {
 	}
 }
 
+// runner runs commands one after another in one isolated environment,
+// each with a fresh App, returning stdout, stderr and the exit code.
+func runner(t *testing.T) func(stdin string, args ...string) (string, string, int) {
+	_, _, _, env := appEnv(t)
+	return func(stdin string, args ...string) (string, string, int) {
+		a, out, errb := appWith(env, stdin)
+		code := Main(args, a)
+		return out.String(), errb.String(), code
+	}
+}
+
 // appEnv is app's isolated environment, for several Apps in a row.
 func appEnv(t *testing.T) (*App, *bytes.Buffer, *bytes.Buffer, map[string]string) {
 	dir := t.TempDir()
@@ -159,12 +165,7 @@ func appWith(env map[string]string, stdin string) (*App, *bytes.Buffer, *bytes.B
 func TestGitHubJSONMatchesTheSchema(t *testing.T) {
 	srv := githubtest.Start(githubtest.Options{Members: 150})
 	defer srv.Close()
-	_, _, _, env := appEnv(t)
-	run := func(stdin string, args ...string) (string, string, int) {
-		a, out, errb := appWith(env, stdin)
-		code := Main(args, a)
-		return out.String(), errb.String(), code
-	}
+	run := runner(t)
 	out, e, code := run(githubtest.DemoTokens.FineGrained+"\n", "connect", "github", "--url", srv.BaseURL, "--token-stdin", "--json")
 	if code != 0 {
 		t.Fatalf("connect: %d %s", code, e)
@@ -173,7 +174,7 @@ func TestGitHubJSONMatchesTheSchema(t *testing.T) {
 	if !strings.Contains(out, `"vendor": "github"`) {
 		t.Fatal(out)
 	}
-	if out, e, code = run("", "sync", "127.0.0.1-"+strings.Split(srv.BaseURL, ":")[2], "--json"); code != 0 {
+	if _, e, code = run("", "sync", "127.0.0.1-"+strings.Split(srv.BaseURL, ":")[2], "--json"); code != 0 {
 		t.Fatalf("sync: %d %s", code, e)
 	}
 	out, _, _ = run("", "inventory", "127.0.0.1-"+strings.Split(srv.BaseURL, ":")[2], "--json")

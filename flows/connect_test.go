@@ -16,7 +16,7 @@ import (
 	"github.com/onramp-dev/onramp/store"
 )
 
-func testStore(t *testing.T) store.Store {
+func testStore(t *testing.T) store.Backend {
 	dir := t.TempDir()
 	s, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "cfg"), Actor: "tester"})
 	if err != nil {

@@ -3,7 +3,6 @@ package flows
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,29 +15,13 @@ import (
 func newGitHubEnv(t *testing.T, o githubtest.Options, token string) (*syncEnv, *githubtest.Server) {
 	srv := githubtest.Start(o)
 	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	opt := store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "cfg")}
-	st, err := store.Open(context.Background(), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, opt := openSyncStore(t)
 	c := &store.Connection{Vendor: "github", Alias: "gh", BaseURL: srv.BaseURL, AuthMethod: store.AuthToken}
 	c.SetSecret(store.SecretToken, store.Secret(token))
 	if err := st.Create(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	return &syncEnv{st: st, opt: opt, id: c.ID, s: &Syncer{Store: st, Catalog: DefaultCatalog()}}, srv
-}
-
-func openTestStore(t *testing.T) store.Backend {
-	dir := t.TempDir()
-	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "cfg"), Actor: "tester"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }
 
 // members counts the people in the sandbox's organizations (one person
@@ -59,7 +42,7 @@ func members(srv *githubtest.Server) int {
 func TestGitHubConnectThenSync(t *testing.T) {
 	srv := githubtest.Start(githubtest.Options{Members: 180})
 	defer srv.Close()
-	st := openTestStore(t)
+	st := testStore(t)
 	cat := Catalog{GitHub(GitHubOptions{DefaultURL: srv.BaseURL})}
 	c := NewConnect(Deps{Catalog: cat, Store: st, Timeout: 5 * time.Second})
 	if err := c.ChooseVendor("github"); err != nil {
@@ -133,7 +116,7 @@ func TestGitHubFailuresExplained(t *testing.T) {
 		{githubtest.DemoTokens.NoOrgScope, "lacks the read:org scope (it has repo)", "tick read:org"},
 		{githubtest.DemoTokens.SSO, "sandbox-labs uses SAML single sign-on", "/orgs/sandbox-labs/sso"},
 	} {
-		flow := NewConnect(Deps{Catalog: cat, Store: openTestStore(t), Timeout: 5 * time.Second})
+		flow := NewConnect(Deps{Catalog: cat, Store: testStore(t), Timeout: 5 * time.Second})
 		flow.ChooseVendor("github")
 		flow.ChooseMethod(store.AuthToken)
 		flow.SetValue(FieldToken, c.token)

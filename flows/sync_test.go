@@ -34,13 +34,7 @@ type syncEnv struct {
 func newSyncEnv(t testing.TB, o gitlabtest.Options, token, base string) *syncEnv {
 	srv := gitlabtest.New(o).Start()
 	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	opt := store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "cfg")}
-	st, err := store.Open(context.Background(), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, opt := openSyncStore(t)
 	if base == "" {
 		base = srv.BaseURL
 	}
@@ -63,6 +57,19 @@ func newSyncEnv(t testing.TB, o gitlabtest.Options, token, base string) *syncEnv
 		}
 	}
 	return &syncEnv{srv: srv, st: st, opt: opt, id: c.ID, s: s}
+}
+
+// openSyncStore opens a fresh store file, and the options a helper
+// process reopens it with.
+func openSyncStore(t testing.TB) (store.Backend, store.Options) {
+	dir := t.TempDir()
+	opt := store.Options{Path: filepath.Join(dir, "s.db"), ConfigDir: filepath.Join(dir, "cfg")}
+	st, err := store.Open(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, opt
 }
 
 func (e *syncEnv) snapshot(t testing.TB, runID int64) []int64 {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/onramp-dev/onramp/internal/httpx"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -46,14 +47,7 @@ func (f *Fetcher) wait(ctx context.Context, d time.Duration) error {
 	if f.sleep != nil {
 		return f.sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return httpx.Sleep(ctx, d)
 }
 
 // Retries is how many requests were retried so far.

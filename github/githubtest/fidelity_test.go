@@ -18,10 +18,7 @@ func TestGoGitHubClientAgainstTheSandbox(t *testing.T) {
 	srv := Start(Options{Members: 230})
 	defer srv.Close()
 	ctx := context.Background()
-	c, err := gh.NewClient(nil).WithAuthToken(DemoTokens.Classic).WithEnterpriseURLs(srv.BaseURL+"/api/v3/", srv.BaseURL+"/api/uploads/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := goGitHub(t, srv, DemoTokens.Classic)
 	me, resp, err := c.Users.Get(ctx, "")
 	if err != nil || me.GetLogin() != "octo-admin" || resp.Rate.Limit != 5000 || resp.Rate.Remaining != 4999 || resp.TokenExpiration.IsZero() {
 		t.Fatalf("user: %v %+v %+v", err, me, resp)
@@ -60,7 +57,7 @@ func TestGoGitHubClientAgainstTheSandbox(t *testing.T) {
 		t.Fatalf("no Copilot: %v", err)
 	}
 
-	bad, _ := gh.NewClient(nil).WithAuthToken(DemoTokens.Revoked).WithEnterpriseURLs(srv.BaseURL+"/api/v3/", srv.BaseURL+"/api/uploads/")
+	bad := goGitHub(t, srv, DemoTokens.Revoked)
 	var er *gh.ErrorResponse
 	if _, _, err := bad.Users.Get(ctx, ""); !errors.As(err, &er) || er.Response.StatusCode != http.StatusUnauthorized || er.Message != "Bad credentials" {
 		t.Fatalf("bad token: %v", err)
@@ -68,7 +65,7 @@ func TestGoGitHubClientAgainstTheSandbox(t *testing.T) {
 
 	limited := Start(Options{RateLimit: 1})
 	defer limited.Close()
-	lc, _ := gh.NewClient(nil).WithAuthToken(DemoTokens.Classic).WithEnterpriseURLs(limited.BaseURL+"/api/v3/", limited.BaseURL+"/api/uploads/")
+	lc := goGitHub(t, limited, DemoTokens.Classic)
 	lc.Users.Get(ctx, "")
 	var rle *gh.RateLimitError
 	if _, _, err := lc.Users.Get(ctx, ""); !errors.As(err, &rle) || rle.Rate.Remaining != 0 {
@@ -76,12 +73,21 @@ func TestGoGitHubClientAgainstTheSandbox(t *testing.T) {
 	}
 	secondary := Start(Options{SecondaryEvery: 2})
 	defer secondary.Close()
-	sc, _ := gh.NewClient(nil).WithAuthToken(DemoTokens.Classic).WithEnterpriseURLs(secondary.BaseURL+"/api/v3/", secondary.BaseURL+"/api/uploads/")
+	sc := goGitHub(t, secondary, DemoTokens.Classic)
 	sc.Users.Get(ctx, "")
 	var abuse *gh.AbuseRateLimitError
 	if _, _, err := sc.Users.Get(ctx, ""); !errors.As(err, &abuse) || abuse.GetRetryAfter() <= 0 {
 		t.Fatalf("secondary limit: %v", err)
 	}
+}
+
+// goGitHub is go-github pointed at the sandbox as an Enterprise Server.
+func goGitHub(t *testing.T, srv *Server, token string) *gh.Client {
+	c, err := gh.NewClient(nil).WithAuthToken(token).WithEnterpriseURLs(srv.BaseURL+"/api/v3/", srv.BaseURL+"/api/uploads/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func notFound(err error) bool {

@@ -34,3 +34,16 @@ func OnThisMachine(host string) bool {
 	}
 	return true
 }
+
+// Sleep waits d, or until ctx ends (its error then): a retrying client's
+// pause between attempts.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -74,22 +74,7 @@ func (s *Screen) Text() string { return ansi.Strip(s.emu.Render()) }
 // WaitFor waits until every want is on screen.
 func (s *Screen) WaitFor(want ...string) {
 	s.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		text := s.Text()
-		ok := true
-		for _, w := range want {
-			if !strings.Contains(text, w) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	s.t.Fatalf("screen never showed %q; it shows:\n%s", want, s.Text())
+	s.WaitForWithout(want, nil)
 }
 
 // WaitForWithout waits until every want is on screen and none of gone is.
