@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/creack/pty"
 
+	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -314,4 +315,38 @@ func BenchmarkFirstFrameTmux(b *testing.B) {
 	b.ReportMetric(float64(existT.Microseconds())/n/1000, "ms-existing-store")
 	b.ReportMetric(float64(freshT)/float64(bareT), "x-bare-fresh")
 	b.ReportMetric(float64(existT)/float64(bareT), "x-bare-existing")
+}
+
+// BenchmarkGitHubSync30k syncs a GitHub organization of 30,000 members
+// (and its Copilot seats) from a sandbox taking 20 ms per answer, with the
+// real binary, against the server's own time (its answers one after
+// another).
+func BenchmarkGitHubSync30k(b *testing.B) {
+	const latency = 20 * time.Millisecond
+	srv := githubtest.Start(githubtest.Options{Members: 30000, Latency: latency})
+	defer srv.Close()
+	for b.Loop() {
+		dir := b.TempDir()
+		env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "ONRAMP_STORE=" + filepath.Join(dir, "s.db"),
+			"ONRAMP_NO_KEYRING=1", "PATH=" + os.Getenv("PATH")}
+		connect := exec.Command(binary, "connect", "github", "--url", srv.BaseURL, "--token-stdin", "--alias", "big")
+		connect.Env, connect.Stdin = env, strings.NewReader(githubtest.DemoTokens.FineGrained)
+		if out, err := connect.CombinedOutput(); err != nil {
+			b.Fatalf("connect: %v %s", err, out)
+		}
+		sync := exec.Command(binary, "sync", "big")
+		sync.Env = env
+		before, busy := srv.Requests(), srv.ServerTime()
+		start := time.Now()
+		out, err := sync.CombinedOutput()
+		elapsed := time.Since(start)
+		requests, serverTime := srv.Requests()-before, srv.ServerTime()-busy
+		if err != nil || !strings.Contains(string(out), "30000 users") {
+			b.Fatalf("sync: %v %s", err, out)
+		}
+		b.ReportMetric(elapsed.Seconds(), "s/sync")
+		b.ReportMetric(float64(requests), "requests")
+		b.ReportMetric(float64(elapsed)/float64(serverTime), "x-server-time")
+		b.ReportMetric(float64(elapsed)/float64(time.Duration(requests)*latency), "x-latency-floor")
+	}
 }

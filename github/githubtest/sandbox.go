@@ -54,6 +54,9 @@ type Org struct {
 	Login   string
 	Members []Member
 	Copilot bool
+	// byRole and seated are Members filtered once (answers slice them).
+	byRole map[string][]Member
+	seated []Member
 }
 
 // Member is a person in an organization.
@@ -75,6 +78,7 @@ type Server struct {
 	opts        Options
 	mu          sync.Mutex
 	requests    int
+	serverTime  time.Duration
 	used        int
 	windowStart time.Time
 }
@@ -114,6 +118,17 @@ func seed(login string, n, owners int, firstID int64, copilot bool) Org {
 		m.Active = m.Copilot && i%2 == 0
 		o.Members = append(o.Members, m)
 	}
+	o.byRole = map[string][]Member{"all": o.Members}
+	for _, m := range o.Members {
+		role := "member"
+		if m.Owner {
+			role = "admin"
+		}
+		o.byRole[role] = append(o.byRole[role], m)
+		if m.Copilot {
+			o.seated = append(o.seated, m)
+		}
+	}
 	return o
 }
 
@@ -142,7 +157,21 @@ func tokens() map[string]token {
 	}
 }
 
+// ServerTime is the time spent answering API requests, latency included:
+// a client can go no faster than this, one request after another.
+func (s *Server) ServerTime() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.serverTime
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	defer func() {
+		s.mu.Lock()
+		s.serverTime += time.Since(start)
+		s.mu.Unlock()
+	}()
 	if s.opts.Latency > 0 {
 		time.Sleep(s.opts.Latency)
 	}
@@ -314,12 +343,7 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, org *Org, q url
 		s.fail(w, http.StatusUnprocessableEntity, "Validation Failed")
 		return
 	}
-	var list []Member
-	for _, m := range org.Members {
-		if role == "all" || (role == "admin") == m.Owner {
-			list = append(list, m)
-		}
-	}
+	list := org.byRole[role]
 	from, to, ok := s.paginate(w, r, len(list))
 	if !ok {
 		return
@@ -341,12 +365,7 @@ func (s *Server) seats(w http.ResponseWriter, r *http.Request, org *Org, q url.V
 		s.fail(w, http.StatusNotFound, "Copilot Business is not enabled for this organization.")
 		return
 	}
-	var list []Member
-	for _, m := range org.Members {
-		if m.Copilot {
-			list = append(list, m)
-		}
-	}
+	list := org.seated
 	from, to, ok := s.paginate(w, r, len(list))
 	if !ok {
 		return
