@@ -77,6 +77,9 @@ func (m *Model) bodyLines(pg common.Page, body string, height int) ([]string, bo
 		}
 	}
 	room := height - len(pinned)
+	if room < 3 { // no room for both: the page itself goes first
+		pinned, room = nil, height
+	}
 	if len(lines) <= room {
 		m.vp.SetYOffset(0)
 		lines = append(lines, pinned...)
@@ -85,7 +88,7 @@ func (m *Model) bodyLines(pg common.Page, body string, height int) ([]string, bo
 		}
 		return lines, false
 	}
-	room-- // the marker line
+	room = max(room-1, 1) // the marker line
 	m.vp.SetWidth(m.width)
 	m.vp.SetHeight(room)
 	m.vp.SetContentLines(lines)
