@@ -91,14 +91,34 @@ func rssKiB(pid int) int64 {
 	return 0
 }
 
-// BenchmarkStartToFirstFrame compares onramp's first interactive frame with
-// a bare Bubble Tea v2 program's, both on a real pseudo-terminal.
-func BenchmarkStartToFirstFrame(b *testing.B) {
-	dir := b.TempDir()
-	bare := filepath.Join(dir, "bare")
+// buildBare builds the bare Bubble Tea v2 program the first frame is
+// compared with.
+func buildBare(b *testing.B) string {
+	bare := filepath.Join(b.TempDir(), "bare")
 	if out, err := exec.Command("go", "build", "-o", bare, "./internal/bare").CombinedOutput(); err != nil {
 		b.Fatalf("build bare: %v %s", err, out)
 	}
+	return bare
+}
+
+// connectBig connects the vendor at base with token as "big" in a fresh
+// home, with the real binary, and returns that home's environment.
+func connectBig(b *testing.B, vendor, base, token string) []string {
+	dir := b.TempDir()
+	env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "ONRAMP_STORE=" + filepath.Join(dir, "s.db"),
+		"ONRAMP_NO_KEYRING=1", "PATH=" + os.Getenv("PATH")}
+	connect := exec.Command(binary, "connect", vendor, "--url", base, "--token-stdin", "--alias", "big")
+	connect.Env, connect.Stdin = env, strings.NewReader(token)
+	if out, err := connect.CombinedOutput(); err != nil {
+		b.Fatalf("connect: %v %s", err, out)
+	}
+	return env
+}
+
+// BenchmarkStartToFirstFrame compares onramp's first interactive frame with
+// a bare Bubble Tea v2 program's, both on a real pseudo-terminal.
+func BenchmarkStartToFirstFrame(b *testing.B) {
+	bare, dir := buildBare(b), b.TempDir()
 	env := []string{"HOME=" + dir, "XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
 		"ONRAMP_NO_KEYRING=1", "TERM=xterm-256color", "PATH=" + os.Getenv("PATH")}
 	for _, c := range []struct{ name, bin string }{{"bare-bubbletea", bare}, {"onramp", binary}} {
@@ -128,14 +148,7 @@ func BenchmarkSync100k(b *testing.B) {
 	pages := (people + 99) / 100
 	floor := time.Duration(pages+1) * latency // the pages and the license
 	for b.Loop() {
-		dir := b.TempDir()
-		env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "ONRAMP_STORE=" + filepath.Join(dir, "s.db"),
-			"ONRAMP_NO_KEYRING=1", "PATH=" + os.Getenv("PATH")}
-		connect := exec.Command(binary, "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "big")
-		connect.Env, connect.Stdin = env, strings.NewReader(gitlabtest.DemoTokens.Admin)
-		if out, err := connect.CombinedOutput(); err != nil {
-			b.Fatalf("connect: %v %s", err, out)
-		}
+		env := connectBig(b, "gitlab", srv.BaseURL, gitlabtest.DemoTokens.Admin)
 		sync := exec.Command(binary, "sync", "big")
 		sync.Env = env
 		var out bytes.Buffer
@@ -284,11 +297,7 @@ func tmuxFirstFrame(b *testing.B, bin string, env []string, want string) time.Du
 // showing the catalog — for onramp (a fresh store, and an existing one) and
 // a bare Bubble Tea v2 program, interleaved in one run.
 func BenchmarkFirstFrameTmux(b *testing.B) {
-	dir := b.TempDir()
-	bare := filepath.Join(dir, "bare")
-	if out, err := exec.Command("go", "build", "-o", bare, "./internal/bare").CombinedOutput(); err != nil {
-		b.Fatalf("build bare: %v %s", err, out)
-	}
+	bare := buildBare(b)
 	env := func(home string) []string {
 		return []string{"HOME=" + home, "XDG_DATA_HOME=" + filepath.Join(home, "data"), "XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
 			"ONRAMP_NO_KEYRING=1", "TERM=xterm-256color", "PATH=" + os.Getenv("PATH")}
@@ -326,14 +335,7 @@ func BenchmarkGitHubSync30k(b *testing.B) {
 	srv := githubtest.Start(githubtest.Options{Members: 30000, Latency: latency})
 	defer srv.Close()
 	for b.Loop() {
-		dir := b.TempDir()
-		env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "ONRAMP_STORE=" + filepath.Join(dir, "s.db"),
-			"ONRAMP_NO_KEYRING=1", "PATH=" + os.Getenv("PATH")}
-		connect := exec.Command(binary, "connect", "github", "--url", srv.BaseURL, "--token-stdin", "--alias", "big")
-		connect.Env, connect.Stdin = env, strings.NewReader(githubtest.DemoTokens.FineGrained)
-		if out, err := connect.CombinedOutput(); err != nil {
-			b.Fatalf("connect: %v %s", err, out)
-		}
+		env := connectBig(b, "github", srv.BaseURL, githubtest.DemoTokens.FineGrained)
 		sync := exec.Command(binary, "sync", "big")
 		sync.Env = env
 		before, busy := srv.Requests(), srv.ServerTime()

@@ -84,6 +84,10 @@ func usageErr(format string, args ...any) error {
 	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
 }
 
+// errAborted: the person stopped it (ctrl+c, no to a question); nothing
+// more is said.
+var errAborted = errors.New("aborted")
+
 func abortErr() error { return &exitError{code: ExitAborted, err: errAborted} }
 
 // Main runs onramp with args (without the program name) and returns the exit code.

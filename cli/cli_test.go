@@ -7,11 +7,9 @@ import (
 	"testing"
 )
 
-// app is an App with in-memory streams and an isolated environment, so
-// commands run without a terminal.
+// app is an App in a fresh isolated environment.
 func app(t *testing.T, stdin string) (*App, *bytes.Buffer, *bytes.Buffer) {
-	_, _, _, env := appEnv(t)
-	return appWith(env, stdin)
+	return appWith(appEnv(t), stdin)
 }
 
 func TestExitCodes(t *testing.T) {

@@ -129,7 +129,9 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 		// sent to GitLab.com because a flag was forgotten.
 		example := ""
 		if f := vendor.Method(o.Auth).Field(flows.FieldURL); f != nil && f.Default != "" {
-			example = " (" + f.Default + " for " + hostname(f.Default) + ")"
+			if u, err := url.Parse(f.Default); err == nil {
+				example = " (" + f.Default + " for " + u.Host + ")"
+			}
 		}
 		return usageErr("--url is required: your %s's address%s", vendor.Name, example)
 	}
@@ -321,14 +323,6 @@ func methodIDs(v *flows.Vendor) string {
 		ids = append(ids, m.ID)
 	}
 	return strings.Join(ids, " or ")
-}
-
-// hostname is the host of an address.
-func hostname(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Host
-	}
-	return raw
 }
 
 func vendorIDs(c flows.Catalog) string {

@@ -134,22 +134,10 @@ func (a *App) writeConnections(ctx context.Context, st store.Store) error {
 }
 
 // writeStatuses prints rows as JSON Status objects.
-func (a *App) writeStatuses(ctx context.Context, st store.Store, rows []flows.Status) error {
-	conns, err := st.List(ctx, store.ListOptions{})
-	if err != nil {
-		return err
-	}
-	byID := make(map[string]*store.Connection, len(conns))
-	for i := range conns {
-		byID[conns[i].ID] = &conns[i]
-	}
+func (a *App) writeStatuses(rows []flows.Status) error {
 	out := make([]Status, 0, len(rows))
 	for _, r := range rows {
-		c, ok := byID[r.ID]
-		if !ok { // removed between the two reads
-			continue
-		}
-		out = append(out, Status{Connection: a.connectionJSON(c), Attention: r.Attention,
+		out = append(out, Status{Connection: a.connectionJSON(r.Connection), Attention: r.Attention,
 			Sync: SyncStatus{Text: r.Sync, Job: r.Job, LastRun: r.LastRun, Progress: r.Live}})
 	}
 	return writeJSON(a.Out, out)

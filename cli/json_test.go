@@ -137,7 +137,7 @@ func TestJSONMatchesTheSchema(t *testing.T) {
 // runner runs commands one after another in one isolated environment,
 // each with a fresh App, returning stdout, stderr and the exit code.
 func runner(t *testing.T) func(stdin string, args ...string) (string, string, int) {
-	_, _, _, env := appEnv(t)
+	env := appEnv(t)
 	return func(stdin string, args ...string) (string, string, int) {
 		a, out, errb := appWith(env, stdin)
 		code := Main(args, a)
@@ -145,17 +145,18 @@ func runner(t *testing.T) func(stdin string, args ...string) (string, string, in
 	}
 }
 
-// appEnv is app's isolated environment, for several Apps in a row.
-func appEnv(t *testing.T) (*App, *bytes.Buffer, *bytes.Buffer, map[string]string) {
+// appEnv is an isolated environment (home, config, store), for several
+// Apps in a row.
+func appEnv(t *testing.T) map[string]string {
 	dir := t.TempDir()
-	env := map[string]string{
+	return map[string]string{
 		"HOME": dir, "XDG_CONFIG_HOME": filepath.Join(dir, "config"),
 		"ONRAMP_STORE": filepath.Join(dir, "data", "onramp.db"), "ONRAMP_NO_KEYRING": "1",
 	}
-	a, out, errb := appWith(env, "")
-	return a, out, errb, env
 }
 
+// appWith is an App on env with in-memory streams: commands run without a
+// terminal.
 func appWith(env map[string]string, stdin string) (*App, *bytes.Buffer, *bytes.Buffer) {
 	var out, errb bytes.Buffer
 	return &App{IO: IO{In: strings.NewReader(stdin), Out: &out, Err: &errb}, Getenv: func(k string) string { return env[k] }}, &out, &errb

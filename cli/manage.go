@@ -43,12 +43,12 @@ func (a *App) list(ctx context.Context, o *listOptions) error {
 		return err
 	}
 	defer st.Close()
+	if o.JSON {
+		return a.writeConnections(ctx, st)
+	}
 	rows, err := flows.Integrations(ctx, st, a.Catalog, a.Now())
 	if err != nil {
 		return err
-	}
-	if o.JSON {
-		return a.writeConnections(ctx, st)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(a.Err, "No connections yet. Run `onramp` to add one.")

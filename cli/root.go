@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -35,15 +34,15 @@ to stdout; with --json, data and errors are JSON on stdout.
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 130 aborted.`,
 		Example: `  onramp                     # the wizard
-  onramp demo                # the wizard against a built-in sandbox GitLab
+  onramp demo                # the wizard against the built-in sandboxes (GitLab, GitHub)
   onramp list --json         # every connection, for scripts`,
-		Args:              noArgs,
-		SilenceErrors:     true,
-		SilenceUsage:      true,
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+		Args:          noArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			a.current = cmd
-			return a.resolveGlobals(cmd)
+			a.resolveGlobals(cmd)
+			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.exec(cmd, &wizardOptions{}, func() error { return a.wizard(false) })
@@ -106,7 +105,7 @@ func (a *App) exec(cmd *cobra.Command, opts any, run func() error) error {
 }
 
 // resolveGlobals fills the global flags not given from the environment.
-func (a *App) resolveGlobals(cmd *cobra.Command) error {
+func (a *App) resolveGlobals(cmd *cobra.Command) {
 	flags := cmd.Flags()
 	if flags.Changed("store") {
 		a.storeFlag = true
@@ -121,7 +120,6 @@ func (a *App) resolveGlobals(cmd *cobra.Command) error {
 	} else if a.PassphraseCommand = a.Getenv("ONRAMP_PASSPHRASE_COMMAND"); a.PassphraseCommand != "" {
 		a.passphraseFrom = "ONRAMP_PASSPHRASE_COMMAND"
 	}
-	return nil
 }
 
 // noArgs refuses arguments: an unknown command is a usage error.
@@ -154,9 +152,7 @@ func (a *App) completeAliases(cmd *cobra.Command, args []string, _ string) ([]st
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	if err := a.resolveGlobals(cmd); err != nil {
-		return nil, cobra.ShellCompDirectiveError
-	}
+	a.resolveGlobals(cmd)
 	o, _ := a.storeOptions()
 	rows, err := store.Aliases(cmd.Context(), o)
 	if err != nil {
@@ -195,5 +191,3 @@ func fixed(values ...string) func(*cobra.Command, []string, string) ([]string, c
 		return values, cobra.ShellCompDirectiveNoFileComp
 	}
 }
-
-var errAborted = errors.New("aborted")

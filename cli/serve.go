@@ -36,7 +36,7 @@ func (a *App) newServeCmd() *cobra.Command {
 		Long: `Serve the wizard over SSH: every operator whose key is in --authorized-keys
 gets their own session on one shared store, and the server's worker runs
 the syncs. It listens on 127.0.0.1 by default; use --listen :2222 for a
-team. --demo serves the sandbox GitLab to every session (offline demos).`,
+team. --demo serves the sandboxes (GitLab, GitHub) to every session (offline demos).`,
 		Example: `  onramp serve --listen :2222
   ssh -p 2222 onramp.internal
   onramp serve --demo --listen :2222`,
@@ -56,7 +56,7 @@ team. --demo serves the sandbox GitLab to every session (offline demos).`,
 	f.IntVar(&o.Concurrency, "concurrency", 4, "syncs the server's worker runs at once")
 	f.DurationVar(&o.RescueAfter, "rescue-after", time.Hour, "run a sync again when its worker has not finished it after this long (it died)")
 	f.DurationVar(&o.Slice, "slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long")
-	f.BoolVar(&o.Demo, "demo", false, "serve the demo: the sandbox GitLab for every session, a temporary store unless --store")
+	f.BoolVar(&o.Demo, "demo", false, "serve the demo: the sandboxes (GitLab, GitHub) for every session, a temporary store unless --store")
 	f.StringArrayVar(&o.Allow, "allow-host", nil, "host `PATTERN` a typed server URL may reach (repeatable; loopback only when named)")
 	cmd.MarkFlagFilename("authorized-keys")
 	cmd.MarkFlagFilename("host-key")

@@ -433,7 +433,7 @@ func (a *App) status(ctx context.Context, o *statusOptions) error {
 		}
 	}
 	if o.JSON {
-		if err := a.writeStatuses(ctx, st, rows); err != nil {
+		if err := a.writeStatuses(rows); err != nil {
 			return err
 		}
 	} else {

@@ -29,11 +29,14 @@ func (a *App) newTable(header ...string) *table {
 
 func (t *table) row(cells ...string) error {
 	for i, c := range cells {
-		cells[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
+		cells[i] = cellSpaces.Replace(c)
 	}
 	_, err := fmt.Fprintln(t.w, strings.Join(cells, "\t"))
 	return err
 }
+
+// cellSpaces keeps a cell on its line and in its column.
+var cellSpaces = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
 
 func (t *table) flush() error {
 	if t.tw != nil {

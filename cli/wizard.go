@@ -115,11 +115,12 @@ func (a *App) newDemoCmd() *cobra.Command {
 	o := &demoOptions{}
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "The wizard against a built-in sandbox GitLab (offline)",
-		Long: `Run a complete onboarding offline: the wizard against a sandbox GitLab on
-loopback, its tokens and OAuth application shown beside the fields. The
-store is temporary (removed on exit, however it ends) unless --store names
-one; ONRAMP_STORE is ignored, so a demo never writes into a real store.`,
+		Short: "The wizard against built-in sandboxes of GitLab and GitHub (offline)",
+		Long: `Run a complete onboarding offline: the wizard against a sandbox GitLab and
+a sandbox GitHub on loopback, their tokens (and GitLab's OAuth application)
+shown beside the fields. The store is temporary (removed on exit, however it
+ends) unless --store names one; ONRAMP_STORE is ignored, so a demo never
+writes into a real store.`,
 		Example: `  onramp demo
   onramp demo --users 20000 --latency 5ms`,
 		Args: noArgs,

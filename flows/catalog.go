@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -44,6 +45,38 @@ type Field struct {
 	// Confirm returns a question the person must answer yes to before the
 	// value is used (plain http to another host), or "".
 	Confirm func(string) string
+}
+
+// serverURLField is the server address every vendor's form starts with:
+// normalize gives the canonical address and whether it is plain http, which
+// needs a yes unless the host is this machine.
+func serverURLField(label, def, placeholder string, help []string, normalize func(string) (string, bool, error)) Field {
+	return Field{
+		Key: FieldURL, Label: label, Default: def, Placeholder: placeholder, Help: help,
+		Normalize: func(s string) (string, error) {
+			u, _, err := normalize(s)
+			return u, err
+		},
+		Confirm: func(s string) string {
+			if u, insecure, err := normalize(s); err == nil && insecure && !httpx.OnThisMachine(hostname(u)) {
+				return "This address uses plain http: the token would cross the network unencrypted. Use it anyway?"
+			}
+			return ""
+		},
+	}
+}
+
+// caFileField asks for a private CA's certificate, shown only once a TLS
+// failure says the server's certificate is signed by an unknown authority.
+func caFileField(server string) Field {
+	return Field{
+		Key: FieldCAFile, Label: "CA certificate file (PEM)", OnDemand: true, Optional: true,
+		Placeholder: "e.g. /etc/ssl/certs/my-company-ca.pem",
+		Help: []string{
+			"Your " + server + "'s certificate is signed by a private certificate authority.",
+			"Give the path of that CA's certificate (PEM); onramp remembers it with this connection.",
+		},
+	}
 }
 
 // AuthMethod is one way to authenticate to a vendor.

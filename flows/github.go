@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/onramp-dev/onramp/github"
-	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -22,40 +20,20 @@ type GitHubOptions struct {
 	TokenNotes []string
 }
 
-// expiryWarnDays: a token ending this soon is worth a warning at connect.
-const expiryWarnDays = 14
-
 // GitHub is the GitHub catalog card: github.com and Enterprise Server, with
 // a personal access token (fine-grained or classic).
 func GitHub(o GitHubOptions) *Vendor {
 	if o.DefaultURL == "" {
 		o.DefaultURL = github.DefaultWebURL
 	}
-	urlField := Field{
-		Key: FieldURL, Label: "GitHub URL", Default: o.DefaultURL, Placeholder: "https://github.com, or your Enterprise Server's address",
-		Help: []string{
-			"https://github.com for GitHub.com (including Enterprise Cloud).",
-			"For GitHub Enterprise Server, the address you open it at, e.g. https://github.example.com.",
-		},
-		Normalize: func(s string) (string, error) {
-			b, err := github.NormalizeURL(s)
-			return b.Web, err
-		},
-		Confirm: func(s string) string {
-			if b, err := github.NormalizeURL(s); err == nil && b.Insecure && !httpx.OnThisMachine(hostname(b.Web)) {
-				return "This address uses plain http: the token would cross the network unencrypted. Use it anyway?"
-			}
-			return ""
-		},
-	}
-	caField := Field{
-		Key: FieldCAFile, Label: "CA certificate file (PEM)", OnDemand: true, Optional: true,
-		Placeholder: "e.g. /etc/ssl/certs/my-company-ca.pem",
-		Help: []string{
-			"Your GitHub Enterprise Server's certificate is signed by a private certificate authority.",
-			"Give the path of that CA's certificate (PEM); onramp remembers it with this connection.",
-		},
-	}
+	urlField := serverURLField("GitHub URL", o.DefaultURL, "https://github.com, or your Enterprise Server's address", []string{
+		"https://github.com for GitHub.com (including Enterprise Cloud).",
+		"For GitHub Enterprise Server, the address you open it at, e.g. https://github.example.com.",
+	}, func(s string) (string, bool, error) {
+		b, err := github.NormalizeURL(s)
+		return b.Web, b.Insecure, err
+	})
+	caField := caFileField("GitHub Enterprise Server")
 	return &Vendor{
 		ID:   "github",
 		Name: "GitHub",
@@ -108,9 +86,9 @@ func (githubConnector) Verify(ctx context.Context, req VerifyRequest) (*Verifica
 		v.Scopes = []string{}
 	}
 	if gv.ExpiresAt != nil {
-		days := int(math.Ceil(gv.ExpiresAt.Sub(req.Now).Hours() / 24))
+		days := daysLeft(*gv.ExpiresAt, req.Now)
 		v.ExpiresIn = humanize.Days(days)
-		if days <= expiryWarnDays {
+		if days <= expirySoonDays { // the status page's "needs attention" threshold
 			v.Warnings = append(v.Warnings, Warning{Code: "expiry",
 				Message: fmt.Sprintf("The token expires on %s (%s).", gv.ExpiresAt.Format("2006-01-02"), humanize.Days(days)),
 				Action:  "Before then, regenerate it on GitHub and reconnect with the new one."})

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/onramp-dev/onramp/gitlab"
-	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -33,32 +32,14 @@ func GitLab(o GitLabOptions) *Vendor {
 	if len(o.OAuthScopes) == 0 {
 		o.OAuthScopes = gitlab.DefaultOAuthScopes
 	}
-	urlField := Field{
-		Key: gitlab.FieldURL, Label: "GitLab server URL", Default: o.DefaultURL,
-		Placeholder: "e.g. https://gitlab.example.com",
-		Help: []string{
-			"The address you open GitLab at, e.g. https://gitlab.example.com.",
-			"Keep a sub-path if it has one: https://example.com/gitlab.",
-		},
-		Normalize: func(s string) (string, error) {
-			b, err := gitlab.NormalizeURL(s)
-			return b.URL, err
-		},
-		Confirm: func(s string) string {
-			if b, err := gitlab.NormalizeURL(s); err == nil && b.Insecure && !httpx.OnThisMachine(hostname(b.URL)) {
-				return "This address uses plain http: the token would cross the network unencrypted. Use it anyway?"
-			}
-			return ""
-		},
-	}
-	caField := Field{
-		Key: gitlab.FieldCAFile, Label: "CA certificate file (PEM)", OnDemand: true, Optional: true,
-		Placeholder: "e.g. /etc/ssl/certs/my-company-ca.pem",
-		Help: []string{
-			"Your GitLab's certificate is signed by a private certificate authority.",
-			"Give the path of that CA's certificate (PEM); onramp remembers it with this connection.",
-		},
-	}
+	urlField := serverURLField("GitLab server URL", o.DefaultURL, "e.g. https://gitlab.example.com", []string{
+		"The address you open GitLab at, e.g. https://gitlab.example.com.",
+		"Keep a sub-path if it has one: https://example.com/gitlab.",
+	}, func(s string) (string, bool, error) {
+		b, err := gitlab.NormalizeURL(s)
+		return b.URL, b.Insecure, err
+	})
+	caField := caFileField("GitLab")
 	return &Vendor{
 		ID:   "gitlab",
 		Name: "GitLab",

@@ -43,6 +43,10 @@ func Integrations(ctx context.Context, st store.Store, cat Catalog, now time.Tim
 	return rows, nil
 }
 
+// daysLeft counts the days until t, a part day as a whole one (a token
+// ending tomorrow morning has 1 day left, one ended an hour ago 0).
+func daysLeft(t, now time.Time) int { return int(math.Ceil(t.Sub(now).Hours() / 24)) }
+
 // IntegrationOf describes one connection.
 func IntegrationOf(c *store.Connection, cat Catalog, now time.Time) Integration {
 	vendor, method := c.Vendor, c.AuthMethod
@@ -63,7 +67,7 @@ func IntegrationOf(c *store.Connection, cat Catalog, now time.Time) Integration 
 		CreatedBy: textsafe.Truncate(c.CreatedBy, 80),
 	}
 	if c.ExpiresAt != nil {
-		days := int(math.Ceil(c.ExpiresAt.Sub(now).Hours() / 24))
+		days := daysLeft(*c.ExpiresAt, now)
 		row.Expires = c.ExpiresAt.Format("2006-01-02") + " (" + humanize.Days(days) + ")"
 		if days <= 0 && c.State == store.StateConnected {
 			row.State, row.Reason = "expired", "the token expired; connect again with a new token"

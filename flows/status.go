@@ -3,7 +3,6 @@ package flows
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -16,7 +15,10 @@ import (
 // attention: what the Integrations page and `onramp status` show.
 type Status struct {
 	Integration
-	LastRun *store.SyncRun `json:"last_sync,omitempty"`
+	// Connection is the stored connection the row describes (secrets left
+	// out, as List gives it), for callers that print it another way.
+	Connection *store.Connection `json:"-"`
+	LastRun    *store.SyncRun    `json:"last_sync,omitempty"`
 	// Attention says why a person should act, or "".
 	Attention string `json:"attention,omitempty"`
 	// Job is the connection's sync job while one waits or runs.
@@ -54,7 +56,7 @@ func Statuses(ctx context.Context, st SyncStore, cat Catalog, now time.Time, sel
 	out := make([]Status, 0, len(conns))
 	for i := range conns {
 		c := &conns[i]
-		s := Status{Integration: IntegrationOf(c, cat, now), Every: c.SyncEvery, Schedule: ScheduleText(c.SyncEvery)}
+		s := Status{Integration: IntegrationOf(c, cat, now), Connection: c, Every: c.SyncEvery, Schedule: ScheduleText(c.SyncEvery)}
 		if run, ok := runs[c.ID]; ok {
 			run.Error = textsafe.Truncate(run.Error, 300)
 			run.Note = textsafe.Truncate(run.Note, 400)
@@ -142,7 +144,7 @@ func attention(s Status, now time.Time) string {
 		return "error: " + s.Reason
 	}
 	if s.ExpiresAt != nil {
-		if days := int(math.Ceil(s.ExpiresAt.Sub(now).Hours() / 24)); days <= expirySoonDays {
+		if days := daysLeft(*s.ExpiresAt, now); days <= expirySoonDays {
 			return fmt.Sprintf("the token expires %s: create a new one before then", humanize.Days(days))
 		}
 	}

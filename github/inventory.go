@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,7 +89,7 @@ func (inv *Inventory) Page(ctx context.Context, cp string) (*Page, error) {
 	p := &Page{raw: body, role: at.Role}
 	next := checkpoint{Org: at.Org, Role: at.Role, Next: linkNext(h.Get("Link"))}
 	if next.Next == "" { // the owners of every organization, then their members
-		switch i := indexOf(inv.orgs, at.Org); {
+		switch i := slices.Index(inv.orgs, at.Org); {
 		case i >= 0 && i+1 < len(inv.orgs):
 			next = checkpoint{Org: inv.orgs[i+1], Role: at.Role}
 		case at.Role == "admin":
@@ -124,15 +125,6 @@ func (inv *Inventory) loadOrgs(ctx context.Context) error {
 		return errNoOrgs
 	}
 	return nil
-}
-
-func indexOf(list []string, s string) int {
-	for i, v := range list {
-		if v == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // Seats reads each organization's Copilot seats: assigned (billed) and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net/url"
 	"os"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -29,9 +28,8 @@ func Aliases(ctx context.Context, opts Options) ([][2]string, error) {
 		if _, err := os.Stat(opts.Path); errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
-		dsn := "file:" + (&url.URL{Path: opts.Path}).EscapedPath() + "?mode=ro&_pragma=busy_timeout(2000)"
 		var err error
-		if db, err = sql.Open("sqlite", dsn); err != nil {
+		if db, err = sql.Open("sqlite", fileURI(opts.Path, "mode=ro&_pragma=busy_timeout(2000)")); err != nil {
 			return nil, err
 		}
 	}

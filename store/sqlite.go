@@ -124,7 +124,13 @@ func sqliteDSN(file string) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
-	return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
+	return fileURI(file, q.Encode())
+}
+
+// fileURI is the SQLite URI of file with query (its path escaped, so a "?"
+// or "#" in a directory name stays part of the path).
+func fileURI(file, query string) string {
+	return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + query
 }
 
 // openSQLite opens the database file at file, named path in messages.

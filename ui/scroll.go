@@ -42,16 +42,11 @@ func newBodyViewport() viewport.Model {
 	return vp
 }
 
-// isScroll reports whether msg scrolls the body rather than acting on the page.
-func isScroll(msg tea.Msg) bool {
-	switch msg := msg.(type) {
-	case tea.MouseWheelMsg:
-		return true
-	case tea.KeyPressMsg:
-		s := msg.String()
-		return s == "pgup" || s == "pgdown"
-	}
-	return false
+// isScroll reports whether a key scrolls the body rather than acting on
+// the page (the wheel always scrolls).
+func isScroll(k tea.KeyPressMsg) bool {
+	s := k.String()
+	return s == "pgup" || s == "pgdown"
 }
 
 // scroll handles a scroll key or wheel: the view stays where the person put
@@ -89,8 +84,7 @@ func (m *Model) bodyLines(pg common.Page, body string, height int) ([]string, bo
 		return lines, false
 	}
 	room = max(room-1, 1) // the marker line
-	m.vp.SetWidth(m.width)
-	m.vp.SetHeight(room)
+	m.vp.SetHeight(room)  // the width is cut by View, as for every page
 	m.vp.SetContentLines(lines)
 	if a, ok := pg.(common.Anchored); ok && !m.scrolled {
 		first, last := a.Anchor()

@@ -9,7 +9,10 @@ import (
 // Version is set at build time with -ldflags "-X .../internal/version.Version=…";
 // otherwise the module version the binary was built at (`go install
 // …@v1.2.3`) is used, and this when there is none (a build from a clone).
-var Version = "0.1.0-dev"
+var Version = devVersion
+
+// devVersion is Version when neither -ldflags nor the module version says.
+const devVersion = "0.1.0-dev"
 
 // Info is what `onramp version` says.
 type Info struct {
@@ -27,7 +30,7 @@ func Read() Info {
 	if !ok {
 		return info
 	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" && Version == "0.1.0-dev" {
+	if v := bi.Main.Version; v != "" && v != "(devel)" && Version == devVersion {
 		info.Version = v
 	}
 	for _, s := range bi.Settings {
