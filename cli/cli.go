@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -115,7 +116,7 @@ func (a *App) setDefaults() {
 		a.Now = time.Now
 	}
 	if a.Catalog == nil {
-		a.Catalog = flows.DefaultCatalog()
+		a.Catalog = catalog.Default()
 	}
 }
 

@@ -3,14 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/onramp-dev/onramp/internal/demo"
-	"github.com/spf13/cobra"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/onramp-dev/onramp/internal/demo"
+	"github.com/spf13/cobra"
 
 	tea "charm.land/bubbletea/v2"
 

@@ -3,7 +3,6 @@ package flows
 import (
 	"context"
 	"errors"
-	"github.com/onramp-dev/onramp/internal/httpx"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,7 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/connector"
+	"github.com/onramp-dev/onramp/internal/catalog"
+	"github.com/onramp-dev/onramp/internal/httpx"
+
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -27,7 +29,7 @@ func testStore(t *testing.T) store.Backend {
 }
 
 func newFlow(t *testing.T, st store.Store) *Connect {
-	c := NewConnect(Deps{Catalog: DefaultCatalog(), Store: st, Timeout: 5 * time.Second})
+	c := NewConnect(Deps{Catalog: catalog.Default(), Store: st, Timeout: 5 * time.Second})
 	if err := c.ChooseVendor("gitlab"); err != nil {
 		t.Fatal(err)
 	}
@@ -43,13 +45,13 @@ func TestTokenFlowEndToEnd(t *testing.T) {
 	defer srv.Close()
 	st := testStore(t)
 	c := newFlow(t, st)
-	if c.Values[gitlab.FieldURL] != "https://gitlab.com" {
-		t.Fatalf("default URL %q", c.Values[gitlab.FieldURL])
+	if c.Values[FieldURL] != "https://gitlab.com" {
+		t.Fatalf("default URL %q", c.Values[FieldURL])
 	}
-	if err := c.SetValue(gitlab.FieldURL, "  "+srv.BaseURL+"/api/v4/  "); err != nil {
+	if err := c.SetValue(FieldURL, "  "+srv.BaseURL+"/api/v4/  "); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SetValue(gitlab.FieldToken, " "+gitlabtest.DemoTokens.Admin+"\n"); err != nil {
+	if err := c.SetValue(FieldToken, " "+gitlabtest.DemoTokens.Admin+"\n"); err != nil {
 		t.Fatal(err)
 	}
 	if need, _ := c.AliasNeeded(ctx); need {
@@ -76,7 +78,7 @@ func TestTokenFlowEndToEnd(t *testing.T) {
 
 	// A second GitLab: the alias is asked for, defaulted uniquely, and a clash is explained.
 	c2 := newFlow(t, st)
-	c2.SetValue(gitlab.FieldURL, srv.BaseURL)
+	c2.SetValue(FieldURL, srv.BaseURL)
 	if need, _ := c2.AliasNeeded(ctx); !need {
 		t.Fatal("alias not asked for a second connection")
 	}
@@ -101,29 +103,29 @@ func TestFailuresKeepValuesAndNameTheField(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{}).StartTLS()
 	defer srv.Close()
 	c := newFlow(t, testStore(t))
-	c.SetValue(gitlab.FieldURL, srv.BaseURL)
-	c.SetValue(gitlab.FieldToken, gitlabtest.DemoTokens.Admin)
+	c.SetValue(FieldURL, srv.BaseURL)
+	c.SetValue(FieldToken, gitlabtest.DemoTokens.Admin)
 	if len(c.VisibleFields()) != 2 {
 		t.Fatal("CA field shown before it is needed")
 	}
 	_, err := c.Authorize(ctx)
 	var se *StepError
-	if !errors.As(err, &se) || se.Field != gitlab.FieldCAFile || se.Hint == "" {
+	if !errors.As(err, &se) || se.Field != FieldCAFile || se.Hint == "" {
 		t.Fatalf("unknown CA: %v", err)
 	}
-	if len(c.VisibleFields()) != 3 || c.Values[gitlab.FieldToken] != gitlabtest.DemoTokens.Admin {
+	if len(c.VisibleFields()) != 3 || c.Values[FieldToken] != gitlabtest.DemoTokens.Admin {
 		t.Fatal("CA field not revealed, or values lost")
 	}
 	caPath := filepath.Join(t.TempDir(), "ca.pem")
 	os.WriteFile(caPath, []byte("not a cert"), 0o600)
-	if err := c.SetValue(gitlab.FieldCAFile, caPath); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+	if err := c.SetValue(FieldCAFile, caPath); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Fatalf("garbage CA: %v", err)
 	}
-	if err := c.SetValue(gitlab.FieldCAFile, "/nonexistent/ca.pem"); err == nil {
+	if err := c.SetValue(FieldCAFile, "/nonexistent/ca.pem"); err == nil {
 		t.Fatal("missing CA file accepted")
 	}
 	os.WriteFile(caPath, srv.CAPEM, 0o600)
-	if err := c.SetValue(gitlab.FieldCAFile, caPath); err != nil {
+	if err := c.SetValue(FieldCAFile, caPath); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Authorize(ctx); err != nil {
@@ -135,48 +137,48 @@ func TestFailuresKeepValuesAndNameTheField(t *testing.T) {
 	}
 
 	// A bad token: back to the token field, URL kept.
-	c.SetValue(gitlab.FieldToken, gitlabtest.DemoTokens.Expired)
+	c.SetValue(FieldToken, gitlabtest.DemoTokens.Expired)
 	_, err = c.Authorize(ctx)
-	if !errors.As(err, &se) || se.Field != gitlab.FieldToken || !strings.Contains(se.Message, "expired") {
+	if !errors.As(err, &se) || se.Field != FieldToken || !strings.Contains(se.Message, "expired") {
 		t.Fatalf("expired: %v", err)
 	}
-	if c.Values[gitlab.FieldURL] != srv.BaseURL {
+	if c.Values[FieldURL] != srv.BaseURL {
 		t.Fatal("URL lost after a token failure")
 	}
 }
 
 func TestInsecureHTTPNeedsConfirmation(t *testing.T) {
 	c := newFlow(t, testStore(t))
-	c.SetValue(gitlab.FieldURL, "http://gitlab.example.com")
-	c.SetValue(gitlab.FieldToken, "glpat-whatever-0123456789")
+	c.SetValue(FieldURL, "http://gitlab.example.com")
+	c.SetValue(FieldToken, "glpat-whatever-0123456789")
 	err := c.CheckFields()
 	var se *StepError
-	if !errors.As(err, &se) || se.Field != gitlab.FieldURL || !strings.Contains(se.Message, "unencrypted") {
+	if !errors.As(err, &se) || se.Field != FieldURL || !strings.Contains(se.Message, "unencrypted") {
 		t.Fatalf("http not questioned: %v", err)
 	}
-	c.Confirm(gitlab.FieldURL)
+	c.Confirm(FieldURL)
 	if err := c.CheckFields(); err != nil {
 		t.Fatalf("after confirming: %v", err)
 	}
 	// Changing the URL withdraws the confirmation.
-	c.SetValue(gitlab.FieldURL, "http://other.example.com")
+	c.SetValue(FieldURL, "http://other.example.com")
 	if err := c.CheckFields(); err == nil {
 		t.Fatal("confirmation survived a new URL")
 	}
-	c.SetValue(gitlab.FieldURL, "http://127.0.0.1:8080")
+	c.SetValue(FieldURL, "http://127.0.0.1:8080")
 	if err := c.CheckFields(); err != nil {
 		t.Fatalf("loopback http questioned: %v", err)
 	}
-	if err := c.SetValue(gitlab.FieldURL, "ftp://x"); err == nil {
+	if err := c.SetValue(FieldURL, "ftp://x"); err == nil {
 		t.Fatal("ftp accepted")
 	}
-	if err := c.SetValue(gitlab.FieldToken, "   "); err == nil {
+	if err := c.SetValue(FieldToken, "   "); err == nil {
 		t.Fatal("empty token accepted")
 	}
 }
 
 func TestCatalogFilter(t *testing.T) {
-	cat := DefaultCatalog()
+	cat := catalog.Default()
 	for q, want := range map[string]string{"": "gitlab github", "git": "gitlab github", "GitLab": "gitlab", "seats": "gitlab github",
 		"self-managed inventory": "gitlab", "copilot": "github", "enterprise server": "github"} {
 		var got []string
@@ -207,10 +209,10 @@ func TestSanitizeAlias(t *testing.T) {
 		"Ünïcode.Host/Sub/Path": "n-code.host-sub-path",
 		"":                      "connection",
 	} {
-		if got := sanitizeAlias(in); got != want {
-			t.Errorf("sanitizeAlias(%q) = %q, want %q", in, got, want)
+		if got := connector.SanitizeAlias(in); got != want {
+			t.Errorf("connector.SanitizeAlias(%q) = %q, want %q", in, got, want)
 		}
-		if err := store.ValidAlias(sanitizeAlias(in)); err != nil {
+		if err := store.ValidAlias(connector.SanitizeAlias(in)); err != nil {
 			t.Errorf("%q -> invalid alias: %v", in, err)
 		}
 	}
@@ -235,12 +237,12 @@ func TestPlainHTTPToALocalhostNameResolvingElsewhere(t *testing.T) {
 		return []net.IPAddr{{IP: net.ParseIP("127.0.0.1")}}
 	})
 	c := newFlow(t, testStore(t))
-	c.SetValue(gitlab.FieldToken, "glpat-whatever-0123456789")
-	c.SetValue(gitlab.FieldURL, "http://evil.localhost:8080")
+	c.SetValue(FieldToken, "glpat-whatever-0123456789")
+	c.SetValue(FieldURL, "http://evil.localhost:8080")
 	if err := c.CheckFields(); err == nil || !strings.Contains(err.Error(), "unencrypted") {
 		t.Fatalf("evil.localhost not questioned: %v", err)
 	}
-	c.SetValue(gitlab.FieldURL, "http://dev.localhost:8080")
+	c.SetValue(FieldURL, "http://dev.localhost:8080")
 	if err := c.CheckFields(); err != nil {
 		t.Fatalf("a name on this machine questioned: %v", err)
 	}

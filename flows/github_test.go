@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/github"
 	"github.com/onramp-dev/onramp/github/githubtest"
+	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -21,7 +23,7 @@ func newGitHubEnv(t *testing.T, o githubtest.Options, token string) (*syncEnv, *
 	if err := st.Create(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	return &syncEnv{st: st, opt: opt, id: c.ID, s: &Syncer{Store: st, Catalog: DefaultCatalog()}}, srv
+	return &syncEnv{st: st, opt: opt, id: c.ID, s: &Syncer{Store: st, Catalog: catalog.Default()}}, srv
 }
 
 // members counts the people in the sandbox's organizations (one person
@@ -43,7 +45,7 @@ func TestGitHubConnectThenSync(t *testing.T) {
 	srv := githubtest.Start(githubtest.Options{Members: 180})
 	defer srv.Close()
 	st := testStore(t)
-	cat := Catalog{GitHub(GitHubOptions{DefaultURL: srv.BaseURL})}
+	cat := Catalog{github.Card(github.CardOptions{DefaultURL: srv.BaseURL})}
 	c := NewConnect(Deps{Catalog: cat, Store: st, Timeout: 5 * time.Second})
 	if err := c.ChooseVendor("github"); err != nil {
 		t.Fatal(err)
@@ -110,7 +112,7 @@ func TestGitHubConnectThenSync(t *testing.T) {
 func TestGitHubFailuresExplained(t *testing.T) {
 	srv := githubtest.Start(githubtest.Options{Members: 20})
 	defer srv.Close()
-	cat := Catalog{GitHub(GitHubOptions{DefaultURL: srv.BaseURL})}
+	cat := Catalog{github.Card(github.CardOptions{DefaultURL: srv.BaseURL})}
 	for _, c := range []struct{ token, msg, hint string }{
 		{githubtest.DemoTokens.Revoked, "GitHub does not accept this token (Bad credentials)", "has not expired or been revoked"},
 		{githubtest.DemoTokens.NoOrgScope, "lacks the read:org scope (it has repo)", "tick read:org"},

@@ -2,10 +2,10 @@ package flows
 
 import (
 	"context"
-	"math"
 	"net/url"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
@@ -43,10 +43,6 @@ func Integrations(ctx context.Context, st store.Store, cat Catalog, now time.Tim
 	return rows, nil
 }
 
-// daysLeft counts the days until t, a part day as a whole one (a token
-// ending tomorrow morning has 1 day left, one ended an hour ago 0).
-func daysLeft(t, now time.Time) int { return int(math.Ceil(t.Sub(now).Hours() / 24)) }
-
 // IntegrationOf describes one connection.
 func IntegrationOf(c *store.Connection, cat Catalog, now time.Time) Integration {
 	vendor, method := c.Vendor, c.AuthMethod
@@ -67,7 +63,7 @@ func IntegrationOf(c *store.Connection, cat Catalog, now time.Time) Integration 
 		CreatedBy: textsafe.Truncate(c.CreatedBy, 80),
 	}
 	if c.ExpiresAt != nil {
-		days := daysLeft(*c.ExpiresAt, now)
+		days := connector.DaysLeft(*c.ExpiresAt, now)
 		row.Expires = c.ExpiresAt.Format("2006-01-02") + " (" + humanize.Days(days) + ")"
 		if days <= 0 && c.State == store.StateConnected {
 			row.State, row.Reason = "expired", "the token expired; connect again with a new token"

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -83,7 +84,7 @@ func TestRateLimitedSyncIsSnoozed(t *testing.T) {
 	if run := lastRun(t, e); run.Status == store.RunFailed {
 		t.Fatalf("a rate limit failed the sync: %+v", run)
 	}
-	rows, _ := Statuses(context.Background(), e.st, DefaultCatalog(), time.Now(), "")
+	rows, _ := Statuses(context.Background(), e.st, catalog.Default(), time.Now(), "")
 	if rows[0].Attention != "" || rows[0].Job == nil || rows[0].Job.State != store.JobSnoozed {
 		t.Fatalf("status: %+v", rows[0])
 	}

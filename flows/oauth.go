@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -29,7 +29,7 @@ const (
 	// ModeBrowser opens the system browser on this machine; the browser
 	// comes back to a loopback listener.
 	ModeBrowser OAuthMode = "browser"
-	// ModeDevice shows a code to enter at GitLab from any device.
+	// ModeDevice shows a code to enter at the vendor from any device.
 	ModeDevice OAuthMode = "device"
 	// ModePaste shows the authorization address; the person pastes back the
 	// address their browser ended on.
@@ -77,7 +77,7 @@ type OAuthAttempt struct {
 
 	conf     *oauth2.Config
 	hc       *http.Client
-	base     gitlab.BaseURL
+	svc      *connector.OAuthService
 	verifier string
 	state    string
 	srv      *http.Server
@@ -100,22 +100,20 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// oauthConfig builds the x/oauth2 config from the form.
-func (c *Connect) oauthConfig(redirect string) (*oauth2.Config, gitlab.BaseURL, error) {
-	base, err := gitlab.NormalizeURL(c.Values[FieldURL])
-	if err != nil {
-		return nil, base, &StepError{Field: FieldURL, Message: err.Error()}
+// oauthService is the vendor's OAuth service for the form's values.
+func (c *Connect) oauthService() (*connector.OAuthService, error) {
+	p, ok := c.Vendor.Connector.(OAuthProvider)
+	if !ok {
+		return nil, fmt.Errorf("%s has no OAuth sign-in in onramp", c.Vendor.Name)
 	}
-	scopes := scopesOf(c.Values[FieldScopes])
-	if len(scopes) == 0 {
-		scopes = gitlab.DefaultOAuthScopes
-	}
-	return gitlab.OAuthConfig(base, c.Values[FieldClientID], c.Values[FieldClientSecret], scopes, redirect), base, nil
+	return p.OAuth(c.Values, "")
 }
 
 // StartOAuth begins an authorization in mode. Browser mode is refused when
 // remote (the browser would open on the wrong machine); device mode falls
-// back to paste-back on servers without the device grant (before 17.2).
+// back to paste-back on servers without the device grant (GitLab before
+// 17.2). The browser and paste-back ways are refused without a client
+// secret where the vendor needs one to exchange the code (GitHub).
 func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt, error) {
 	if err := c.CheckFields(); err != nil {
 		return nil, err
@@ -123,11 +121,20 @@ func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt
 	if mode == ModeBrowser && c.deps.Remote {
 		mode = ModePaste
 	}
+	svc, err := c.oauthService()
+	if err != nil {
+		return nil, err
+	}
+	if mode != ModeDevice && svc.SecretForCode && c.Values[FieldClientSecret] == "" {
+		return nil, &StepError{Field: FieldClientSecret,
+			Message: svc.Vendor + " exchanges the browser's authorization code only with the app's client secret",
+			Hint:    "Paste the client secret, or choose the device code way, which needs none"}
+	}
 	hc, err := c.deps.NewHTTP(httpOptions(c))
 	if err != nil {
 		return nil, &StepError{Field: caFieldKey(c.Method), Message: err.Error(), Err: err}
 	}
-	a := &OAuthAttempt{Mode: mode, hc: hc, results: make(chan callbackResult, 1)}
+	a := &OAuthAttempt{Mode: mode, hc: hc, svc: svc, conf: svc.Config, results: make(chan callbackResult, 1)}
 	timeout := c.deps.OAuthTimeout
 	if timeout == 0 {
 		timeout = attemptTimeout
@@ -135,16 +142,11 @@ func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt
 	a.ctx, a.cancel = context.WithTimeout(context.Background(), timeout)
 
 	if mode == ModeDevice {
-		conf, base, err := c.oauthConfig("")
-		if err != nil {
-			return nil, err
-		}
-		a.conf, a.base = conf, base
-		da, err := conf.DeviceAuth(context.WithValue(ctx, oauth2.HTTPClient, hc))
+		da, err := a.conf.DeviceAuth(context.WithValue(ctx, oauth2.HTTPClient, hc))
 		var re *oauth2.RetrieveError
 		switch {
 		case err == nil:
-			if err := checkDevice(base, da); err != nil {
+			if err := checkDevice(svc, da); err != nil {
 				a.cancel()
 				return nil, err
 			}
@@ -156,12 +158,12 @@ func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt
 			da.Interval += devicePollMargin
 			a.Device = da
 			return a, nil
-		case errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusNotFound:
+		case errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusNotFound && svc.NoDevice != "":
 			a.Mode = ModePaste
-			a.Note = "This GitLab has no device authorization (it arrived in 17.2), so paste the address instead."
+			a.Note = svc.NoDevice
 		default:
 			a.cancel()
-			return nil, explain(authorizing(gitlab.ExplainOAuth(base.Host(), err)))
+			return nil, explain(connector.Authorizing(svc.Explain(err)))
 		}
 	}
 
@@ -173,19 +175,13 @@ func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt
 		return nil, fmt.Errorf("listen on loopback: %w", err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
-	a.RedirectURI = fmt.Sprintf("http://127.0.0.1:%d%s", port, gitlab.RedirectPath)
+	a.RedirectURI = fmt.Sprintf("http://127.0.0.1:%d%s", port, connector.RedirectPath)
 	if !c.deps.NoTunnel {
 		a.Tunnel = fmt.Sprintf("ssh -L %d:127.0.0.1:%d <this server>", port, port)
 	}
-	conf, base, err := c.oauthConfig(a.RedirectURI)
-	if err != nil {
-		l.Close()
-		a.cancel()
-		return nil, err
-	}
-	a.conf, a.base = conf, base
+	a.conf.RedirectURL = a.RedirectURI
 	a.verifier, a.state = oauth2.GenerateVerifier(), randomToken()
-	a.AuthURL = conf.AuthCodeURL(a.state, oauth2.S256ChallengeOption(a.verifier))
+	a.AuthURL = a.conf.AuthCodeURL(a.state, oauth2.S256ChallengeOption(a.verifier))
 	a.srv = &http.Server{Handler: http.HandlerFunc(a.callback), ReadHeaderTimeout: 10 * time.Second}
 	go a.srv.Serve(l)
 	go func() { <-a.ctx.Done(); a.srv.Close() }()
@@ -217,19 +213,18 @@ const devicePollMargin = 1
 // control, no look-alike letters), and the user code letters, digits and
 // dashes. Anything else is what a hostile server or a proxy in the middle
 // would send to lead the person to another site.
-func checkDevice(base gitlab.BaseURL, da *oauth2.DeviceAuthResponse) error {
+func checkDevice(svc *connector.OAuthService, da *oauth2.DeviceAuthResponse) error {
 	refuse := func(what, value string) error {
 		return &StepError{Message: fmt.Sprintf("the server's device authorization gave %s that onramp will not show: %s", what, textsafe.Truncate(value, 80)),
-			Hint: "Use the browser or paste-back way instead, and tell your GitLab administrator; a proxy may be rewriting answers."}
+			Hint: "Use the browser or paste-back way instead, and tell your " + svc.Vendor + " administrator; a proxy may be rewriting answers."}
 	}
-	instance, _ := url.Parse(base.URL)
 	for i, u := range []string{da.VerificationURI, da.VerificationURIComplete} {
 		if i == 1 && u == "" {
 			continue // the complete address is optional
 		}
 		parsed, err := url.Parse(u)
 		if err != nil || !textsafe.IsPlainASCII(u) || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.User != nil ||
-			!strings.EqualFold(parsed.Hostname(), instance.Hostname()) {
+			!strings.EqualFold(parsed.Hostname(), svc.Host) {
 			return refuse("a verification address off the instance's host", u)
 		}
 	}
@@ -243,19 +238,9 @@ func isCodeRune(r rune) bool {
 	return r == '-' || (r >= '0' && r <= '9') || (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z')
 }
 
-// authorizing marks an OAuth error as the end of a new authorization, so it
-// reads "the authorization failed" rather than "reconnect".
-func authorizing(err error) error {
-	var oe *gitlab.OAuthError
-	if errors.As(err, &oe) {
-		oe.Authorizing = true
-	}
-	return err
-}
-
 // callback receives the browser's redirect on the loopback listener.
 func (a *OAuthAttempt) callback(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != gitlab.RedirectPath {
+	if r.URL.Path != connector.RedirectPath {
 		http.NotFound(w, r)
 		return
 	}
@@ -292,7 +277,8 @@ func (a *OAuthAttempt) check(q url.Values) callbackResult {
 		return callbackResult{err: errStateMismatch}
 	}
 	if e := q.Get("error"); e != "" {
-		return callbackResult{err: &gitlab.OAuthError{Code: textsafe.Truncate(e, 40), Description: textsafe.Truncate(q.Get("error_description"), 200), Authorizing: true}}
+		// The vendor's words and hints, sanitized as from its token endpoint.
+		return callbackResult{err: connector.Authorizing(a.svc.Explain(&oauth2.RetrieveError{ErrorCode: e, ErrorDescription: q.Get("error_description")}))}
 	}
 	if q.Get("code") == "" {
 		return callbackResult{err: errors.New("the address has no authorization code")}
@@ -324,7 +310,7 @@ func (a *OAuthAttempt) Paste(raw string) error {
 }
 
 func isOAuthErr(err error) bool {
-	var oe *gitlab.OAuthError
+	var oe *OAuthError
 	return errors.As(err, &oe)
 }
 
@@ -357,7 +343,7 @@ func (a *OAuthAttempt) Wait(ctx context.Context) (*oauth2.Token, error) {
 		}
 		tok, err := a.conf.Exchange(hctx, r.code, oauth2.VerifierOption(a.verifier))
 		if err != nil {
-			return nil, authorizing(gitlab.ExplainOAuth(a.base.Host(), err))
+			return nil, connector.Authorizing(a.svc.Explain(err))
 		}
 		return tok, nil
 	case <-ctx.Done():
@@ -368,7 +354,7 @@ func (a *OAuthAttempt) Wait(ctx context.Context) (*oauth2.Token, error) {
 func (a *OAuthAttempt) waitErr(ctx context.Context, err error) error {
 	// x/oauth2 stops polling at the device code's expiry with a deadline.
 	if a.Device != nil && errors.Is(err, context.DeadlineExceeded) && !a.Device.Expiry.IsZero() && !time.Now().Before(a.Device.Expiry) {
-		return &gitlab.OAuthError{Code: "expired_token"}
+		return a.svc.Explain(&oauth2.RetrieveError{ErrorCode: "expired_token"})
 	}
 	if a.ctx.Err() == context.DeadlineExceeded {
 		return &StepError{Message: "the authorization timed out", Hint: "Start it again", Retryable: true, Err: err}
@@ -376,7 +362,7 @@ func (a *OAuthAttempt) waitErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return &StepError{Message: "cancelled", Err: context.Canceled}
 	}
-	return authorizing(gitlab.ExplainOAuth(a.base.Host(), err))
+	return connector.Authorizing(a.svc.Explain(err))
 }
 
 // Close stops the listener and any polling.
@@ -394,12 +380,14 @@ func (c *Connect) FinishOAuth(ctx context.Context, tok *oauth2.Token) (*Verifica
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.deps.Timeout)
 	defer cancel()
-	base, _ := gitlab.NormalizeURL(c.Values[FieldURL])
-	gv, err := gitlab.VerifyOAuth(ctx, &gitlab.Client{HTTP: hc, Base: base, Token: tok.AccessToken}, c.deps.Now())
+	p, ok := c.Vendor.Connector.(OAuthProvider)
+	if !ok {
+		return nil, fmt.Errorf("%s has no OAuth sign-in in onramp", c.Vendor.Name)
+	}
+	v, err := p.VerifyOAuth(ctx, VerifyRequest{Method: c.Method.ID, Values: c.Values, CABundle: c.CABundle, HTTP: hc, Now: c.deps.Now()}, tok.AccessToken)
 	if err != nil {
 		return nil, explain(err)
 	}
-	v := verificationOf(base, gv)
 	v.OAuth, v.Refreshes = true, tok.RefreshToken != ""
 	if !tok.Expiry.IsZero() {
 		exp := tok.Expiry.UTC()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -51,7 +52,7 @@ func TestRenewTokenEndedEarlyRace(t *testing.T) {
 func oauthSyncEnv(t *testing.T) (*raceSetup, *Syncer) {
 	r := newRace(t)
 	r.endEarly(t)
-	return r, &Syncer{Store: r.st, Catalog: DefaultCatalog()}
+	return r, &Syncer{Store: r.st, Catalog: catalog.Default()}
 }
 
 func TestSyncRenewsATokenGitLabEndedEarly(t *testing.T) {
@@ -105,7 +106,7 @@ func TestRefreshRefusedOtherwiseNeedsReconnect(t *testing.T) {
 	r := newRace(t)
 	ctx := context.Background()
 	r.srv.Sandbox.InjectFault(gitlabtest.Fault{PathPrefix: "/oauth/token", Status: 503})
-	ts := &TokenSource{Store: r.st, ID: r.id}
+	ts := &TokenSource{Store: r.st, ID: r.id, OAuth: gitlabOAuth}
 	if _, err := ts.TokenContext(ctx); err == nil || errors.Is(err, ErrNeedsReconnect) {
 		t.Fatalf("503: %v", err)
 	}
@@ -193,7 +194,7 @@ func TestOAuthSpentCodeSaysAuthorizationFailed(t *testing.T) {
 	if se == nil || !strings.Contains(se.Message, "the authorization failed") || strings.Contains(se.Error(), "reconnect") {
 		t.Fatalf("spent code: %v", err)
 	}
-	var oe *gitlab.OAuthError
+	var oe *OAuthError
 	if !errors.As(err, &oe) || oe.Code != "invalid_grant" {
 		t.Fatalf("not invalid_grant: %v", err)
 	}
@@ -226,7 +227,7 @@ func TestNoTunnelLineWhereItCannotWork(t *testing.T) {
 // say to tick admin_mode and why, and with it (the demo's default) the
 // admin's full inventory comes without the "lacks admin_mode" warning.
 func TestOAuthAdminModeGuidance(t *testing.T) {
-	v := GitLab(GitLabOptions{})
+	v := gitlab.Card(gitlab.CardOptions{})
 	oauth := v.Method(store.AuthOAuth)
 	if !strings.Contains(strings.Join(oauth.Intro, " "), "admin_mode") {
 		t.Fatal("the OAuth steps do not mention admin_mode")
@@ -237,12 +238,12 @@ func TestOAuthAdminModeGuidance(t *testing.T) {
 		scopes  []string
 		warning bool
 	}{{nil, true}, {[]string{"read_api", "read_user", "admin_mode"}, false}} {
-		d := Deps{Catalog: Catalog{GitLab(GitLabOptions{DefaultURL: srv.BaseURL, OAuthScopes: tc.scopes})}, Store: testStore(t), Timeout: 5 * time.Second}
+		d := Deps{Catalog: Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: srv.BaseURL, OAuthScopes: tc.scopes})}, Store: testStore(t), Timeout: 5 * time.Second}
 		c := NewConnect(d)
 		c.ChooseVendor("gitlab")
 		c.ChooseMethod(store.AuthOAuth)
-		c.SetValue(gitlab.FieldClientID, gitlabtest.DemoApp.UID)
-		c.SetValue(gitlab.FieldClientSecret, gitlabtest.DemoApp.Secret)
+		c.SetValue(FieldClientID, gitlabtest.DemoApp.UID)
+		c.SetValue(FieldClientSecret, gitlabtest.DemoApp.Secret)
 		v := approveOAuth(t, c)
 		warned := false
 		for _, w := range v.Warnings {

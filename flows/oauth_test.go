@@ -12,8 +12,10 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -37,7 +39,7 @@ func consent(t *testing.T, authURL, decision string) string {
 }
 
 func oauthFlow(t *testing.T, srv *gitlabtest.Server, d Deps, app gitlabtest.App) *Connect {
-	d.Catalog, d.Store = DefaultCatalog(), testStore(t)
+	d.Catalog, d.Store = catalog.Default(), testStore(t)
 	if d.Timeout == 0 {
 		d.Timeout = 5 * time.Second
 	}
@@ -46,9 +48,9 @@ func oauthFlow(t *testing.T, srv *gitlabtest.Server, d Deps, app gitlabtest.App)
 	if err := c.ChooseMethod(store.AuthOAuth); err != nil {
 		t.Fatal(err)
 	}
-	c.SetValue(gitlab.FieldURL, srv.BaseURL)
-	c.SetValue(gitlab.FieldClientID, app.UID)
-	c.SetValue(gitlab.FieldClientSecret, app.Secret)
+	c.SetValue(FieldURL, srv.BaseURL)
+	c.SetValue(FieldClientID, app.UID)
+	c.SetValue(FieldClientSecret, app.Secret)
 	return c
 }
 
@@ -112,7 +114,7 @@ func TestOAuthPasteBackWhenRemote(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{}).Start()
 	defer srv.Close()
 	c := oauthFlow(t, srv, Deps{Remote: true, OpenBrowser: func(string) error { t.Fatal("browser opened over SSH"); return nil }}, gitlabtest.DemoPublicApp)
-	c.SetValue(gitlab.FieldClientSecret, "")
+	c.SetValue(FieldClientSecret, "")
 	a, err := c.StartOAuth(context.Background(), ModeBrowser)
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +162,7 @@ func TestOAuthCallbackChecks(t *testing.T) {
 	defer srv.Close()
 	c := oauthFlow(t, srv, Deps{}, gitlabtest.DemoApp)
 	a, _ := c.StartOAuth(context.Background(), ModeBrowser)
-	port := strings.TrimPrefix(strings.TrimSuffix(a.RedirectURI, gitlab.RedirectPath), "http://127.0.0.1:")
+	port := strings.TrimPrefix(strings.TrimSuffix(a.RedirectURI, connector.RedirectPath), "http://127.0.0.1:")
 	// Bound to 127.0.0.1 only: another address of this machine cannot reach it.
 	if conn, err := net.DialTimeout("tcp", "127.0.0.2:"+port, time.Second); err == nil {
 		conn.Close()
@@ -172,13 +174,13 @@ func TestOAuthCallbackChecks(t *testing.T) {
 		t.Fatalf("forged callback: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	if resp, _ := http.Get(strings.Replace(a.RedirectURI, gitlab.RedirectPath, "/other", 1)); resp.StatusCode != 404 {
+	if resp, _ := http.Get(strings.Replace(a.RedirectURI, connector.RedirectPath, "/other", 1)); resp.StatusCode != 404 {
 		t.Fatal("other path served")
 	}
 	// Denied in GitLab: the error comes back through the real callback.
 	http.Get(consent(t, a.AuthURL, "deny"))
 	_, err = a.Wait(context.Background())
-	var oe *gitlab.OAuthError
+	var oe *OAuthError
 	if !errors.As(err, &oe) || oe.Code != "access_denied" {
 		t.Fatalf("denied: %v", err)
 	}
@@ -188,12 +190,12 @@ func TestOAuthConfidentialAppNeedsSecret(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{}).Start()
 	defer srv.Close()
 	c := oauthFlow(t, srv, Deps{}, gitlabtest.DemoApp)
-	c.SetValue(gitlab.FieldClientSecret, "")
+	c.SetValue(FieldClientSecret, "")
 	a, _ := c.StartOAuth(context.Background(), ModePaste)
 	a.Paste(consent(t, a.AuthURL, "approve"))
 	_, err := a.Wait(context.Background())
-	var oe *gitlab.OAuthError
-	if !errors.As(err, &oe) || oe.Code != "invalid_client" || oe.Field() != gitlab.FieldClientID {
+	var oe *OAuthError
+	if !errors.As(err, &oe) || oe.Code != "invalid_client" || oe.Field() != FieldClientID {
 		t.Fatalf("no secret: %v", err)
 	}
 }
@@ -233,7 +235,7 @@ func TestOAuthRedirectAndCodeRules(t *testing.T) {
 	if _, err := conf.Exchange(ctx, code.Query().Get("code"), oauth2.VerifierOption(verifier)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conf.Exchange(ctx, code.Query().Get("code"), oauth2.VerifierOption(verifier)); !gitlab.IsInvalidGrant(err) {
+	if _, err := conf.Exchange(ctx, code.Query().Get("code"), oauth2.VerifierOption(verifier)); !isInvalidGrant(err) {
 		t.Fatalf("code reused: %v", err)
 	}
 	// Scopes beyond the app's registration.
@@ -265,7 +267,7 @@ func TestOAuthDeviceFlow(t *testing.T) {
 	a, _ = c.StartOAuth(context.Background(), ModeDevice)
 	srv.Sandbox.DenyDevice(a.Device.UserCode)
 	_, err = a.Wait(context.Background())
-	var oe *gitlab.OAuthError
+	var oe *OAuthError
 	if !errors.As(err, &oe) || oe.Code != "access_denied" {
 		t.Fatalf("denied: %v", err)
 	}
@@ -327,8 +329,14 @@ func TestOAuthDeviceSlowDownAndExpiry(t *testing.T) {
 	c = oauthFlow(t, srv2, Deps{Remote: true}, gitlabtest.DemoApp)
 	a, _ = c.StartOAuth(context.Background(), ModeDevice)
 	_, err := a.Wait(context.Background())
-	var oe *gitlab.OAuthError
+	var oe *OAuthError
 	if !errors.As(err, &oe) || oe.Code != "expired_token" || !strings.Contains(oe.Error(), "expired before it was approved") {
 		t.Fatalf("expiry: %v", err)
 	}
+}
+
+// isInvalidGrant: x/oauth2's error for a spent or unknown code.
+func isInvalidGrant(err error) bool {
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.ErrorCode == "invalid_grant"
 }

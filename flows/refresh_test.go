@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/pgtest"
@@ -54,14 +55,14 @@ func refreshHelper(mode string) int {
 			var token string
 			switch mode {
 			case "safe", "early":
-				tok, err := (&TokenSource{Store: st, ID: id, HTTP: hc}).TokenContext(ctx)
+				tok, err := (&TokenSource{Store: st, ID: id, OAuth: gitlabOAuth, HTTP: hc}).TokenContext(ctx)
 				if err != nil {
 					failed <- err
 					return
 				}
 				token = tok.AccessToken
 			case "naive":
-				tok, err := NaiveTokenSource(ctx, st, id, hc)
+				tok, err := NaiveTokenSource(ctx, st, gitlabOAuth, id, hc)
 				if err != nil {
 					failed <- err
 					return
@@ -72,7 +73,7 @@ func refreshHelper(mode string) int {
 			if mode == "early" && err == nil && status == http.StatusUnauthorized {
 				// GitLab ended the token before our clock said so: renew the
 				// rejected one, under the same guard, and try once more.
-				tok, rerr := (&TokenSource{Store: st, ID: id, HTTP: hc}).Renew(ctx, token)
+				tok, rerr := (&TokenSource{Store: st, ID: id, OAuth: gitlabOAuth, HTTP: hc}).Renew(ctx, token)
 				if rerr != nil {
 					failed <- rerr
 					return
@@ -218,7 +219,7 @@ func TestRefreshDeadGrantNeedsReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	ts := &TokenSource{Store: r.st, ID: r.id}
+	ts := &TokenSource{Store: r.st, ID: r.id, OAuth: gitlabOAuth}
 	if _, err := ts.TokenContext(ctx); !errors.Is(err, ErrNeedsReconnect) {
 		t.Fatalf("dead grant: %v", err)
 	}
@@ -236,7 +237,7 @@ func TestRefreshTransientFailureKeepsToken(t *testing.T) {
 	ctx := context.Background()
 	before, _ := r.st.Get(ctx, r.id)
 	r.srv.Sandbox.InjectFault(gitlabtest.Fault{PathPrefix: "/oauth/token", Status: 502})
-	ts := &TokenSource{Store: r.st, ID: r.id}
+	ts := &TokenSource{Store: r.st, ID: r.id, OAuth: gitlabOAuth}
 	if _, err := ts.TokenContext(ctx); err == nil || errors.Is(err, ErrNeedsReconnect) {
 		t.Fatalf("502: %v", err)
 	}
@@ -281,7 +282,7 @@ func TestRefreshDoesNotBlockOtherWriters(t *testing.T) {
 			r := r(t)
 			done := make(chan error, 1)
 			go func() {
-				_, err := (&TokenSource{Store: r.st, ID: r.id}).TokenContext(context.Background())
+				_, err := (&TokenSource{Store: r.st, ID: r.id, OAuth: gitlabOAuth}).TokenContext(context.Background())
 				done <- err
 			}()
 			time.Sleep(300 * time.Millisecond) // the refresh is waiting for the token endpoint
@@ -300,3 +301,7 @@ func TestRefreshDoesNotBlockOtherWriters(t *testing.T) {
 		})
 	}
 }
+
+// gitlabOAuth is GitLab's OAuth provider, which the token sources of these
+// tests renew with.
+var gitlabOAuth = gitlab.Card(gitlab.CardOptions{}).Connector.(OAuthProvider)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
@@ -34,9 +35,6 @@ type Status struct {
 	// process runs it).
 	Live *Progress `json:"progress,omitempty"`
 }
-
-// expirySoonDays: a token expiring this soon needs attention.
-const expirySoonDays = 14
 
 // Statuses lists every connection with its latest sync and its sync job.
 // self is this process's worker id, so a sync it runs says "this process".
@@ -144,7 +142,7 @@ func attention(s Status, now time.Time) string {
 		return "error: " + s.Reason
 	}
 	if s.ExpiresAt != nil {
-		if days := daysLeft(*s.ExpiresAt, now); days <= expirySoonDays {
+		if days := connector.DaysLeft(*s.ExpiresAt, now); days <= connector.ExpirySoonDays {
 			return fmt.Sprintf("the token expires %s: create a new one before then", humanize.Days(days))
 		}
 	}

@@ -24,37 +24,6 @@ type SyncStore interface {
 	store.Leases
 }
 
-// SourcePage is one page of a vendor's inventory. Next and Total are known
-// when Page returns; Load fills Users, View and Note, so decoding a page
-// overlaps fetching the next.
-type SourcePage struct {
-	Users []store.InventoryUser
-	Next  string // checkpoint of the following page; "" after the last
-	Total *int
-	View  string
-	Note  string
-	Load  func(*SourcePage) error
-}
-
-// SyncSource reads a vendor's inventory page by page from a checkpoint.
-type SyncSource interface {
-	Page(ctx context.Context, checkpoint string) (*SourcePage, error)
-	Seats(ctx context.Context) ([]store.Seats, string, error)
-	Retries() int
-}
-
-// Credential puts a connection's secret on a request and, when the
-// credential can be renewed (OAuth), renews one the server rejected.
-type Credential struct {
-	Set   func(ctx context.Context, r *http.Request) error
-	Renew func(ctx context.Context, rejected *http.Request) error // nil: not renewable
-}
-
-// Syncable is implemented by connectors that can inventory their vendor.
-type Syncable interface {
-	Source(conn *store.Connection, hc *http.Client, cred Credential) SyncSource
-}
-
 // Progress is one event of a sync, for the Integrations page, `onramp sync`
 // and its NDJSON output.
 type Progress struct {
@@ -276,6 +245,9 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 func (s *Syncer) credential(conn *store.Connection, hc *http.Client) Credential {
 	if conn.AuthMethod == store.AuthOAuth {
 		ts := &TokenSource{Store: s.Store, ID: conn.ID, HTTP: hc, Now: s.Now}
+		if v := s.Catalog.Vendor(conn.Vendor); v != nil {
+			ts.OAuth, _ = v.Connector.(OAuthProvider)
+		}
 		return Credential{
 			Set: func(ctx context.Context, r *http.Request) error {
 				tok, err := ts.TokenContext(ctx)
@@ -306,7 +278,7 @@ func (s *Syncer) credential(conn *store.Connection, hc *http.Client) Credential 
 
 // markRejected records that the server refused the connection's credential
 // (after a renewal, for OAuth): no sync can succeed until someone
-// reconnects, so the connection says so, in GitLab's words.
+// reconnects, so the connection says so, in the vendor's words.
 func (s *Syncer) markRejected(ctx context.Context, id string, err error) {
 	var rejected CredentialRejected
 	if !errors.As(err, &rejected) || !rejected.CredentialRejected() {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -47,7 +48,7 @@ func newSyncEnv(t testing.TB, o gitlabtest.Options, token, base string) *syncEnv
 		t.Fatal(err)
 	}
 	addr := srv.Listener.Addr().String()
-	s := &Syncer{Store: st, Catalog: DefaultCatalog()}
+	s := &Syncer{Store: st, Catalog: catalog.Default()}
 	if base != srv.BaseURL {
 		s.NewHTTP = func(o httpx.Options) (*http.Client, error) {
 			o.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -290,7 +291,7 @@ func syncHelper() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	s := &Syncer{Store: st, Catalog: DefaultCatalog()}
+	s := &Syncer{Store: st, Catalog: catalog.Default()}
 	if _, err := s.Sync(context.Background(), os.Getenv("ONRAMP_TEST_ID"), nil); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

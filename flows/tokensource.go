@@ -13,13 +13,13 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/store"
 )
 
-// ErrNeedsReconnect: the grant is dead (GitLab answered invalid_grant to the
-// freshest refresh token there is); only a new authorization helps.
+// ErrNeedsReconnect: the grant is dead (the vendor answered invalid_grant to
+// the freshest refresh token there is); only a new authorization helps.
 var ErrNeedsReconnect = errors.New("the connection needs to be reconnected")
 
 // refreshLocks serializes refreshes of one connection inside this process,
@@ -53,6 +53,8 @@ const (
 type TokenSource struct {
 	Store RefreshStore
 	ID    string
+	// OAuth is the connection's vendor, which knows its token endpoint.
+	OAuth OAuthProvider
 	// HTTP is the client for the token endpoint; built from the
 	// connection's CA bundle when nil.
 	HTTP *http.Client
@@ -162,20 +164,25 @@ func (ts *TokenSource) token(ctx context.Context, rejected string) (*oauth2.Toke
 		return nil, fmt.Errorf("%w: %s", ErrNeedsReconnect, c.StateReason)
 	case usable(c): // renewed by another process just before the lease
 		return tokenOf(c), nil
-	case c.Secret(store.SecretRefreshToken) == "":
-		return nil, ts.dead(ctx, "the access token ended and GitLab issued no refresh token to renew it; reconnect to authorize again")
+	}
+	svc, err := ts.service(c)
+	if err != nil {
+		return nil, fmt.Errorf("renew the access token: %w", err)
+	}
+	if c.Secret(store.SecretRefreshToken) == "" {
+		return nil, ts.dead(ctx, "the access token ended and "+svc.Vendor+" issued no refresh token to renew it; reconnect to authorize again")
 	}
 	rctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
-	tok, err := ts.refresh(rctx, c)
+	tok, err := ts.refresh(rctx, svc, c)
 	if err != nil {
-		if gitlab.RefreshRefused(err) {
+		if connector.RefreshRefused(err) {
 			// The refresh token sent is the stored one, read under the
 			// lease: no one else can have renewed it. The server refused
 			// it in words (invalid_grant, or another 4xx OAuth error): only
 			// a new authorization helps. A 5xx or a network failure leaves
 			// the stored token for a later try.
-			return nil, ts.dead(ctx, "GitLab refused to renew the authorization ("+err.Error()+"); reconnect to authorize again")
+			return nil, ts.dead(ctx, svc.Vendor+" refused to renew the authorization ("+err.Error()+"); reconnect to authorize again")
 		}
 		return nil, fmt.Errorf("renew the access token: %w", err)
 	}
@@ -211,8 +218,22 @@ func leaseHolder() string {
 	return fmt.Sprintf("%s:%d:%x", host, os.Getpid(), b)
 }
 
+// service is the OAuth service of the stored connection's instance.
+func (ts *TokenSource) service(c *store.Connection) (*connector.OAuthService, error) {
+	if ts.OAuth == nil {
+		return nil, fmt.Errorf("%s connections cannot be renewed by onramp", c.Vendor)
+	}
+	return ts.OAuth.OAuth(storedOAuthValues(c), "")
+}
+
+// storedOAuthValues are a stored connection's OAuth settings as form values.
+func storedOAuthValues(c *store.Connection) map[string]string {
+	return map[string]string{FieldURL: c.BaseURL, FieldClientID: c.ClientID,
+		FieldClientSecret: c.Secret(store.SecretClientSecret).Reveal(), FieldScopes: strings.Join(c.Scopes, " ")}
+}
+
 // refresh spends c's refresh token once.
-func (ts *TokenSource) refresh(ctx context.Context, c *store.Connection) (*oauth2.Token, error) {
+func (ts *TokenSource) refresh(ctx context.Context, svc *connector.OAuthService, c *store.Connection) (*oauth2.Token, error) {
 	hc := ts.HTTP
 	if hc == nil {
 		var err error
@@ -220,15 +241,10 @@ func (ts *TokenSource) refresh(ctx context.Context, c *store.Connection) (*oauth
 			return nil, err
 		}
 	}
-	base, err := gitlab.NormalizeURL(c.BaseURL)
-	if err != nil {
-		return nil, err
-	}
-	conf := gitlab.OAuthConfig(base, c.ClientID, c.Secret(store.SecretClientSecret).Reveal(), c.Scopes, "")
 	old := &oauth2.Token{RefreshToken: c.Secret(store.SecretRefreshToken).Reveal(), Expiry: time.Unix(1, 0)}
-	tok, err := conf.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc), old).Token()
+	tok, err := svc.Config.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc), old).Token()
 	if err != nil {
-		return nil, gitlab.ExplainOAuth(base.Host(), err)
+		return nil, svc.Explain(err)
 	}
 	return tok, nil
 }
@@ -237,14 +253,16 @@ func (ts *TokenSource) refresh(ctx context.Context, c *store.Connection) (*oauth
 // over the stored token, persisting afterwards — kept as the negative
 // control of the refresh race test: across processes it spends refresh
 // tokens twice, which locks GitLab connections out.
-func NaiveTokenSource(ctx context.Context, st store.Store, id string, hc *http.Client) (*oauth2.Token, error) {
+func NaiveTokenSource(ctx context.Context, st store.Store, p OAuthProvider, id string, hc *http.Client) (*oauth2.Token, error) {
 	c, err := st.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	base, _ := gitlab.NormalizeURL(c.BaseURL)
-	conf := gitlab.OAuthConfig(base, c.ClientID, c.Secret(store.SecretClientSecret).Reveal(), c.Scopes, "")
-	tok, err := conf.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc), tokenWithRefresh(c)).Token()
+	svc, err := p.OAuth(storedOAuthValues(c), "")
+	if err != nil {
+		return nil, err
+	}
+	tok, err := svc.Config.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc), tokenWithRefresh(c)).Token()
 	if err != nil {
 		return nil, err
 	}
@@ -263,6 +281,3 @@ func tokenWithRefresh(c *store.Connection) *oauth2.Token {
 	t.RefreshToken = c.Secret(store.SecretRefreshToken).Reveal()
 	return t
 }
-
-// scopesOf splits a scopes field.
-func scopesOf(s string) []string { return strings.Fields(strings.ReplaceAll(s, ",", " ")) }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/onramp-dev/onramp/internal/httpx"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/onramp-dev/onramp/internal/httpx"
 )
 
 // APIVersion is the REST API version onramp is written against.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 )
 
@@ -25,12 +26,6 @@ const (
 	KindServer           // 5xx, or an answer that could not be read
 	KindUnreachable      // DNS, refused, TLS, timeout
 	KindNotGitHub        // the address answers, but not as GitHub
-)
-
-// Form field keys the errors point at.
-const (
-	FieldURL   = "url"
-	FieldToken = "token"
 )
 
 // Error is a failed GitHub request, explained.
@@ -127,9 +122,9 @@ func (e *Error) Hint() string {
 func (e *Error) Field() string {
 	switch e.Kind {
 	case KindCredential, KindSSO, KindForbidden:
-		return FieldToken
+		return connector.FieldToken
 	case KindUnreachable, KindNotGitHub:
-		return FieldURL
+		return connector.FieldURL
 	}
 	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/github/githubtest"
 )
 
@@ -62,7 +63,7 @@ func TestVerifyTokens(t *testing.T) {
 
 	_, err = Verify(ctx, client(t, srv, githubtest.DemoTokens.Revoked))
 	var e *Error
-	if !errors.As(err, &e) || e.Kind != KindCredential || !e.CredentialRejected() || e.Message != "Bad credentials" || e.Field() != FieldToken {
+	if !errors.As(err, &e) || e.Kind != KindCredential || !e.CredentialRejected() || e.Message != "Bad credentials" || e.Field() != connector.FieldToken {
 		t.Fatalf("revoked: %v", err)
 	}
 	_, err = Verify(ctx, client(t, srv, githubtest.DemoTokens.NoOrgScope))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 )
 
@@ -110,7 +111,7 @@ func (e *ScopeError) Error() string {
 func (e *ScopeError) Hint() string {
 	return "Edit the token on GitHub (Settings → Developer settings → Personal access tokens), tick read:org, and paste it again"
 }
-func (e *ScopeError) Field() string   { return FieldToken }
+func (e *ScopeError) Field() string   { return connector.FieldToken }
 func (e *ScopeError) Retryable() bool { return false }
 
 var errNoOrgs = &noOrgsError{}
@@ -123,7 +124,7 @@ func (*noOrgsError) Error() string {
 func (*noOrgsError) Hint() string {
 	return "A fine-grained token needs the organization as its resource owner, with Members: read; a classic one needs read:org and your membership"
 }
-func (*noOrgsError) Field() string   { return FieldToken }
+func (*noOrgsError) Field() string   { return connector.FieldToken }
 func (*noOrgsError) Retryable() bool { return false }
 
 // IsNoOrgs reports whether err says the token reads no organization.

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 )
@@ -42,13 +43,6 @@ const (
 	KindBlocked // refused by this server's policy (onramp serve)
 )
 
-// Fields of the GitLab credential form; errors name the one to fix.
-const (
-	FieldURL    = "url"
-	FieldToken  = "token"
-	FieldCAFile = "ca_file"
-)
-
 // Error is a failed GitLab call, explained.
 type Error struct {
 	Kind   Kind
@@ -73,7 +67,7 @@ func (e *Error) ServerWords() string { return e.Detail }
 // CredentialRejected reports whether the server refused the credential
 // itself (unknown, expired, revoked, too few scopes, blocked user): no retry
 // helps, only a new one.
-func (e *Error) CredentialRejected() bool { return e.Field() == FieldToken }
+func (e *Error) CredentialRejected() bool { return e.Field() == connector.FieldToken }
 
 // Error says what happened, in one line.
 func (e *Error) Error() string {
@@ -161,13 +155,13 @@ func (e *Error) Hint() string {
 func (e *Error) Field() string {
 	switch e.Kind {
 	case KindInvalidToken, KindExpiredToken, KindRevokedToken, KindInsufficientScope, KindBlockedUser:
-		return FieldToken
+		return connector.FieldToken
 	case KindUnknownAuthority:
-		return FieldCAFile
+		return connector.FieldCAFile
 	case KindTimeout, KindRateLimited, KindServer:
 		return ""
 	}
-	return FieldURL
+	return connector.FieldURL
 }
 
 // Retryable reports whether trying again unchanged may succeed.

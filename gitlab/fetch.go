@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/onramp-dev/onramp/internal/httpx"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/onramp-dev/onramp/internal/httpx"
 )
 
 // Fetcher GETs API pages the way GitLab asks clients to: it honours

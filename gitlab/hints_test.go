@@ -3,6 +3,8 @@ package gitlab
 import (
 	"strings"
 	"testing"
+
+	"github.com/onramp-dev/onramp/connector"
 )
 
 // Hints are read in the wizard, by `onramp connect` and in logs: none may
@@ -18,7 +20,7 @@ func TestHintsFitEverySurface(t *testing.T) {
 	}
 	for _, code := range []string{"invalid_grant", "invalid_client", "invalid_scope", "access_denied", "expired_token", "x"} {
 		for _, authorizing := range []bool{false, true} {
-			h := strings.ToLower((&OAuthError{Code: code, Authorizing: authorizing}).Hint())
+			h := strings.ToLower((&connector.OAuthError{Vendor: "GitLab", Hints: oauthHints, Code: code, Authorizing: authorizing}).Hint())
 			if strings.Contains(h, "press ") || strings.Contains(h, "below") {
 				t.Errorf("%s hint %q", code, h)
 			}

@@ -2,8 +2,6 @@ package gitlab
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,16 +9,9 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 )
-
-// RedirectPath is the callback path onramp asks people to register; GitLab
-// ignores the port of a loopback IP, so one registration,
-// http://127.0.0.1/onramp/callback, serves any free port.
-const RedirectPath = "/onramp/callback"
-
-// RegisteredRedirectURI is what to paste into GitLab's application form.
-const RegisteredRedirectURI = "http://127.0.0.1" + RedirectPath
 
 // DefaultOAuthScopes are what the connector needs.
 var DefaultOAuthScopes = []string{"read_api", "read_user"}
@@ -83,133 +74,22 @@ func VerifyOAuth(ctx context.Context, c *Client, now time.Time) (*Verification, 
 	return v, nil
 }
 
-// OAuthError explains a failed OAuth exchange in the terms a person needs.
-type OAuthError struct {
-	Code        string // invalid_grant, invalid_client, access_denied… (sanitized)
-	Description string // the server's words, sanitized
-	// Status is the HTTP status of the answer; 0 when the error came back
-	// through the browser's redirect.
-	Status int
-	// Authorizing: the error ended a new authorization (a code exchange or
-	// a device grant), not the renewal of a stored one.
-	Authorizing bool
+// oauthHints are GitLab's words on where to fix an OAuth failure.
+var oauthHints = map[string]string{
+	"invalid_client": "Copy the Application ID and Secret again from GitLab (Edit profile → Applications). A public application (Confidential unchecked) has no secret: leave it empty.",
+	"invalid_scope":  "Tick the read_api and read_user scopes (or api) on the application in GitLab, or ask for fewer scopes.",
+	"expired_token":  "Start again; the code is valid for 5 minutes.",
 }
 
-func (e *OAuthError) Error() string {
-	switch e.Code {
-	case "invalid_grant":
-		if e.Authorizing {
-			return "the authorization failed (invalid_grant): GitLab did not accept the authorization code — it was already used, expired, or issued for another application or address"
-		}
-		return "GitLab no longer accepts this authorization (invalid_grant): the connection needs to be reconnected"
-	case "invalid_client":
-		return "GitLab did not accept the Application ID or Secret (invalid_client)"
-	case "invalid_scope":
-		return "the application is not registered for the requested scopes (invalid_scope)"
-	case "access_denied":
-		return "the authorization was denied in GitLab"
-	case "expired_token":
-		return "the device code expired before it was approved"
-	}
-	if e.Description != "" {
-		return fmt.Sprintf("GitLab refused the authorization (%s): %s", e.Code, e.Description)
-	}
-	return fmt.Sprintf("GitLab refused the authorization (%s)", e.Code)
-}
-
-// Hint says what to do next.
-func (e *OAuthError) Hint() string {
-	switch e.Code {
-	case "invalid_grant":
-		if e.Authorizing {
-			return "Try the authorization again; use the address or code of this attempt only, once."
-		}
-		return "Authorize again (onramp reconnect ALIAS): alias, settings and inventory are kept."
-	case "invalid_client":
-		return "Copy the Application ID and Secret again from GitLab (Edit profile → Applications). A public application (Confidential unchecked) has no secret: leave it empty."
-	case "invalid_scope":
-		return "Tick the read_api and read_user scopes (or api) on the application in GitLab, or ask for fewer scopes."
-	case "access_denied":
-		return "Start again and select Authorize in GitLab."
-	case "expired_token":
-		return "Start again; the code is valid for 5 minutes."
-	}
-	return "Check the application's settings in GitLab and try again."
-}
-
-// Field names the form field to fix.
-func (e *OAuthError) Field() string {
-	switch e.Code {
-	case "invalid_client":
-		return FieldClientID
-	case "invalid_scope":
-		return FieldScopes
-	}
-	return ""
-}
-
-// Retryable: every OAuth failure needs a new authorization, not a retry.
-func (e *OAuthError) Retryable() bool { return false }
-
-// Permanent reports whether a refresh that failed this way can never
-// succeed with the stored grant: the server refused it in words (a 4xx
-// OAuth error), as opposed to being throttled (429), timing out (408) or
-// failing (5xx), after which the stored token is kept for a later try.
-func (e *OAuthError) Permanent() bool {
-	if e.Status == 0 {
-		return e.Code != ""
-	}
-	return e.Status >= 400 && e.Status < 500 && e.Status != http.StatusTooManyRequests && e.Status != http.StatusRequestTimeout
-}
-
-// Fields of the OAuth form.
-const (
-	FieldClientID     = "client_id"
-	FieldClientSecret = "client_secret"
-	FieldScopes       = "scopes"
-)
-
-// ExplainOAuth turns x/oauth2's errors into OAuthError or Error. Every
-// word the server chose (error code, description, a body that is not
-// OAuth's JSON) is sanitized here, once, before any surface shows it.
+// ExplainOAuth turns x/oauth2's errors into *connector.OAuthError (GitLab's
+// hints) or, for a failing server or network, *Error.
 func ExplainOAuth(host string, err error) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		oe := &OAuthError{Code: textsafe.Truncate(re.ErrorCode, 40), Description: textsafe.Truncate(re.ErrorDescription, 200)}
-		if re.Response != nil {
-			oe.Status = re.Response.StatusCode
+	return connector.ExplainOAuth("GitLab", oauthHints, err, func(status int, body string, err error) error {
+		if status == 0 {
+			return classifyTransport(host, err)
 		}
-		if oe.Code == "" {
-			if oe.Status >= 500 || oe.Status == http.StatusTooManyRequests {
-				return &Error{Kind: statusKind(oe.Status), Host: host, Status: oe.Status, Detail: textsafe.Truncate(firstNonEmpty(string(re.Body), http.StatusText(oe.Status)), 200)}
-			}
-			oe.Code = fmt.Sprintf("HTTP %d", oe.Status)
-			oe.Description = textsafe.Truncate(string(re.Body), 200)
-		}
-		return oe
-	}
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	return classifyTransport(host, err)
-}
-
-// IsInvalidGrant reports whether a refresh failed because the grant is dead.
-func IsInvalidGrant(err error) bool {
-	var oe *OAuthError
-	if errors.As(err, &oe) {
-		return oe.Code == "invalid_grant"
-	}
-	var re *oauth2.RetrieveError
-	return errors.As(err, &re) && re.ErrorCode == "invalid_grant"
-}
-
-// RefreshRefused reports whether the token endpoint refused a refresh for
-// good (any 4xx OAuth error: invalid_grant, invalid_client, Dex's
-// invalid_request "already claimed"…): only a new authorization helps.
-func RefreshRefused(err error) bool {
-	var oe *OAuthError
-	return errors.As(err, &oe) && oe.Permanent()
+		return &Error{Kind: statusKind(status), Host: host, Status: status, Detail: body}
+	})
 }
 
 // RevokeOAuth revokes a token server-side (RFC 7009).

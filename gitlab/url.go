@@ -5,11 +5,12 @@ package gitlab
 import (
 	"errors"
 	"fmt"
-	"github.com/onramp-dev/onramp/internal/httpx"
 	"net"
 	"net/url"
 	"strings"
 	"unicode"
+
+	"github.com/onramp-dev/onramp/internal/httpx"
 )
 
 // DefaultBaseURL is GitLab's SaaS instance.

@@ -2,11 +2,12 @@ package gitlab
 
 import (
 	"context"
-	"github.com/onramp-dev/onramp/internal/httpx"
 	"net"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/onramp-dev/onramp/internal/httpx"
 )
 
 func TestNormalizeURL(t *testing.T) {

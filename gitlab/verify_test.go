@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/internal/httpx"
@@ -100,11 +101,11 @@ func TestVerifyFailures(t *testing.T) {
 		kind  gitlab.Kind
 		field string
 	}{
-		{"unknown", "glpat-nonsense-0000000000000000", gitlab.KindInvalidToken, gitlab.FieldToken},
-		{"expired", gitlabtest.DemoTokens.Expired, gitlab.KindExpiredToken, gitlab.FieldToken},
-		{"revoked", gitlabtest.DemoTokens.Revoked, gitlab.KindRevokedToken, gitlab.FieldToken},
-		{"scope", gitlabtest.DemoTokens.FewScopes, gitlab.KindInsufficientScope, gitlab.FieldToken},
-		{"blocked", gitlabtest.DemoTokens.Blocked, gitlab.KindBlockedUser, gitlab.FieldToken},
+		{"unknown", "glpat-nonsense-0000000000000000", gitlab.KindInvalidToken, connector.FieldToken},
+		{"expired", gitlabtest.DemoTokens.Expired, gitlab.KindExpiredToken, connector.FieldToken},
+		{"revoked", gitlabtest.DemoTokens.Revoked, gitlab.KindRevokedToken, connector.FieldToken},
+		{"scope", gitlabtest.DemoTokens.FewScopes, gitlab.KindInsufficientScope, connector.FieldToken},
+		{"blocked", gitlabtest.DemoTokens.Blocked, gitlab.KindBlockedUser, connector.FieldToken},
 	}
 	msgs := map[string]bool{}
 	for _, c := range cases {
@@ -195,7 +196,7 @@ func TestVerifyPrivateCA(t *testing.T) {
 	defer srv.Close()
 	_, err := verify(t, srv.BaseURL, gitlabtest.DemoTokens.Admin, nil)
 	var ge *gitlab.Error
-	if !errors.As(err, &ge) || ge.Kind != gitlab.KindUnknownAuthority || ge.Field() != gitlab.FieldCAFile {
+	if !errors.As(err, &ge) || ge.Kind != gitlab.KindUnknownAuthority || ge.Field() != connector.FieldCAFile {
 		t.Fatalf("unknown CA: %v", err)
 	}
 	if _, err := verify(t, srv.BaseURL, gitlabtest.DemoTokens.Admin, srv.CAPEM); err != nil {
@@ -270,7 +271,7 @@ func TestVerifyBlockedByServerPolicy(t *testing.T) {
 	b, _ := gitlab.NormalizeURL(srv.BaseURL)
 	_, err := gitlab.Verify(context.Background(), &gitlab.Client{HTTP: hc, Base: b, Token: "x"}, time.Now())
 	var ge *gitlab.Error
-	if !errors.As(err, &ge) || ge.Kind != gitlab.KindBlocked || ge.Field() != gitlab.FieldURL || !strings.Contains(ge.Error(), "not reachable from this server") {
+	if !errors.As(err, &ge) || ge.Kind != gitlab.KindBlocked || ge.Field() != connector.FieldURL || !strings.Contains(ge.Error(), "not reachable from this server") {
 		t.Fatalf("blocked: %v", err)
 	}
 }

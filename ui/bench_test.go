@@ -9,6 +9,7 @@ import (
 
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui"
 	"github.com/onramp-dev/onramp/ui/integrations"
@@ -30,7 +31,7 @@ func benchKeys(b *testing.B, m *ui.Model, keys []tea.Msg) {
 
 func BenchmarkKeystrokeFields(b *testing.B) {
 	st := openStoreB(b)
-	m := ui.New(ui.Deps{Catalog: flows.DefaultCatalog(), Store: st})
+	m := ui.New(ui.Deps{Catalog: catalog.Default(), Store: st})
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	m.Update(uitest.Key("enter"))
 	m.Update(uitest.Key("enter"))
@@ -62,7 +63,7 @@ func BenchmarkFrameWhileSyncing(b *testing.B) {
 	defer cancel()
 	events := make(chan flows.Progress, 1)
 	go func() {
-		s := &flows.Syncer{Store: st, Catalog: flows.DefaultCatalog()}
+		s := &flows.Syncer{Store: st, Catalog: catalog.Default()}
 		for ctx.Err() == nil {
 			s.Sync(ctx, c.ID, func(p flows.Progress) {
 				select {
@@ -72,7 +73,7 @@ func BenchmarkFrameWhileSyncing(b *testing.B) {
 			})
 		}
 	}()
-	rows, _ := flows.Statuses(context.Background(), st, flows.DefaultCatalog(), time.Now(), "")
+	rows, _ := flows.Statuses(context.Background(), st, catalog.Default(), time.Now(), "")
 	page := integrations.New(rows, nil, c.ID, uitheme.New(true))
 	page.SetSize(100, 30)
 	b.ReportAllocs()

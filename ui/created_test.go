@@ -6,15 +6,14 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
-
-	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/internal/catalog"
 )
 
 // The wizard's stdout (for scripts) lists the connections made or
 // reconnected in the run and still there, once each (issue 10, item 9: a
 // reconnected alias was printed twice, a removed one printed anyway).
 func TestCreatedIsTheFinalSetOnce(t *testing.T) {
-	m := New(Deps{Catalog: flows.DefaultCatalog()})
+	m := New(Deps{Catalog: catalog.Default()})
 	m.made = []madeConn{{"c_1", "prod"}, {"c_2", "staging"}, {"c_1", "prod"}, {"c_3", "qa"}}
 	m.Update(removedMsg{id: "c_2"})
 	if got := m.Created(); !slices.Equal(got, []string{"prod", "qa"}) {
@@ -26,7 +25,7 @@ func TestCreatedIsTheFinalSetOnce(t *testing.T) {
 // that lost that screen on a resize keeps none of the wizard's lines
 // (issue 10, item 10).
 func TestLastFrameIsBlank(t *testing.T) {
-	m := New(Deps{Catalog: flows.DefaultCatalog()})
+	m := New(Deps{Catalog: catalog.Default()})
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	if !strings.Contains(m.View().Content, "Which app") {
 		t.Fatal("the first frame is not the catalog")

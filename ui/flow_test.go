@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui"
@@ -51,7 +52,7 @@ func start(t *testing.T, opts gitlabtest.Options, tls bool, base string, timeout
 		base = srv.BaseURL
 	}
 	st := openStore(t)
-	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: base})}
+	cat := flows.Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: base})}
 	m := ui.New(ui.Deps{Catalog: cat, Store: st, Flow: flows.Deps{Timeout: timeout}, Worker: true})
 	return &env{srv: srv, st: st, m: m, s: uitest.Start(t, m, 80, 24)}
 }

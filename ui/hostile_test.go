@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/ui"
 	"github.com/onramp-dev/onramp/ui/uitest"
@@ -16,7 +17,7 @@ func hostileWizard(t *testing.T, keep func(string) bool, d flows.Deps) (*uitest.
 	sb := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: 20, DeviceInterval: 1})
 	srv := sb.StartHostile(keep)
 	t.Cleanup(srv.Close)
-	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL})}
+	cat := flows.Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: srv.BaseURL})}
 	if d.Timeout == 0 {
 		d.Timeout = 5 * time.Second
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/ui"
 	"github.com/onramp-dev/onramp/ui/uitest"
@@ -16,7 +17,7 @@ import (
 func TestAuthorizeTabCycleAndShiftTab(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{DeviceInterval: 1}).Start()
 	defer srv.Close()
-	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL})}
+	cat := flows.Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: srv.BaseURL})}
 	deps := flows.Deps{Timeout: 5 * time.Second, OpenBrowser: func(string) error { return errors.New("no browser here") }}
 	s := uitest.Start(t, ui.New(ui.Deps{Catalog: cat, Store: openStore(t), Flow: deps}), 100, 30)
 	enterOAuthApp(s)
@@ -36,7 +37,7 @@ func TestAuthorizeShowsTheAddressWhileTheBrowserOpens(t *testing.T) {
 	defer srv.Close()
 	release := make(chan struct{})
 	defer close(release)
-	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL})}
+	cat := flows.Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: srv.BaseURL})}
 	deps := flows.Deps{Timeout: 5 * time.Second, OpenBrowser: func(string) error { <-release; return nil }}
 	s := uitest.Start(t, ui.New(ui.Deps{Catalog: cat, Store: openStore(t), Flow: deps}), 140, 40)
 	enterOAuthApp(s)

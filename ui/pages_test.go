@@ -10,7 +10,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui"
 	"github.com/onramp-dev/onramp/ui/common"
@@ -79,7 +81,7 @@ func (d *driver) page(want ui.Page) {
 }
 
 func TestNavigationForwardAndBack(t *testing.T) {
-	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
+	d := newDriver(t, catalog.Default(), openStore(t))
 	d.page(ui.PageVendors)
 	d.keys("esc", "shift+tab") // first screen: back never quits
 	d.page(ui.PageVendors)
@@ -110,7 +112,7 @@ func TestNavigationForwardAndBack(t *testing.T) {
 }
 
 func TestOAuthIntroThenFields(t *testing.T) {
-	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
+	d := newDriver(t, catalog.Default(), openStore(t))
 	d.keys("enter", "enter") // OAuth2, the recommended method, is preselected
 	d.page(ui.PageFields)
 	if !strings.Contains(d.view(), "create an OAuth application") || !strings.Contains(d.view(), "http://127.0.0.1/onramp/callback") {
@@ -143,7 +145,7 @@ func TestOAuthIntroThenFields(t *testing.T) {
 }
 
 func TestFieldsValidationKeepsInput(t *testing.T) {
-	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
+	d := newDriver(t, catalog.Default(), openStore(t))
 	d.keys("enter", "up", "enter")
 	f := d.m.PageModel(ui.PageFields).(*fields.Model)
 	d.keys("ctrl+u")
@@ -181,7 +183,7 @@ func TestFieldsValidationKeepsInput(t *testing.T) {
 }
 
 func TestCopyLinkUsesOSC52(t *testing.T) {
-	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
+	d := newDriver(t, catalog.Default(), openStore(t))
 	d.keys("enter", "up", "enter", "tab")
 	_, cmd := d.m.Update(uitest.Key("ctrl+y"))
 	if cmd == nil {
@@ -217,12 +219,12 @@ func flatten(cmd tea.Cmd) []tea.Msg {
 }
 
 func TestQuitAsksOnlyWhenSomethingWasTyped(t *testing.T) {
-	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
+	d := newDriver(t, catalog.Default(), openStore(t))
 	_, cmd := d.m.Update(uitest.Key("ctrl+c"))
 	if cmd == nil || fmt.Sprintf("%T", cmd()) != "tea.QuitMsg" || !d.m.Aborted {
 		t.Fatal("ctrl+c on a clean first screen should quit as aborted")
 	}
-	d = newDriver(t, flows.DefaultCatalog(), openStore(t))
+	d = newDriver(t, catalog.Default(), openStore(t))
 	d.keys("enter", "up", "enter")
 	d.send(tea.PasteMsg{Content: "gitlab.example.com"})
 	_, cmd = d.m.Update(uitest.Key("ctrl+c"))
@@ -242,7 +244,7 @@ func TestQuitAsksOnlyWhenSomethingWasTyped(t *testing.T) {
 }
 
 func TestResizeRelays(t *testing.T) {
-	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
+	d := newDriver(t, catalog.Default(), openStore(t))
 	d.keys("enter", "up", "enter", "tab")
 	for _, size := range [][2]int{{80, 24}, {60, 20}, {120, 40}, {50, 15}, {40, 12}} {
 		d.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
@@ -267,7 +269,7 @@ func TestResizeRelays(t *testing.T) {
 
 // catalogOf builds n vendors (the GitLab card's shape, distinct names).
 func catalogOf(n int) flows.Catalog {
-	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{})}
+	cat := flows.Catalog{gitlab.Card(gitlab.CardOptions{})}
 	for i := 1; i < n; i++ {
 		v := *cat[0]
 		v.ID = fmt.Sprintf("vendor%03d", i)
@@ -315,7 +317,7 @@ func TestAliasAskedAndValidated(t *testing.T) {
 	if err := st.Create(context.Background(), existing); err != nil {
 		t.Fatal(err)
 	}
-	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL})}
+	cat := flows.Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: srv.BaseURL})}
 	d := newDriver(t, cat, st)
 	d.keys("enter", "up", "enter", "enter")
 	d.send(tea.PasteMsg{Content: gitlabtest.DemoTokens.Admin})

@@ -8,6 +8,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui/integrations"
 )
@@ -34,7 +36,7 @@ func TestIntegrationsColumnsStayPut(t *testing.T) {
 // ? lists every key of the screen (issue 10, item 11); in a field it is
 // just a character.
 func TestQuestionMarkShowsAllKeys(t *testing.T) {
-	d := newDriver(t, flows.DefaultCatalog(), openStore(t))
+	d := newDriver(t, catalog.Default(), openStore(t))
 	d.keys("enter") // the method page
 	if !strings.Contains(ansi.Strip(d.view()), "? all keys") {
 		t.Fatalf("no ? in the bar:\n%s", d.view())
@@ -56,7 +58,7 @@ func TestQuestionMarkShowsAllKeys(t *testing.T) {
 // Placeholders read as examples, so that without colours (NO_COLOR) they
 // are not taken for typed values (issue 10, item 11).
 func TestPlaceholdersReadAsExamples(t *testing.T) {
-	for _, m := range flows.GitLab(flows.GitLabOptions{}).Methods {
+	for _, m := range gitlab.Card(gitlab.CardOptions{}).Methods {
 		for _, f := range m.Fields {
 			if f.Placeholder != "" && !strings.HasPrefix(f.Placeholder, "e.g. ") && !strings.HasPrefix(f.Placeholder, "the ") {
 				t.Errorf("%s/%s placeholder %q reads like a value", m.ID, f.Key, f.Placeholder)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui"
@@ -25,7 +26,7 @@ func reconnectEnv(t *testing.T) (*uitest.Screen, store.Backend, *store.Connectio
 	if err := st.Create(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL})}
+	cat := flows.Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: srv.BaseURL})}
 	m := ui.New(ui.Deps{Catalog: cat, Store: st, Start: ui.PageIntegrations, Flow: flows.Deps{Timeout: 5 * time.Second}})
 	s := uitest.Start(t, m, 100, 30)
 	s.WaitFor("Integrations", "prod")
@@ -104,7 +105,7 @@ func TestReconnectAsksBeforeSwitchingMethod(t *testing.T) {
 
 func TestReconnectFlowRefusesAnotherVendorAndAnUnconfirmedSwitch(t *testing.T) {
 	other := &flows.Vendor{ID: "other", Name: "Other", Methods: []flows.AuthMethod{{ID: store.AuthToken, Name: "Token"}}}
-	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{}), other}
+	cat := flows.Catalog{gitlab.Card(gitlab.CardOptions{}), other}
 	c := flows.NewConnect(flows.Deps{Catalog: cat, Store: openStore(t)})
 	conn := &store.Connection{ID: "c_1", Vendor: "gitlab", Alias: "prod", BaseURL: "https://gitlab.example.com", AuthMethod: store.AuthToken}
 	if err := c.Reconnect(conn); err != nil {
@@ -148,7 +149,7 @@ func TestReconnectCanChangeScopes(t *testing.T) {
 	if err := st.Create(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	cat := flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: srv.BaseURL})}
+	cat := flows.Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: srv.BaseURL})}
 	s := uitest.Start(t, ui.New(ui.Deps{Catalog: cat, Store: st, Start: ui.PageIntegrations, Flow: flows.Deps{Remote: true, Timeout: 5 * time.Second}}), 120, 40)
 	s.WaitFor("Integrations", "prod")
 	s.Press("r")

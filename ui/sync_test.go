@@ -10,6 +10,7 @@ import (
 
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui"
 	"github.com/onramp-dev/onramp/ui/integrations"
@@ -24,7 +25,7 @@ func TestQuitWithRunningSyncAsksAndStopsAtCheckpoint(t *testing.T) {
 	c.SetSecret(store.SecretToken, store.Secret(gitlabtest.DemoTokens.Admin))
 	st.Create(context.Background(), c)
 
-	m := ui.New(ui.Deps{Catalog: flows.DefaultCatalog(), Store: st, Start: ui.PageIntegrations, Worker: true})
+	m := ui.New(ui.Deps{Catalog: catalog.Default(), Store: st, Start: ui.PageIntegrations, Worker: true})
 	d := &driver{t: t, m: m, wait: 2 * time.Second}
 	d.run(m.Init(), 0)
 	d.send(tea.WindowSizeMsg{Width: 100, Height: 30})
@@ -99,7 +100,7 @@ func TestFailedSyncShowsReasonAndNextRetry(t *testing.T) {
 	// The wizard runs the connection's first sync (enqueued with it) in
 	// its own worker; the failure is retried by the queue, and the page says
 	// when and why, from the store.
-	m := ui.New(ui.Deps{Catalog: flows.DefaultCatalog(), Store: st, Start: ui.PageIntegrations, Worker: true})
+	m := ui.New(ui.Deps{Catalog: catalog.Default(), Store: st, Start: ui.PageIntegrations, Worker: true})
 	d := &driver{t: t, m: m, wait: 2 * time.Second}
 	d.run(m.Init(), 0)
 	d.send(tea.WindowSizeMsg{Width: 120, Height: 30})

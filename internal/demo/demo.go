@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/github"
 	"github.com/onramp-dev/onramp/github/githubtest"
+	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 )
 
@@ -15,11 +17,11 @@ import (
 // GitHub's at githubURL, each card listing its sandbox's tokens.
 func Catalog(gitlabURL, githubURL string) flows.Catalog {
 	t, app, gh := gitlabtest.DemoTokens, gitlabtest.DemoApp, githubtest.DemoTokens
-	return flows.Catalog{flows.GitLab(flows.GitLabOptions{DefaultURL: gitlabURL,
+	return flows.Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: gitlabURL,
 		TokenNotes:  []string{"Sandbox tokens (demo only) — good: " + t.Admin, "expired: " + t.Expired + " · too few scopes: " + t.FewScopes},
 		OAuthNotes:  []string{"Sandbox application (demo only) — Application ID: " + app.UID, "Secret: " + app.Secret},
 		OAuthScopes: []string{"read_api", "read_user", "admin_mode"}}), // the sandbox's admin has Admin Mode on
-		flows.GitHub(flows.GitHubOptions{DefaultURL: githubURL,
+		github.Card(github.CardOptions{DefaultURL: githubURL,
 			TokenNotes: []string{"Sandbox tokens (demo only) — fine-grained: " + gh.FineGrained, "classic: " + gh.Classic + " · needs SSO: " + gh.SSO + " · revoked: " + gh.Revoked}}),
 	}
 }

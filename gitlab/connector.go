@@ -1,57 +1,56 @@
-package flows
+package gitlab
 
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 
-	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/store"
 )
 
-// GitLabOptions adjust the GitLab card (tests point it elsewhere).
-type GitLabOptions struct {
+// CardOptions adjust the GitLab card (tests point it elsewhere).
+type CardOptions struct {
 	DefaultURL string
 	// TokenNotes are shown first beside the token field (the demo lists its
 	// sandbox tokens there).
 	TokenNotes []string
 	// OAuthNotes are shown first beside the Application ID field.
 	OAuthNotes []string
-	// OAuthScopes are the Scopes field's default (gitlab.DefaultOAuthScopes
+	// OAuthScopes are the Scopes field's default (DefaultOAuthScopes
 	// when empty; the demo asks for admin_mode too).
 	OAuthScopes []string
 }
 
-// GitLab is the GitLab catalog card: the vendor guide's fields and steps.
-func GitLab(o GitLabOptions) *Vendor {
+// Card is the GitLab catalog card: the vendor guide's fields and steps.
+func Card(o CardOptions) *connector.Vendor {
 	if o.DefaultURL == "" {
-		o.DefaultURL = gitlab.DefaultBaseURL
+		o.DefaultURL = DefaultBaseURL
 	}
 	if len(o.OAuthScopes) == 0 {
-		o.OAuthScopes = gitlab.DefaultOAuthScopes
+		o.OAuthScopes = DefaultOAuthScopes
 	}
-	urlField := serverURLField("GitLab server URL", o.DefaultURL, "e.g. https://gitlab.example.com", []string{
+	urlField := connector.ServerURLField("GitLab server URL", o.DefaultURL, "e.g. https://gitlab.example.com", []string{
 		"The address you open GitLab at, e.g. https://gitlab.example.com.",
 		"Keep a sub-path if it has one: https://example.com/gitlab.",
 	}, func(s string) (string, bool, error) {
-		b, err := gitlab.NormalizeURL(s)
+		b, err := NormalizeURL(s)
 		return b.URL, b.Insecure, err
 	})
-	caField := caFileField("GitLab")
-	return &Vendor{
+	caField := connector.CAFileField("GitLab")
+	return &connector.Vendor{
 		ID:   "gitlab",
 		Name: "GitLab",
 		Description: "Inventory of users and seats: who has an account, who takes a license seat, " +
 			"and when each last signed in — for GitLab.com and self-managed GitLab.",
 		Keywords: []string{"git", "devops", "scm", "self-managed", "saas"},
-		Methods: []AuthMethod{
+		Methods: []connector.AuthMethod{
 			{
 				ID: store.AuthToken, Name: "API access token",
 				Summary: "Paste a personal access token. Quickest; the token expires on a date you choose.",
-				Fields: []Field{urlField, {
-					Key: gitlab.FieldToken, Label: "Access token", Secret: true, Placeholder: "e.g. glpat-…",
+				Fields: []connector.Field{urlField, {
+					Key: connector.FieldToken, Label: "Access token", Secret: true, Placeholder: "e.g. glpat-…",
 					Help: []string{
 						"In GitLab, select your avatar, then Edit profile.",
 						"In the left sidebar, select Access tokens, then Add new token.",
@@ -61,9 +60,9 @@ func GitLab(o GitLabOptions) *Vendor {
 					},
 					Notes: o.TokenNotes,
 					Link: func(v map[string]string) string {
-						base := v[gitlab.FieldURL]
-						if b, err := gitlab.NormalizeURL(base); err == nil {
-							return gitlab.TokenPageURL(b.URL)
+						base := v[connector.FieldURL]
+						if b, err := NormalizeURL(base); err == nil {
+							return TokenPageURL(b.URL)
 						}
 						return ""
 					},
@@ -80,22 +79,22 @@ func GitLab(o GitLabOptions) *Vendor {
 					"Confidential (the default) gives the app a Secret, which onramp then needs; unticked, the app is public and has none.",
 					"Copy the Application ID (and the Secret) into the fields below.",
 				},
-				Copy: &Copyable{Label: "Redirect URI", Value: gitlab.RegisteredRedirectURI,
+				Copy: &connector.Copyable{Label: "Redirect URI", Value: connector.RegisteredRedirectURI,
 					Note: "GitLab ignores the port of a 127.0.0.1 address, so this one registration works whichever port onramp listens on."},
-				Fields: []Field{urlField, {
-					Key: gitlab.FieldClientID, Label: "Application ID", Placeholder: "the application's ID from GitLab", Notes: o.OAuthNotes,
+				Fields: []connector.Field{urlField, {
+					Key: connector.FieldClientID, Label: "Application ID", Placeholder: "the application's ID from GitLab", Notes: o.OAuthNotes,
 					Help: []string{"Edit profile → Applications → your application: Application ID."},
 					Link: func(v map[string]string) string {
-						if b, err := gitlab.NormalizeURL(v[gitlab.FieldURL]); err == nil {
-							return gitlab.ApplicationsPageURL(b.URL)
+						if b, err := NormalizeURL(v[connector.FieldURL]); err == nil {
+							return ApplicationsPageURL(b.URL)
 						}
 						return ""
 					},
 				}, {
-					Key: gitlab.FieldClientSecret, Label: "Secret", Secret: true, Optional: true, Placeholder: "e.g. gloas-… (empty for a public app)",
+					Key: connector.FieldClientSecret, Label: "Secret", Secret: true, Optional: true, Placeholder: "e.g. gloas-… (empty for a public app)",
 					Help: []string{"Shown once when you save the application (Renew secret makes a new one).", "Leave empty if Confidential is unticked."},
 				}, {
-					Key: gitlab.FieldScopes, Label: "Scopes", Default: strings.Join(o.OAuthScopes, " "),
+					Key: connector.FieldScopes, Label: "Scopes", Default: strings.Join(o.OAuthScopes, " "),
 					Help: []string{"Space-separated; the application must be registered with each of them.",
 						"admin_mode gives an administrator's full inventory; to change the scopes of a connection later, reconnect it (r) and edit them here."},
 				}, caField},
@@ -107,13 +106,13 @@ func GitLab(o GitLabOptions) *Vendor {
 
 type gitlabConnector struct{}
 
-func (gitlabConnector) Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
-	base, err := gitlab.NormalizeURL(req.Values[gitlab.FieldURL])
+func (gitlabConnector) Verify(ctx context.Context, req connector.VerifyRequest) (*connector.Verification, error) {
+	base, err := NormalizeURL(req.Values[connector.FieldURL])
 	if err != nil {
-		return nil, &StepError{Field: gitlab.FieldURL, Message: err.Error()}
+		return nil, &connector.StepError{Field: connector.FieldURL, Message: err.Error()}
 	}
-	c := &gitlab.Client{HTTP: req.HTTP, Base: base, Token: req.Values[gitlab.FieldToken]}
-	v, err := gitlab.Verify(ctx, c, req.Now)
+	c := &Client{HTTP: req.HTTP, Base: base, Token: req.Values[connector.FieldToken]}
+	v, err := Verify(ctx, c, req.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -121,8 +120,8 @@ func (gitlabConnector) Verify(ctx context.Context, req VerifyRequest) (*Verifica
 }
 
 // verificationOf converts GitLab's verification into the flow's.
-func verificationOf(base gitlab.BaseURL, v *gitlab.Verification) *Verification {
-	out := &Verification{
+func verificationOf(base BaseURL, v *Verification) *connector.Verification {
+	out := &connector.Verification{
 		BaseURL:       base.URL,
 		Account:       store.Account{ID: v.Account.ID, Username: v.Account.Username, Name: v.Account.Name, Admin: v.Account.Admin},
 		ServerVersion: v.Version, ServerEdition: v.Edition, EditionName: v.EditionName(),
@@ -133,43 +132,54 @@ func verificationOf(base gitlab.BaseURL, v *gitlab.Verification) *Verification {
 		out.ExpiresIn = humanize.Days(v.DaysLeft)
 	}
 	for _, w := range v.Warnings {
-		out.Warnings = append(out.Warnings, Warning{Code: w.Code, Message: w.Message, Action: w.Action})
+		out.Warnings = append(out.Warnings, connector.Warning{Code: w.Code, Message: w.Message, Action: w.Action})
 	}
 	return out
 }
 
 // DefaultAlias derives an alias from the host and sub-path:
-// https://gitlab.example.com/gl → gitlab.example.com-gl.
+// https://gitlab.example.com/gl → example.com-gl.
 func (gitlabConnector) DefaultAlias(values map[string]string) string {
-	b, err := gitlab.NormalizeURL(values[gitlab.FieldURL])
+	b, err := NormalizeURL(values[connector.FieldURL])
 	if err != nil {
 		return "gitlab"
 	}
 	s := strings.TrimPrefix(strings.SplitN(b.URL, "://", 2)[1], "www.")
-	return sanitizeAlias(s)
+	return connector.SanitizeAlias(s)
 }
 
-// sanitizeAlias maps any text onto the alias alphabet [a-z0-9._-].
-func sanitizeAlias(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
-			b.WriteRune(r)
-		default:
-			if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
-				b.WriteByte('-')
-			}
-		}
+// OAuth is GitLab's OAuth service (Doorkeeper) at the form's instance;
+// without scopes it asks for DefaultOAuthScopes. GitLab before 17.2 has no
+// device grant, so its 404 falls back to paste-back.
+func (gitlabConnector) OAuth(values map[string]string, redirect string) (*connector.OAuthService, error) {
+	base, err := NormalizeURL(values[connector.FieldURL])
+	if err != nil {
+		return nil, &connector.StepError{Field: connector.FieldURL, Message: err.Error()}
 	}
-	out := strings.Trim(b.String(), "-.")
-	if len(out) > 56 { // room for a "-N" suffix
-		out = out[:56]
+	scopes := strings.Fields(strings.ReplaceAll(values[connector.FieldScopes], ",", " "))
+	if len(scopes) == 0 {
+		scopes = DefaultOAuthScopes
 	}
-	if out == "" {
-		return "connection"
+	return &connector.OAuthService{
+		Config: OAuthConfig(base, values[connector.FieldClientID], values[connector.FieldClientSecret], scopes, redirect),
+		Host:   connector.Hostname(base.URL), Vendor: "GitLab",
+		Explain:  func(err error) error { return ExplainOAuth(base.Host(), err) },
+		NoDevice: "This GitLab has no device authorization (it arrived in 17.2), so paste the address instead.",
+	}, nil
+}
+
+// VerifyOAuth checks an OAuth access token (its scopes from
+// /oauth/token/info) with the same warnings as a personal token.
+func (gitlabConnector) VerifyOAuth(ctx context.Context, req connector.VerifyRequest, accessToken string) (*connector.Verification, error) {
+	base, err := NormalizeURL(req.Values[connector.FieldURL])
+	if err != nil {
+		return nil, &connector.StepError{Field: connector.FieldURL, Message: err.Error()}
 	}
-	return out
+	v, err := VerifyOAuth(ctx, &Client{HTTP: req.HTTP, Base: base, Token: accessToken}, req.Now)
+	if err != nil {
+		return nil, err
+	}
+	return verificationOf(base, v), nil
 }
 
 // AuthorizeToken: GitLab takes a personal token as Private-Token.
@@ -181,7 +191,7 @@ func (gitlabConnector) AuthorizeToken(r *http.Request, token string) {
 // itself, or the OAuth grant (its refresh token, and the access token for
 // servers that keep that alive until it expires).
 func (gitlabConnector) Revoke(ctx context.Context, hc *http.Client, c *store.Connection) error {
-	base, err := gitlab.NormalizeURL(c.BaseURL)
+	base, err := NormalizeURL(c.BaseURL)
 	if err != nil {
 		return err
 	}
@@ -191,30 +201,30 @@ func (gitlabConnector) Revoke(ctx context.Context, hc *http.Client, c *store.Con
 			if t == "" {
 				continue
 			}
-			if err := gitlab.RevokeOAuth(ctx, hc, base, c.ClientID, secret, t.Reveal()); err != nil {
+			if err := RevokeOAuth(ctx, hc, base, c.ClientID, secret, t.Reveal()); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return gitlab.RevokePAT(ctx, &gitlab.Client{HTTP: hc, Base: base, Token: c.Secret(store.SecretToken).Reveal()})
+	return RevokePAT(ctx, &Client{HTTP: hc, Base: base, Token: c.Secret(store.SecretToken).Reveal()})
 }
 
 // Source makes the GitLab inventory reader for a stored connection.
-func (gitlabConnector) Source(conn *store.Connection, hc *http.Client, cred Credential) SyncSource {
-	base, _ := gitlab.NormalizeURL(conn.BaseURL)
-	f := &gitlab.Fetcher{HTTP: hc, Host: base.Host(), Auth: cred.Set, Renew: cred.Renew}
-	return gitlabSource{inv: &gitlab.Inventory{F: f, Base: base, Version: conn.ServerVersion}}
+func (gitlabConnector) Source(conn *store.Connection, hc *http.Client, cred connector.Credential) connector.SyncSource {
+	base, _ := NormalizeURL(conn.BaseURL)
+	f := &Fetcher{HTTP: hc, Host: base.Host(), Auth: cred.Set, Renew: cred.Renew}
+	return gitlabSource{inv: &Inventory{F: f, Base: base, Version: conn.ServerVersion}}
 }
 
-type gitlabSource struct{ inv *gitlab.Inventory }
+type gitlabSource struct{ inv *Inventory }
 
-func (g gitlabSource) Page(ctx context.Context, checkpoint string) (*SourcePage, error) {
+func (g gitlabSource) Page(ctx context.Context, checkpoint string) (*connector.SourcePage, error) {
 	p, err := g.inv.Page(ctx, checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	return &SourcePage{Next: p.Next, Total: p.Total, View: p.View, Note: p.Note, Load: func(sp *SourcePage) error {
+	return &connector.SourcePage{Next: p.Next, Total: p.Total, View: p.View, Note: p.Note, Load: func(sp *connector.SourcePage) error {
 		if err := p.Decode(); err != nil {
 			return err
 		}
@@ -227,12 +237,3 @@ func (g gitlabSource) Seats(ctx context.Context) ([]store.Seats, string, error) 
 	return g.inv.Seats(ctx)
 }
 func (g gitlabSource) Retries() int { return g.inv.F.Retries() }
-
-// hostname is the host of an address, without port or brackets.
-func hostname(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return u.Hostname()
-}

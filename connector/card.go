@@ -1,0 +1,195 @@
+package connector
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/onramp-dev/onramp/internal/httpx"
+)
+
+// Form keys every vendor's fields use for the same things, so the flow,
+// the command line and a reconnect fill them without knowing the vendor.
+const (
+	FieldURL          = "url"
+	FieldToken        = "token"
+	FieldCAFile       = "ca_file"
+	FieldClientID     = "client_id"
+	FieldClientSecret = "client_secret"
+	FieldScopes       = "scopes"
+)
+
+// Vendor is a catalog card.
+type Vendor struct {
+	ID          string
+	Name        string
+	Description string   // what the connector does, on the card
+	Keywords    []string // extra words the filter matches
+	Methods     []AuthMethod
+	Connector   Connector
+}
+
+// Method returns the auth method with id, or nil.
+func (v *Vendor) Method(id string) *AuthMethod {
+	for i := range v.Methods {
+		if v.Methods[i].ID == id {
+			return &v.Methods[i]
+		}
+	}
+	return nil
+}
+
+// Matches reports whether the vendor matches a filter typed by a person:
+// every word must appear in the name, id, description or keywords.
+func (v *Vendor) Matches(filter string) bool {
+	hay := strings.ToLower(v.ID + " " + v.Name + " " + v.Description + " " + strings.Join(v.Keywords, " "))
+	for _, w := range strings.Fields(strings.ToLower(filter)) {
+		if !strings.Contains(hay, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// Catalog is the list of vendors onramp can connect.
+type Catalog []*Vendor
+
+// Vendor returns the vendor with id, or nil.
+func (c Catalog) Vendor(id string) *Vendor {
+	for _, v := range c {
+		if v.ID == id {
+			return v
+		}
+	}
+	return nil
+}
+
+// Filter returns the vendors matching filter, in catalog order.
+func (c Catalog) Filter(filter string) Catalog {
+	if strings.TrimSpace(filter) == "" {
+		return c
+	}
+	var out Catalog
+	for _, v := range c {
+		if v.Matches(filter) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// AuthMethod is one way to authenticate to a vendor.
+type AuthMethod struct {
+	ID          string
+	Name        string
+	Summary     string // one line on when to choose it
+	Recommended bool
+	// Intro is shown before the fields: steps in the vendor's UI.
+	Intro []string
+	// Copy is a value to copy into the vendor's UI (a redirect URI).
+	Copy   *Copyable
+	Fields []Field
+}
+
+// Copyable is a labelled value with a copy key, and a note on it.
+type Copyable struct {
+	Label, Value, Note string
+}
+
+// Field returns the field with key, or nil.
+func (m *AuthMethod) Field(key string) *Field {
+	for i := range m.Fields {
+		if m.Fields[i].Key == key {
+			return &m.Fields[i]
+		}
+	}
+	return nil
+}
+
+// Field is one input of an auth method's form.
+type Field struct {
+	Key         string
+	Label       string
+	Placeholder string
+	Default     string
+	Secret      bool // masked on input, never shown again
+	Optional    bool
+	// OnDemand fields stay hidden until a failure asks for them (the CA
+	// bundle after an unknown-authority error).
+	OnDemand bool
+	// Help lists the steps to obtain the value, shown beside the field.
+	Help []string
+	// Notes are shown before the steps, unnumbered (the demo's tokens).
+	Notes []string
+	// Link, when set, builds a helpful address from the values so far (the
+	// token page with name and scopes filled in).
+	Link func(values map[string]string) string
+	// Normalize checks a trimmed value and returns its canonical form.
+	Normalize func(string) (string, error)
+	// Confirm returns a question the person must answer yes to before the
+	// value is used (plain http to another host), or "".
+	Confirm func(string) string
+}
+
+// ServerURLField is the server address every vendor's form starts with:
+// normalize gives the canonical address and whether it is plain http, which
+// needs a yes unless the host is this machine.
+func ServerURLField(label, def, placeholder string, help []string, normalize func(string) (string, bool, error)) Field {
+	return Field{
+		Key: FieldURL, Label: label, Default: def, Placeholder: placeholder, Help: help,
+		Normalize: func(s string) (string, error) {
+			u, _, err := normalize(s)
+			return u, err
+		},
+		Confirm: func(s string) string {
+			if u, insecure, err := normalize(s); err == nil && insecure && !httpx.OnThisMachine(Hostname(u)) {
+				return "This address uses plain http: the token would cross the network unencrypted. Use it anyway?"
+			}
+			return ""
+		},
+	}
+}
+
+// CAFileField asks for a private CA's certificate, shown only once a TLS
+// failure says the server's certificate is signed by an unknown authority.
+func CAFileField(server string) Field {
+	return Field{
+		Key: FieldCAFile, Label: "CA certificate file (PEM)", OnDemand: true, Optional: true,
+		Placeholder: "e.g. /etc/ssl/certs/my-company-ca.pem",
+		Help: []string{
+			"Your " + server + "'s certificate is signed by a private certificate authority.",
+			"Give the path of that CA's certificate (PEM); onramp remembers it with this connection.",
+		},
+	}
+}
+
+// Hostname is the host of an address, without port or brackets.
+func Hostname(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+// SanitizeAlias maps any text onto the alias alphabet [a-z0-9._-].
+func SanitizeAlias(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+		default:
+			if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
+				b.WriteByte('-')
+			}
+		}
+	}
+	out := strings.Trim(b.String(), "-.")
+	if len(out) > 56 { // room for a "-N" suffix
+		out = out[:56]
+	}
+	if out == "" {
+		return "connection"
+	}
+	return out
+}

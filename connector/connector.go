@@ -1,0 +1,71 @@
+package connector
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/onramp-dev/onramp/store"
+)
+
+// Connector verifies credentials against a vendor instance. A vendor's
+// connector may also implement TokenAuthorizer, Revoker, Syncable and
+// OAuthProvider; what it does not implement, onramp does not offer.
+type Connector interface {
+	Verify(ctx context.Context, req VerifyRequest) (*Verification, error)
+	// DefaultAlias derives an alias from the values (usually the host).
+	DefaultAlias(values map[string]string) string
+}
+
+// VerifyRequest is what a connector needs to check a credential.
+type VerifyRequest struct {
+	Method   string
+	Values   map[string]string // normalized; secrets included
+	CABundle []byte
+	HTTP     *http.Client
+	Now      time.Time
+}
+
+// TokenAuthorizer is implemented by connectors whose personal tokens go
+// on a request in a header of their own (GitLab's Private-Token); others
+// take them as a Bearer token.
+type TokenAuthorizer interface {
+	AuthorizeToken(r *http.Request, token string)
+}
+
+// Revoker is implemented by connectors that can revoke a stored
+// credential at the vendor (onramp remove --revoke).
+type Revoker interface {
+	Revoke(ctx context.Context, hc *http.Client, c *store.Connection) error
+}
+
+// Syncable is implemented by connectors that can inventory their vendor.
+type Syncable interface {
+	Source(conn *store.Connection, hc *http.Client, cred Credential) SyncSource
+}
+
+// SyncSource reads a vendor's inventory page by page from a checkpoint.
+type SyncSource interface {
+	Page(ctx context.Context, checkpoint string) (*SourcePage, error)
+	Seats(ctx context.Context) ([]store.Seats, string, error)
+	Retries() int
+}
+
+// SourcePage is one page of a vendor's inventory. Next and Total are known
+// when Page returns; Load fills Users, View and Note, so decoding a page
+// overlaps fetching the next.
+type SourcePage struct {
+	Users []store.InventoryUser
+	Next  string // checkpoint of the following page; "" after the last
+	Total *int
+	View  string
+	Note  string
+	Load  func(*SourcePage) error
+}
+
+// Credential puts a connection's secret on a request and, when the
+// credential can be renewed (OAuth), renews one the server rejected.
+type Credential struct {
+	Set   func(ctx context.Context, r *http.Request) error
+	Renew func(ctx context.Context, rejected *http.Request) error // nil: not renewable
+}

@@ -1,0 +1,141 @@
+package connector
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	"github.com/onramp-dev/onramp/internal/humanize"
+	"github.com/onramp-dev/onramp/store"
+)
+
+// ExpirySoonDays: a token expiring this soon needs attention (the status
+// page's threshold, and a connector's warning at connect time).
+const ExpirySoonDays = 14
+
+// DaysLeft counts the days until t, a part day as a whole one (a token
+// ending tomorrow morning has 1 day left, one ended an hour ago 0).
+func DaysLeft(t, now time.Time) int { return int(math.Ceil(t.Sub(now).Hours() / 24)) }
+
+// Verification is a connector's vendor-neutral account of a credential.
+type Verification struct {
+	BaseURL       string
+	Account       store.Account
+	ServerVersion string
+	ServerEdition string // short: EE, CE
+	EditionName   string // spelled out
+	TokenName     string
+	Scopes        []string
+	ScopesKnown   bool
+	// ScopesNote is the summary's Scopes line when the server does not
+	// say them (a GitLab before 15.5, a fine-grained GitHub token).
+	ScopesNote string
+	// Vendor names the vendor in the summary's sentences.
+	Vendor    string
+	ExpiresAt *time.Time
+	ExpiresIn string // "in 364 days"
+	// OAuth: the credential is an OAuth grant. Refreshes: the server gave a
+	// refresh token, so access tokens are renewed as needed.
+	OAuth, Refreshes bool
+	// AccessExpiresAt is when the OAuth access token ends (nil: the server
+	// gave no expires_in); AccessLifetime is how long it lived when issued.
+	AccessExpiresAt *time.Time
+	AccessLifetime  time.Duration
+	Warnings        []Warning
+}
+
+// Warning is something that works now but will bite later.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Action  string `json:"action"`
+}
+
+// SummaryItem is one labelled line of a verification summary.
+type SummaryItem struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// Summary is the verification as labelled lines, shared by the wizard and
+// `onramp connect` so both say the same.
+func (v *Verification) Summary() []SummaryItem {
+	role := "not an administrator"
+	if v.Account.Admin {
+		role = "administrator"
+	}
+	account := "@" + v.Account.Username
+	if v.Account.Name != "" && !strings.EqualFold(v.Account.Name, v.Account.Username) { // not "@root (root)"
+		account += " (" + v.Account.Name + ")"
+	}
+	server := v.ServerVersion
+	if v.EditionName != "" {
+		server += " " + v.EditionName
+	}
+	items := []SummaryItem{
+		{"Server", v.BaseURL},
+		{"Account", account + ", " + role},
+		{"Version", server},
+	}
+	if v.TokenName != "" {
+		items = append(items, SummaryItem{"Token", v.TokenName})
+	}
+	switch {
+	case v.ScopesKnown:
+		items = append(items, SummaryItem{"Scopes", strings.Join(v.Scopes, ", ")})
+	default:
+		items = append(items, SummaryItem{"Scopes", v.ScopesNote})
+	}
+	switch {
+	case v.OAuth:
+		items = append(items, SummaryItem{"Expires", v.oauthExpiry()})
+	case v.ExpiresAt != nil:
+		items = append(items, SummaryItem{"Expires", v.ExpiresAt.UTC().Format("2006-01-02 15:04") + " UTC (" + v.ExpiresIn + ")"})
+	case v.ScopesKnown:
+		items = append(items, SummaryItem{"Expires", "never"})
+	}
+	return items
+}
+
+// oauthExpiry says what the server's expires_in and refresh token mean for
+// the person: whether they will ever need to authorize again, and when.
+func (v *Verification) oauthExpiry() string {
+	switch {
+	case v.Refreshes && v.AccessExpiresAt != nil:
+		return "never: access tokens (" + humanize.Lifetime(v.AccessLifetime) + ") are renewed automatically"
+	case v.Refreshes:
+		return "never: the access token has no set expiry and is renewed automatically if " + v.Vendor + " ends it"
+	case v.AccessExpiresAt != nil:
+		return v.AccessExpiresAt.UTC().Format("2006-01-02 15:04") + " UTC (in " + humanize.Lifetime(v.AccessLifetime) +
+			"): " + v.Vendor + " issued no refresh token, so reconnect then"
+	}
+	return "not given by " + v.Vendor + ", and no refresh token was issued: reconnect when " + v.Vendor + " ends the token"
+}
+
+// Explained is implemented by connector errors that know what to do next.
+type Explained interface {
+	error
+	Hint() string
+	Field() string   // the field to fix, or "" when retrying is the fix
+	Retryable() bool // trying again unchanged may succeed
+}
+
+// StepError is a failure the person can act on: which field to fix (if
+// any), what to do, whether a retry may help.
+type StepError struct {
+	Field     string
+	Message   string
+	Hint      string
+	Retryable bool
+	Err       error
+}
+
+func (e *StepError) Error() string {
+	if e.Hint != "" {
+		return e.Message + ". " + e.Hint
+	}
+	return e.Message
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+

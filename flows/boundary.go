@@ -1,0 +1,39 @@
+package flows
+
+import "github.com/onramp-dev/onramp/connector"
+
+// The vendor boundary's types, under the names the wizard and the command
+// line know them by: flows is the only package they talk to, and the
+// connector package is where vendors meet it.
+type (
+	Vendor          = connector.Vendor
+	AuthMethod      = connector.AuthMethod
+	Field           = connector.Field
+	Copyable        = connector.Copyable
+	Catalog         = connector.Catalog
+	Connector       = connector.Connector
+	VerifyRequest   = connector.VerifyRequest
+	Verification    = connector.Verification
+	Warning         = connector.Warning
+	SummaryItem     = connector.SummaryItem
+	StepError       = connector.StepError
+	Explained       = connector.Explained
+	SourcePage      = connector.SourcePage
+	SyncSource      = connector.SyncSource
+	Credential      = connector.Credential
+	Syncable        = connector.Syncable
+	TokenAuthorizer = connector.TokenAuthorizer
+	Revoker         = connector.Revoker
+	OAuthProvider   = connector.OAuthProvider
+	OAuthError      = connector.OAuthError
+)
+
+// Form keys every vendor's fields use for the same things.
+const (
+	FieldURL          = connector.FieldURL
+	FieldToken        = connector.FieldToken
+	FieldCAFile       = connector.FieldCAFile
+	FieldClientID     = connector.FieldClientID
+	FieldClientSecret = connector.FieldClientSecret
+	FieldScopes       = connector.FieldScopes
+)

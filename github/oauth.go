@@ -1,0 +1,104 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"github.com/onramp-dev/onramp/connector"
+	"github.com/onramp-dev/onramp/internal/textsafe"
+)
+
+// DefaultOAuthScopes: read:org reads the members of every organization the
+// person belongs to, and their Copilot seats where the person may.
+var DefaultOAuthScopes = []string{"read:org"}
+
+// OAuthConfig is x/oauth2's view of GitHub's OAuth service for OAuth apps:
+// on github.com and on Enterprise Server alike it lives on the web host,
+// not the API's. The client id (and secret, when given) go in the form
+// body, as GitHub documents.
+func OAuthConfig(b BaseURL, clientID, secret string, scopes []string, redirect string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID: clientID, ClientSecret: secret, Scopes: scopes, RedirectURL: redirect,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:       b.Web + "/login/oauth/authorize",
+			TokenURL:      b.Web + "/login/oauth/access_token",
+			DeviceAuthURL: b.Web + "/login/device/code",
+			AuthStyle:     oauth2.AuthStyleInParams,
+		},
+	}
+}
+
+// OAuthAppsPageURL is where a person registers an OAuth app.
+func OAuthAppsPageURL(b BaseURL) string { return b.Web + "/settings/developers" }
+
+// oauthHints are GitHub's words on where to fix an OAuth failure. GitHub
+// answers these with HTTP 200 and an error field; x/oauth2 reads them.
+var oauthHints = map[string]string{
+	"invalid_client":        "Copy the Client ID again from the OAuth app on GitHub (Settings → Developer settings → OAuth Apps), and generate a new client secret if you lost it.",
+	"device_flow_disabled":  "Tick Enable Device Flow in the OAuth app's settings on GitHub, or choose the browser way.",
+	"redirect_uri_mismatch": "Set the OAuth app's Authorization callback URL to " + connector.RegisteredRedirectURI + " on GitHub.",
+	"unverified_user_email": "Verify the primary email address of your GitHub account, then authorize again.",
+	"expired_token":         "Start again; GitHub's device codes are valid for 15 minutes.",
+}
+
+// ExplainOAuth turns x/oauth2's errors into *connector.OAuthError
+// (GitHub's hints) or, for a failing server or network, *Error.
+func ExplainOAuth(host string, err error) error {
+	return connector.ExplainOAuth("GitHub", oauthHints, err, func(status int, body string, err error) error {
+		if status == 0 {
+			return transportError(host, err)
+		}
+		kind := KindServer
+		if status == http.StatusTooManyRequests {
+			kind = KindRateLimited
+		}
+		return &Error{Kind: kind, Host: host, Status: status, Message: body}
+	})
+}
+
+// OAuth is GitHub's OAuth service for the form's instance. The browser
+// flow's code exchange needs the app's client secret even with PKCE; the
+// device flow needs only the client id.
+func (githubConnector) OAuth(values map[string]string, redirect string) (*connector.OAuthService, error) {
+	base, err := NormalizeURL(values[connector.FieldURL])
+	if err != nil {
+		return nil, &connector.StepError{Field: connector.FieldURL, Message: err.Error()}
+	}
+	scopes := strings.Fields(strings.ReplaceAll(values[connector.FieldScopes], ",", " "))
+	if len(scopes) == 0 {
+		scopes = DefaultOAuthScopes
+	}
+	return &connector.OAuthService{
+		Config: OAuthConfig(base, values[connector.FieldClientID], values[connector.FieldClientSecret], scopes, redirect),
+		Host:   connector.Hostname(base.Web), Vendor: "GitHub",
+		Explain:       func(err error) error { return ExplainOAuth(base.Host(), err) },
+		SecretForCode: true,
+	}, nil
+}
+
+// VerifyOAuth checks an OAuth app's access token as Verify checks a
+// personal one. Its scopes are the ones the person granted, so a missing
+// read:org is fixed in the Scopes field, not on a token page.
+func (g githubConnector) VerifyOAuth(ctx context.Context, req connector.VerifyRequest, accessToken string) (*connector.Verification, error) {
+	values := map[string]string{connector.FieldURL: req.Values[connector.FieldURL], connector.FieldToken: accessToken}
+	v, err := g.Verify(ctx, connector.VerifyRequest{Method: req.Method, Values: values, CABundle: req.CABundle, HTTP: req.HTTP, Now: req.Now})
+	var se *ScopeError
+	if errors.As(err, &se) {
+		granted := "nothing"
+		if len(se.Scopes) > 0 {
+			granted = strings.Join(se.Scopes, ", ")
+		}
+		return nil, &connector.StepError{Field: connector.FieldScopes, Err: err,
+			Message: "the authorization did not grant read:org (it granted " + granted + "): onramp reads organization members with it",
+			Hint:    "Put read:org in Scopes and authorize again"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	v.TokenName = "OAuth app " + textsafe.Truncate(req.Values[connector.FieldClientID], 40)
+	return v, nil
+}
