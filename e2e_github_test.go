@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,8 +24,8 @@ func TestE2EGitHubInTheDemo(t *testing.T) {
 	tm.typeText("copilot") // the filter finds the card
 	tm.waitFor("GitHub  Personal access token")
 	tm.keys("Enter")
-	tm.waitFor("How should onramp sign in to GitHub?")
-	tm.keys("Enter")
+	tm.waitFor("How should onramp sign in to GitHub?", "OAuth app (Recommended)")
+	tm.keys("Up", "Enter") // the token, not the preselected OAuth app
 	tm.waitFor("GitHub URL", "Personal access token")
 	tm.keys("Enter")
 	tm.waitFor("Sandbox tokens (demo only)")
@@ -52,9 +53,6 @@ func TestE2EGitHubCommandLine(t *testing.T) {
 	var res cli.Result
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Connection.Vendor != "github" || res.Connection.Account.Username != "octo-admin" {
 		t.Fatalf("connect: %d %s %s", code, out, e)
-	}
-	if _, e, code = runCLI(t, h, "", "connect", "github", "--url", srv.BaseURL, "--auth", "oauth", "--client-id", "x"); code != cli.ExitUsage || !strings.Contains(e, "GitHub connects with --auth token") {
-		t.Fatalf("oauth: %d %s", code, e)
 	}
 
 	// Kill a sync mid-run (a few pages in).
@@ -106,5 +104,92 @@ func TestE2EGitHubCommandLine(t *testing.T) {
 	}
 	if _, e, code = runCLI(t, h, "", "remove", "octo", "--yes", "--revoke", "--force"); code != 0 {
 		t.Fatalf("remove --force: %d %s", code, e)
+	}
+}
+
+// Issue 14: GitHub's device flow in a real terminal over "SSH" (no browser
+// here): the OAuth app's client id only, the code on screen approved on the
+// sandbox's /login/device, the summary, and the first sync on the
+// Integrations page.
+func TestE2EGitHubOAuthDeviceFlowInTmux(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 90, DeviceInterval: 1})
+	defer srv.Close()
+	h := newHome(t)
+	h.env = append(h.env, "SSH_CONNECTION=127.0.0.1 50000 127.0.0.1 22")
+	tm := startTmux(t, h, 100, 30, binary)
+	tm.waitFor("Which app do you want to connect?", "GitHub  Personal access token · OAuth app")
+	tm.typeText("github")
+	tm.keys("Enter")
+	tm.waitFor("How should onramp sign in to GitHub?", "OAuth app (Recommended)")
+	tm.keys("Enter")
+	tm.waitFor("create an OAuth application in GitHub", "Authorization callback URL", "http://127.0.0.1/onramp/callback", "Enable Device Flow")
+	tm.keys("Enter")
+	tm.waitFor("› GitHub URL")
+	tm.keys("C-u")
+	tm.typeText(srv.BaseURL)
+	tm.keys("Enter")
+	tm.waitFor("› Client ID")
+	tm.typeText(githubtest.DemoOAuthApp.ClientID)
+	tm.keys("Enter")
+	tm.waitFor("› Client secret", "empty for the device code way")
+	tm.keys("Enter")
+	tm.waitFor("› Scopes")
+	tm.keys("Enter")
+	s := tm.waitFor("[code on another device]", "and enter the code", srv.BaseURL+"/login/device")
+	code := strings.NewReplacer(" ", "", "-", "").Replace(userCodeOnScreen.FindString(s))
+	if len(code) != 8 || !srv.ApproveDevice(code) {
+		t.Fatalf("no user code on screen:\n%s", s)
+	}
+	tm.waitFor("SUCCESS!", "GitHub is connected", "@octo-admin", "OAuth app "+githubtest.DemoOAuthApp.ClientID, "read:org")
+	tm.keys("Enter")
+	tm.waitFor("Integrations", "129 users, just now") // 90 + 40, octo-admin in both
+	tm.keys("q")
+	tm.waitFor("EXITED=0")
+}
+
+// The command line authorizes a GitHub OAuth app by device code, syncs
+// with it, and revokes it only with the app's secret: without one it says
+// where to revoke and keeps the connection.
+func TestE2EGitHubOAuthCommandLine(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 60, DeviceInterval: 1})
+	defer srv.Close()
+	h := newHome(t)
+	var all strings.Builder
+	cmd := exec.Command(binary, "connect", "github", "--auth", "oauth", "--url", srv.BaseURL, "--client-id", githubtest.DemoOAuthApp.ClientID,
+		"--flow", "device", "--alias", "gh-app")
+	cmd.Env = h.env
+	stderr, _ := cmd.StderrPipe()
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		line := sc.Text()
+		all.WriteString(line + "\n")
+		if m := regexp.MustCompile(`^\s+([A-Z0-9]{4})-([A-Z0-9]{4})$`).FindStringSubmatch(line); m != nil {
+			srv.ApproveDevice(m[1] + m[2])
+		}
+	}
+	if err := cmd.Wait(); err != nil || !strings.Contains(stdout.String(), "Connected GitHub as gh-app") || !strings.Contains(all.String(), "Waiting for the approval in GitHub") {
+		t.Fatalf("connect: %v\n%s%s", err, all.String(), stdout.String())
+	}
+	if _, e, code := runCLI(t, h, "", "sync", "gh-app"); code != 0 {
+		t.Fatalf("sync: %d %s", code, e)
+	}
+	out, _, _ := runCLI(t, h, "", "inventory", "gh-app")
+	if n := strings.Count(out, "\n"); n != 60+40-1 {
+		t.Fatalf("inventory: %d people", n)
+	}
+	_, e, code := runCLI(t, h, "", "remove", "gh-app", "--yes", "--revoke")
+	if code != cli.ExitFailure || !strings.Contains(e, srv.BaseURL+"/settings/applications") {
+		t.Fatalf("revoke without the secret: %d %s", code, e)
+	}
+	if _, e, code = runCLI(t, h, "", "remove", "gh-app", "--yes", "--revoke", "--force"); code != 0 {
+		t.Fatalf("remove --force: %d %s", code, e)
+	}
+	if strings.Contains(all.String()+out+e, "gho_") {
+		t.Fatal("an access token reached the output")
 	}
 }

@@ -53,7 +53,8 @@ Arguments:
 		Example: `  onramp connect gitlab --url https://gitlab.example.com --token-stdin < token.txt
   onramp connect gitlab --url gitlab.example.com --token-file ~/.gitlab-token --alias prod --json
   onramp connect gitlab --auth oauth --url https://gitlab.example.com --client-id ID --client-secret-stdin --flow device
-  onramp connect github --url https://github.com --token-stdin < github-token.txt`,
+  onramp connect github --url https://github.com --token-stdin < github-token.txt
+  onramp connect github --auth oauth --url https://github.com --client-id ID --flow device`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("onramp connect needs VENDOR (vendors: %s)", vendorIDs(a.Catalog)), usage: cmd}
@@ -73,7 +74,7 @@ Arguments:
 	f.StringVar(&o.TokenFile, "token-file", "", "read the token from the file at `PATH`")
 	f.StringVar(&o.ClientID, "client-id", "", "the OAuth application's `ID`")
 	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the OAuth application's secret from standard input")
-	f.StringVar(&o.Scopes, "scopes", "", "OAuth `SCOPES`, space-separated (default \"read_api read_user\")")
+	f.StringVar(&o.Scopes, "scopes", "", "OAuth `SCOPES`, space-separated (default: the vendor card's)")
 	f.StringVar(&o.Flow, "flow", "", "OAuth flow `MODE`: browser, device or paste (default: browser here, device over SSH)")
 	f.StringVar(&o.Alias, "alias", "", "the connection's alias `NAME`")
 	f.StringVar(&o.CAFile, "ca-file", "", "CA certificate file (PEM) at `PATH`, for a server with a private CA")

@@ -62,10 +62,10 @@ func (a *App) authorizeOAuth(flow *flows.Connect, mode flows.OAuthMode) (*flows.
 		if att.Device.VerificationURIComplete != "" {
 			fmt.Fprintf(a.Err, "(or open %s)\n", att.Device.VerificationURIComplete)
 		}
-		fmt.Fprintln(a.Err, "Waiting for the approval in GitLab…")
+		fmt.Fprintf(a.Err, "Waiting for the approval in %s…\n", flow.Vendor.Name)
 	default:
 		if att.Mode == flows.ModeBrowser {
-			fmt.Fprintln(a.Err, "Your browser was opened to authorize onramp in GitLab. If it did not open, use this address:")
+			fmt.Fprintf(a.Err, "Your browser was opened to authorize onramp in %s. If it did not open, use this address:\n", flow.Vendor.Name)
 		} else {
 			fmt.Fprintln(a.Err, "Open this address in a browser, on any machine, and authorize onramp:")
 		}

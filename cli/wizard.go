@@ -118,8 +118,8 @@ func (a *App) newDemoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "The wizard against built-in sandboxes of GitLab and GitHub (offline)",
 		Long: `Run a complete onboarding offline: the wizard against a sandbox GitLab and
-a sandbox GitHub on loopback, their tokens (and GitLab's OAuth application)
-shown beside the fields. The store is temporary (removed on exit, however it
+a sandbox GitHub on loopback, their tokens and OAuth applications shown
+beside the fields. The store is temporary (removed on exit, however it
 ends) unless --store names one; ONRAMP_STORE is ignored, so a demo never
 writes into a real store.`,
 		Example: `  onramp demo
@@ -163,8 +163,8 @@ func (a *App) demo(o *demoOptions) error {
 }
 
 // demoSandbox is what `demo` and `serve --demo` run against: the sandbox
-// GitLab and GitHub on loopback, a catalog pointing at them (their tokens,
-// and GitLab's OAuth application, shown beside the fields), and a temporary store unless
+// GitLab and GitHub on loopback, a catalog pointing at them (their tokens
+// and OAuth applications shown beside the fields), and a temporary store unless
 // --store names one, so a demo never writes into a real store.
 type demoSandbox struct {
 	banner    string
@@ -203,6 +203,8 @@ func (a *App) startDemo(users int, latency time.Duration) (*demoSandbox, error) 
 	g := githubtest.DemoTokens
 	fmt.Fprintf(a.Err, "  GitHub fine-grained token: %s\n  classic: %s\n  needs SSO: %s\n  no read:org: %s\n  revoked: %s\n",
 		g.FineGrained, g.Classic, g.SSO, g.NoOrgScope, g.Revoked)
+	ghApp := githubtest.DemoOAuthApp
+	fmt.Fprintf(a.Err, "  GitHub OAuth app: Client ID %s, client secret %s\n", ghApp.ClientID, ghApp.Secret)
 	a.Catalog = demo.Catalog(srv.BaseURL, gh.BaseURL)
 	return d, nil
 }

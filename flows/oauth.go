@@ -145,6 +145,11 @@ func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt
 		da, err := a.conf.DeviceAuth(context.WithValue(ctx, oauth2.HTTPClient, hc))
 		var re *oauth2.RetrieveError
 		switch {
+		case err == nil && da.DeviceCode == "":
+			// An error in a 200 answer, which x/oauth2 reads as an empty grant.
+			a.cancel()
+			return nil, &StepError{Message: svc.Vendor + " answered the device authorization without a device code",
+				Hint: "Check that the app allows the device flow, or choose the browser way"}
 		case err == nil:
 			if err := checkDevice(svc, da); err != nil {
 				a.cancel()

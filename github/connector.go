@@ -141,11 +141,20 @@ func (githubConnector) DefaultAlias(values map[string]string) string {
 	return connector.SanitizeAlias(strings.SplitN(b.Web, "://", 2)[1])
 }
 
-// Revoke: GitHub offers no way for an integration to revoke a personal
-// access token, so the person is told where to delete it.
-func (githubConnector) Revoke(_ context.Context, _ *http.Client, c *store.Connection) error {
+// Revoke ends the connection's credential at GitHub. An OAuth app revokes
+// its own token (with its client id and secret); without the secret, or for
+// a personal access token — which GitHub lets no integration revoke — the
+// person is told where to do it.
+func (githubConnector) Revoke(ctx context.Context, hc *http.Client, c *store.Connection) error {
 	b, _ := NormalizeURL(c.BaseURL)
-	return errors.New("GitHub does not let onramp revoke a personal access token; delete it at " + b.Web + "/settings/personal-access-tokens")
+	if c.AuthMethod != store.AuthOAuth {
+		return errors.New("GitHub does not let onramp revoke a personal access token; delete it at " + b.Web + "/settings/personal-access-tokens")
+	}
+	secret := c.Secret(store.SecretClientSecret).Reveal()
+	if secret == "" {
+		return errors.New("revoking an OAuth app's token needs the app's client secret, which this connection has none of; revoke onramp's access at " + b.Web + "/settings/applications")
+	}
+	return RevokeOAuth(ctx, hc, b, c.ClientID, secret, c.Secret(store.SecretAccessToken).Reveal())
 }
 
 // Source makes the GitHub inventory reader for a stored connection.

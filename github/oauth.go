@@ -1,9 +1,13 @@
 package github
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -101,4 +105,29 @@ func (g githubConnector) VerifyOAuth(ctx context.Context, req connector.VerifyRe
 	}
 	v.TokenName = "OAuth app " + textsafe.Truncate(req.Values[connector.FieldClientID], 40)
 	return v, nil
+}
+
+// RevokeOAuth revokes an OAuth app's access token: DELETE
+// /applications/{client_id}/token, authenticated as the app. GitHub answers
+// 404 both for a token already gone and for a wrong secret, so a 404 is not
+// taken for success.
+func RevokeOAuth(ctx context.Context, hc *http.Client, b BaseURL, clientID, secret, accessToken string) error {
+	body, _ := json.Marshal(map[string]string{"access_token": accessToken})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, b.API+"/applications/"+url.PathEscape(clientID)+"/token", bytes.NewReader(body))
+	req.SetBasicAuth(clientID, secret)
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("X-GitHub-Api-Version", APIVersion)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return transportError(b.Host(), err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusNoContent:
+		return nil
+	case http.StatusNotFound:
+		return errors.New("GitHub found no such token for this OAuth app (already revoked, or the app's client secret changed); check " + b.Web + "/settings/applications")
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return &Error{Kind: KindServer, Host: b.Host(), Status: resp.StatusCode, Message: message(msg)}
 }

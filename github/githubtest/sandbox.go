@@ -3,7 +3,8 @@
 // them — Bearer tokens (classic with X-OAuth-Scopes, fine-grained without),
 // token expiry headers, page/per_page with Link, x-ratelimit-* on every
 // answer, a spent primary limit as 403 with x-ratelimit-remaining 0, and
-// secondary limits with retry-after.
+// secondary limits with retry-after — and OAuth apps: the device flow, the
+// browser flow with PKCE, and token revocation.
 package githubtest
 
 import (
@@ -47,6 +48,11 @@ type Options struct {
 	RetryAfter     int
 	// Enterprise answers as GitHub Enterprise Server (its version header).
 	Enterprise bool
+	// DeviceInterval is the device flow's polling interval in seconds (5,
+	// GitHub's, when 0); DeviceExpiresIn its codes' life (900 s when 0).
+	DeviceInterval, DeviceExpiresIn int
+	// AutoApprove makes the browser consent page submit itself.
+	AutoApprove bool
 }
 
 // Org is an organization of the sandbox.
@@ -81,6 +87,7 @@ type Server struct {
 	serverTime  time.Duration
 	used        int
 	windowStart time.Time
+	oauth       oauthState
 }
 
 // Start runs a sandbox on 127.0.0.1.
@@ -97,7 +104,14 @@ func Start(o Options) *Server {
 	if o.RetryAfter == 0 {
 		o.RetryAfter = 1
 	}
-	s := &Server{opts: o, Orgs: []Org{seed("sandbox-co", o.Members, 3, 1000, true), seed("sandbox-labs", 40, 1, 500000, false)}, windowStart: time.Now()}
+	if o.DeviceInterval == 0 {
+		o.DeviceInterval = 5
+	}
+	if o.DeviceExpiresIn == 0 {
+		o.DeviceExpiresIn = 900
+	}
+	s := &Server{opts: o, Orgs: []Org{seed("sandbox-co", o.Members, 3, 1000, true), seed("sandbox-labs", 40, 1, 500000, false)},
+		windowStart: time.Now(), oauth: newOAuthState()}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.BaseURL = s.Server.URL
 	return s
@@ -175,9 +189,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Latency > 0 {
 		time.Sleep(s.opts.Latency)
 	}
+	if s.serveOAuth(w, r) {
+		return
+	}
 	path, ok := strings.CutPrefix(r.URL.Path, "/api/v3")
 	if !ok {
-		http.NotFound(w, r) // web pages are not served
+		http.NotFound(w, r) // other web pages are not served
 		return
 	}
 	h := w.Header()
@@ -187,11 +204,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Enterprise {
 		h.Set("X-GitHub-Enterprise-Version", "3.14.2")
 	}
-	if r.Method != http.MethodGet {
-		s.fail(w, http.StatusNotFound, "Not Found")
+	if !s.admit(w) {
 		return
 	}
-	if !s.admit(w) {
+	if rest, ok := strings.CutPrefix(path, "/applications/"); ok && r.Method == http.MethodDelete && strings.HasSuffix(rest, "/token") {
+		app := strings.TrimSuffix(rest, "/token")
+		s.revokeToken(w, r, app)
+		return
+	}
+	if r.Method != http.MethodGet {
+		s.fail(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	auth := r.Header.Get("Authorization")
@@ -200,6 +222,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		raw, ok = strings.CutPrefix(auth, "token ")
 	}
 	tok, known := tokens()[raw]
+	if !known {
+		s.mu.Lock()
+		tok, known = s.oauth.issued[raw]
+		s.mu.Unlock()
+	}
 	if !ok || !known {
 		s.fail(w, http.StatusUnauthorized, "Bad credentials")
 		return

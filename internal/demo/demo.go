@@ -1,5 +1,5 @@
 // Package demo is what `onramp demo` shows around the sandboxes (GitLab's
-// and GitHub's): the catalog with each sandbox's tokens beside the fields,
+// and GitHub's): the catalog with each sandbox's tokens and OAuth app beside the fields,
 // and the banner. The wizard tests use it to lay out exactly what the demo does.
 package demo
 
@@ -16,13 +16,14 @@ import (
 // Catalog is the demo's catalog: GitLab's sandbox at gitlabURL and
 // GitHub's at githubURL, each card listing its sandbox's tokens.
 func Catalog(gitlabURL, githubURL string) flows.Catalog {
-	t, app, gh := gitlabtest.DemoTokens, gitlabtest.DemoApp, githubtest.DemoTokens
+	t, app, gh, ghApp := gitlabtest.DemoTokens, gitlabtest.DemoApp, githubtest.DemoTokens, githubtest.DemoOAuthApp
 	return flows.Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: gitlabURL,
 		TokenNotes:  []string{"Sandbox tokens (demo only) — good: " + t.Admin, "expired: " + t.Expired + " · too few scopes: " + t.FewScopes},
 		OAuthNotes:  []string{"Sandbox application (demo only) — Application ID: " + app.UID, "Secret: " + app.Secret},
 		OAuthScopes: []string{"read_api", "read_user", "admin_mode"}}), // the sandbox's admin has Admin Mode on
 		github.Card(github.CardOptions{DefaultURL: githubURL,
-			TokenNotes: []string{"Sandbox tokens (demo only) — fine-grained: " + gh.FineGrained, "classic: " + gh.Classic + " · needs SSO: " + gh.SSO + " · revoked: " + gh.Revoked}}),
+			TokenNotes: []string{"Sandbox tokens (demo only) — fine-grained: " + gh.FineGrained, "classic: " + gh.Classic + " · needs SSO: " + gh.SSO + " · revoked: " + gh.Revoked},
+			OAuthNotes: []string{"Sandbox OAuth app (demo only) — Client ID: " + ghApp.ClientID, "Client secret: " + ghApp.Secret}}),
 	}
 }
 
