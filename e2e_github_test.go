@@ -193,3 +193,35 @@ func TestE2EGitHubOAuthCommandLine(t *testing.T) {
 		t.Fatal("an access token reached the output")
 	}
 }
+
+// The browser flow with PKCE for GitHub: headless Chromium is the system
+// browser, loads the sandbox's consent page (which approves itself) and
+// follows the redirect to the wizard's loopback listener.
+func TestE2EGitHubOAuthBrowserWithChromium(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 30, AutoApprove: true})
+	defer srv.Close()
+	h := newHome(t)
+	chromiumAsBrowser(t, h)
+	tm := startTmux(t, h, 100, 30, binary)
+	tm.waitFor("Which app do you want to connect?")
+	tm.typeText("github")
+	tm.keys("Enter")
+	tm.waitFor("OAuth app (Recommended)")
+	tm.keys("Enter")
+	tm.waitFor("create an OAuth application in GitHub")
+	tm.keys("Enter")
+	tm.waitFor("› GitHub URL")
+	tm.keys("C-u")
+	tm.typeText(srv.BaseURL)
+	tm.keys("Enter")
+	tm.waitFor("› Client ID")
+	tm.typeText(githubtest.DemoOAuthApp.ClientID)
+	tm.keys("Enter")
+	tm.waitFor("› Client secret")
+	tm.paste(githubtest.DemoOAuthApp.Secret)
+	tm.keys("Enter", "Enter")
+	tm.waitFor("SUCCESS!", "GitHub is connected", "@octo-admin")
+	if srv.IssuedTokens() != 1 {
+		t.Fatalf("%d tokens issued", srv.IssuedTokens())
+	}
+}

@@ -71,14 +71,15 @@ func storedOAuth(t *testing.T, h *home) *store.Connection {
 // xdg-open on PATH that starts headless Chromium); Chromium loads GitLab's
 // consent page, which is approved, and follows the redirect to the wizard's
 // loopback listener; the wizard moves on by itself.
-func TestE2EOAuthBrowserWithChromium(t *testing.T) {
+// chromiumAsBrowser makes headless Chromium the system browser of h: an
+// xdg-open on its PATH starts it, and DISPLAY makes it a desktop session,
+// where the browser flow is the default.
+func chromiumAsBrowser(t *testing.T, h *home) {
+	t.Helper()
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Fatal("chromium is required (.ci/run installs it)")
 	}
-	srv := gitlabtest.New(gitlabtest.Options{AutoApprove: true}).Start()
-	defer srv.Close()
-	h := newHome(t)
 	bin := filepath.Join(h.dir, "bin")
 	os.MkdirAll(bin, 0o755)
 	profile, err := os.MkdirTemp("", "onramp-chromium-*")
@@ -103,7 +104,14 @@ func TestE2EOAuthBrowserWithChromium(t *testing.T) {
 			h.env[i] = "PATH=" + bin + ":" + os.Getenv("PATH")
 		}
 	}
-	h.env = append(h.env, "DISPLAY=:99") // a desktop session: the browser flow is the default
+	h.env = append(h.env, "DISPLAY=:99")
+}
+
+func TestE2EOAuthBrowserWithChromium(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{AutoApprove: true}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	chromiumAsBrowser(t, h)
 
 	tm := startTmux(t, h, 100, 30, binary)
 	tm.waitFor("Which app do you want to connect?")
