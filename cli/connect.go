@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
@@ -202,14 +203,16 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 		}
 		flow.Confirm(flows.FieldURL)
 	}
+	// The wizard's sequence: after the fields, an alias when the store
+	// already has a connection of this vendor.
 	if o.Alias != "" {
 		if err := flow.SetAlias(ctx, o.Alias); err != nil {
 			return usageErr("--alias: %v", err)
 		}
-	} else if need, err := flow.AliasNeeded(ctx); err != nil {
+	} else if plan, err := flow.AliasCheck().Run(ctx, time.Now()); err != nil {
 		return err
-	} else if need {
-		return usageErr("the store already has a %s connection; name this one with --alias NAME (suggested: %s)", flow.Vendor.Name, flow.DefaultAlias(ctx))
+	} else if flow.Next(flows.StepFields, plan) == flows.StepAlias {
+		return usageErr("the store already has a %s connection; name this one with --alias NAME (suggested: %s)", flow.Vendor.Name, plan.Default)
 	}
 
 	return a.authorizeAndSave(ctx, flow, mode, o.JSON)

@@ -19,22 +19,6 @@ import (
 	"github.com/onramp-dev/onramp/store"
 )
 
-// Step is a screen of the onboarding.
-type Step int
-
-const (
-	StepVendor Step = iota
-	StepMethod
-	StepFields
-	StepAlias
-	StepAuthorize
-	StepDone
-)
-
-func (s Step) String() string {
-	return [...]string{"vendor", "method", "fields", "alias", "authorize", "done"}[s]
-}
-
 // Deps are what a Connect flow needs from outside.
 type Deps struct {
 	Catalog Catalog
@@ -85,6 +69,9 @@ type Connect struct {
 	// switchTo is the auth method the person agreed to switch a reconnected
 	// connection to.
 	switchTo string
+	// aliasShown: the alias step was part of this run, so going back from
+	// authorize returns to it.
+	aliasShown bool
 }
 
 // Reconnect prepares re-authorizing a stored connection: vendor, method and
@@ -310,50 +297,44 @@ func (c *Connect) CheckFields() error {
 	return nil
 }
 
-// AliasNeeded reports whether to ask for a Connection Alias: the store
-// already holds a connection for this vendor (a second instance or tenant),
-// or the person asked to name it.
+// AliasNeeded reports whether to ask for a Connection Alias (see AliasCheck).
 func (c *Connect) AliasNeeded(ctx context.Context) (bool, error) {
-	if c.WantAlias {
-		return true, nil
-	}
-	existing, err := c.deps.Store.List(ctx, store.ListOptions{Vendor: c.Vendor.ID})
-	if err != nil {
-		return false, err
-	}
-	return len(existing) > 0, nil
+	plan, err := c.AliasCheck().Run(ctx, c.deps.Now())
+	return plan.Needed, err
 }
 
 // DefaultAlias is derived from the host and made unique in the store.
 func (c *Connect) DefaultAlias(ctx context.Context) string {
-	base := c.Vendor.Connector.DefaultAlias(c.Values)
-	alias := base
-	for n := 2; n < 1000; n++ {
-		if _, err := c.deps.Store.Find(ctx, c.Vendor.ID, alias); errors.Is(err, store.ErrNotFound) {
-			return alias
-		}
-		alias = fmt.Sprintf("%s-%d", base, n)
-	}
-	return alias
+	return uniqueAlias(ctx, c.deps.Store, c.Vendor, c.Vendor.Connector.DefaultAlias(c.Values))
 }
 
 // SetAlias checks an alias (format, then clash) and keeps it either way.
 func (c *Connect) SetAlias(ctx context.Context, alias string) error {
-	alias = strings.TrimSpace(alias)
-	c.Alias = alias
-	if err := store.ValidAlias(alias); err != nil {
-		return &StepError{Field: "alias", Message: err.Error(), Err: err}
+	c.Alias = strings.TrimSpace(alias)
+	return c.AliasChecker()(ctx, c.Alias)
+}
+
+// AliasChecker returns SetAlias's check without the flow: format, then a
+// clash in the store. The wizard runs it off its UI goroutine and keeps
+// the alias once it passes.
+func (c *Connect) AliasChecker() func(ctx context.Context, alias string) error {
+	st, vendor := c.deps.Store, c.Vendor
+	return func(ctx context.Context, alias string) error {
+		alias = strings.TrimSpace(alias)
+		if err := store.ValidAlias(alias); err != nil {
+			return &StepError{Field: "alias", Message: err.Error(), Err: err}
+		}
+		existing, err := st.Find(ctx, vendor.ID, alias)
+		switch {
+		case err == nil:
+			return &StepError{Field: "alias", Err: store.ErrAliasTaken,
+				Message: fmt.Sprintf("%q is already the alias of the %s connection to %s (made by %s)", existing.Alias, vendor.Name, textsafe.Line(existing.BaseURL), textsafe.Line(existing.CreatedBy)),
+				Hint:    "Aliases are unique per vendor, ignoring case: choose another, or remove that connection first"}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		return nil
 	}
-	existing, err := c.deps.Store.Find(ctx, c.Vendor.ID, alias)
-	switch {
-	case err == nil:
-		return &StepError{Field: "alias", Err: store.ErrAliasTaken,
-			Message: fmt.Sprintf("%q is already the alias of the %s connection to %s (made by %s)", existing.Alias, c.Vendor.Name, textsafe.Line(existing.BaseURL), textsafe.Line(existing.CreatedBy)),
-			Hint:    "Aliases are unique per vendor, ignoring case: choose another, or remove that connection first"}
-	case !errors.Is(err, store.ErrNotFound):
-		return err
-	}
-	return nil
 }
 
 // Authorize verifies the credential against the vendor. A failure is a

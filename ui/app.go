@@ -79,23 +79,20 @@ type ServerStoppingMsg struct{}
 
 // Model is the root model.
 type Model struct {
-	deps    Deps
-	st      store.Store
-	stErr   error
-	pending tea.Msg // a step waiting for the store to open
-	flow    *flows.Connect
-	page    Page
-	// aliasShown remembers whether the alias step was part of this run, so
-	// going back from Authorize lands where the person came from.
-	aliasShown bool
-	pages      map[Page]common.Page
-	th         theme.Theme
-	help       help.Model
-	width      int
-	height     int
-	status     string
-	statusSeq  int
-	confirm    bool
+	deps      Deps
+	st        store.Store
+	stErr     error
+	pending   tea.Msg // a step waiting for the store to open
+	flow      *flows.Connect
+	page      Page
+	pages     map[Page]common.Page
+	th        theme.Theme
+	help      help.Model
+	width     int
+	height    int
+	status    string
+	statusSeq int
+	confirm   bool
 	// Aborted is set when the person quit before finishing (exit 130).
 	Aborted bool
 	// made lists the connections made or reconnected in this run, in order

@@ -52,36 +52,46 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		if err := m.flow.ChooseMethod(msg.ID); err != nil {
 			return m.setStatus(err.Error()), true
 		}
-		f := fields.New(m.flow, m.th)
-		if m.flow.Reconnecting == nil { // a reconnect keeps its alias
-			need, _ := m.flow.AliasNeeded(context.Background())
-			f.SetAliasAsked(need && !m.flow.WantAlias)
+		m.show(PageFields, fields.New(m.flow, m.th))
+		if m.flow.Reconnecting != nil { // a reconnect keeps its alias
+			return nil, true
 		}
-		m.show(PageFields, f)
-		return nil, true
+		return m.checkAlias(false), true // says on the form whether an alias will be asked
 	case common.FieldsDoneMsg:
-		if m.flow.Reconnecting != nil { // the alias stays as it is
-			m.aliasShown = false
-			return m.startAuthorize(), true
+		if m.flow.Reconnecting != nil {
+			return m.advance(flows.StepFields, flows.AliasPlan{}), true
 		}
-		need, err := m.flow.AliasNeeded(context.Background())
-		if err != nil {
-			return m.setStatus("The store could not be read: " + err.Error()), true
+		return m.checkAlias(true), true
+	case aliasPlanMsg:
+		if msg.err != nil {
+			return m.setStatus("The store could not be read: " + msg.err.Error()), true
 		}
-		m.aliasShown = need
-		if need {
-			return m.showAlias(), true
+		if !msg.advance {
+			if f, ok := m.pages[PageFields].(*fields.Model); ok {
+				f.SetAliasAsked(msg.plan.Taken)
+			}
+			return nil, true
 		}
-		m.flow.Alias = ""
-		return m.startAuthorize(), true
+		if msg.taken != nil {
+			msg.plan.Needed = true
+			cmd := m.advance(flows.StepFields, msg.plan)
+			m.pages[PageAlias].(*alias.Model).ShowError(msg.taken)
+			return cmd, true
+		}
+		if m.page != PageFields { // the person moved on meanwhile
+			return nil, true
+		}
+		return m.advance(flows.StepFields, msg.plan), true
 	case common.AliasDoneMsg:
-		return m.startAuthorize(), true
+		return m.advance(flows.StepAlias, flows.AliasPlan{}), true
 	case authorize.FailedMsg:
 		var se *flows.StepError
-		if errors.As(msg.Err, &se) && se.Field == "alias" {
-			cmd := m.showAlias()
-			m.pages[PageAlias].(*alias.Model).ShowError(msg.Err)
-			return cmd, true
+		if errors.As(msg.Err, &se) && se.Field == "alias" { // taken meanwhile: ask again
+			q := m.flow.AliasCheck()
+			return func() tea.Msg {
+				plan, err := q.Run(context.Background(), time.Now())
+				return aliasPlanMsg{plan: plan, err: err, advance: true, taken: msg.Err}
+			}, true
 		}
 		f := m.pages[PageFields].(*fields.Model)
 		m.page = PageFields
@@ -110,10 +120,15 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		st, id, ctx := m.st, msg.ID, m.actorContext()
 		return func() tea.Msg { return removedMsg{id: id, err: st.Delete(ctx, id)} }, true
 	case common.ReconnectMsg:
-		return m.reconnect(msg.ID), true
+		st, id := m.st, msg.ID
+		return func() tea.Msg {
+			conn, err := st.Get(context.Background(), id)
+			return reconnectLoadedMsg{conn, err}
+		}, true
+	case reconnectLoadedMsg:
+		return m.reconnect(msg.conn, msg.err), true
 	case common.AddAnotherMsg:
 		m.newFlow()
-		m.aliasShown = false
 		delete(m.pages, PageFields)
 		delete(m.pages, PageAlias)
 		delete(m.pages, PageAuthorize)
@@ -123,17 +138,40 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 	return nil, false
 }
 
-func (m *Model) showAlias() tea.Cmd {
-	ctx := context.Background()
-	var existing []flows.Integration
-	if rows, err := flows.Integrations(ctx, m.st, m.deps.Catalog, time.Now()); err == nil {
-		for _, r := range rows {
-			if r.Vendor == m.flow.Vendor.Name {
-				existing = append(existing, r)
-			}
-		}
+// aliasPlanMsg is the store's answer for the alias step; advance: the
+// fields are done and the flow moves on with it; taken: saving failed on
+// an alias taken meanwhile, so the alias step comes again with that error.
+type aliasPlanMsg struct {
+	plan    flows.AliasPlan
+	err     error
+	advance bool
+	taken   error
+}
+
+// reconnectLoadedMsg carries the connection a reconnect starts from.
+type reconnectLoadedMsg struct {
+	conn *store.Connection
+	err  error
+}
+
+// checkAlias asks the store about the alias step off the UI goroutine.
+func (m *Model) checkAlias(advance bool) tea.Cmd {
+	q := m.flow.AliasCheck()
+	return func() tea.Msg {
+		plan, err := q.Run(context.Background(), time.Now())
+		return aliasPlanMsg{plan: plan, err: err, advance: advance}
 	}
-	m.show(PageAlias, alias.New(m.flow, existing, m.flow.DefaultAlias(ctx), m.th))
+}
+
+// advance shows the step the flow says comes after from.
+func (m *Model) advance(from flows.Step, plan flows.AliasPlan) tea.Cmd {
+	switch m.flow.Next(from, plan) {
+	case flows.StepAlias:
+		m.show(PageAlias, alias.New(m.flow, plan.Existing, plan.Default, m.th))
+		return nil
+	case flows.StepAuthorize:
+		return m.startAuthorize()
+	}
 	return nil
 }
 
@@ -150,8 +188,7 @@ func (m *Model) startAuthorize() tea.Cmd {
 
 // reconnect re-authorizes a stored connection: OAuth goes straight to the
 // authorization; a token connection to the form, where only the token is new.
-func (m *Model) reconnect(id string) tea.Cmd {
-	conn, err := m.st.Get(context.Background(), id)
+func (m *Model) reconnect(conn *store.Connection, err error) tea.Cmd {
 	if err != nil {
 		return m.setStatus("The connection could not be read: " + err.Error())
 	}
@@ -159,7 +196,6 @@ func (m *Model) reconnect(id string) tea.Cmd {
 	if err := m.flow.Reconnect(conn); err != nil {
 		return m.setStatus(err.Error())
 	}
-	m.aliasShown = false
 	f := fields.New(m.flow, m.th)
 	mp := method.New(m.flow.Vendor, m.th)
 	mp.ForReconnect(conn.AuthMethod, m.flow.MethodSwitch)
@@ -175,7 +211,6 @@ func (m *Model) reconnect(id string) tea.Cmd {
 // onboarding starts clean, and the person is back where the reconnect began.
 func (m *Model) leaveReconnect() tea.Cmd {
 	m.newFlow()
-	m.aliasShown = false
 	delete(m.pages, PageMethod)
 	delete(m.pages, PageFields)
 	delete(m.pages, PageAlias)
@@ -188,30 +223,30 @@ func (m *Model) leaveReconnect() tea.Cmd {
 	return m.loadIntegrations()
 }
 
-// back goes one step back; it never quits. Backing out of a reconnect's
-// first step ends the reconnect.
+// stepPages maps the flow's steps onto the pages that show them.
+var stepPages = map[flows.Step]Page{flows.StepVendor: PageVendors, flows.StepMethod: PageMethod,
+	flows.StepFields: PageFields, flows.StepAlias: PageAlias, flows.StepAuthorize: PageAuthorize}
+
+// back goes one step back, the way the flow says; it never quits. Backing
+// out of a reconnect's first step ends the reconnect.
 func (m *Model) back() tea.Cmd {
-	switch m.page {
-	case PageMethod:
-		if m.flow.Reconnecting != nil {
-			return m.leaveReconnect()
-		}
-		m.page = PageVendors
-	case PageFields:
-		m.page = PageMethod
-	case PageAlias:
-		m.page = PageFields
-	case PageAuthorize:
-		if m.aliasShown {
-			m.page = PageAlias
-		} else {
-			m.page = PageFields
-		}
-	case PageIntegrations:
+	if m.page == PageIntegrations {
 		m.page = PageVendors
 		if _, ok := m.pages[PageVendors]; !ok {
 			m.show(PageVendors, vendors.New(m.deps.Catalog, m.th))
 		}
+		return nil
+	}
+	for step, page := range stepPages {
+		if page != m.page {
+			continue
+		}
+		prev := m.flow.Back(step)
+		if prev == flows.StepDone {
+			return m.leaveReconnect()
+		}
+		m.page = stepPages[prev]
+		return nil
 	}
 	return nil
 }

@@ -74,17 +74,29 @@ func (m *Model) ShowError(err error) {
 // Value is what the input holds.
 func (m *Model) Value() string { return m.input.Value() }
 
+// checkedMsg is the store's verdict on an alias typed.
+type checkedMsg struct {
+	value string
+	err   error
+}
+
 func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
+	if c, ok := msg.(checkedMsg); ok {
+		m.flow.Alias = c.value
+		if c.err != nil {
+			m.ShowError(c.err)
+			return m, nil
+		}
+		m.Set(common.AliasDoneMsg{})
+		return m, nil
+	}
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch k.String() {
 		case "enter", "tab":
+			// Checked against the store off the UI goroutine.
 			m.err, m.hint = "", ""
-			if err := m.flow.SetAlias(context.Background(), m.input.Value()); err != nil {
-				m.ShowError(err)
-				return m, nil
-			}
-			m.Set(common.AliasDoneMsg{})
-			return m, nil
+			value, check := strings.TrimSpace(m.input.Value()), m.flow.AliasChecker()
+			return m, func() tea.Msg { return checkedMsg{value, check(context.Background(), value)} }
 		case "esc", "shift+tab":
 			m.flow.Alias = strings.TrimSpace(m.input.Value())
 			m.Set(common.BackMsg{})
