@@ -25,7 +25,7 @@ func NewRoot(a *App) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "onramp",
 		Short: "Connect managed apps, verify them and keep their credentials safe",
-		Long: `onramp connects managed apps (GitLab today): it walks you from "I want our
+		Long: `onramp connects managed apps (GitLab and GitHub today): it walks you from "I want our
 GitLab connected" to a verified, safely stored connection whose inventory
 syncs in the background.
 

@@ -15,8 +15,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/onramp-dev/onramp/github/githubtest"
-	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/internal/lean"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui"
@@ -179,10 +177,9 @@ func (a *App) startDemo(users int, latency time.Duration) (*demoSandbox, error) 
 		return nil, err
 	}
 	so.Keyring = nil // a demo never touches the person's keyring
-	srv := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: users, Latency: latency}).Start()
-	gh := githubtest.Start(githubtest.Options{Members: users / 4, Latency: latency})
-	stop := func() { srv.Close(); gh.Close() }
-	d := &demoSandbox{banner: demo.Banner(srv.BaseURL, gh.BaseURL), close: stop}
+	sb := demo.Start(users, latency)
+	stop := sb.Close
+	d := &demoSandbox{banner: sb.Banner, close: stop}
 	if !a.storeFlag {
 		dir, err := os.MkdirTemp("", "onramp-demo-*")
 		if err != nil {
@@ -194,17 +191,9 @@ func (a *App) startDemo(users int, latency time.Duration) (*demoSandbox, error) 
 		so.Path, so.ConfigDir = filepath.Join(dir, "onramp.db"), filepath.Join(dir, "config")
 	}
 	d.store = so
-	t := gitlabtest.DemoTokens
-	fmt.Fprintf(a.Err, "onramp demo: sandbox GitLab at %s, sandbox GitHub at %s (loopback only)\n", srv.BaseURL, gh.BaseURL)
-	fmt.Fprintf(a.Err, "  GitLab good token:      %s\n  expiring soon:   %s\n  not an admin:    %s\n  expired:         %s\n  too few scopes:  %s\n  revoked:         %s\n",
-		t.Admin, t.ExpiringSoon, t.NonAdmin, t.Expired, t.FewScopes, t.Revoked)
-	app := gitlabtest.DemoApp
-	fmt.Fprintf(a.Err, "  GitLab OAuth application: ID %s, Secret %s\n", app.UID, app.Secret)
-	g := githubtest.DemoTokens
-	fmt.Fprintf(a.Err, "  GitHub fine-grained token: %s\n  classic: %s\n  needs SSO: %s\n  no read:org: %s\n  revoked: %s\n",
-		g.FineGrained, g.Classic, g.SSO, g.NoOrgScope, g.Revoked)
-	ghApp := githubtest.DemoOAuthApp
-	fmt.Fprintf(a.Err, "  GitHub OAuth app: Client ID %s, client secret %s\n", ghApp.ClientID, ghApp.Secret)
-	a.Catalog = demo.Catalog(srv.BaseURL, gh.BaseURL)
+	for _, line := range sb.Credentials {
+		fmt.Fprintln(a.Err, line)
+	}
+	a.Catalog = sb.Catalog
 	return d, nil
 }

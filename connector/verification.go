@@ -111,30 +111,3 @@ func (v *Verification) oauthExpiry() string {
 	}
 	return "not given by " + v.Vendor + ", and no refresh token was issued: reconnect when " + v.Vendor + " ends the token"
 }
-
-// Explained is implemented by connector errors that know what to do next.
-type Explained interface {
-	error
-	Hint() string
-	Field() string   // the field to fix, or "" when retrying is the fix
-	Retryable() bool // trying again unchanged may succeed
-}
-
-// StepError is a failure the person can act on: which field to fix (if
-// any), what to do, whether a retry may help.
-type StepError struct {
-	Field     string
-	Message   string
-	Hint      string
-	Retryable bool
-	Err       error
-}
-
-func (e *StepError) Error() string {
-	if e.Hint != "" {
-		return e.Message + ". " + e.Hint
-	}
-	return e.Message
-}
-
-func (e *StepError) Unwrap() error { return e.Err }

@@ -26,6 +26,9 @@ type (
 	Revoker         = connector.Revoker
 	OAuthProvider   = connector.OAuthProvider
 	OAuthError      = connector.OAuthError
+	// Typed errors: what the queue and the connection do next.
+	Throttled          = connector.Throttled
+	CredentialRejected = connector.CredentialRejected
 )
 
 // Form keys every vendor's fields use for the same things.

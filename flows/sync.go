@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
@@ -285,7 +286,7 @@ func (s *Syncer) markRejected(ctx context.Context, id string, err error) {
 		return
 	}
 	reason := err.Error()
-	var detailed interface{ ServerWords() string }
+	var detailed connector.ServerWorded
 	if errors.As(err, &detailed) && detailed.ServerWords() != "" && !strings.Contains(reason, detailed.ServerWords()) {
 		reason += " (the server said: " + detailed.ServerWords() + ")"
 	}

@@ -22,14 +22,6 @@ import (
 // sync holds a worker for ever.
 const sliceLength = 20 * time.Minute
 
-// Throttled is implemented by errors that say when to come back (a rate
-// limit's Retry-After).
-type Throttled interface{ RetryAfter() time.Duration }
-
-// CredentialRejected is implemented by errors that mean the vendor refused
-// the credential itself: only a person (a reconnect) can fix it.
-type CredentialRejected interface{ CredentialRejected() bool }
-
 // Work runs the sync job for one connection.
 func (s *Syncer) Work(ctx context.Context, job store.SyncJob) error {
 	slice := s.Slice

@@ -5,6 +5,7 @@ package demo
 
 import (
 	"strings"
+	"time"
 
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/github"
@@ -30,4 +31,43 @@ func Catalog(gitlabURL, githubURL string) flows.Catalog {
 // Banner is the header line saying this is a demo.
 func Banner(gitlabURL, githubURL string) string {
 	return "DEMO · sandboxes: GitLab " + strings.TrimPrefix(gitlabURL, "http://") + ", GitHub " + strings.TrimPrefix(githubURL, "http://") + " · offline"
+}
+
+// Sandboxes are the demo's running sandboxes.
+type Sandboxes struct {
+	Catalog flows.Catalog
+	Banner  string
+	// Credentials are the sandboxes' tokens and OAuth apps, a line each,
+	// for the person running the demo.
+	Credentials []string
+	Close       func()
+}
+
+// Start runs GitLab's sandbox with users people (an administrator with
+// Admin Mode on) and GitHub's with a quarter as many members in its first
+// organization, both answering after latency, on loopback.
+func Start(users int, latency time.Duration) *Sandboxes {
+	gl := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: users, Latency: latency}).Start()
+	gh := githubtest.Start(githubtest.Options{Members: users / 4, Latency: latency})
+	t, app, g, ghApp := gitlabtest.DemoTokens, gitlabtest.DemoApp, githubtest.DemoTokens, githubtest.DemoOAuthApp
+	return &Sandboxes{
+		Catalog: Catalog(gl.BaseURL, gh.BaseURL), Banner: Banner(gl.BaseURL, gh.BaseURL),
+		Credentials: []string{
+			"onramp demo: sandbox GitLab at " + gl.BaseURL + ", sandbox GitHub at " + gh.BaseURL + " (loopback only)",
+			"  GitLab good token:      " + t.Admin,
+			"  expiring soon:   " + t.ExpiringSoon,
+			"  not an admin:    " + t.NonAdmin,
+			"  expired:         " + t.Expired,
+			"  too few scopes:  " + t.FewScopes,
+			"  revoked:         " + t.Revoked,
+			"  GitLab OAuth application: ID " + app.UID + ", Secret " + app.Secret,
+			"  GitHub fine-grained token: " + g.FineGrained,
+			"  classic: " + g.Classic,
+			"  needs SSO: " + g.SSO,
+			"  no read:org: " + g.NoOrgScope,
+			"  revoked: " + g.Revoked,
+			"  GitHub OAuth app: Client ID " + ghApp.ClientID + ", client secret " + ghApp.Secret,
+		},
+		Close: func() { gl.Close(); gh.Close() },
+	}
 }

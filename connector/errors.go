@@ -1,0 +1,47 @@
+package connector
+
+import "time"
+
+// A connector's errors say, by the interfaces they implement, what the
+// person, the command line and the job queue do next: Explained for a
+// person (the field to fix and a hint), Throttled for the queue (come back
+// later), CredentialRejected for the connection (only a reconnect helps).
+
+// Explained is implemented by connector errors that know what to do next.
+type Explained interface {
+	error
+	Hint() string
+	Field() string   // the field to fix, or "" when retrying is the fix
+	Retryable() bool // trying again unchanged may succeed
+}
+
+// StepError is a failure the person can act on: which field to fix (if
+// any), what to do, whether a retry may help.
+type StepError struct {
+	Field     string
+	Message   string
+	Hint      string
+	Retryable bool
+	Err       error
+}
+
+func (e *StepError) Error() string {
+	if e.Hint != "" {
+		return e.Message + ". " + e.Hint
+	}
+	return e.Message
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Throttled is implemented by errors that say when to come back (a rate
+// limit's Retry-After).
+type Throttled interface{ RetryAfter() time.Duration }
+
+// CredentialRejected is implemented by errors that mean the vendor refused
+// the credential itself: only a person (a reconnect) can fix it.
+type CredentialRejected interface{ CredentialRejected() bool }
+
+// ServerWorded is implemented by errors that carry the vendor's own words,
+// recorded with a connection that needs a reconnect.
+type ServerWorded interface{ ServerWords() string }
