@@ -112,7 +112,9 @@ func Start(o Options) *Server {
 	}
 	s := &Server{opts: o, Orgs: []Org{seed("sandbox-co", o.Members, 3, 1000, true), seed("sandbox-labs", 40, 1, 500000, false)},
 		windowStart: time.Now(), oauth: newOAuthState()}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	// Assigned before it serves: handlers read s.URL.
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Server.Start()
 	s.BaseURL = s.Server.URL
 	return s
 }
