@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 func users(ids ...int64) []InventoryUser {
@@ -79,5 +80,93 @@ func testSyncRunsAndSnapshots(t *testing.T, opts Options) {
 	}
 	if _, _, err := s.BeginRun(ctx, c.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("run for a deleted connection: %v", err)
+	}
+}
+
+// orphans counts inventory rows whose run is gone.
+func orphans(t *testing.T, s *sqlStore) int {
+	t.Helper()
+	var n int
+	if err := s.queryRow(context.Background(), s.db, `SELECT count(*) FROM inventory_users WHERE run_id NOT IN (SELECT id FROM sync_runs)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Inventory rows never outlive their run: deleting a connection, pruning
+// old snapshots, and a delete racing pages being saved leave none behind
+// (PostgreSQL checks the run in SavePage instead of by a foreign key).
+func TestInventoryRowsGoWithTheirRun(t *testing.T) {
+	forEachBackend(t, testInventoryRowsGoWithTheirRun)
+}
+
+func testInventoryRowsGoWithTheirRun(t *testing.T, opts Options) {
+	ctx := context.Background()
+	s := mustOpen(t, opts)
+	users := func(from int) []InventoryUser {
+		out := make([]InventoryUser, 50)
+		for i := range out {
+			out[i] = InventoryUser{ID: int64(from + i), Username: fmt.Sprint("u", from+i)}
+		}
+		return out
+	}
+	c := sample("pruned")
+	if err := s.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for range keepSnapshots + 5 {
+		run, _, err := s.BeginRun(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: users(0), Checkpoint: "1"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.FinishRun(ctx, run.ID, RunSucceeded, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := orphans(t, s); n != 0 {
+		t.Fatalf("pruning left %d rows", n)
+	}
+	if err := s.Delete(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	s.queryRow(ctx, s.db, `SELECT count(*) FROM inventory_users`).Scan(&left)
+	if left != 0 {
+		t.Fatalf("deleting the connection left %d rows", left)
+	}
+
+	// Pages saved while the connection is deleted.
+	for i := range 10 {
+		c := sample(fmt.Sprint("race", i))
+		if err := s.Create(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		run, _, err := s.BeginRun(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for p := 0; ; p++ {
+				if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: users(p * 50), Checkpoint: fmt.Sprint(p)}); err != nil {
+					if !errors.Is(err, ErrNotFound) {
+						t.Errorf("save after delete: %v", err)
+					}
+					return
+				}
+			}
+		}()
+		time.Sleep(time.Duration(i) * time.Millisecond)
+		if err := s.Delete(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+	}
+	if n := orphans(t, s); n != 0 {
+		t.Fatalf("%d rows outlived their run", n)
 	}
 }

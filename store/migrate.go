@@ -97,6 +97,9 @@ var migrations = []string{
 	// at a time until it ends or expires (unix milliseconds).
 	`ALTER TABLE connections ADD COLUMN lease_holder TEXT NOT NULL DEFAULT '';
 	ALTER TABLE connections ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;`,
+	// 7: nothing here; PostgreSQL's inventory rows lose their foreign key
+	// (pgMigrations), SQLite's keep it.
+	`SELECT 1;`,
 }
 
 // SchemaVersion is the version this build writes.

@@ -112,6 +112,11 @@ var pgMigrations = []string{
 	// 6: a connection's lease (its token refresh).
 	`ALTER TABLE connections ADD COLUMN lease_holder TEXT NOT NULL DEFAULT '';
 	ALTER TABLE connections ADD COLUMN lease_until_ms BIGINT NOT NULL DEFAULT 0;`,
+	// 7: an inventory row's run is checked by the statement that writes
+	// it (SavePage locks the run) rather than by a foreign key, whose
+	// per-row trigger was a third of the cost of writing a page; deleting
+	// runs deletes their rows (deleteRunRows).
+	`ALTER TABLE inventory_users DROP CONSTRAINT IF EXISTS inventory_users_run_id_fkey;`,
 }
 
 // pgStatementTimeout bounds every statement, so a stuck query (a lock held

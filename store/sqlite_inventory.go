@@ -96,12 +96,20 @@ func (s *sqlStore) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sy
 	var err error
 	if s.d.name == "postgres" && insert != "" {
 		// One statement — the users and the checkpoint, atomic by itself —
-		// is one round trip, where a transaction would take four.
-		run, err = scanRun(s.queryRow(ctx, s.bulkDB, `WITH added AS (`+insert+` RETURNING 1)
-			UPDATE sync_runs SET users = users + (SELECT count(*) FROM added), `+checkpoint, append(args, checkpointArgs...)...))
+		// is one round trip, where a transaction would take four. The run
+		// is locked first (FOR KEY SHARE, in place of a foreign key): rows
+		// are added only to a run that exists, and a delete of the run
+		// waits for them and then deletes them.
+		run, err = scanRun(s.queryRow(ctx, s.bulkDB, `WITH run AS (SELECT id FROM sync_runs WHERE id = ? FOR KEY SHARE),
+			added AS (`+insert+` RETURNING 1)
+			UPDATE sync_runs SET users = users + (SELECT count(*) FROM added), `+checkpoint, append(append([]any{runID}, args...), checkpointArgs...)...))
 	} else {
 		err = s.write(ctx, func(tx *sql.Tx) error {
 			added := int64(0)
+			var id int64
+			if err := s.queryRow(ctx, tx, `SELECT id FROM sync_runs WHERE id = ?`, runID).Scan(&id); err != nil {
+				return err // sql.ErrNoRows: the run was deleted
+			}
 			if insert != "" {
 				res, err := s.exec(ctx, tx, insert, args...)
 				if err != nil {
@@ -125,7 +133,8 @@ func (s *sqlStore) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sy
 
 // usersInsertArrays is usersInsert for PostgreSQL: one array a column
 // (unnest), so a page is 12 parameters however many users it has, encoded
-// in bulk rather than one by one.
+// in bulk rather than one by one; it adds nothing unless the statement's
+// "run" holds the run (SavePage).
 func usersInsertArrays(runID int64, users []InventoryUser) (string, []any) {
 	n := len(users)
 	ids, bots, admins := make([]int64, n), make([]int32, n), make([]int32, n)
@@ -145,6 +154,7 @@ func usersInsertArrays(runID int64, users []InventoryUser) (string, []any) {
 		created_at, last_sign_in_at, last_activity_on)
 		SELECT ?, * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::int[],
 			?::text[], ?::text[], ?::text[])
+		WHERE EXISTS (SELECT 1 FROM run)
 		ON CONFLICT(run_id, user_id) DO NOTHING`,
 		[]any{runID, ids, username, name, email, state, bots, admins, seats, created, signIn, activity}
 }
@@ -209,12 +219,13 @@ func (s *sqlStore) FinishRun(ctx context.Context, runID int64, status, errText s
 		}
 		run = r
 		if status == RunSucceeded {
-			// Keep the last few snapshots; older runs' rows go (cascade).
-			_, err = s.exec(ctx, tx, `DELETE FROM sync_runs WHERE connection_id = ? AND id NOT IN
-				(SELECT id FROM sync_runs WHERE connection_id = ? ORDER BY id DESC LIMIT ?)`, r.ConnectionID, r.ConnectionID, keepSnapshots+2)
+			// Keep the last few snapshots; older runs' rows go with them.
+			gone, err := s.deleteRuns(ctx, tx, `DELETE FROM sync_runs WHERE connection_id = ? AND id NOT IN
+				(SELECT id FROM sync_runs WHERE connection_id = ? ORDER BY id DESC LIMIT ?) RETURNING id`, r.ConnectionID, r.ConnectionID, keepSnapshots+2)
 			if err != nil {
 				return s.wrap("prune snapshots", err)
 			}
+			return s.deleteRunRows(ctx, tx, gone)
 		}
 		return nil
 	})
@@ -311,4 +322,36 @@ func nullInt(n sql.NullInt64) *int {
 	}
 	v := int(n.Int64)
 	return &v
+}
+
+// deleteRuns runs a DELETE … RETURNING id on sync_runs and gives the ids.
+func (s *sqlStore) deleteRuns(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
+	rows, err := s.query(ctx, tx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// deleteRunRows deletes the inventory rows of runs just deleted. SQLite's
+// foreign key has already cascaded; PostgreSQL's rows have none (schema 7),
+// and this statement, after the runs' delete, sees every row a SavePage
+// that held a run committed while the delete waited for it.
+func (s *sqlStore) deleteRunRows(ctx context.Context, tx *sql.Tx, runs []int64) error {
+	if s.d.name != "postgres" || len(runs) == 0 {
+		return nil
+	}
+	if _, err := s.exec(ctx, tx, `DELETE FROM inventory_users WHERE run_id = ANY(?)`, runs); err != nil {
+		return s.wrap("delete inventory rows", err)
+	}
+	return nil
 }

@@ -347,12 +347,25 @@ func (s *sqlStore) Delete(ctx context.Context, id string) error {
 		if err := s.riverQueue.cancelTx(ctx, tx, id); err != nil {
 			return err
 		}
-		res, err := s.exec(ctx, tx, `DELETE FROM connections WHERE id = ?`, id)
-		if err != nil {
+		// The runs first (waiting for a page being saved), then their rows,
+		// then the connection; its row locked from the start, so no run
+		// begins meanwhile.
+		var found string
+		switch err := s.queryRow(ctx, tx, `SELECT id FROM connections WHERE id = ?`+s.d.forUpdate, id).Scan(&found); {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("%w: id %s", ErrNotFound, id)
+		case err != nil:
 			return s.wrap("delete connection", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: id %s", ErrNotFound, id)
+		runs, err := s.deleteRuns(ctx, tx, `DELETE FROM sync_runs WHERE connection_id = ? RETURNING id`, id)
+		if err != nil {
+			return s.wrap("delete sync runs", err)
+		}
+		if err := s.deleteRunRows(ctx, tx, runs); err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `DELETE FROM connections WHERE id = ?`, id); err != nil {
+			return s.wrap("delete connection", err)
 		}
 		return nil
 	})
