@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"golang.org/x/oauth2"
 
@@ -24,9 +25,8 @@ const RegisteredRedirectURI = "http://127.0.0.1" + RedirectPath
 type OAuthProvider interface {
 	// OAuth describes the vendor's OAuth service for the instance in
 	// values (the form's, or a stored connection's: server URL, client id
-	// and secret, scopes). redirect is the loopback address of a browser
-	// authorization, "" otherwise.
-	OAuth(values map[string]string, redirect string) (*OAuthService, error)
+	// and secret, scopes); the flow sets the config's redirect address.
+	OAuth(values map[string]string) (*OAuthService, error)
 	// VerifyOAuth checks an access token as Verify checks a personal token.
 	VerifyOAuth(ctx context.Context, req VerifyRequest, accessToken string) (*Verification, error)
 }
@@ -194,4 +194,12 @@ func ExplainOAuth(vendor string, hints map[string]string, err error, other func(
 		return err
 	}
 	return other(0, "", err)
+}
+
+// Scopes splits a Scopes field (spaces or commas); empty gives defaults.
+func Scopes(field string, defaults []string) []string {
+	if scopes := strings.Fields(strings.ReplaceAll(field, ",", " ")); len(scopes) > 0 {
+		return scopes
+	}
+	return defaults
 }

@@ -106,14 +106,15 @@ func (c *Connect) oauthService() (*connector.OAuthService, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s has no OAuth sign-in in onramp", c.Vendor.Name)
 	}
-	return p.OAuth(c.Values, "")
+	return p.OAuth(c.Values)
 }
 
 // StartOAuth begins an authorization in mode. Browser mode is refused when
 // remote (the browser would open on the wrong machine); device mode falls
-// back to paste-back on servers without the device grant (GitLab before
-// 17.2). The browser and paste-back ways are refused without a client
-// secret where the vendor needs one to exchange the code (GitHub).
+// back to paste-back on servers without the device grant (when the vendor
+// says what to tell the person: OAuthService.NoDevice). The browser and
+// paste-back ways are refused without a client secret where the vendor
+// needs one to exchange the code (OAuthService.SecretForCode).
 func (c *Connect) StartOAuth(ctx context.Context, mode OAuthMode) (*OAuthAttempt, error) {
 	if err := c.CheckFields(); err != nil {
 		return nil, err

@@ -223,7 +223,7 @@ func (ts *TokenSource) service(c *store.Connection) (*connector.OAuthService, er
 	if ts.OAuth == nil {
 		return nil, fmt.Errorf("%s connections cannot be renewed by onramp", c.Vendor)
 	}
-	return ts.OAuth.OAuth(storedOAuthValues(c), "")
+	return ts.OAuth.OAuth(storedOAuthValues(c))
 }
 
 // storedOAuthValues are a stored connection's OAuth settings as form values.
@@ -258,7 +258,7 @@ func NaiveTokenSource(ctx context.Context, st store.Store, p OAuthProvider, id s
 	if err != nil {
 		return nil, err
 	}
-	svc, err := p.OAuth(storedOAuthValues(c), "")
+	svc, err := p.OAuth(storedOAuthValues(c))
 	if err != nil {
 		return nil, err
 	}

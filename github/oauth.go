@@ -67,17 +67,14 @@ func ExplainOAuth(host string, err error) error {
 // OAuth is GitHub's OAuth service for the form's instance. The browser
 // flow's code exchange needs the app's client secret even with PKCE; the
 // device flow needs only the client id.
-func (githubConnector) OAuth(values map[string]string, redirect string) (*connector.OAuthService, error) {
+func (githubConnector) OAuth(values map[string]string) (*connector.OAuthService, error) {
 	base, err := NormalizeURL(values[connector.FieldURL])
 	if err != nil {
 		return nil, &connector.StepError{Field: connector.FieldURL, Message: err.Error()}
 	}
-	scopes := strings.Fields(strings.ReplaceAll(values[connector.FieldScopes], ",", " "))
-	if len(scopes) == 0 {
-		scopes = DefaultOAuthScopes
-	}
+	scopes := connector.Scopes(values[connector.FieldScopes], DefaultOAuthScopes)
 	return &connector.OAuthService{
-		Config: OAuthConfig(base, values[connector.FieldClientID], values[connector.FieldClientSecret], scopes, redirect),
+		Config: OAuthConfig(base, values[connector.FieldClientID], values[connector.FieldClientSecret], scopes, ""),
 		Host:   connector.Hostname(base.Web), Vendor: "GitHub",
 		Explain:       func(err error) error { return ExplainOAuth(base.Host(), err) },
 		SecretForCode: true,

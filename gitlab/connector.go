@@ -151,17 +151,14 @@ func (gitlabConnector) DefaultAlias(values map[string]string) string {
 // OAuth is GitLab's OAuth service (Doorkeeper) at the form's instance;
 // without scopes it asks for DefaultOAuthScopes. GitLab before 17.2 has no
 // device grant, so its 404 falls back to paste-back.
-func (gitlabConnector) OAuth(values map[string]string, redirect string) (*connector.OAuthService, error) {
+func (gitlabConnector) OAuth(values map[string]string) (*connector.OAuthService, error) {
 	base, err := NormalizeURL(values[connector.FieldURL])
 	if err != nil {
 		return nil, &connector.StepError{Field: connector.FieldURL, Message: err.Error()}
 	}
-	scopes := strings.Fields(strings.ReplaceAll(values[connector.FieldScopes], ",", " "))
-	if len(scopes) == 0 {
-		scopes = DefaultOAuthScopes
-	}
+	scopes := connector.Scopes(values[connector.FieldScopes], DefaultOAuthScopes)
 	return &connector.OAuthService{
-		Config: OAuthConfig(base, values[connector.FieldClientID], values[connector.FieldClientSecret], scopes, redirect),
+		Config: OAuthConfig(base, values[connector.FieldClientID], values[connector.FieldClientSecret], scopes, ""),
 		Host:   connector.Hostname(base.URL), Vendor: "GitLab",
 		Explain:  func(err error) error { return ExplainOAuth(base.Host(), err) },
 		NoDevice: "This GitLab has no device authorization (it arrived in 17.2), so paste the address instead.",
