@@ -107,6 +107,32 @@ func TestE2EGitHubCommandLine(t *testing.T) {
 	}
 }
 
+// githubOAuthFields walks the wizard from the catalog through GitHub's OAuth
+// app form (its intro first) at base, with secret ("" for none).
+func githubOAuthFields(tm *tmux, base, secret string) {
+	tm.waitFor("Which app do you want to connect?", "GitHub  Personal access token · OAuth app")
+	tm.typeText("github")
+	tm.keys("Enter")
+	tm.waitFor("How should onramp sign in to GitHub?", "OAuth app (Recommended)")
+	tm.keys("Enter")
+	tm.waitFor("create an OAuth application in GitHub", "Authorization callback URL", "http://127.0.0.1/onramp/callback", "Enable Device Flow")
+	tm.keys("Enter")
+	tm.waitFor("› GitHub URL")
+	tm.keys("C-u")
+	tm.typeText(base)
+	tm.keys("Enter")
+	tm.waitFor("› Client ID")
+	tm.typeText(githubtest.DemoOAuthApp.ClientID)
+	tm.keys("Enter")
+	tm.waitFor("› Client secret", "empty for the device code way")
+	if secret != "" {
+		tm.paste(secret)
+	}
+	tm.keys("Enter")
+	tm.waitFor("› Scopes")
+	tm.keys("Enter")
+}
+
 // Issue 14: GitHub's device flow in a real terminal over "SSH" (no browser
 // here): the OAuth app's client id only, the code on screen approved on the
 // sandbox's /login/device, the summary, and the first sync on the
@@ -117,24 +143,7 @@ func TestE2EGitHubOAuthDeviceFlowInTmux(t *testing.T) {
 	h := newHome(t)
 	h.env = append(h.env, "SSH_CONNECTION=127.0.0.1 50000 127.0.0.1 22")
 	tm := startTmux(t, h, 100, 30, binary)
-	tm.waitFor("Which app do you want to connect?", "GitHub  Personal access token · OAuth app")
-	tm.typeText("github")
-	tm.keys("Enter")
-	tm.waitFor("How should onramp sign in to GitHub?", "OAuth app (Recommended)")
-	tm.keys("Enter")
-	tm.waitFor("create an OAuth application in GitHub", "Authorization callback URL", "http://127.0.0.1/onramp/callback", "Enable Device Flow")
-	tm.keys("Enter")
-	tm.waitFor("› GitHub URL")
-	tm.keys("C-u")
-	tm.typeText(srv.BaseURL)
-	tm.keys("Enter")
-	tm.waitFor("› Client ID")
-	tm.typeText(githubtest.DemoOAuthApp.ClientID)
-	tm.keys("Enter")
-	tm.waitFor("› Client secret", "empty for the device code way")
-	tm.keys("Enter")
-	tm.waitFor("› Scopes")
-	tm.keys("Enter")
+	githubOAuthFields(tm, srv.BaseURL, "")
 	s := tm.waitFor("[code on another device]", "and enter the code", srv.BaseURL+"/login/device")
 	code := strings.NewReplacer(" ", "", "-", "").Replace(userCodeOnScreen.FindString(s))
 	if len(code) != 8 || !srv.ApproveDevice(code) {
@@ -203,23 +212,7 @@ func TestE2EGitHubOAuthBrowserWithChromium(t *testing.T) {
 	h := newHome(t)
 	chromiumAsBrowser(t, h)
 	tm := startTmux(t, h, 100, 30, binary)
-	tm.waitFor("Which app do you want to connect?")
-	tm.typeText("github")
-	tm.keys("Enter")
-	tm.waitFor("OAuth app (Recommended)")
-	tm.keys("Enter")
-	tm.waitFor("create an OAuth application in GitHub")
-	tm.keys("Enter")
-	tm.waitFor("› GitHub URL")
-	tm.keys("C-u")
-	tm.typeText(srv.BaseURL)
-	tm.keys("Enter")
-	tm.waitFor("› Client ID")
-	tm.typeText(githubtest.DemoOAuthApp.ClientID)
-	tm.keys("Enter")
-	tm.waitFor("› Client secret")
-	tm.paste(githubtest.DemoOAuthApp.Secret)
-	tm.keys("Enter", "Enter")
+	githubOAuthFields(tm, srv.BaseURL, githubtest.DemoOAuthApp.Secret)
 	tm.waitFor("SUCCESS!", "GitHub is connected", "@octo-admin")
 	if srv.IssuedTokens() != 1 {
 		t.Fatalf("%d tokens issued", srv.IssuedTokens())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -35,25 +34,6 @@ func githubOAuth(t *testing.T, srv *githubtest.Server, d Deps, clientID, secret 
 		c.SetValue(FieldClientSecret, secret)
 	}
 	return c
-}
-
-// githubConsent plays the person on GitHub's consent page and returns where
-// GitHub sends the browser.
-func githubConsent(t *testing.T, authURL, decision string) string {
-	t.Helper()
-	u, _ := url.Parse(authURL)
-	form := u.Query()
-	form.Set("decision", decision)
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.PostForm(u.Scheme+"://"+u.Host+"/login/oauth/authorize", form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("consent: %d", resp.StatusCode)
-	}
-	return resp.Header.Get("Location")
 }
 
 // Issue 14: GitHub's device flow needs only the OAuth app's client id; the
@@ -146,7 +126,7 @@ func TestGitHubOAuthBrowserFlowWithPKCE(t *testing.T) {
 	}
 	a.OpenBrowser()
 	go func() {
-		resp, err := http.Get(githubConsent(t, <-opened, "approve"))
+		resp, err := http.Get(consent(t, <-opened, "approve"))
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -209,7 +189,7 @@ func TestGitHubOAuthFailuresExplained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Paste(githubConsent(t, a.AuthURL, "approve")); err != nil {
+	if err := a.Paste(consent(t, a.AuthURL, "approve")); err != nil {
 		t.Fatal(err)
 	}
 	_, err = a.Wait(ctx)

@@ -19,15 +19,16 @@ import (
 	"github.com/onramp-dev/onramp/store"
 )
 
-// consent plays the person in the browser: it posts GitLab's consent form
-// for authURL and returns where GitLab redirects the browser.
+// consent plays the person in the browser: it posts the sandbox's consent
+// form for authURL (GitLab's or GitHub's, at the same path) and returns
+// where the vendor redirects the browser.
 func consent(t *testing.T, authURL, decision string) string {
 	t.Helper()
 	u, _ := url.Parse(authURL)
 	form := u.Query()
 	form.Set("decision", decision)
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.PostForm(u.Scheme+"://"+u.Host+strings.TrimSuffix(u.Path, "/oauth/authorize")+"/oauth/authorize", form)
+	resp, err := noFollow.PostForm(u.Scheme+"://"+u.Host+u.Path, form)
 	if err != nil {
 		t.Fatal(err)
 	}
