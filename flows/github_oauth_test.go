@@ -159,8 +159,9 @@ func TestGitHubOAuthBrowserFlowWithPKCE(t *testing.T) {
 
 // GitHub's OAuth failures come back as its words with what to do: a device
 // flow not enabled on the app, a denial, a wrong secret (on the Client ID
-// field), a grant without read:org (on Scopes), and a token revoked on
-// GitHub marks the connection for a reconnect at its first sync.
+// field), a grant without read:org (on Scopes), an organization that has
+// not approved the OAuth app, and a token revoked on GitHub marks the
+// connection for a reconnect at its first sync.
 func TestGitHubOAuthFailuresExplained(t *testing.T) {
 	srv := githubtest.Start(githubtest.Options{Members: 30, DeviceInterval: 1})
 	defer srv.Close()
@@ -209,6 +210,21 @@ func TestGitHubOAuthFailuresExplained(t *testing.T) {
 	_, err = c.FinishOAuth(ctx, tok)
 	if se := explain(err); se.Field != FieldScopes || !strings.Contains(se.Message, "did not grant read:org (it granted user:email)") {
 		t.Fatalf("no read:org: %+v", se)
+	}
+
+	// An organization that restricts OAuth apps and has not approved this one.
+	restricted := githubtest.Start(githubtest.Options{Members: 30, DeviceInterval: 1, RestrictOAuthApps: []string{"sandbox-labs"}})
+	defer restricted.Close()
+	rc := githubOAuth(t, restricted, Deps{}, githubtest.DemoOAuthApp.ClientID, "")
+	ra, _ := rc.StartOAuth(ctx, ModeDevice)
+	restricted.ApproveDevice(ra.Device.UserCode)
+	rtok, err := ra.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rc.FinishOAuth(ctx, rtok)
+	if se := explain(err); !strings.Contains(se.Message, "sandbox-labs restricts OAuth apps") || !strings.Contains(se.Hint, "Third-party access") {
+		t.Fatalf("restricted organization: %+v", se)
 	}
 
 	// A working grant, revoked on GitHub behind onramp's back.

@@ -160,7 +160,11 @@ func (c *Client) try(ctx context.Context, u string) (http.Header, []byte, time.D
 			}
 			return nil, nil, -1, e
 		}
-		return nil, nil, -1, &Error{Kind: KindForbidden, Host: host, Status: s, Message: message(body)}
+		kind := KindForbidden
+		if strings.Contains(string(body), "OAuth App access restrictions") {
+			kind = KindAppRestricted
+		}
+		return nil, nil, -1, &Error{Kind: kind, Host: host, Status: s, Message: message(body)}
 	case s == http.StatusNotFound:
 		return nil, nil, -1, &Error{Kind: KindNotFound, Host: host, Status: s, Message: message(body)}
 	case s >= 500:

@@ -26,6 +26,9 @@ const (
 	KindServer           // 5xx, or an answer that could not be read
 	KindUnreachable      // DNS, refused, TLS, timeout
 	KindNotGitHub        // the address answers, but not as GitHub
+	// KindAppRestricted: 403 because the organization restricts OAuth
+	// apps and has not approved this one.
+	KindAppRestricted
 )
 
 // Error is a failed GitHub request, explained.
@@ -67,6 +70,8 @@ func (e *Error) Error() string {
 		return "GitHub does not accept this token" + words
 	case KindSSO:
 		return "the organization " + orgName(e.Org) + " uses SAML single sign-on and this token is not authorized for it"
+	case KindAppRestricted:
+		return "the organization " + orgName(e.Org) + " restricts OAuth apps and has not approved this one"
 	case KindForbidden:
 		if e.Org != "" {
 			return "this token may not read the members of " + orgName(e.Org) + words
@@ -106,6 +111,8 @@ func (e *Error) Hint() string {
 			return "Authorize the token for the organization at " + textsafe.Line(e.SSO) + " (Configure SSO on the token page), then try again"
 		}
 		return "On the token page, select Configure SSO and authorize the organization, then try again"
+	case KindAppRestricted:
+		return "An owner of " + orgName(e.Org) + " approves the app under the organization's Settings → Third-party access → OAuth app policy (members can request it when they authorize); or connect with a personal access token"
 	case KindForbidden, KindNotFound:
 		return "A classic token needs the read:org scope; a fine-grained one needs the organization as its resource owner with Members: read"
 	case KindRateLimited:
@@ -121,7 +128,7 @@ func (e *Error) Hint() string {
 // Field is the form field to fix, or "" when retrying is the fix.
 func (e *Error) Field() string {
 	switch e.Kind {
-	case KindCredential, KindSSO, KindForbidden:
+	case KindCredential, KindSSO, KindForbidden, KindAppRestricted:
 		return connector.FieldToken
 	case KindUnreachable, KindNotGitHub:
 		return connector.FieldURL

@@ -84,7 +84,7 @@ func Verify(ctx context.Context, c *Client) (*Verification, error) {
 	for _, org := range v.Orgs {
 		if _, err := c.Get(ctx, "/orgs/"+url.PathEscape(org)+"/members?per_page=1", nil); err != nil {
 			var e *Error
-			if errors.As(err, &e) && (e.Kind == KindSSO || e.Kind == KindForbidden || e.Kind == KindNotFound) {
+			if errors.As(err, &e) && (e.Kind == KindSSO || e.Kind == KindForbidden || e.Kind == KindNotFound || e.Kind == KindAppRestricted) {
 				e.Org = org
 			}
 			return nil, err

@@ -256,7 +256,7 @@ func (s *Server) issueLocked(w http.ResponseWriter, r *http.Request, scopes stri
 	list := strings.Fields(strings.ReplaceAll(scopes, ",", " "))
 	granted := strings.Join(list, ",")
 	value := "gho_" + random(36)
-	s.oauth.issued[value] = token{scopes: strings.Join(list, ", ")}
+	s.oauth.issued[value] = token{scopes: strings.Join(list, ", "), app: true}
 	oauthAnswer(w, r, http.StatusOK, map[string]any{"access_token": value, "token_type": "bearer", "scope": granted})
 }
 

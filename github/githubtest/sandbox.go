@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,10 @@ type Options struct {
 	DeviceInterval, DeviceExpiresIn int
 	// AutoApprove makes the browser consent page submit itself.
 	AutoApprove bool
+	// RestrictOAuthApps names organizations that restrict OAuth apps and
+	// have not approved the sandbox's: an OAuth app token reading them is
+	// refused (403), as GitHub does.
+	RestrictOAuthApps []string
 }
 
 // Org is an organization of the sandbox.
@@ -162,6 +167,8 @@ type token struct {
 	// org: a fine-grained token's resource owner, the one organization it
 	// reads ("": every organization the user is in).
 	org string
+	// app: issued to an OAuth app.
+	app bool
 }
 
 func tokens() map[string]token {
@@ -257,6 +264,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		org := s.org(parts[0])
 		if org == nil || (tok.org != "" && tok.org != org.Login) {
 			s.fail(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		if tok.app && slices.Contains(s.opts.RestrictOAuthApps, org.Login) {
+			s.failDoc(w, http.StatusForbidden, "Although you appear to have the correct authorization credentials, the `"+org.Login+
+				"` organization has enabled OAuth App access restrictions, meaning that data access to third-parties is limited. "+
+				"For more information on these restrictions, including how to enable this app, visit https://docs.github.com/articles/restricting-access-to-your-organization-s-data/",
+				"https://docs.github.com/articles/restricting-access-to-your-organization-s-data/")
 			return
 		}
 		if tok.sso && org.Login == "sandbox-labs" {
