@@ -56,12 +56,12 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		if m.flow.Reconnecting != nil { // a reconnect keeps its alias
 			return nil, true
 		}
-		return m.checkAlias(false), true // says on the form whether an alias will be asked
+		return m.checkAlias(false, nil), true // says on the form whether an alias will be asked
 	case common.FieldsDoneMsg:
 		if m.flow.Reconnecting != nil {
 			return m.advance(flows.StepFields, flows.AliasPlan{}), true
 		}
-		return m.checkAlias(true), true
+		return m.checkAlias(true, nil), true
 	case aliasPlanMsg:
 		if msg.err != nil {
 			return m.setStatus("The store could not be read: " + msg.err.Error()), true
@@ -87,11 +87,7 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 	case authorize.FailedMsg:
 		var se *flows.StepError
 		if errors.As(msg.Err, &se) && se.Field == "alias" { // taken meanwhile: ask again
-			q := m.flow.AliasCheck()
-			return func() tea.Msg {
-				plan, err := q.Run(context.Background(), time.Now())
-				return aliasPlanMsg{plan: plan, err: err, advance: true, taken: msg.Err}
-			}, true
+			return m.checkAlias(true, msg.Err), true
 		}
 		f := m.pages[PageFields].(*fields.Model)
 		m.page = PageFields
@@ -154,12 +150,13 @@ type reconnectLoadedMsg struct {
 	err  error
 }
 
-// checkAlias asks the store about the alias step off the UI goroutine.
-func (m *Model) checkAlias(advance bool) tea.Cmd {
+// checkAlias asks the store about the alias step off the UI goroutine
+// (the fields of aliasPlanMsg say what to do with the answer).
+func (m *Model) checkAlias(advance bool, taken error) tea.Cmd {
 	q := m.flow.AliasCheck()
 	return func() tea.Msg {
 		plan, err := q.Run(context.Background(), time.Now())
-		return aliasPlanMsg{plan: plan, err: err, advance: advance}
+		return aliasPlanMsg{plan: plan, err: err, advance: advance, taken: taken}
 	}
 }
 
@@ -224,7 +221,7 @@ func (m *Model) leaveReconnect() tea.Cmd {
 }
 
 // stepPages maps the flow's steps onto the pages that show them.
-var stepPages = map[flows.Step]Page{flows.StepVendor: PageVendors, flows.StepMethod: PageMethod,
+var stepPages = [...]Page{flows.StepVendor: PageVendors, flows.StepMethod: PageMethod,
 	flows.StepFields: PageFields, flows.StepAlias: PageAlias, flows.StepAuthorize: PageAuthorize}
 
 // back goes one step back, the way the flow says; it never quits. Backing
@@ -241,7 +238,7 @@ func (m *Model) back() tea.Cmd {
 		if page != m.page {
 			continue
 		}
-		prev := m.flow.Back(step)
+		prev := m.flow.Back(flows.Step(step))
 		if prev == flows.StepDone {
 			return m.leaveReconnect()
 		}
