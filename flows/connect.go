@@ -297,12 +297,6 @@ func (c *Connect) CheckFields() error {
 	return nil
 }
 
-// AliasNeeded reports whether to ask for a Connection Alias (see AliasCheck).
-func (c *Connect) AliasNeeded(ctx context.Context) (bool, error) {
-	plan, err := c.AliasCheck().Run(ctx, c.deps.Now())
-	return plan.Needed, err
-}
-
 // DefaultAlias is derived from the host and made unique in the store.
 func (c *Connect) DefaultAlias(ctx context.Context) string {
 	return uniqueAlias(ctx, c.deps.Store, c.Vendor, c.Vendor.Connector.DefaultAlias(c.Values))

@@ -54,7 +54,7 @@ func TestTokenFlowEndToEnd(t *testing.T) {
 	if err := c.SetValue(FieldToken, " "+gitlabtest.DemoTokens.Admin+"\n"); err != nil {
 		t.Fatal(err)
 	}
-	if need, _ := c.AliasNeeded(ctx); need {
+	if plan, _ := c.AliasCheck().Run(ctx, time.Now()); c.Next(StepFields, plan) != StepAuthorize {
 		t.Fatal("alias asked for the first connection")
 	}
 	v, err := c.Authorize(ctx)
@@ -79,11 +79,12 @@ func TestTokenFlowEndToEnd(t *testing.T) {
 	// A second GitLab: the alias is asked for, defaulted uniquely, and a clash is explained.
 	c2 := newFlow(t, st)
 	c2.SetValue(FieldURL, srv.BaseURL)
-	if need, _ := c2.AliasNeeded(ctx); !need {
+	plan, _ := c2.AliasCheck().Run(ctx, time.Now())
+	if c2.Next(StepFields, plan) != StepAlias {
 		t.Fatal("alias not asked for a second connection")
 	}
-	if d := c2.DefaultAlias(ctx); d != conn.Alias+"-2" {
-		t.Fatalf("unique default %q", d)
+	if plan.Default != conn.Alias+"-2" {
+		t.Fatalf("unique default %q", plan.Default)
 	}
 	err = c2.SetAlias(ctx, strings.ToUpper(conn.Alias))
 	var se *StepError
