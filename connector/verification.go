@@ -37,6 +37,10 @@ type Verification struct {
 	// OAuth: the credential is an OAuth grant. Refreshes: the server gave a
 	// refresh token, so access tokens are renewed as needed.
 	OAuth, Refreshes bool
+	// NoExpiry is the summary's Expires line for an OAuth token the vendor
+	// gives without expiry or refresh token, when the vendor knows why
+	// (GitHub's OAuth app tokens live until revoked).
+	NoExpiry string
 	// AccessExpiresAt is when the OAuth access token ends (nil: the server
 	// gave no expires_in); AccessLifetime is how long it lived when issued.
 	AccessExpiresAt *time.Time
@@ -108,6 +112,9 @@ func (v *Verification) oauthExpiry() string {
 	case v.AccessExpiresAt != nil:
 		return v.AccessExpiresAt.UTC().Format("2006-01-02 15:04") + " UTC (in " + humanize.Lifetime(v.AccessLifetime) +
 			"): " + v.Vendor + " issued no refresh token, so reconnect then"
+	}
+	if v.NoExpiry != "" {
+		return v.NoExpiry
 	}
 	return "not given by " + v.Vendor + ", and no refresh token was issued: reconnect when " + v.Vendor + " ends the token"
 }

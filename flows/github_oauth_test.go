@@ -74,7 +74,7 @@ func TestGitHubOAuthDeviceFlowThenSync(t *testing.T) {
 		summary += it.Label + ": " + it.Value + "\n"
 	}
 	for _, want := range []string{"Account: @octo-admin", "Token: OAuth app " + githubtest.DemoOAuthApp.ClientID, "Scopes: read:org",
-		"Expires: not given by GitHub, and no refresh token was issued"} {
+		"Expires: never: an OAuth app's token lasts until it is revoked on GitHub"} {
 		if !strings.Contains(summary, want) {
 			t.Fatalf("summary lacks %q:\n%s", want, summary)
 		}

@@ -101,6 +101,12 @@ func (g githubConnector) VerifyOAuth(ctx context.Context, req connector.VerifyRe
 		return nil, err
 	}
 	v.TokenName = "OAuth app " + textsafe.Truncate(req.Values[connector.FieldClientID], 40)
+	v.NoExpiry = "never: an OAuth app's token lasts until it is revoked on GitHub"
+	for i, w := range v.Warnings {
+		if w.Code == "organizations" {
+			v.Warnings[i].Action = "Every organization you belong to is read; one that restricts OAuth apps reads only once an owner approves this app."
+		}
+	}
 	return v, nil
 }
 

@@ -170,14 +170,20 @@ func (m *Model) ShowError(err error) tea.Cmd {
 	return nil
 }
 
-// copyKey copies the method's value to register (the redirect URI), on the
-// preparation steps and on the fields alike (ctrl+y copies a field's link).
-var copyKey = key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "copy redirect URI"))
+// copyKey copies the method's value to register (a redirect or callback
+// address), on the preparation steps and on the fields alike (ctrl+y
+// copies a field's link); its help names the value as the card does.
+func (m *Model) copyKey() key.Binding {
+	return key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "copy "+m.flow.Method.Copy.Label))
+}
 
 func (m *Model) Keys() []key.Binding {
 	if m.intro {
-		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "on to the fields")),
-			copyKey, common.KeyBack, common.KeyQuit}
+		ks := []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "on to the fields"))}
+		if m.flow.Method.Copy != nil {
+			ks = append(ks, m.copyKey())
+		}
+		return append(ks, common.KeyBack, common.KeyQuit)
 	}
 	if m.question != "" {
 		return []key.Binding{
@@ -190,7 +196,7 @@ func (m *Model) Keys() []key.Binding {
 		ks = append(ks, common.KeyCopy)
 	}
 	if m.flow.Method.Copy != nil {
-		ks = append(ks, copyKey)
+		ks = append(ks, m.copyKey())
 	}
 	return append(ks, common.KeyAlias, common.KeyBack, common.KeyQuit)
 }

@@ -383,7 +383,7 @@ func (m *Model) View() string {
 		return authorize.SuccessView(m.th, m.flow, m.flow.Saved, width)
 	}
 	var b strings.Builder
-	b.WriteString(m.th.Title.Render("Authorize with OAuth2"))
+	b.WriteString(m.th.Title.Render("Authorize with " + m.flow.Method.Name))
 	var ways []string
 	for _, md := range m.modes {
 		if md == m.mode {
@@ -446,7 +446,11 @@ func (m *Model) deviceView(width int) string {
 	b.WriteString("    " + m.th.Big.Render(spaced(formatCode(d.UserCode))) + "\n\n")
 	m.anchor[1] = common.Lines(&b) - 2 // the code
 	b.WriteString(m.spin.View() + " Waiting for you to approve it in " + m.flow.Vendor.Name + " …\n\n")
-	b.WriteString(m.th.Muted.Render(common.Wrap("ctrl+y copies the address (with the code in it) to your clipboard; q shows a QR code for your phone.", width)))
+	copies := "ctrl+y copies the address (with the code in it) to your clipboard; q shows a QR code for your phone."
+	if d.VerificationURIComplete == "" { // no complete address: the code is typed there
+		copies = "ctrl+y copies the address to your clipboard; q shows a QR code for your phone."
+	}
+	b.WriteString(m.th.Muted.Render(common.Wrap(copies, width)))
 	return b.String()
 }
 
