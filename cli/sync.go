@@ -293,9 +293,7 @@ func (a *App) inventory(ctx context.Context, o *inventoryOptions) error {
 		fmt.Fprintf(a.Err, "Seats (%s, %s): %s used of %s, max %s%s\n", s.Scope, s.Plan, num(s.Used), numOr(s.Seats, "unlimited"), num(s.MaxUsed), expiresNote(s.ExpiresAt))
 	}
 	t := a.newTable("ID", "USERNAME", "NAME", "EMAIL", "STATE", "SEAT", "BOT", "ADMIN", "LAST ACTIVITY")
-	// Only the admin view says who is a bot or an administrator; elsewhere
-	// the answer is unknown, not "no".
-	roles := run.View == "admin" || run.View == "org" // GitLab's admin view, GitHub's organization roles
+	roles := flows.ViewKnowsRoles(run.View)
 	err = st.Users(ctx, run.ID, func(u store.InventoryUser) error {
 		seat, bot, admin := "?", "?", "?"
 		if u.Seat != nil {

@@ -69,3 +69,15 @@ type Credential struct {
 	Set   func(ctx context.Context, r *http.Request) error
 	Renew func(ctx context.Context, rejected *http.Request) error // nil: not renewable
 }
+
+// Inventory views: what a snapshot could see, recorded with its run.
+const (
+	ViewAdmin = "admin" // an administrator's whole list: roles and bots known
+	ViewBasic = "basic" // the list any user may read: no roles
+	ViewSaaS  = "saas"  // a hosted group's members
+	ViewOrg   = "org"   // organizations' members with their roles
+)
+
+// ViewKnowsRoles reports whether a snapshot taken in view says who is an
+// administrator and who is a bot; elsewhere the answer is unknown, not no.
+func ViewKnowsRoles(view string) bool { return view == ViewAdmin || view == ViewOrg }

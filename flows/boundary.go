@@ -40,3 +40,7 @@ const (
 	FieldClientSecret = connector.FieldClientSecret
 	FieldScopes       = connector.FieldScopes
 )
+
+// ViewKnowsRoles reports whether a snapshot taken in view says who is an
+// administrator and who is a bot (connector.ViewKnowsRoles).
+func ViewKnowsRoles(view string) bool { return connector.ViewKnowsRoles(view) }

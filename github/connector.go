@@ -88,11 +88,11 @@ func (g githubSource) Page(ctx context.Context, checkpoint string) (*connector.S
 	if err != nil {
 		return nil, err
 	}
-	return &connector.SourcePage{Next: p.Next, View: "org", Load: func(sp *connector.SourcePage) error {
+	return &connector.SourcePage{Next: p.Next, View: connector.ViewOrg, Load: func(sp *connector.SourcePage) error {
 		if err := p.Decode(); err != nil {
 			return err
 		}
-		sp.Users, sp.View = p.Users, "org"
+		sp.Users, sp.View = p.Users, connector.ViewOrg
 		return nil
 	}}, nil
 }

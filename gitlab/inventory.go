@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -49,7 +50,7 @@ func (p *InventoryPage) Decode() error {
 	}
 	p.Users = make([]store.InventoryUser, 0, len(raw))
 	if !p.saas {
-		p.View, p.Note = "basic", basicNote
+		p.View, p.Note = connector.ViewBasic, basicNote
 	}
 	for i := range raw {
 		u := raw[i].user()
@@ -60,7 +61,7 @@ func (p *InventoryPage) Decode() error {
 			seat := true // billable members take a seat
 			u.Seat = &seat
 		} else if raw[i].Email != nil || raw[i].UsingLicenseSeat != nil {
-			p.View, p.Note = "admin", ""
+			p.View, p.Note = connector.ViewAdmin, ""
 		}
 		p.Users = append(p.Users, u)
 	}
@@ -191,7 +192,7 @@ func (inv *Inventory) saasPage(ctx context.Context, checkpoint string) (*Invento
 		idx, _ = strconv.Atoi(parts[2])
 		next = parts[3]
 	}
-	p := &InventoryPage{View: "saas", saas: true}
+	p := &InventoryPage{View: connector.ViewSaaS, saas: true}
 	if len(ids) == 0 || ids[0] == "" {
 		p.Note = "This account owns no top-level group on gitlab.com: there are no billable members to list."
 		return p, nil
