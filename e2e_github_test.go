@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"os/exec"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -163,26 +162,10 @@ func TestE2EGitHubOAuthCommandLine(t *testing.T) {
 	srv := githubtest.Start(githubtest.Options{Members: 60, DeviceInterval: 1})
 	defer srv.Close()
 	h := newHome(t)
-	var all strings.Builder
-	cmd := exec.Command(binary, "connect", "github", "--auth", "oauth", "--url", srv.BaseURL, "--client-id", githubtest.DemoOAuthApp.ClientID,
-		"--flow", "device", "--alias", "gh-app")
-	cmd.Env = h.env
-	stderr, _ := cmd.StderrPipe()
-	var stdout strings.Builder
-	cmd.Stdout = &stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		line := sc.Text()
-		all.WriteString(line + "\n")
-		if m := regexp.MustCompile(`^\s+([A-Z0-9]{4})-([A-Z0-9]{4})$`).FindStringSubmatch(line); m != nil {
-			srv.ApproveDevice(m[1] + m[2])
-		}
-	}
-	if err := cmd.Wait(); err != nil || !strings.Contains(stdout.String(), "Connected GitHub as gh-app") || !strings.Contains(all.String(), "Waiting for the approval in GitHub") {
-		t.Fatalf("connect: %v\n%s%s", err, all.String(), stdout.String())
+	stdout, errText, err := runApprovingDevice(h, func(code string) { srv.ApproveDevice(code) },
+		"connect", "github", "--auth", "oauth", "--url", srv.BaseURL, "--client-id", githubtest.DemoOAuthApp.ClientID, "--flow", "device", "--alias", "gh-app")
+	if err != nil || !strings.Contains(stdout, "Connected GitHub as gh-app") || !strings.Contains(errText, "Waiting for the approval in GitHub") {
+		t.Fatalf("connect: %v\n%s%s", err, errText, stdout)
 	}
 	if _, e, code := runCLI(t, h, "", "sync", "gh-app"); code != 0 {
 		t.Fatalf("sync: %d %s", code, e)
@@ -198,7 +181,7 @@ func TestE2EGitHubOAuthCommandLine(t *testing.T) {
 	if _, e, code = runCLI(t, h, "", "remove", "gh-app", "--yes", "--revoke", "--force"); code != 0 {
 		t.Fatalf("remove --force: %d %s", code, e)
 	}
-	if strings.Contains(all.String()+out+e, "gho_") {
+	if strings.Contains(stdout+errText+out+e, "gho_") {
 		t.Fatal("an access token reached the output")
 	}
 }

@@ -132,6 +132,35 @@ func TestE2EOAuthBrowserWithChromium(t *testing.T) {
 
 var userCodeOnScreen = regexp.MustCompile(`([A-Z0-9] ){4}- ([A-Z0-9] ){3}[A-Z0-9]`)
 
+// userCodeLine is the device code as the command line prints it.
+var userCodeLine = regexp.MustCompile(`^\s+([A-Z0-9]{4})-([A-Z0-9]{4})$`)
+
+// runApprovingDevice runs onramp with args and, as the person would, approves
+// each device code it prints on stderr; it returns stdout and stderr.
+func runApprovingDevice(h *home, approve func(code string), args ...string) (string, string, error) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = h.env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", "", err
+	}
+	var stdout, errText strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		return "", "", err
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		line := sc.Text()
+		errText.WriteString(line + "\n")
+		if m := userCodeLine.FindStringSubmatch(line); m != nil {
+			approve(m[1] + m[2])
+		}
+	}
+	err = cmd.Wait()
+	return stdout.String(), errText.String(), err
+}
+
 // TestE2EOAuthDeviceOverSSH: no display (an SSH session): the device code is
 // shown, approved on "the phone", and the wizard finishes.
 func TestE2EOAuthDeviceOverSSH(t *testing.T) {
@@ -235,20 +264,9 @@ func TestE2EOAuthCLI(t *testing.T) {
 	}
 	before := storedOAuth(t, h)
 
-	cmd = exec.Command(binary, "reconnect", "gl-oauth", "--flow", "device")
-	cmd.Env = h.env
-	stderr, _ = cmd.StderrPipe()
-	cmd.Stdout = &stdout
-	cmd.Start()
-	sc = bufio.NewScanner(stderr)
-	for sc.Scan() {
-		line := sc.Text()
-		all.WriteString(line + "\n")
-		if m := regexp.MustCompile(`^\s+([A-Z0-9]{4})-([A-Z0-9]{4})$`).FindStringSubmatch(line); m != nil {
-			srv.Sandbox.ApproveDevice(m[1]+m[2], gitlabtest.RootID)
-		}
-	}
-	if err := cmd.Wait(); err != nil {
+	outText, errText, err := runApprovingDevice(h, func(code string) { srv.Sandbox.ApproveDevice(code, gitlabtest.RootID) }, "reconnect", "gl-oauth", "--flow", "device")
+	all.WriteString(errText + outText)
+	if err != nil {
 		t.Fatalf("reconnect: %v\n%s", err, all.String())
 	}
 	after := storedOAuth(t, h)

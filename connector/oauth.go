@@ -62,8 +62,9 @@ type OAuthError struct {
 	// Authorizing: the error ended a new authorization (a code exchange or
 	// a device grant), not the renewal of a stored one.
 	Authorizing bool
-	// Hints are the vendor's words on what to do after a code (where its
-	// application settings are); other codes get a general hint.
+	// Hints are the vendor's words on what to do after a failure, by the
+	// kind of its code (where its application settings are); other kinds
+	// get onramp's hint.
 	Hints map[string]string
 }
 
@@ -101,9 +102,10 @@ func (e *OAuthError) Error() string {
 	return fmt.Sprintf("%s refused the authorization (%s)", e.Vendor, e.Code)
 }
 
-// Hint says what to do next.
+// Hint says what to do next: the vendor's words for the failure, else
+// onramp's.
 func (e *OAuthError) Hint() string {
-	if h := e.Hints[e.kind()]; h != "" && !(e.kind() == "invalid_grant" && e.Authorizing) {
+	if h := e.Hints[e.kind()]; h != "" {
 		return h
 	}
 	switch e.kind() {

@@ -100,11 +100,20 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// oauthService is the vendor's OAuth service for the form's values.
-func (c *Connect) oauthService() (*connector.OAuthService, error) {
+// oauthProvider is the vendor's OAuth side, when it has one.
+func (c *Connect) oauthProvider() (OAuthProvider, error) {
 	p, ok := c.Vendor.Connector.(OAuthProvider)
 	if !ok {
 		return nil, fmt.Errorf("%s has no OAuth sign-in in onramp", c.Vendor.Name)
+	}
+	return p, nil
+}
+
+// oauthService is the vendor's OAuth service for the form's values.
+func (c *Connect) oauthService() (*connector.OAuthService, error) {
+	p, err := c.oauthProvider()
+	if err != nil {
+		return nil, err
 	}
 	return p.OAuth(c.Values)
 }
@@ -386,9 +395,9 @@ func (c *Connect) FinishOAuth(ctx context.Context, tok *oauth2.Token) (*Verifica
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.deps.Timeout)
 	defer cancel()
-	p, ok := c.Vendor.Connector.(OAuthProvider)
-	if !ok {
-		return nil, fmt.Errorf("%s has no OAuth sign-in in onramp", c.Vendor.Name)
+	p, err := c.oauthProvider()
+	if err != nil {
+		return nil, err
 	}
 	v, err := p.VerifyOAuth(ctx, VerifyRequest{Method: c.Method.ID, Values: c.Values, CABundle: c.CABundle, HTTP: hc, Now: c.deps.Now()}, tok.AccessToken)
 	if err != nil {
