@@ -221,7 +221,12 @@ func TestE2EThreeWorkersThirtyConnections(t *testing.T) {
 			}
 		}
 	}
-	if jobs, _ := st.SyncJobs(context.Background()); len(jobs) != 30 {
+	ids := make([]string, 0, len(runsOf))
+	for alias := range runsOf {
+		c, _ := st.Find(context.Background(), "gitlab", alias)
+		ids = append(ids, c.ID)
+	}
+	if jobs, _ := st.SyncJobsOf(context.Background(), ids); len(jobs) != 30 {
 		t.Fatalf("%d unfinished jobs for 30 connections", len(jobs))
 	}
 }

@@ -22,7 +22,7 @@ type serveOptions struct {
 	Listen, AuthorizedKeys, HostKey string
 	MaxSessions, Concurrency        int
 	Idle, LoginTimeout              time.Duration
-	RescueAfter, Slice              time.Duration
+	RescueAfter, Slice, Lease       time.Duration
 	ConnectRate                     float64
 	Demo                            bool
 	Allow                           []string
@@ -54,8 +54,9 @@ team. --demo serves the sandboxes (GitLab, GitHub) to every session (offline dem
 	f.Float64Var(&o.ConnectRate, "connect-rate", 2, "connection attempts per second per client IP (burst 4×)")
 	f.DurationVar(&o.LoginTimeout, "login-timeout", 20*time.Second, "close a connection that has not authenticated within this time")
 	f.IntVar(&o.Concurrency, "concurrency", 4, "syncs the server's worker runs at once")
-	f.DurationVar(&o.RescueAfter, "rescue-after", time.Hour, "run a sync again when its worker has not finished it after this long (it died)")
+	f.DurationVar(&o.RescueAfter, "rescue-after", time.Hour, "run a sync again when a live worker has not finished it after this long (it is stuck)")
 	f.DurationVar(&o.Slice, "slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long")
+	f.DurationVar(&o.Lease, "lease", 15*time.Second, "this process's syncs are taken over when it has not renewed its lease for this long (it died or froze)")
 	f.BoolVar(&o.Demo, "demo", false, "serve the demo: the sandboxes (GitLab, GitHub) for every session, a temporary store unless --store")
 	f.StringArrayVar(&o.Allow, "allow-host", nil, "host `PATTERN` a typed server URL may reach (repeatable; loopback only when named)")
 	cmd.MarkFlagFilename("authorized-keys")
@@ -107,7 +108,7 @@ func (a *App) serve(o *serveOptions) error {
 	logger := log.NewWithOptions(a.Err, log.Options{ReportTimestamp: true, Prefix: "onramp serve"})
 	srv, err := sshserver.New(sshserver.Config{Listen: o.Listen, AuthorizedKeys: o.AuthorizedKeys, HostKey: o.HostKey, MaxSessions: o.MaxSessions,
 		IdleTimeout: o.Idle, ConnectRate: o.ConnectRate, LoginTimeout: o.LoginTimeout,
-		SyncConcurrency: o.Concurrency, RescueAfter: o.RescueAfter, Slice: o.Slice, Policy: sshserver.Policy{Allow: allow}, Store: st, Catalog: a.Catalog, Logger: logger, Banner: banner})
+		SyncConcurrency: o.Concurrency, RescueAfter: o.RescueAfter, Slice: o.Slice, Lease: o.Lease, Policy: sshserver.Policy{Allow: allow}, Store: st, Catalog: a.Catalog, Logger: logger, Banner: banner})
 	if err != nil {
 		return err
 	}

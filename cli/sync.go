@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,10 +34,16 @@ func (a *App) newSyncCmd() *cobra.Command {
 		Use:   "sync ALIAS",
 		Short: "Sync a connection now and follow it",
 		Long: `Ask for a sync of the connection now and follow it to its end: a progress
-line on a terminal, or NDJSON progress events with --json (the last one has
-"status":"succeeded", "failed" or "stopped"). This process runs the sync
-unless a worker takes it first. ctrl+c, or --stop from anywhere, stops it at
-its next checkpoint; it resumes from there next time.
+line on a terminal, or NDJSON progress events of this connection only with
+--json (the last one has "status":"succeeded", "failed" or "stopped").
+This process runs the sync, and no other, unless a live worker already
+runs it: then it follows that one, saying which. A sync whose process died
+is taken over at once, from its checkpoint.
+
+ctrl+c, SIGTERM or a closed output (| head) stop a sync run here at its
+next checkpoint and give it back to the queue, where a worker, the wizard
+or the next 'onramp sync' resumes it; a follower just stops following.
+--stop, from anywhere, stops the sync itself until its next schedule.
 
 Arguments:
   ALIAS   the connection's alias, or VENDOR/ALIAS`,
@@ -51,94 +58,191 @@ Arguments:
 		},
 	}
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print progress events as NDJSON")
-	cmd.Flags().BoolVar(&o.Stop, "stop", false, "stop the connection's running sync at its next checkpoint, whichever process runs it")
+	cmd.Flags().BoolVar(&o.Stop, "stop", false, "stop the connection's sync at its next checkpoint, whichever process runs it (or at once, when that process is gone)")
 	return cmd
 }
 
-// syncCmd asks for a sync now and follows it to its end: a progress line on
-// a terminal, NDJSON events with --json. This process runs it unless a
-// worker takes it first (a laptop needs no daemon). ctrl+c, or --stop from
-// anywhere, stops it at a checkpoint.
+// syncCmd asks for a sync of one connection now and follows it to its end.
+// This process runs it in a queue of its own (its job and no other) unless
+// a live process already runs it; a dead holder's sync is taken over.
 func (a *App) syncCmd(ctx context.Context, o *syncOptions) error {
 	st, conn, err := a.openConnection(ctx, o.Alias)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	alias := textsafe.Line(conn.Alias)
 	if o.Stop {
-		if err := st.StopSync(ctx, conn.ID); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.Err, "Stopping %s's sync: it stops at its next checkpoint and resumes from there next time.\n", conn.Alias)
-		return nil
+		return a.stopSync(ctx, st, conn)
 	}
 	if conn.State == store.StateNeedsReconnect {
-		return fmt.Errorf("%s needs to be reconnected before it can sync: %s (onramp reconnect %s)", conn.Alias, textsafe.Line(conn.StateReason), conn.Alias)
+		return fmt.Errorf("%s needs to be reconnected before it can sync: %s (onramp reconnect %s)", alias, textsafe.Line(conn.StateReason), alias)
 	}
-	job, err := st.EnqueueSync(ctx, conn.ID)
-	if err != nil {
-		return err
-	}
+	// ctrl+c, SIGTERM and a closed stdout (SIGPIPE: `| head -1`) end it
+	// alike; with SIGPIPE asked for, a write to a closed pipe fails instead
+	// of killing the process in the middle of a page.
+	interrupted, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
+	defer stopSignals()
 	out := &syncOutput{a: a, json: o.JSON, tty: isTerminal(a.Err) && !o.JSON}
 	self := flows.WorkerID("sync")
 	syncer := &flows.Syncer{Store: st, Catalog: a.Catalog, Now: a.Now, OnProgress: out.event}
-	w, err := syncer.RunWorker(ctx, self, 1, 200*time.Millisecond, nil)
+	w, err := syncer.RunWorker(ctx, store.WorkerConfig{ID: self, Concurrency: 1, PollInterval: 200 * time.Millisecond, Private: true})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	stopWorker := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		w.Stop(sctx)
-	}()
-	interrupted, stopNotify := signal.NotifyContext(ctx, os.Interrupt)
-	defer stopNotify()
-	last, err := a.follow(interrupted, st, conn, job.ID, self, out)
+	}
+	defer stopWorker()
+	f := &follower{a: a, st: st, conn: conn, queue: w.Queue(), self: self, out: out}
+	last, err := f.follow(interrupted)
 	out.done()
-	if interrupted.Err() != nil { // ctrl+c: stop it at a checkpoint, wherever it runs
-		st.StopSync(ctx, conn.ID)
-		waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		a.follow(waitCtx, st, conn, job.ID, self, out)
-		fmt.Fprintln(a.Err, "onramp: the sync was stopped; it resumes from its checkpoint next time")
+	if interrupted.Err() != nil && ctx.Err() == nil {
+		if !f.ranHere {
+			fmt.Fprintf(a.Err, "onramp: stopped following; the sync goes on on %s\n", textsafe.Line(f.holder))
+			return abortErr()
+		}
+		stopWorker() // the sync stops at its checkpoint and goes back to the queue
+		msg := "the sync goes back to the queue"
+		if runs, err := st.Runs(context.WithoutCancel(ctx), conn.ID, 1); err == nil && len(runs) == 1 {
+			msg = fmt.Sprintf("stopped at %d users; the sync goes back to the queue", runs[0].Users)
+		}
+		fmt.Fprintf(a.Err, "onramp: %s and resumes from its checkpoint on a worker, the wizard or the next `onramp sync %s`\n", msg, alias)
 		return abortErr()
 	}
 	if err != nil {
 		return err
 	}
+	if last == nil && !f.ranHere {
+		f.finalEvent(ctx) // a followed sync's last line is its outcome too
+	}
 	return a.syncEnded(ctx, st, conn, last, o.JSON)
 }
 
-// follow watches the sync job jobID of conn in the store until it ends (or
-// is put aside: retrying later, or snoozed for longer than a minute), and
-// returns its state then (nil when it finished).
-func (a *App) follow(ctx context.Context, st store.Backend, conn *store.Connection, jobID int64, self string, out *syncOutput) (*store.SyncJob, error) {
+// stopSync stops the connection's sync wherever it is, and says what it did.
+func (a *App) stopSync(ctx context.Context, st store.Backend, conn *store.Connection) error {
+	alias := textsafe.Line(conn.Alias)
+	before, err := st.SyncJob(ctx, conn.ID)
+	if err != nil {
+		return err
+	}
+	if err := st.StopSync(ctx, conn.ID); err != nil {
+		return err
+	}
+	switch {
+	case before == nil || (before.State == store.JobScheduled && before.Reason == store.ReasonPeriodic):
+		fmt.Fprintf(a.Err, "%s has no sync running or waiting; nothing to stop.\n", alias)
+	case before.State == store.JobRunning && before.HolderGone:
+		fmt.Fprintf(a.Err, "Stopped %s's sync: %s, which ran it, is gone. It resumes from its checkpoint at its next sync.\n", alias, textsafe.Line(before.Worker))
+	case before.State == store.JobRunning:
+		fmt.Fprintf(a.Err, "Stopping %s's sync on %s: it stops at its next checkpoint and resumes from there next time.\n", alias, textsafe.Line(before.Worker))
+	default:
+		fmt.Fprintf(a.Err, "Cancelled %s's waiting sync; its next periodic sync stays scheduled.\n", alias)
+	}
+	return nil
+}
+
+// follower watches one connection's sync until it ends (or is put aside:
+// retrying later, or snoozed for longer than a minute): it claims the job
+// for this process's queue whenever no live process runs it, and shows
+// another live holder's progress from the store.
+type follower struct {
+	a     *App
+	st    store.Backend
+	conn  *store.Connection
+	queue string
+	self  string
+	out   *syncOutput
+	// ranHere: this process ran the sync at some point; holder: the other
+	// process last seen running it.
+	ranHere bool
+	holder  string
+	told    map[string]bool
+}
+
+func (f *follower) say(key, format string, args ...any) {
+	if f.told == nil {
+		f.told = map[string]bool{}
+	}
+	if !f.told[key] {
+		f.told[key] = true
+		fmt.Fprintf(f.a.Err, format+"\n", args...)
+	}
+}
+
+func (f *follower) follow(ctx context.Context) (*store.SyncJob, error) {
+	alias := textsafe.Line(f.conn.Alias)
+	if err := f.claim(ctx); err != nil {
+		return nil, err
+	}
 	for {
-		jobs, err := st.SyncJobs(ctx)
+		j, err := f.st.SyncJob(ctx, f.conn.ID)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil
+			}
 			return nil, err
 		}
-		j, ok := jobs[conn.ID]
-		if !ok || j.ID != jobID {
-			return nil, nil // finished
-		}
 		switch {
+		case j == nil, j.State == store.JobScheduled && j.Reason == store.ReasonPeriodic:
+			return nil, nil // finished: at most the next periodic sync waits
 		case j.State == store.JobRetrying:
-			return &j, nil
+			return j, nil
 		case j.State == store.JobSnoozed && time.Until(j.At) > time.Minute:
-			return &j, nil
-		case j.State == store.JobRunning && j.Worker != self:
-			if runs, err := st.Runs(ctx, conn.ID, 1); err == nil && len(runs) == 1 { // another process runs it: its progress is in the store
-				out.event(flows.Progress{ConnectionID: conn.ID, RunID: runs[0].ID, Status: runs[0].Status, Users: runs[0].Users,
-					Pages: runs[0].Pages, Retries: runs[0].Retries, Total: runs[0].Total, View: runs[0].View, Worker: j.Worker})
+			return j, nil
+		case j.State == store.JobRunning && j.Worker == f.self:
+			f.ranHere = true // its events come from this process's worker
+		case j.State == store.JobRunning && !j.HolderGone:
+			f.holder = j.Worker
+			f.say("follow:"+j.Worker, "%s's sync runs on %s: following it here (ctrl+c stops following, the sync goes on; --stop stops it).",
+				alias, textsafe.Line(j.Worker))
+			f.storeEvent(ctx, j.Worker)
+		case j.State != store.JobRunning && j.Queue == f.queue:
+			// waiting in this process's own queue: its worker takes it
+		default:
+			// Waiting in the shared queue, or its holder is gone: take it.
+			if err := f.claim(ctx); err != nil {
+				return nil, err
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return &j, nil
+			return j, nil
 		case <-time.After(150 * time.Millisecond):
 		}
 	}
+}
+
+// claim makes the sync this process's unless a live process runs it.
+func (f *follower) claim(ctx context.Context) error {
+	c, err := f.st.ClaimSync(ctx, f.conn.ID, f.queue)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	if gone := cmp.Or(c.TookOverFrom, c.Job.TakenFrom); gone != "" && c.RunningOn == "" {
+		f.say("took:"+gone, "%s, which ran %s's sync, is gone: taking the sync over here, from its checkpoint.", textsafe.Line(gone), textsafe.Line(f.conn.Alias))
+	}
+	return nil
+}
+
+// storeEvent shows the progress of a sync another process runs, as the
+// store has it.
+func (f *follower) storeEvent(ctx context.Context, worker string) {
+	if runs, err := f.st.Runs(ctx, f.conn.ID, 1); err == nil && len(runs) == 1 {
+		r := runs[0]
+		f.out.event(flows.Progress{ConnectionID: f.conn.ID, RunID: r.ID, Status: r.Status, Users: r.Users,
+			Pages: r.Pages, Retries: r.Retries, Total: r.Total, View: r.View, Note: r.Note, Error: r.Error, Worker: worker})
+	}
+}
+
+// finalEvent emits the followed sync's outcome from the store.
+func (f *follower) finalEvent(ctx context.Context) {
+	f.storeEvent(ctx, f.holder)
 }
 
 // syncEnded reports how the sync ended, from the store.

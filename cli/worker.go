@@ -15,12 +15,13 @@ import (
 
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/internal/textsafe"
+	"github.com/onramp-dev/onramp/store"
 )
 
 // workerOptions are `onramp worker`'s flags.
 type workerOptions struct {
 	Concurrency        int
-	RescueAfter, Slice time.Duration
+	RescueAfter, Slice, Lease time.Duration
 }
 
 func (a *App) newWorkerCmd() *cobra.Command {
@@ -41,7 +42,8 @@ share a store; a sync runs in one at a time. Logs go to stderr.`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&o.Concurrency, "concurrency", 4, "syncs run at once")
-	f.DurationVar(&o.RescueAfter, "rescue-after", time.Hour, "run a sync again when its worker has not finished it after this long (it died)")
+	f.DurationVar(&o.RescueAfter, "rescue-after", time.Hour, "run a sync again when a live worker has not finished it after this long (it is stuck)")
+	f.DurationVar(&o.Lease, "lease", 15*time.Second, "this process's syncs are taken over when it has not renewed its lease for this long (it died or froze)")
 	f.DurationVar(&o.Slice, "slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long, to go on at once")
 	return cmd
 }
@@ -61,20 +63,21 @@ func (a *App) worker(o *workerOptions) error {
 	defer st.Close()
 	logger := log.NewWithOptions(a.Err, log.Options{ReportTimestamp: true, Prefix: "onramp worker"})
 	id := flows.WorkerID("worker")
-	syncer := &flows.Syncer{Store: st, Catalog: a.Catalog, Now: a.Now, Slice: o.Slice, RescueAfter: o.RescueAfter, Log: slog.New(logger)}
-	w, err := syncer.RunWorker(context.Background(), id, o.Concurrency, 200*time.Millisecond, slog.New(logger.WithPrefix("river")))
+	syncer := &flows.Syncer{Store: st, Catalog: a.Catalog, Now: a.Now, Slice: o.Slice, RescueAfter: o.RescueAfter, Lease: o.Lease, Log: slog.New(logger)}
+	w, err := syncer.RunWorker(context.Background(), store.WorkerConfig{ID: id, Concurrency: o.Concurrency,
+		PollInterval: 200 * time.Millisecond, Logger: slog.New(logger.WithPrefix("river"))})
 	if err != nil {
 		return err
 	}
 	logger.Info("working", "id", id, "store", st.Location(), "concurrency", o.Concurrency)
 	<-ctx.Done()
-	logger.Info("stopping: running syncs stop at their checkpoints")
+	logger.Info("stopping: running syncs stop at their checkpoints and go back to the queue")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := w.Stop(sctx); err != nil {
 		return fmt.Errorf("stop the worker: %w", err)
 	}
-	logger.Info("stopped")
+	logger.Info("stopped cleanly: no sync left behind")
 	return nil
 }
 

@@ -13,7 +13,7 @@ import (
 // startWorker runs a sync worker in this test process until the test ends.
 func (e *syncEnv) startWorker(t *testing.T, id string) {
 	t.Helper()
-	w, err := e.s.RunWorker(context.Background(), id, 2, 0, nil)
+	w, err := e.s.RunWorker(context.Background(), store.WorkerConfig{ID: id, Concurrency: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,13 +29,9 @@ func (e *syncEnv) waitJob(t *testing.T, what string, ok func(*store.SyncJob) boo
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		jobs, err := e.st.SyncJobs(context.Background())
+		j, err := e.st.SyncJob(context.Background(), e.id)
 		if err != nil {
 			t.Fatal(err)
-		}
-		var j *store.SyncJob
-		if jj, found := jobs[e.id]; found {
-			j = &jj
 		}
 		if ok(j) {
 			return j

@@ -47,7 +47,15 @@ func Statuses(ctx context.Context, st SyncStore, cat Catalog, now time.Time, sel
 	if err != nil {
 		return nil, err
 	}
-	jobs, err := st.SyncJobs(ctx)
+	ids := make([]string, len(conns))
+	for i := range conns {
+		ids[i] = conns[i].ID
+	}
+	jobs, err := st.SyncJobsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	procs, err := st.Processes(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -62,13 +70,19 @@ func Statuses(ctx context.Context, st SyncStore, cat Catalog, now time.Time, sel
 		}
 		if j, ok := jobs[c.ID]; ok {
 			j.Worker, j.LastError = textsafe.Truncate(j.Worker, 80), textsafe.Truncate(j.LastError, 300)
+			j.TakenFrom = textsafe.Truncate(j.TakenFrom, 80)
 			s.Job = &j
-			if j.State == store.JobRunning && s.LastRun != nil && s.LastRun.Status == store.RunRunning {
+			if j.State == store.JobRunning && !j.HolderGone && s.LastRun != nil && s.LastRun.Status == store.RunRunning {
 				s.Live = liveProgress(s.LastRun, now)
 			}
 		}
+		if s.LastRun != nil && s.LastRun.Status == store.RunRunning && s.Live == nil {
+			// No live process runs it: it stopped where its holder died, and
+			// resumes from that checkpoint.
+			s.LastRun.Status = store.RunStopped
+		}
 		s.Sync = syncText(s.Job, c.SyncEvery, self, now)
-		s.Attention = attention(s, now)
+		s.Attention = attention(s, now, len(procs) > 0)
 		out = append(out, s)
 	}
 	return out, nil
@@ -116,9 +130,15 @@ func syncText(j *store.SyncJob, every time.Duration, self string, now time.Time)
 		}
 		return "no sync scheduled"
 	}
+	if j.Damaged != "" {
+		return "its sync job is damaged: " + j.Damaged
+	}
 	switch j.State {
 	case store.JobRunning:
-		if j.Worker == self && self != "" {
+		switch {
+		case j.HolderGone:
+			return j.Worker + " is gone: a live worker takes its sync over within seconds, from its checkpoint"
+		case j.Worker == self && self != "":
 			return "syncing in this process"
 		}
 		return "syncing on " + j.Worker
@@ -132,7 +152,7 @@ func syncText(j *store.SyncJob, every time.Duration, self string, now time.Time)
 	return "next sync at " + at(j.At)
 }
 
-func attention(s Status, now time.Time) string {
+func attention(s Status, now time.Time, liveWorkers bool) string {
 	switch s.State {
 	case string(store.StateNeedsReconnect):
 		return "needs reconnect: " + s.Reason
@@ -148,6 +168,24 @@ func attention(s Status, now time.Time) string {
 	}
 	if s.LastRun != nil && s.LastRun.Status == store.RunFailed {
 		return "the last sync failed: " + s.LastRun.Error
+	}
+	return syncsStopped(s, liveWorkers)
+}
+
+// syncsStopped says why a connection's syncs no longer go on by themselves,
+// or "".
+func syncsStopped(s Status, liveWorkers bool) string {
+	alias := textsafe.Line(s.Alias)
+	interrupted := s.LastRun != nil && s.LastRun.Status == store.RunStopped
+	switch {
+	case s.Job != nil && s.Job.Damaged != "":
+		return "its sync job is damaged (" + s.Job.Damaged + "): onramp sync " + alias + " gives it a new one"
+	case s.Job != nil && s.Job.HolderGone && !liveWorkers:
+		return s.Job.Worker + " died running its sync and no worker runs to take it over: run onramp sync " + alias + " (or onramp worker)"
+	case s.Job == nil && s.Every > 0:
+		return "no sync is scheduled (its job was lost): any worker gives it back within a minute, or run onramp sync " + alias
+	case s.Job == nil && interrupted:
+		return fmt.Sprintf("its sync stopped at %d users and nothing resumes it (schedule off): onramp sync %s", s.LastRun.Users, alias)
 	}
 	return ""
 }

@@ -71,6 +71,9 @@ type Syncer struct {
 	// RescueAfter is when a job whose worker died runs again (one hour by
 	// default). Tests shorten both.
 	Slice, RescueAfter time.Duration
+	// Lease is how long a worker's lease lasts unrenewed (15 s by default):
+	// past it, its syncs are taken over.
+	Lease time.Duration
 	// OnProgress, when set, receives the events of syncs this process runs
 	// (`onramp sync` shows them as they happen).
 	OnProgress func(Progress)
@@ -133,9 +136,12 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 		var note string
 		seats, note, err = src.Seats(ctx)
 		if err == nil {
-			if err = s.Store.SaveSeats(ctx, run.ID, seats); err == nil && note != "" {
-				run, err = s.Store.SavePage(ctx, run.ID, store.PageUpdate{Checkpoint: checkpointDone, Retries: src.Retries(),
-					View: run.View, Note: joinNotes(run.Note, note)})
+			if err = s.Store.SaveSeats(ctx, run.ID, run.Gen, seats); err == nil && note != "" {
+				var noted *store.SyncRun
+				if noted, err = s.Store.SavePage(ctx, run.ID, store.PageUpdate{Checkpoint: checkpointDone, Retries: src.Retries(),
+					View: run.View, Note: joinNotes(run.Note, note), Gen: run.Gen}); err == nil {
+					run = noted
+				}
 			}
 		}
 	}
@@ -143,6 +149,8 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	var throttled Throttled
 	switch {
 	case err == nil:
+	case errors.Is(err, store.ErrFenced):
+		return nil, err // another process holds the run now: it writes, this one stops
 	case ctx.Err() != nil || errors.Is(err, store.ErrSyncStopped):
 		status = store.RunStopped
 	case errors.As(err, &throttled) && throttled.RetryAfter() > 0:
@@ -151,7 +159,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 		status, errText = store.RunFailed, err.Error()
 		s.markRejected(context.WithoutCancel(ctx), connectionID, err)
 	}
-	finished, ferr := s.Store.FinishRun(context.WithoutCancel(ctx), run.ID, status, errText)
+	finished, ferr := s.Store.FinishRun(context.WithoutCancel(ctx), run.ID, run.Gen, status, errText)
 	if ferr != nil {
 		return nil, ferr
 	}
@@ -216,7 +224,7 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 			next = checkpointDone
 		}
 		saved, err := s.Store.SavePage(context.WithoutCancel(ctx), run.ID, store.PageUpdate{Users: f.page.Users, Checkpoint: next,
-			Retries: src.Retries(), Total: f.page.Total, View: f.page.View, Note: f.page.Note})
+			Retries: src.Retries(), Total: f.page.Total, View: f.page.View, Note: f.page.Note, Gen: run.Gen})
 		if err != nil {
 			return run, err
 		}

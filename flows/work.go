@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +43,8 @@ func (s *Syncer) Work(ctx context.Context, job store.SyncJob) error {
 		log.Info("sync done", "connection", job.ConnectionID, "users", run.Users, "pages", run.Pages, "retries", run.Retries)
 	case errors.Is(out, store.ErrSyncStopped), errors.Is(out, context.Canceled):
 		log.Info("sync stopped at a checkpoint", "connection", job.ConnectionID)
+	case errors.Is(out, store.ErrFenced):
+		log.Warn("sync taken over by another process while this one was away; this one stops without writing", "connection", job.ConnectionID)
 	default:
 		log.Warn("sync did not finish", "connection", job.ConnectionID, "err", out)
 	}
@@ -81,9 +84,12 @@ func WorkerID(kind string) string {
 }
 
 // RunWorker starts this process's sync worker: it runs due syncs (first,
-// manual, periodic, retries) until stopped. poll is how often it looks for
-// due jobs when idle (0: once a second).
-func (s *Syncer) RunWorker(ctx context.Context, id string, concurrency int, poll time.Duration, logger *slog.Logger) (store.Worker, error) {
-	return s.Store.RunWorker(ctx, store.WorkerConfig{ID: id, Concurrency: concurrency, Work: s.Work, Logger: logger,
-		RescueAfter: s.RescueAfter, PollInterval: poll})
+// manual, periodic, retries, takeovers) until stopped, and holds the
+// process's lease meanwhile. cfg.Work is the Syncer's; RescueAfter and
+// Lease default to the Syncer's.
+func (s *Syncer) RunWorker(ctx context.Context, cfg store.WorkerConfig) (store.Worker, error) {
+	cfg.Work = s.Work
+	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, s.RescueAfter)
+	cfg.Lease = cmp.Or(cfg.Lease, s.Lease)
+	return s.Store.RunWorker(ctx, cfg)
 }

@@ -151,7 +151,7 @@ func TestCopyIntoTheTeamStore(t *testing.T) {
 	if err != nil || got.Secret(SecretToken) != a.Secret(SecretToken) || got.CreatedBy != a.CreatedBy {
 		t.Fatalf("copied: %+v %v", got, err)
 	}
-	if jobs, _ := team.SyncJobs(ctx); len(jobs) != 2 {
+	if jobs := allJobs(t, team); len(jobs) != 2 {
 		t.Fatalf("%d first syncs queued in the team store", len(jobs))
 	}
 	// Again: both aliases are taken there; nothing more is written.

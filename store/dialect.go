@@ -28,12 +28,31 @@ type dialect struct {
 	// lockInit serializes opening (creating, migrating) across processes
 	// inside the opening transaction; "" when BEGIN already does.
 	lockInit string
+	// jobConnection is the connection id of a row of River's job table, as
+	// an expression its index (jobIndex) is built on: a connection's job is
+	// found by key, never by listing. Arguments that are not JSON give NULL
+	// (a damaged row belongs to no connection and breaks no lookup).
+	jobConnection string
+	// riverNow is the current time as River's job table stores it.
+	riverNow string
 }
 
-var sqliteDialect = dialect{name: "sqlite", migrations: migrations}
+var sqliteDialect = dialect{name: "sqlite", migrations: migrations,
+	// json_valid flags 10: JSON5 text or strictly valid JSONB (River keeps
+	// arguments as JSONB), so json_extract never fails on a damaged row.
+	jobConnection: `(CASE WHEN json_valid(args, 10) THEN json_extract(args, '$.connection_id') END)`,
+	riverNow:      `datetime('now', 'subsec')`}
 
 var postgresDialect = dialect{name: "postgres", migrations: pgMigrations, forUpdate: " FOR UPDATE",
-	lockInit: `SELECT pg_advisory_xact_lock(7061737)`}
+	lockInit:      `SELECT pg_advisory_xact_lock(7061737)`,
+	jobConnection: `(args->>'connection_id')`,
+	riverNow:      `now()`}
+
+// jobIndex is the index that finds a connection's sync job in River's table.
+// It is made after River's own migrations (which may rebuild the table).
+func (d dialect) jobIndex() string {
+	return `CREATE INDEX IF NOT EXISTS onramp_sync_job_by_connection ON river_job (` + d.jobConnection + `, state) WHERE kind = 'sync'`
+}
 
 // q rewrites a query's ? placeholders as the database wants them.
 func (s *sqlStore) q(query string) string {

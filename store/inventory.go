@@ -30,6 +30,10 @@ type SyncRun struct {
 	View       string `json:"view,omitempty"`  // admin | basic | saas
 	Note       string `json:"note,omitempty"`  // what is missing and why
 	Error      string `json:"error,omitempty"`
+	// Gen is the run's generation: BeginRun gives a new one to each holder
+	// (and a takeover fences the old one), and every write carries it, so a
+	// holder that lost the run (frozen, partitioned) writes nothing more.
+	Gen int64 `json:"-"`
 }
 
 // InventoryUser is one person (or bot) in a snapshot.
@@ -64,6 +68,7 @@ type PageUpdate struct {
 	Retries    int    // retries so far
 	Total      *int
 	View, Note string
+	Gen        int64 // the holder's generation (SyncRun.Gen)
 }
 
 // Inventory keeps sync runs and their snapshots beside the connections.
@@ -72,12 +77,13 @@ type Inventory interface {
 	// true), or starts a new one.
 	BeginRun(ctx context.Context, connectionID string) (*SyncRun, bool, error)
 	// SavePage stores a page of users and the run's checkpoint atomically:
-	// a run resumed after a crash neither loses nor duplicates a user.
+	// a run resumed after a crash neither loses nor duplicates a user. A
+	// write whose generation is not the run's fails with ErrFenced.
 	SavePage(ctx context.Context, runID int64, p PageUpdate) (*SyncRun, error)
-	SaveSeats(ctx context.Context, runID int64, seats []Seats) error
+	SaveSeats(ctx context.Context, runID, gen int64, seats []Seats) error
 	// FinishRun ends a run; a succeeded run becomes the latest snapshot and
 	// snapshots older than the last few are pruned.
-	FinishRun(ctx context.Context, runID int64, status, errText string) (*SyncRun, error)
+	FinishRun(ctx context.Context, runID, gen int64, status, errText string) (*SyncRun, error)
 	// Runs lists a connection's runs, newest first.
 	Runs(ctx context.Context, connectionID string, limit int) ([]SyncRun, error)
 	// LatestRuns returns each connection's newest run.

@@ -30,23 +30,23 @@ func testSyncRunsAndSnapshots(t *testing.T, opts Options) {
 		t.Fatalf("begin: %+v %v %v", run, resumed, err)
 	}
 	total := 5
-	run, err = s.SavePage(ctx, run.ID, PageUpdate{Users: users(1, 2, 3), Checkpoint: "page2", Total: &total, View: "admin"})
+	run, err = s.SavePage(ctx, run.ID, PageUpdate{Users: users(1, 2, 3), Checkpoint: "page2", Total: &total, View: "admin", Gen: run.Gen})
 	if err != nil || run.Users != 3 || run.Pages != 1 || run.Checkpoint != "page2" || *run.Total != 5 {
 		t.Fatalf("page 1: %+v %v", run, err)
 	}
 	// Interrupted: the next begin resumes the same run from its checkpoint.
-	s.FinishRun(ctx, run.ID, RunStopped, "")
+	s.FinishRun(ctx, run.ID, run.Gen, RunStopped, "")
 	again, resumed, _ := s.BeginRun(ctx, c.ID)
 	if !resumed || again.ID != run.ID || again.Checkpoint != "page2" {
 		t.Fatalf("resume: %+v %v", again, resumed)
 	}
 	// A page delivered twice (crash between fetch and save) adds nobody twice.
-	run, _ = s.SavePage(ctx, run.ID, PageUpdate{Users: users(3, 4, 5), Checkpoint: ""})
+	run, _ = s.SavePage(ctx, run.ID, PageUpdate{Users: users(3, 4, 5), Checkpoint: "", Gen: again.Gen})
 	if run.Users != 5 {
 		t.Fatalf("users %d, want 5", run.Users)
 	}
-	s.SaveSeats(ctx, run.ID, []Seats{{Scope: "license", Plan: "ultimate", Seats: &total, Used: &total}})
-	done, _ := s.FinishRun(ctx, run.ID, RunSucceeded, "")
+	s.SaveSeats(ctx, run.ID, run.Gen, []Seats{{Scope: "license", Plan: "ultimate", Seats: &total, Used: &total}})
+	done, _ := s.FinishRun(ctx, run.ID, run.Gen, RunSucceeded, "")
 	if done.FinishedAt == nil || done.Status != RunSucceeded {
 		t.Fatalf("finish: %+v", done)
 	}
@@ -66,8 +66,8 @@ func testSyncRunsAndSnapshots(t *testing.T, opts Options) {
 	// Old snapshots are pruned; deleting the connection deletes its runs.
 	for range 8 {
 		r, _, _ := s.BeginRun(ctx, c.ID)
-		s.SavePage(ctx, r.ID, PageUpdate{Users: users(1)})
-		s.FinishRun(ctx, r.ID, RunSucceeded, "")
+		s.SavePage(ctx, r.ID, PageUpdate{Users: users(1), Gen: r.Gen})
+		s.FinishRun(ctx, r.ID, r.Gen, RunSucceeded, "")
 	}
 	if runs, _ := s.Runs(ctx, c.ID, 100); len(runs) != keepSnapshots+2 {
 		t.Fatalf("kept %d runs", len(runs))
@@ -119,10 +119,10 @@ func testInventoryRowsGoWithTheirRun(t *testing.T, opts Options) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: users(0), Checkpoint: "1"}); err != nil {
+		if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: users(0), Checkpoint: "1", Gen: run.Gen}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.FinishRun(ctx, run.ID, RunSucceeded, ""); err != nil {
+		if _, err := s.FinishRun(ctx, run.ID, run.Gen, RunSucceeded, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -152,7 +152,7 @@ func testInventoryRowsGoWithTheirRun(t *testing.T, opts Options) {
 		go func() {
 			defer close(done)
 			for p := 0; ; p++ {
-				if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: users(p * 50), Checkpoint: fmt.Sprint(p)}); err != nil {
+				if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: users(p * 50), Checkpoint: fmt.Sprint(p), Gen: run.Gen}); err != nil {
 					if !errors.Is(err, ErrNotFound) {
 						t.Errorf("save after delete: %v", err)
 					}

@@ -25,6 +25,10 @@ type SyncArgs struct {
 	ConnectionID string `json:"connection_id" river:"unique"`
 	// Reason is why the sync was asked for: first, manual, periodic.
 	Reason string `json:"reason,omitempty"`
+	// Takeovers counts the holders that died running this sync; TakenFrom
+	// names the last. Neither counts as the sync failing.
+	Takeovers int    `json:"takeovers,omitempty"`
+	TakenFrom string `json:"taken_over_from,omitempty"`
 }
 
 // Kind is River's name for the job.
@@ -50,13 +54,14 @@ const syncMaxAttempts = 7
 
 // syncInsertOpts: manual and first syncs go before periodic ones; one job
 // per connection among those not finished (completed, cancelled and
-// discarded ones do not count).
-func syncInsertOpts(reason string, at time.Time) *river.InsertOpts {
+// discarded ones do not count). queue is SyncQueue, or the own queue of an
+// `onramp sync` process (its job and no other).
+func syncInsertOpts(reason string, at time.Time, queue string) *river.InsertOpts {
 	priority := 1
 	if reason == ReasonPeriodic {
 		priority = 2
 	}
-	return &river.InsertOpts{Queue: SyncQueue, Priority: priority, MaxAttempts: syncMaxAttempts, ScheduledAt: at,
+	return &river.InsertOpts{Queue: queue, Priority: priority, MaxAttempts: syncMaxAttempts, ScheduledAt: at,
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable,
 			rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
 }
@@ -83,6 +88,28 @@ type SyncJob struct {
 	Worker string `json:"worker,omitempty"`
 	// LastError is the last attempt's error, for "retrying because …".
 	LastError string `json:"last_error,omitempty"`
+	// HolderGone: the job is running on a process whose lease lapsed (or
+	// whose pid is gone, on this host); a live worker takes it over.
+	HolderGone bool `json:"holder_gone,omitempty"`
+	// Takeovers and TakenFrom: see SyncArgs.
+	Takeovers int    `json:"takeovers,omitempty"`
+	TakenFrom string `json:"taken_over_from,omitempty"`
+	// Damaged says why the job's row cannot be read (its arguments); such a
+	// row is shown on its connection and skipped by everyone else.
+	Damaged string `json:"damaged,omitempty"`
+	// Queue is the queue it waits in: SyncQueue, or an `onramp sync`
+	// process's own.
+	Queue string `json:"-"`
+}
+
+// SyncClaim is what ClaimSync did.
+type SyncClaim struct {
+	Job SyncJob
+	// RunningOn names the live process that runs the sync (it was left to
+	// it: follow it); "" when the job is now in the claimer's queue.
+	RunningOn string
+	// TookOverFrom names the process, gone, whose sync was taken over.
+	TookOverFrom string
 }
 
 // Jobs is the store's durable job queue.
@@ -91,8 +118,17 @@ type Jobs interface {
 	// waiting one (scheduled, snoozed, retrying) brought forward. A running
 	// one stays as it is.
 	EnqueueSync(ctx context.Context, connectionID string) (*SyncJob, error)
-	// SyncJobs lists every unfinished sync job, by connection.
-	SyncJobs(ctx context.Context) (map[string]SyncJob, error)
+	// SyncJob is the connection's unfinished sync job, found by key; nil
+	// when it has none.
+	SyncJob(ctx context.Context, connectionID string) (*SyncJob, error)
+	// SyncJobsOf gives the unfinished sync jobs of these connections (those
+	// a page shows), by connection, found by key.
+	SyncJobsOf(ctx context.Context, connectionIDs []string) (map[string]SyncJob, error)
+	// ClaimSync makes the connection's sync this worker's (queue is its
+	// Worker.Queue): a waiting job is moved to queue and made due, a
+	// running one whose holder is gone is taken over into queue, one whose
+	// holder lives is left to it (SyncClaim.RunningOn).
+	ClaimSync(ctx context.Context, connectionID, queue string) (*SyncClaim, error)
 	// StopSync stops the connection's sync: a running one at its next
 	// checkpoint (whichever process runs it), a waiting one at once. Its
 	// next periodic sync stays scheduled.
@@ -102,8 +138,11 @@ type Jobs interface {
 	// SetSchedule sets how often the connection is synced again (0: never)
 	// and reschedules its next periodic sync.
 	SetSchedule(ctx context.Context, connectionID string, every time.Duration) error
-	// RunWorker starts working sync jobs in this process until Stop.
+	// RunWorker starts working sync jobs in this process until Stop, and
+	// holds the process's lease meanwhile.
 	RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, error)
+	// Processes lists the processes that run jobs, with their leases.
+	Processes(ctx context.Context) ([]Process, error)
 }
 
 // WorkerConfig configures a process's sync worker.
@@ -124,18 +163,38 @@ type WorkerConfig struct {
 	// default; dedicated workers poll faster, so a freed slot is filled at
 	// once when other workers took the jobs its last fetch hoped for).
 	PollInterval time.Duration
-	// RescueAfter is how long a job may stay running before it counts as
-	// abandoned (its worker died) and is run again; one hour by default,
-	// well beyond a sync's slice (syncs longer than that run in slices,
-	// each ending at a checkpoint).
+	// RescueAfter is how long a job may stay running on a live process
+	// before River's rescuer takes it for stuck and runs it again; one hour
+	// by default, well beyond a sync's slice. A dead process's jobs are
+	// taken over much sooner, by its lease (Lease).
 	RescueAfter time.Duration
+	// Lease is how long this process's lease lasts without renewal (15 s by
+	// default; renewed five times as often): past it, its running syncs are
+	// taken over by any live worker.
+	Lease time.Duration
+	// Private gives the worker a queue of its own (Worker.Queue): it runs
+	// the jobs ClaimSync puts there and no other (`onramp sync ALIAS`).
+	Private bool
 }
 
 // Worker is a running sync worker.
 type Worker interface {
 	// Stop stops fetching and cancels running syncs, which stop at a
-	// checkpoint and go back to the queue; it returns when they have.
+	// checkpoint and go back to the shared queue at once (not counted as an
+	// attempt); it returns when they have, and gives up the lease.
 	Stop(ctx context.Context) error
+	// Queue is the queue the worker takes jobs from.
+	Queue() string
+}
+
+// Process is one process that runs jobs, as its lease says.
+type Process struct {
+	ID      string    `json:"id"` // "worker@host:pid", as jobs name it
+	Kind    string    `json:"kind"`
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Started time.Time `json:"started"`
+	Until   time.Time `json:"until"`
 }
 
 // ErrSyncStopped: the sync stopped at a checkpoint because someone asked
@@ -181,10 +240,14 @@ func nextPeriodic(now time.Time, every time.Duration) time.Time {
 	return now.Add(every + time.Duration(rand.Float64()*0.1*float64(every)))
 }
 
-// syncJobOf says a River job row in onramp's words.
-func syncJobOf(row *rivertype.JobRow, args SyncArgs) SyncJob {
-	j := SyncJob{ID: row.ID, ConnectionID: args.ConnectionID, Reason: args.Reason, At: row.ScheduledAt,
-		Attempt: row.Attempt, MaxAttempts: row.MaxAttempts}
+// syncJobOf says a River job row of connection conn in onramp's words.
+func syncJobOf(row *rivertype.JobRow, conn string) SyncJob {
+	j := SyncJob{ID: row.ID, ConnectionID: conn, At: row.ScheduledAt, Attempt: row.Attempt, MaxAttempts: row.MaxAttempts, Queue: row.Queue}
+	if args, err := argsOf(row); err != nil {
+		j.Damaged = fmt.Sprintf("job %d's arguments cannot be read (%v)", row.ID, err)
+	} else {
+		j.Reason, j.Takeovers, j.TakenFrom = args.Reason, args.Takeovers, args.TakenFrom
+	}
 	if n := len(row.AttemptedBy); n > 0 {
 		j.Worker = row.AttemptedBy[n-1]
 	}

@@ -10,14 +10,30 @@ import (
 
 func onlyJob(t *testing.T, s *sqlStore, id string) *SyncJob {
 	t.Helper()
-	jobs, err := s.SyncJobs(context.Background())
+	j, err := s.SyncJob(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j, ok := jobs[id]; ok {
-		return &j
+	return j
+}
+
+// allJobs gives the unfinished sync job of every connection, by key.
+func allJobs(t testing.TB, s Backend) map[string]SyncJob {
+	t.Helper()
+	ctx := context.Background()
+	conns, err := s.List(ctx, ListOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return nil
+	ids := make([]string, len(conns))
+	for i := range conns {
+		ids[i] = conns[i].ID
+	}
+	jobs, err := s.SyncJobsOf(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jobs
 }
 
 // A connection and its first sync are one commit: a connection that fails
@@ -44,8 +60,7 @@ func testCreateEnqueuesTheFirstSyncInItsTransaction(t *testing.T, opts Options) 
 	if err := s.Create(ctx, dup); !errors.Is(err, ErrAliasTaken) {
 		t.Fatal(err)
 	}
-	jobs, _ := s.SyncJobs(ctx)
-	if len(jobs) != 1 {
+	if jobs := allJobs(t, s); len(jobs) != 1 {
 		t.Fatalf("%d jobs after a failed create", len(jobs))
 	}
 }

@@ -100,6 +100,21 @@ var migrations = []string{
 	// 7: nothing here; PostgreSQL's inventory rows lose their foreign key
 	// (pgMigrations), SQLite's keep it.
 	`SELECT 1;`,
+	// 8: liveness. Every process that runs syncs holds a lease it renews
+	// (who it is, until when); a run carries the generation of its holder,
+	// so a holder that lost the run finds its writes refused. (The index
+	// that finds a connection's job in River's table is made after River's
+	// own migrations: ensureJobIndex.)
+	`CREATE TABLE process_leases (
+		id         TEXT PRIMARY KEY,
+		kind       TEXT NOT NULL,
+		host       TEXT NOT NULL,
+		pid        INTEGER NOT NULL,
+		queue      TEXT NOT NULL DEFAULT '',
+		started_ms INTEGER NOT NULL,
+		until_ms   INTEGER NOT NULL
+	);
+	ALTER TABLE sync_runs ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // SchemaVersion is the version this build writes.

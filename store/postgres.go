@@ -9,9 +9,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 )
 
@@ -117,6 +120,17 @@ var pgMigrations = []string{
 	// per-row trigger was a third of the cost of writing a page; deleting
 	// runs deletes their rows (deleteRunRows).
 	`ALTER TABLE inventory_users DROP CONSTRAINT IF EXISTS inventory_users_run_id_fkey;`,
+	// 8: liveness: process leases and run generations (see migrations).
+	`CREATE TABLE process_leases (
+		id         TEXT PRIMARY KEY,
+		kind       TEXT NOT NULL,
+		host       TEXT NOT NULL,
+		pid        INTEGER NOT NULL,
+		queue      TEXT NOT NULL DEFAULT '',
+		started_ms BIGINT NOT NULL,
+		until_ms   BIGINT NOT NULL
+	);
+	ALTER TABLE sync_runs ADD COLUMN gen BIGINT NOT NULL DEFAULT 0;`,
 }
 
 // pgStatementTimeout bounds every statement, so a stuck query (a lock held
@@ -189,8 +203,35 @@ func openPostgres(ctx context.Context, opts Options) (*sqlStore, error) {
 		db.Close()
 		return nil, err
 	}
+	q.newWorkerClient = func(rc *river.Config, conns int) (workerClient, func(), error) {
+		return pgxWorkerClient(ctx, cfg, rc, conns)
+	}
 	s.riverQueue = q
 	return s, nil
+}
+
+// pgxWorkerClient is a River client that works jobs through River's pgx
+// driver on a pool of its own: it LISTENs for new jobs (the store's inserts,
+// on database/sql, notify in their transaction), so a sync starts without
+// waiting for a poll. Its pool holds the jobs' connections, the listener's
+// and the fetcher's.
+func pgxWorkerClient(ctx context.Context, cfg *pgx.ConnConfig, rc *river.Config, conns int) (workerClient, func(), error) {
+	pc, err := pgxpool.ParseConfig("")
+	if err != nil {
+		return nil, nil, err
+	}
+	pc.ConnConfig = cfg.Copy()
+	pc.MaxConns = int32(conns + 4)
+	pool, err := pgxpool.NewWithConfig(context.WithoutCancel(ctx), pc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("job queue pool: %w", err)
+	}
+	c, err := river.NewClient(riverpgxv5.New(pool), rc)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return c, pool.Close, nil
 }
 
 // migrateRiverPostgres runs River's migrations with its own migrator, one
@@ -211,7 +252,10 @@ func migrateRiverPostgres(ctx context.Context, db *sql.DB, driver *riverdatabase
 	if err != nil {
 		return err
 	}
-	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if _, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, postgresDialect.jobIndex())
 	return err
 }
 

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -16,15 +16,26 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// riverQueue is the store's River side, on either database (both reach
-// River through database/sql): an insert-only client that enqueues inside
-// the store's own transactions, and worker clients on demand. The store
-// keeps the two columns River does not (a connection's schedule and its
-// stop request).
+// riverQueue is the store's River side, on either database: an insert-only
+// client on database/sql that enqueues inside the store's own transactions,
+// and worker clients on demand (PostgreSQL's on River's pgx driver, which
+// listens for new jobs). The store keeps what River does not: a
+// connection's schedule and stop request, the leases of the processes that
+// run jobs, and the index that finds a connection's job by key.
 type riverQueue struct {
 	s      *sqlStore
 	driver riverdriver.Driver[*sql.Tx]
 	client *river.Client[*sql.Tx]
+	// newWorkerClient makes a client that works jobs (per database) with
+	// room for conns jobs at once, and what closes it after its stop.
+	newWorkerClient func(cfg *river.Config, conns int) (workerClient, func(), error)
+}
+
+// workerClient is what RunWorker needs of a River client, whichever its
+// driver's transaction type.
+type workerClient interface {
+	Start(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
 }
 
 func newRiverQueue(s *sqlStore, driver riverdriver.Driver[*sql.Tx]) (*riverQueue, error) {
@@ -32,7 +43,14 @@ func newRiverQueue(s *sqlStore, driver riverdriver.Driver[*sql.Tx]) (*riverQueue
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	return &riverQueue{s: s, driver: driver, client: c}, nil
+	q := &riverQueue{s: s, driver: driver, client: c}
+	q.newWorkerClient = func(cfg *river.Config, _ int) (workerClient, func(), error) {
+		// SQLite has no notifications worth their cost: workers poll.
+		cfg.PollOnly = true
+		c, err := river.NewClient(driver, cfg)
+		return c, func() {}, err
+	}
+	return q, nil
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -40,24 +58,201 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 var unfinished = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
 	rivertype.JobStateRetryable, rivertype.JobStateScheduled}
 
-// enqueueTx asks for a sync inside the caller's transaction: a new job, or
-// the connection's waiting one brought forward (a running one stays).
-func (q *riverQueue) enqueueTx(ctx context.Context, tx *sql.Tx, id, reason string) (*SyncJob, error) {
-	res, err := q.client.InsertTx(ctx, tx, SyncArgs{ConnectionID: id, Reason: reason}, syncInsertOpts(reason, time.Time{}))
-	if err != nil {
-		return nil, fmt.Errorf("enqueue sync: %w", err)
+// unfinishedSQL is unfinished as an SQL list.
+const unfinishedSQL = `('available', 'pending', 'running', 'retryable', 'scheduled')`
+
+// waitingSQL are the states of a job that no process runs yet.
+const waitingSQL = `('available', 'pending', 'retryable', 'scheduled')`
+
+// jobIDsOf finds the unfinished sync jobs of the connections, by key (the
+// index on the connection id), oldest first.
+func (q *riverQueue) jobIDsOf(ctx context.Context, db querier, ids []string) (map[string][]int64, error) {
+	out := map[string][]int64{}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := q.s.query(ctx, db, `SELECT id, `+q.s.d.jobConnection+` FROM river_job WHERE kind = 'sync' AND `+
+			q.s.d.jobConnection+` IN (`+marks+`) AND state IN `+unfinishedSQL+` ORDER BY id`, args...)
+		if err != nil {
+			return nil, q.s.wrap("find sync jobs", err)
+		}
+		for rows.Next() {
+			var id int64
+			var conn string
+			if err := rows.Scan(&id, &conn); err != nil {
+				rows.Close()
+				return nil, q.s.wrap("find sync jobs", err)
+			}
+			out[conn] = append(out[conn], id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, q.s.wrap("find sync jobs", err)
+		}
 	}
-	row := res.Job
-	if res.UniqueSkippedAsDuplicate && (row.State == rivertype.JobStateScheduled || row.State == rivertype.JobStateRetryable) {
-		if row, err = q.client.JobRetryTx(ctx, tx, row.ID); err != nil {
+	return out, nil
+}
+
+// jobsByID reads job rows through River (its decoding of each database's
+// columns), in tx when given.
+func (q *riverQueue) jobsByID(ctx context.Context, tx *sql.Tx, ids []int64) ([]*rivertype.JobRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	params := river.NewJobListParams().IDs(ids...).First(len(ids))
+	var res *river.JobListResult
+	var err error
+	if tx != nil {
+		res, err = q.client.JobListTx(ctx, tx, params)
+	} else {
+		res, err = q.client.JobList(ctx, params)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read sync jobs: %w", err)
+	}
+	return res.Jobs, nil
+}
+
+// jobTx finds the connection's unfinished job inside tx; nil when none.
+// Were there several (a damaged table), the running one, else the newest.
+func (q *riverQueue) jobTx(ctx context.Context, tx *sql.Tx, id string) (*rivertype.JobRow, error) {
+	found, err := q.jobIDsOf(ctx, tx, []string{id})
+	if err != nil || len(found[id]) == 0 {
+		return nil, err
+	}
+	rows, err := q.jobsByID(ctx, tx, found[id])
+	if err != nil {
+		return nil, err
+	}
+	return pickJob(rows), nil
+}
+
+// pickJob chooses a connection's job among its unfinished rows: the running
+// one, else the newest.
+func pickJob(rows []*rivertype.JobRow) *rivertype.JobRow {
+	var pick *rivertype.JobRow
+	for _, r := range rows {
+		if pick == nil || r.State == rivertype.JobStateRunning || (pick.State != rivertype.JobStateRunning && r.ID > pick.ID) {
+			pick = r
+		}
+	}
+	return pick
+}
+
+// SyncJobsOf implements Jobs.
+func (q *riverQueue) SyncJobsOf(ctx context.Context, connectionIDs []string) (map[string]SyncJob, error) {
+	found, err := q.jobIDsOf(ctx, q.s.db, connectionIDs)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, list := range found {
+		ids = append(ids, list...)
+	}
+	rows, err := q.jobsByID(ctx, nil, ids)
+	if err != nil {
+		return nil, err
+	}
+	byConn := map[string][]*rivertype.JobRow{}
+	for conn, list := range found {
+		for _, r := range rows {
+			for _, id := range list {
+				if r.ID == id {
+					byConn[conn] = append(byConn[conn], r)
+				}
+			}
+		}
+	}
+	leases, err := q.s.leasesOf(ctx, q.s.db, holders(rows))
+	if err != nil {
+		return nil, err
+	}
+	now := q.s.now()
+	out := make(map[string]SyncJob, len(byConn))
+	for conn, list := range byConn {
+		row := pickJob(list)
+		j := syncJobOf(row, conn)
+		if row.State == rivertype.JobStateRunning {
+			j.HolderGone = !leases.alive(j.Worker, row.AttemptedAt, now)
+		}
+		out[conn] = j
+	}
+	return out, nil
+}
+
+// SyncJob implements Jobs.
+func (q *riverQueue) SyncJob(ctx context.Context, connectionID string) (*SyncJob, error) {
+	jobs, err := q.SyncJobsOf(ctx, []string{connectionID})
+	if j, ok := jobs[connectionID]; ok && err == nil {
+		return &j, nil
+	}
+	return nil, err
+}
+
+func holders(rows []*rivertype.JobRow) []string {
+	var out []string
+	for _, r := range rows {
+		if r.State == rivertype.JobStateRunning && len(r.AttemptedBy) > 0 {
+			out = append(out, r.AttemptedBy[len(r.AttemptedBy)-1])
+		}
+	}
+	return out
+}
+
+// enqueueTx asks for a sync inside the caller's transaction: a new job, or
+// the connection's waiting one brought forward (a running one stays), in
+// queue (SyncQueue, or an `onramp sync` process's own).
+func (q *riverQueue) enqueueTx(ctx context.Context, tx *sql.Tx, id, reason, queue string) (*rivertype.JobRow, error) {
+	row, err := q.jobTx(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if row != nil && row.State != rivertype.JobStateRunning {
+		if _, damaged := argsOf(row); damaged != nil {
+			// A row whose arguments cannot be read: it is replaced.
+			if _, err := q.client.JobCancelTx(ctx, tx, row.ID); err != nil {
+				return nil, fmt.Errorf("cancel a damaged sync job: %w", err)
+			}
+			row = nil
+		}
+	}
+	switch {
+	case row == nil:
+		res, err := q.client.InsertTx(ctx, tx, SyncArgs{ConnectionID: id, Reason: reason}, syncInsertOpts(reason, time.Time{}, queue))
+		if err != nil {
+			return nil, fmt.Errorf("enqueue sync: %w", err)
+		}
+		row = res.Job
+	case row.State != rivertype.JobStateRunning:
+		if err := q.moveTx(ctx, tx, row.ID, queue, true); err != nil {
+			return nil, err
+		}
+		if row, err = q.client.JobGetTx(ctx, tx, row.ID); err != nil {
 			return nil, fmt.Errorf("bring the sync forward: %w", err)
 		}
 	}
 	if err := q.s.setSyncTx(ctx, tx, id, nil, ptr(false)); err != nil {
 		return nil, err
 	}
-	j := syncJobOf(row, SyncArgs{ConnectionID: id, Reason: reason})
-	return &j, nil
+	return row, nil
+}
+
+// moveTx puts a waiting job in queue, due now when now is set. River has no
+// call for either; the columns are River's documented ones.
+func (q *riverQueue) moveTx(ctx context.Context, tx *sql.Tx, jobID int64, queue string, now bool) error {
+	set := `queue = ?`
+	if now {
+		set += `, state = 'available', scheduled_at = ` + q.s.d.riverNow
+	}
+	if _, err := q.s.exec(ctx, tx, `UPDATE river_job SET `+set+` WHERE id = ? AND state IN `+waitingSQL, queue, jobID); err != nil {
+		return q.s.wrap("move the sync job", err)
+	}
+	return nil
 }
 
 // EnqueueSync implements Jobs.
@@ -67,11 +262,83 @@ func (q *riverQueue) EnqueueSync(ctx context.Context, id string) (*SyncJob, erro
 		if _, found, err := q.s.scheduleTx(ctx, tx, id); err != nil || !found {
 			return cmpErr(err, fmt.Errorf("%w: id %s", ErrNotFound, id))
 		}
-		var err error
-		j, err = q.enqueueTx(ctx, tx, id, ReasonManual)
+		row, err := q.enqueueTx(ctx, tx, id, ReasonManual, SyncQueue)
+		if err == nil {
+			sj := syncJobOf(row, id)
+			j = &sj
+		}
 		return err
 	})
 	return j, err
+}
+
+// ClaimSync implements Jobs.
+func (q *riverQueue) ClaimSync(ctx context.Context, id, queue string) (*SyncClaim, error) {
+	var claim *SyncClaim
+	err := q.s.write(ctx, func(tx *sql.Tx) error {
+		if _, found, err := q.s.scheduleTx(ctx, tx, id); err != nil || !found {
+			return cmpErr(err, fmt.Errorf("%w: id %s", ErrNotFound, id))
+		}
+		row, err := q.jobTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		claim = &SyncClaim{}
+		if row != nil && row.State == rivertype.JobStateRunning {
+			j := syncJobOf(row, id)
+			leases, err := q.s.leasesOf(ctx, tx, []string{j.Worker})
+			if err != nil {
+				return err
+			}
+			if leases.alive(j.Worker, row.AttemptedAt, q.s.now()) {
+				claim.RunningOn = j.Worker // followed, not taken
+				claim.Job = j
+				return nil
+			}
+			claim.TookOverFrom = j.Worker
+			if _, err := q.takeOverTx(ctx, tx, row, queue); err != nil {
+				return err
+			}
+		}
+		row, err = q.enqueueTx(ctx, tx, id, ReasonManual, queue)
+		if err == nil {
+			claim.Job = syncJobOf(row, id)
+		}
+		return err
+	})
+	return claim, err
+}
+
+// takeOverTx ends the job row of a holder that is gone and gives its
+// connection a new job, due now in queue, resuming from the checkpoint. A
+// new row rather than the same one made available: the old holder, should
+// it wake, finds its row finished and changes nothing (River's completer
+// only touches running rows), and its run writes are fenced (the run's
+// generation moves on here). The attempt is not counted as a failure.
+func (q *riverQueue) takeOverTx(ctx context.Context, tx *sql.Tx, row *rivertype.JobRow, queue string) (bool, error) {
+	res, err := q.s.exec(ctx, tx, `UPDATE river_job SET state = 'cancelled', finalized_at = `+q.s.d.riverNow+
+		` WHERE id = ? AND state = 'running'`, row.ID)
+	if err != nil {
+		return false, q.s.wrap("take over a sync", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil // another process took it over first, or it ended
+	}
+	var args SyncArgs
+	if err := json.Unmarshal(row.EncodedArgs, &args); err != nil || args.ConnectionID == "" {
+		return true, nil // a damaged row: ended, nothing to resume
+	}
+	if _, err := q.s.exec(ctx, tx, `UPDATE sync_runs SET gen = gen + 1 WHERE connection_id = ? AND status = ?`, args.ConnectionID, RunRunning); err != nil {
+		return false, q.s.wrap("fence the sync run", err)
+	}
+	args.Takeovers++
+	if n := len(row.AttemptedBy); n > 0 {
+		args.TakenFrom = row.AttemptedBy[n-1]
+	}
+	if _, err := q.client.InsertTx(ctx, tx, args, syncInsertOpts(ReasonManual, time.Time{}, queue)); err != nil {
+		return false, fmt.Errorf("resume the sync taken over: %w", err)
+	}
+	return true, nil
 }
 
 func cmpErr(err, otherwise error) error {
@@ -82,47 +349,6 @@ func cmpErr(err, otherwise error) error {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// SyncJobs implements Jobs.
-func (q *riverQueue) SyncJobs(ctx context.Context) (map[string]SyncJob, error) {
-	out := map[string]SyncJob{}
-	params := river.NewJobListParams().Kinds(SyncArgs{}.Kind()).States(unfinished...).First(10000)
-	res, err := q.client.JobList(ctx, params)
-	if err != nil {
-		return nil, fmt.Errorf("list sync jobs: %w", err)
-	}
-	for _, row := range res.Jobs {
-		args, err := argsOf(row)
-		if err != nil {
-			continue
-		}
-		if cur, ok := out[args.ConnectionID]; !ok || cur.State != JobRunning {
-			out[args.ConnectionID] = syncJobOf(row, args)
-		}
-	}
-	return out, nil
-}
-
-func argsOf(row *rivertype.JobRow) (SyncArgs, error) {
-	var a SyncArgs
-	err := json.Unmarshal(row.EncodedArgs, &a)
-	return a, err
-}
-
-// jobTx finds the connection's unfinished job inside tx; nil when none.
-func (q *riverQueue) jobTx(ctx context.Context, tx *sql.Tx, id string) (*rivertype.JobRow, error) {
-	params := river.NewJobListParams().Kinds(SyncArgs{}.Kind()).States(unfinished...).First(10000)
-	res, err := q.client.JobListTx(ctx, tx, params)
-	if err != nil {
-		return nil, fmt.Errorf("list sync jobs: %w", err)
-	}
-	for _, row := range res.Jobs {
-		if a, err := argsOf(row); err == nil && a.ConnectionID == id {
-			return row, nil
-		}
-	}
-	return nil, nil
-}
 
 // StopSync implements Jobs.
 func (q *riverQueue) StopSync(ctx context.Context, id string) error {
@@ -136,8 +362,28 @@ func (q *riverQueue) StopSync(ctx context.Context, id string) error {
 			return err
 		}
 		if row.State == rivertype.JobStateRunning {
-			// Its worker, in whatever process, reads this between pages.
-			return q.s.setSyncTx(ctx, tx, id, nil, ptr(true))
+			holder := syncJobOf(row, id).Worker
+			leases, err := q.s.leasesOf(ctx, tx, []string{holder})
+			if err != nil {
+				return err
+			}
+			if leases.alive(holder, row.AttemptedAt, q.s.now()) {
+				// Its worker, in whatever process, reads this between pages.
+				return q.s.setSyncTx(ctx, tx, id, nil, ptr(true))
+			}
+			// Its holder is gone: the sync stops here, at its checkpoint.
+			if _, err := q.s.exec(ctx, tx, `UPDATE river_job SET state = 'cancelled', finalized_at = `+q.s.d.riverNow+
+				` WHERE id = ? AND state = 'running'`, row.ID); err != nil {
+				return q.s.wrap("stop the sync", err)
+			}
+			if _, err := q.s.exec(ctx, tx, `UPDATE sync_runs SET status = ?, gen = gen + 1 WHERE connection_id = ? AND status = ?`,
+				RunStopped, id, RunRunning); err != nil {
+				return q.s.wrap("stop the sync run", err)
+			}
+			if err := q.s.setSyncTx(ctx, tx, id, nil, ptr(false)); err != nil {
+				return err
+			}
+			return q.schedulePeriodicTx(ctx, tx, id, every)
 		}
 		if args, _ := argsOf(row); args.Reason == ReasonPeriodic && row.State == rivertype.JobStateScheduled && !snoozed(row) {
 			return nil // only the next periodic sync is waiting: nothing runs
@@ -147,6 +393,12 @@ func (q *riverQueue) StopSync(ctx context.Context, id string) error {
 		}
 		return q.schedulePeriodicTx(ctx, tx, id, every)
 	})
+}
+
+func argsOf(row *rivertype.JobRow) (SyncArgs, error) {
+	var a SyncArgs
+	err := json.Unmarshal(row.EncodedArgs, &a)
+	return a, err
 }
 
 // cancelTx cancels the connection's unfinished sync job (it is being
@@ -167,7 +419,7 @@ func (q *riverQueue) schedulePeriodicTx(ctx context.Context, tx *sql.Tx, id stri
 	if every <= 0 {
 		return nil
 	}
-	_, err := q.client.InsertTx(ctx, tx, SyncArgs{ConnectionID: id, Reason: ReasonPeriodic}, syncInsertOpts(ReasonPeriodic, nextPeriodic(time.Now(), every)))
+	_, err := q.client.InsertTx(ctx, tx, SyncArgs{ConnectionID: id, Reason: ReasonPeriodic}, syncInsertOpts(ReasonPeriodic, nextPeriodic(time.Now(), every), SyncQueue))
 	if err != nil {
 		return fmt.Errorf("schedule the next sync: %w", err)
 	}
@@ -203,76 +455,43 @@ func (q *riverQueue) SetSchedule(ctx context.Context, id string, every time.Dura
 	})
 }
 
-// RunWorker implements Jobs.
-func (q *riverQueue) RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, error) {
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
-	}
-	if cfg.RescueAfter <= 0 {
-		cfg.RescueAfter = time.Hour
-	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = discardLogger()
-	}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &syncWorker{q: q, work: cfg.Work, rescueAfter: cfg.RescueAfter})
-	client, err := river.NewClient(q.driver, &river.Config{
-		ID:      cfg.ID,
-		Queues:  map[string]river.QueueConfig{SyncQueue: {MaxWorkers: cfg.Concurrency}},
-		Workers: workers,
-		// A sync runs in slices, each ending at a checkpoint well within
-		// RescueAfter; a job running longer than that has lost its worker
-		// (River's rescuer only looks at jobs past their timeout), and is
-		// run again at once, from its checkpoint, by another.
-		JobTimeout: cfg.RescueAfter, RescueStuckJobsAfter: cfg.RescueAfter,
-		RetryPolicy: syncRetryPolicy{}, MaxAttempts: syncMaxAttempts,
-		// Poll for jobs: neither driver has cheap notifications (SQLite
-		// polls a table for them; database/sql has no LISTEN).
-		Logger: logger, PollOnly: true, FetchPollInterval: cmp.Or(cfg.PollInterval, time.Second),
-		// River waits 100 ms between fetches by default: at most ten
-		// fetches a second caps a worker near 40 short jobs a second.
-		FetchCooldown: 10 * time.Millisecond,
-	})
+// finishJobTx completes a running job in the caller's transaction (River's
+// JobCompleteTx, which needs the client of the same transaction type; the
+// worker client may be pgx's). River's completer, after Work returns, then
+// finds the row finished and leaves it. false when the row was no longer
+// running (taken over, cancelled).
+func (q *riverQueue) finishJobTx(ctx context.Context, tx *sql.Tx, jobID int64) (bool, error) {
+	res, err := q.s.exec(ctx, tx, `UPDATE river_job SET state = 'completed', finalized_at = `+q.s.d.riverNow+
+		` WHERE id = ? AND state = 'running'`, jobID)
 	if err != nil {
-		return nil, fmt.Errorf("sync worker: %w", err)
+		return false, q.s.wrap("complete the sync", err)
 	}
-	if err := client.Start(ctx); err != nil {
-		return nil, fmt.Errorf("start the sync worker: %w", err)
-	}
-	return riverWorker{client}, nil
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
-
-type riverWorker struct{ c *river.Client[*sql.Tx] }
-
-func (w riverWorker) Stop(ctx context.Context) error { return w.c.StopAndCancel(ctx) }
 
 // syncWorker runs sync jobs with the work function, and turns its outcome
 // into River's: done (and the next periodic sync scheduled in the same
-// transaction), snoozed, given up, or retried.
+// transaction), snoozed, given up, released (the process stops), or retried.
 type syncWorker struct {
 	river.WorkerDefaults[SyncArgs]
-	q           *riverQueue
-	work        func(ctx context.Context, job SyncJob) error
-	rescueAfter time.Duration
-}
-
-// NextRetry: a job rescued from a dead worker goes on at once (it failed
-// nothing: its worker is gone); a failed one waits as the policy says.
-func (w *syncWorker) NextRetry(job *river.Job[SyncArgs]) time.Time {
-	if job.AttemptedAt != nil && time.Since(*job.AttemptedAt) >= w.rescueAfter {
-		return time.Now()
-	}
-	return time.Time{}
+	q    *riverQueue
+	work func(ctx context.Context, job SyncJob) error
 }
 
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
-	err := w.work(ctx, syncJobOf(job.JobRow, job.Args))
+	err := w.work(ctx, syncJobOf(job.JobRow, job.Args.ConnectionID))
 	var snooze *SnoozeError
 	var giveUp *GiveUpError
 	switch {
+	case errors.Is(err, ErrFenced):
+		// Another process holds the run now: this row is stale (already
+		// ended by the takeover, or a duplicate); it ends without a trace.
+		return river.JobCancel(err)
 	case ctx.Err() != nil:
-		return ctx.Err() // the worker is stopping: River puts the job back at once
+		// The process is stopping: River makes the job available again at
+		// once without counting the attempt (its soft-stop path).
+		return ctx.Err()
 	case errors.As(err, &snooze):
 		return river.JobSnooze(max(snooze.Wait, time.Second))
 	case errors.As(err, &giveUp):
@@ -283,8 +502,8 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	// Done, stopped, or failed for the last time: the job ends here and the
 	// connection's next periodic sync is scheduled with it.
 	return w.q.s.write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
-		if _, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job); err != nil {
-			return fmt.Errorf("complete the sync: %w", err)
+		if ok, err := w.q.finishJobTx(ctx, tx, job.ID); err != nil || !ok {
+			return err // not ours any more: whoever holds it schedules the next
 		}
 		if err := w.q.s.setSyncTx(ctx, tx, job.Args.ConnectionID, nil, ptr(false)); err != nil {
 			return err

@@ -10,7 +10,7 @@ import (
 
 var _ Inventory = (*sqlStore)(nil)
 
-const runColumns = `id, connection_id, status, started_at, finished_at, checkpoint, users, pages, retries, total, view, note, error`
+const runColumns = `id, connection_id, status, started_at, finished_at, checkpoint, users, pages, retries, total, view, note, error, gen`
 
 func scanRun(r rowScanner) (*SyncRun, error) {
 	var run SyncRun
@@ -18,7 +18,7 @@ func scanRun(r rowScanner) (*SyncRun, error) {
 	var finished sql.NullString
 	var total sql.NullInt64
 	if err := r.Scan(&run.ID, &run.ConnectionID, &run.Status, &started, &finished, &run.Checkpoint, &run.Users, &run.Pages,
-		&run.Retries, &total, &run.View, &run.Note, &run.Error); err != nil {
+		&run.Retries, &total, &run.View, &run.Note, &run.Error, &run.Gen); err != nil {
 		return nil, err
 	}
 	run.StartedAt = *parseNullTime(sql.NullString{String: started, Valid: true})
@@ -41,7 +41,8 @@ func (s *sqlStore) getRun(ctx context.Context, q querier, id int64) (*SyncRun, e
 	return run, nil
 }
 
-// BeginRun resumes the connection's unfinished run or starts one.
+// BeginRun resumes the connection's unfinished run or starts one, under a
+// new generation: whoever held the run before can no longer write to it.
 func (s *sqlStore) BeginRun(ctx context.Context, connectionID string) (*SyncRun, bool, error) {
 	var run *SyncRun
 	resumed := false
@@ -55,15 +56,15 @@ func (s *sqlStore) BeginRun(ctx context.Context, connectionID string) (*SyncRun,
 		}
 		switch {
 		case err == nil:
-			if _, err := s.exec(ctx, tx, `UPDATE sync_runs SET status = ?, error = '', finished_at = NULL WHERE id = ?`, RunRunning, r.ID); err != nil {
+			if _, err := s.exec(ctx, tx, `UPDATE sync_runs SET status = ?, error = '', finished_at = NULL, gen = gen + 1 WHERE id = ?`, RunRunning, r.ID); err != nil {
 				return s.wrap("resume sync run", err)
 			}
-			r.Status, r.Error, r.FinishedAt, run, resumed = RunRunning, "", nil, r, true
+			r.Status, r.Error, r.FinishedAt, r.Gen, run, resumed = RunRunning, "", nil, r.Gen+1, r, true
 			return nil
 		case !errors.Is(err, sql.ErrNoRows):
 			return s.wrap("find sync run", err)
 		}
-		r, err = scanRun(s.queryRow(ctx, tx, `INSERT INTO sync_runs (connection_id, status, started_at) VALUES (?, ?, ?) RETURNING `+runColumns,
+		r, err = scanRun(s.queryRow(ctx, tx, `INSERT INTO sync_runs (connection_id, status, started_at, gen) VALUES (?, ?, ?, 1) RETURNING `+runColumns,
 			connectionID, RunRunning, formatTime(s.now())))
 		if err != nil {
 			if isForeignKeyViolation(err) {
@@ -79,7 +80,7 @@ func (s *sqlStore) BeginRun(ctx context.Context, connectionID string) (*SyncRun,
 
 // SavePage inserts a page of users (a user already in the run is kept, so a
 // page fetched twice around a crash adds nobody twice) and moves the
-// checkpoint, in one transaction.
+// checkpoint, in one transaction, only while p.Gen is the run's generation.
 func (s *sqlStore) SavePage(ctx context.Context, runID int64, p PageUpdate) (*SyncRun, error) {
 	var total any
 	if p.Total != nil {
@@ -90,8 +91,8 @@ func (s *sqlStore) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sy
 		insert, args = usersInsertArrays(runID, p.Users)
 	}
 	const checkpoint = `pages = pages + 1, checkpoint = ?, retries = ?, total = COALESCE(?, total), view = ?, note = ?
-		WHERE id = ? RETURNING ` + runColumns
-	checkpointArgs := []any{p.Checkpoint, p.Retries, total, p.View, p.Note, runID}
+		WHERE id = ? AND gen = ? RETURNING ` + runColumns
+	checkpointArgs := []any{p.Checkpoint, p.Retries, total, p.View, p.Note, runID, p.Gen}
 	var run *SyncRun
 	var err error
 	if s.d.name == "postgres" && insert != "" {
@@ -100,15 +101,14 @@ func (s *sqlStore) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sy
 		// is locked first (FOR KEY SHARE, in place of a foreign key): rows
 		// are added only to a run that exists, and a delete of the run
 		// waits for them and then deletes them.
-		run, err = scanRun(s.queryRow(ctx, s.bulkDB, `WITH run AS (SELECT id FROM sync_runs WHERE id = ? FOR KEY SHARE),
+		run, err = scanRun(s.queryRow(ctx, s.bulkDB, `WITH run AS (SELECT id FROM sync_runs WHERE id = ? AND gen = ? FOR KEY SHARE),
 			added AS (`+insert+` RETURNING 1)
-			UPDATE sync_runs SET users = users + (SELECT count(*) FROM added), `+checkpoint, append(append([]any{runID}, args...), checkpointArgs...)...))
+			UPDATE sync_runs SET users = users + (SELECT count(*) FROM added), `+checkpoint, append(append([]any{runID, p.Gen}, args...), checkpointArgs...)...))
 	} else {
 		err = s.write(ctx, func(tx *sql.Tx) error {
 			added := int64(0)
-			var id int64
-			if err := s.queryRow(ctx, tx, `SELECT id FROM sync_runs WHERE id = ?`, runID).Scan(&id); err != nil {
-				return err // sql.ErrNoRows: the run was deleted
+			if err := s.checkGen(ctx, tx, runID, p.Gen); err != nil {
+				return err
 			}
 			if insert != "" {
 				res, err := s.exec(ctx, tx, insert, args...)
@@ -122,13 +122,29 @@ func (s *sqlStore) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sy
 			return err
 		})
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: sync run %d", ErrNotFound, runID)
+	if errors.Is(err, sql.ErrNoRows) { // PostgreSQL's one statement: gone, or fenced
+		err = s.checkGen(ctx, s.db, runID, p.Gen)
 	}
 	if err != nil {
 		return nil, s.wrap("save a page", err)
 	}
 	return run, nil
+}
+
+// checkGen says why a run cannot be written at generation gen: it is gone
+// (ErrNotFound) or another holder took it (ErrFenced); nil when it can.
+func (s *sqlStore) checkGen(ctx context.Context, q querier, runID, gen int64) error {
+	var have int64
+	err := s.queryRow(ctx, q, `SELECT gen FROM sync_runs WHERE id = ?`, runID).Scan(&have)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%w: sync run %d", ErrNotFound, runID)
+	case err != nil:
+		return s.wrap("read the sync run's generation", err)
+	case have != gen:
+		return fmt.Errorf("%w (run %d is at generation %d, this holder has %d)", ErrFenced, runID, have, gen)
+	}
+	return nil
 }
 
 // usersInsertArrays is usersInsert for PostgreSQL: one array a column
@@ -186,9 +202,12 @@ func usersInsert(runID int64, users []InventoryUser) (string, []any) {
 	return b.String(), args
 }
 
-// SaveSeats records seat figures for a run.
-func (s *sqlStore) SaveSeats(ctx context.Context, runID int64, seats []Seats) error {
+// SaveSeats records seat figures for a run, at the holder's generation.
+func (s *sqlStore) SaveSeats(ctx context.Context, runID, gen int64, seats []Seats) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.checkGen(ctx, tx, runID, gen); err != nil {
+			return err
+		}
 		for _, st := range seats {
 			if _, err := s.exec(ctx, tx, `INSERT INTO inventory_seats (run_id, scope, plan, seats, used, max_used, expires_at)
 				VALUES (?,?,?,?,?,?,?) ON CONFLICT(run_id, scope) DO UPDATE SET plan = excluded.plan, seats = excluded.seats,
@@ -201,10 +220,13 @@ func (s *sqlStore) SaveSeats(ctx context.Context, runID int64, seats []Seats) er
 	})
 }
 
-// FinishRun ends a run and prunes old snapshots.
-func (s *sqlStore) FinishRun(ctx context.Context, runID int64, status, errText string) (*SyncRun, error) {
+// FinishRun ends a run at the holder's generation and prunes old snapshots.
+func (s *sqlStore) FinishRun(ctx context.Context, runID, gen int64, status, errText string) (*SyncRun, error) {
 	var run *SyncRun
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.checkGen(ctx, tx, runID, gen); err != nil {
+			return err
+		}
 		var finished any
 		if status != RunStopped {
 			finished = formatTime(s.now())

@@ -34,7 +34,10 @@ func (s *sqlStore) openQueue(ctx context.Context, opts Options) error {
 	if err == nil {
 		err = s.write(ctx, func(tx *sql.Tx) error {
 			//lint:ignore SA1019 SQLite's River migrations run together in one transaction (see above).
-			_, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
+			if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, s.d.jobIndex())
 			return err
 		})
 	}

@@ -124,7 +124,7 @@ func (s *sqlStore) insertTx(ctx context.Context, tx *sql.Tx, c *Connection) erro
 	if err := s.putSecrets(ctx, tx, c.ID, c.Secrets, nil); err != nil {
 		return err
 	}
-	_, err = s.riverQueue.enqueueTx(ctx, tx, c.ID, ReasonFirst)
+	_, err = s.riverQueue.enqueueTx(ctx, tx, c.ID, ReasonFirst, SyncQueue)
 	return err
 }
 
@@ -330,7 +330,7 @@ func (s *sqlStore) update(ctx context.Context, id string, fn func(*Connection) e
 			return err
 		}
 		if sync {
-			if _, err := s.riverQueue.enqueueTx(ctx, tx, next.ID, ReasonFirst); err != nil {
+			if _, err := s.riverQueue.enqueueTx(ctx, tx, next.ID, ReasonFirst, SyncQueue); err != nil {
 				return err
 			}
 		}

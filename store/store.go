@@ -69,6 +69,9 @@ var (
 	ErrKeyMissing   = errors.New("the store's key cannot be found")
 	ErrNewerSchema  = errors.New("store was written by a newer onramp")
 	ErrOlderSchema  = errors.New("store needs migrating to this onramp's schema")
+	// ErrFenced: the sync run was taken over by another process (this one
+	// was frozen or cut off past its lease), so this holder may not write.
+	ErrFenced = errors.New("the sync was taken over by another process")
 	ErrCorrupt      = errors.New("store file is corrupt")
 	ErrNotAStore    = errors.New("file is not an onramp store")
 	ErrInsecureMode = errors.New("file is readable by other users")

@@ -49,7 +49,7 @@ func (m *Model) startWorker(rows []flows.Status) tea.Cmd {
 	syncer := &flows.Syncer{Store: ss, Catalog: m.deps.Catalog, Now: m.deps.Flow.Now, NewHTTP: m.deps.Flow.NewHTTP}
 	id := m.deps.WorkerID
 	return func() tea.Msg {
-		w, err := syncer.RunWorker(context.Background(), id, 2, 0, nil)
+		w, err := syncer.RunWorker(context.Background(), store.WorkerConfig{ID: id, Concurrency: 2})
 		return workerMsg{w, err}
 	}
 }

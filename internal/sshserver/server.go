@@ -51,8 +51,8 @@ type Config struct {
 	MaxUnauthenticatedPerIP, MaxUnauthenticated int
 	// SyncConcurrency is how many syncs the server's worker runs at once (4).
 	SyncConcurrency int
-	// RescueAfter and Slice: see flows.Syncer.
-	RescueAfter, Slice time.Duration
+	// RescueAfter, Slice and Lease: see flows.Syncer.
+	RescueAfter, Slice, Lease time.Duration
 	Policy             Policy
 	Store              store.Backend
 	Catalog            flows.Catalog
@@ -114,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, programs: map[*tea.Program]struct{}{}, workerID: flows.WorkerID("serve")}
 	s.store = &loggingStore{Backend: cfg.Store, log: cfg.Logger}
-	s.syncer = &flows.Syncer{Store: s.store, Catalog: cfg.Catalog, NewHTTP: s.newHTTP, RescueAfter: cfg.RescueAfter, Slice: cfg.Slice}
+	s.syncer = &flows.Syncer{Store: s.store, Catalog: cfg.Catalog, NewHTTP: s.newHTTP, RescueAfter: cfg.RescueAfter, Slice: cfg.Slice, Lease: cfg.Lease}
 
 	if cfg.ConnectRate <= 0 {
 		cfg.ConnectRate = 2
@@ -329,7 +329,8 @@ func (s *Server) logSessions(next ssh.Handler) ssh.Handler {
 
 // Serve runs the sync worker and accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	w, err := s.syncer.RunWorker(context.Background(), s.workerID, s.cfg.SyncConcurrency, 200*time.Millisecond, slog.New(s.cfg.Logger))
+	w, err := s.syncer.RunWorker(context.Background(), store.WorkerConfig{ID: s.workerID, Concurrency: s.cfg.SyncConcurrency,
+		PollInterval: 200 * time.Millisecond, Logger: slog.New(s.cfg.Logger)})
 	if err != nil {
 		return err
 	}
