@@ -20,7 +20,7 @@ import (
 
 // workerOptions are `onramp worker`'s flags.
 type workerOptions struct {
-	Concurrency        int
+	Concurrency               int
 	RescueAfter, Slice, Lease time.Duration
 }
 

@@ -477,4 +477,6 @@ func (h riverLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	return riverLogHandler{h.Handler.WithAttrs(attrs)}
 }
 
-func (h riverLogHandler) WithGroup(name string) slog.Handler { return riverLogHandler{h.Handler.WithGroup(name)} }
+func (h riverLogHandler) WithGroup(name string) slog.Handler {
+	return riverLogHandler{h.Handler.WithGroup(name)}
+}

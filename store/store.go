@@ -62,16 +62,16 @@ type KeyInfo struct {
 }
 
 var (
-	ErrNotFound     = errors.New("connection not found")
-	ErrAliasTaken   = errors.New("alias already used for this vendor")
-	ErrAmbiguous    = errors.New("alias matches connections of several vendors")
-	ErrWrongKey     = errors.New("the store's key does not open it")
-	ErrKeyMissing   = errors.New("the store's key cannot be found")
-	ErrNewerSchema  = errors.New("store was written by a newer onramp")
-	ErrOlderSchema  = errors.New("store needs migrating to this onramp's schema")
+	ErrNotFound    = errors.New("connection not found")
+	ErrAliasTaken  = errors.New("alias already used for this vendor")
+	ErrAmbiguous   = errors.New("alias matches connections of several vendors")
+	ErrWrongKey    = errors.New("the store's key does not open it")
+	ErrKeyMissing  = errors.New("the store's key cannot be found")
+	ErrNewerSchema = errors.New("store was written by a newer onramp")
+	ErrOlderSchema = errors.New("store needs migrating to this onramp's schema")
 	// ErrFenced: the sync run was taken over by another process (this one
 	// was frozen or cut off past its lease), so this holder may not write.
-	ErrFenced = errors.New("the sync was taken over by another process")
+	ErrFenced       = errors.New("the sync was taken over by another process")
 	ErrCorrupt      = errors.New("store file is corrupt")
 	ErrNotAStore    = errors.New("file is not an onramp store")
 	ErrInsecureMode = errors.New("file is readable by other users")

@@ -53,10 +53,10 @@ type Config struct {
 	SyncConcurrency int
 	// RescueAfter, Slice and Lease: see flows.Syncer.
 	RescueAfter, Slice, Lease time.Duration
-	Policy             Policy
-	Store              store.Backend
-	Catalog            flows.Catalog
-	Logger             *log.Logger
+	Policy                    Policy
+	Store                     store.Backend
+	Catalog                   flows.Catalog
+	Logger                    *log.Logger
 	// Banner is an extra header line in every session (serve --demo).
 	Banner string
 }
