@@ -88,7 +88,7 @@ func TestOptionsParsedWithoutRunning(t *testing.T) {
 		{[]string{"schedule", "prod", "off"}, &scheduleOptions{Alias: "prod"}},
 		{[]string{"sync", "prod", "--stop"}, &syncOptions{Alias: "prod", Stop: true}},
 		{[]string{"status"}, &statusOptions{}},
-		{[]string{"worker", "--concurrency=8", "--slice", "5m"}, &workerOptions{Concurrency: 8, RescueAfter: time.Hour, Slice: 5 * time.Minute}},
+		{[]string{"worker", "--concurrency=8", "--slice", "5m"}, &workerOptions{Concurrency: 8, RescueAfter: time.Hour, Slice: 5 * time.Minute, Lease: 15 * time.Second}},
 		{[]string{"connect", "gitlab", "--url", "gitlab.example.com", "--token-file", "t", "--alias", "a"},
 			&connectOptions{Vendor: "gitlab", Auth: "token", URL: "gitlab.example.com", TokenFile: "t", Alias: "a"}},
 		{[]string{"demo", "--users", "10"}, &demoOptions{Users: 10, Latency: 40 * time.Millisecond}},
