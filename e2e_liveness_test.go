@@ -400,4 +400,3 @@ type statusRow struct {
 		LastRun *store.SyncRun `json:"last_run"`
 	} `json:"sync"`
 }
-
