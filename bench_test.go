@@ -229,8 +229,13 @@ func BenchmarkWorkers200x2000(b *testing.B) {
 			procs = append(procs, cmd)
 		}
 		hwm := make([]int64, workers)
+		all, _ := st.List(context.Background(), store.ListOptions{})
+		ids := make([]string, len(all))
+		for i := range all {
+			ids[i] = all[i].ID
+		}
 		for {
-			runs, err := st.LatestRuns(context.Background())
+			runs, err := st.LatestRunsOf(context.Background(), ids)
 			if err != nil {
 				b.Fatal(err)
 			}

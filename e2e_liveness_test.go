@@ -141,6 +141,10 @@ func TestE2EKilledSyncIsTakenOverByTheNext(t *testing.T) {
 		if s := statusOf(t, h, "big"); s.Job == nil || !s.Job.HolderGone || !strings.Contains(s.Sync, "is gone") {
 			t.Fatalf("after the kill: %q %+v", s.Sync, s.Job)
 		}
+		// Nobody runs to take it over: status says so, and exits 1.
+		if _, errOut, code := runCLI(t, h, "", "status", "big"); code != 1 || !strings.Contains(errOut, "died running its sync and no worker runs") {
+			t.Fatalf("status after the kill: exit %d: %s", code, errOut)
+		}
 		start := time.Now()
 		out, errOut, code := runCLI(t, h, "", "sync", "big")
 		if code != 0 || !strings.Contains(errOut, "is gone: taking the sync over here") || !strings.Contains(out, "✓ Synced big") {

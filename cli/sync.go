@@ -511,22 +511,19 @@ func (a *App) status(ctx context.Context, o *statusOptions) error {
 		return err
 	}
 	defer st.Close()
-	all, err := flows.Statuses(ctx, st, a.Catalog, a.Now(), "")
-	if err != nil {
-		return err
-	}
-	rows := all
-	if o.Alias != "" {
-		c, err := findArg(ctx, st, o.Alias)
-		if err != nil {
+	var rows []flows.Status
+	if o.Alias == "" {
+		rows, err = flows.Statuses(ctx, st, a.Catalog, a.Now(), "")
+	} else {
+		var c *store.Connection
+		if c, err = findArg(ctx, st, o.Alias); err != nil {
 			return err
 		}
-		rows = nil
-		for _, r := range all {
-			if r.ID == c.ID {
-				rows = append(rows, r)
-			}
-		}
+		c.Secrets = nil // a status row, as List gives it
+		rows, err = flows.StatusesOf(ctx, st, a.Catalog, a.Now(), "", []store.Connection{*c})
+	}
+	if err != nil {
+		return err
 	}
 	attention := 0
 	for _, r := range rows {

@@ -43,13 +43,19 @@ func Statuses(ctx context.Context, st SyncStore, cat Catalog, now time.Time, sel
 	if err != nil {
 		return nil, err
 	}
-	runs, err := st.LatestRuns(ctx)
-	if err != nil {
-		return nil, err
-	}
+	return StatusesOf(ctx, st, cat, now, self, conns)
+}
+
+// StatusesOf gives these connections (the rows a page shows, the one
+// `status ALIAS` asks for) their latest sync and sync job, read by key.
+func StatusesOf(ctx context.Context, st SyncStore, cat Catalog, now time.Time, self string, conns []store.Connection) ([]Status, error) {
 	ids := make([]string, len(conns))
 	for i := range conns {
 		ids[i] = conns[i].ID
+	}
+	runs, err := st.LatestRunsOf(ctx, ids)
+	if err != nil {
+		return nil, err
 	}
 	jobs, err := st.SyncJobsOf(ctx, ids)
 	if err != nil {

@@ -86,8 +86,9 @@ type Inventory interface {
 	FinishRun(ctx context.Context, runID, gen int64, status, errText string) (*SyncRun, error)
 	// Runs lists a connection's runs, newest first.
 	Runs(ctx context.Context, connectionID string, limit int) ([]SyncRun, error)
-	// LatestRuns returns each connection's newest run.
-	LatestRuns(ctx context.Context) (map[string]SyncRun, error)
+	// LatestRunsOf returns the newest run of each of these connections
+	// (those a page shows), by connection.
+	LatestRunsOf(ctx context.Context, connectionIDs []string) (map[string]SyncRun, error)
 	// Users streams a run's users in id order.
 	Users(ctx context.Context, runID int64, fn func(InventoryUser) error) error
 	Seats(ctx context.Context, runID int64) ([]Seats, error)

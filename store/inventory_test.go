@@ -59,7 +59,7 @@ func testSyncRunsAndSnapshots(t *testing.T, opts Options) {
 	if len(seats) != 1 || *seats[0].Used != 5 {
 		t.Fatalf("seats %+v", seats)
 	}
-	latest, _ := s.LatestRuns(ctx)
+	latest, _ := s.LatestRunsOf(ctx, []string{c.ID})
 	if latest[c.ID].ID != run.ID {
 		t.Fatalf("latest %+v", latest)
 	}

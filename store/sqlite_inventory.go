@@ -272,22 +272,37 @@ func (s *sqlStore) Runs(ctx context.Context, connectionID string, limit int) ([]
 	return out, rows.Err()
 }
 
-// LatestRuns returns each connection's newest run.
-func (s *sqlStore) LatestRuns(ctx context.Context) (map[string]SyncRun, error) {
-	rows, err := s.query(ctx, s.db, `SELECT `+runColumns+` FROM sync_runs WHERE id IN (SELECT max(id) FROM sync_runs GROUP BY connection_id)`)
-	if err != nil {
-		return nil, s.wrap("list sync runs", err)
-	}
-	defer rows.Close()
+// LatestRunsOf returns the newest run of each of these connections, each
+// found through the (connection, id) index.
+func (s *sqlStore) LatestRunsOf(ctx context.Context, ids []string) (map[string]SyncRun, error) {
 	out := map[string]SyncRun{}
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, s.wrap("list sync runs", err)
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
 		}
-		out[r.ConnectionID] = *r
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
+		rows, err := s.query(ctx, s.db, `SELECT `+runColumns+` FROM sync_runs WHERE id IN
+			(SELECT max(id) FROM sync_runs WHERE connection_id IN (`+marks+`) GROUP BY connection_id)`, args...)
+		if err != nil {
+			return nil, s.wrap("read the last syncs", err)
+		}
+		for rows.Next() {
+			r, err := scanRun(rows)
+			if err != nil {
+				rows.Close()
+				return nil, s.wrap("read the last syncs", err)
+			}
+			out[r.ConnectionID] = *r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, s.wrap("read the last syncs", err)
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Users streams a run's users.

@@ -67,9 +67,12 @@ type storeReadyMsg struct {
 	err error
 }
 
+// integrationsMsg is the Integrations page read from the store: every
+// connection, or (partial) only the rows in view, refreshed.
 type integrationsMsg struct {
-	rows []flows.Status
-	err  error
+	rows    []flows.Status
+	err     error
+	partial bool
 }
 
 type clearStatusMsg struct{ seq int }
@@ -111,6 +114,9 @@ type Model struct {
 	closed      bool
 	confirmSync bool
 	ticking     bool
+	// fullAt is when the page last read every connection: between full
+	// reads, a refresh reads only the rows in view.
+	fullAt time.Time
 	// vp scrolls a page taller than the window (scroll.go); scrolled: the
 	// person moved it, so it stays put until a key acts on the page again;
 	// vpPage: the page it scrolls (another page starts at the top).
@@ -204,12 +210,36 @@ func (m *Model) loadIntegrations() tea.Cmd {
 	}
 	ss, ok := st.(flows.SyncStore)
 	self := m.deps.WorkerID
+	m.fullAt = time.Now()
 	return func() tea.Msg {
 		if !ok {
-			return integrationsMsg{nil, errors.New("this store keeps no inventory")}
+			return integrationsMsg{err: errors.New("this store keeps no inventory")}
 		}
 		rows, err := flows.Statuses(context.Background(), ss, cat, now(), self)
-		return integrationsMsg{rows, err}
+		return integrationsMsg{rows: rows, err: err}
+	}
+}
+
+// fullEvery is how often a refresh reads every connection (new ones made
+// by other operators appear); in between it reads the rows in view.
+const fullEvery = 5 * time.Second
+
+// refreshIntegrations reloads the rows in view (their jobs and last syncs,
+// by key), or the whole page every fullEvery.
+func (m *Model) refreshIntegrations() tea.Cmd {
+	page, ok := m.pages[PageIntegrations].(*integrations.Model)
+	ss, isSync := m.st.(flows.SyncStore)
+	if !ok || !isSync || time.Since(m.fullAt) >= fullEvery {
+		return m.loadIntegrations()
+	}
+	conns := page.Visible()
+	cat, now, self := m.deps.Catalog, m.deps.Flow.Now, m.deps.WorkerID
+	if now == nil {
+		now = time.Now
+	}
+	return func() tea.Msg {
+		rows, err := flows.StatusesOf(context.Background(), ss, cat, now(), self, conns)
+		return integrationsMsg{rows: rows, err: err, partial: true}
 	}
 }
 
@@ -269,6 +299,24 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			v.SetStored(len(msg.rows))
 		}
 		page, ok := m.pages[PageIntegrations].(*integrations.Model)
+		if ok && msg.partial {
+			var cmds []tea.Cmd
+			changed := page.UpdateRows(msg.rows, msg.err)
+			m.noteRunningHere(page.Rows())
+			for _, id := range changed {
+				if id == page.SelectedID() {
+					cmds = append(cmds, m.loadDetails(id))
+				}
+			}
+			if m.page == PageIntegrations && !m.ticking {
+				m.ticking = true
+				cmds = append(cmds, refreshTick(anyRunning(page.Rows())))
+			}
+			return m, tea.Batch(cmds...)
+		}
+		if msg.partial { // the page is gone: nothing to update
+			return m, nil
+		}
 		if !ok {
 			return m, m.startWorker(msg.rows)
 		}
@@ -294,7 +342,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.page != PageIntegrations {
 			return m, nil
 		}
-		return m, m.loadIntegrations()
+		return m, m.refreshIntegrations()
 	case detailsMsg:
 		if page, ok := m.pages[PageIntegrations].(*integrations.Model); ok {
 			page.SetDetails(msg.id, msg.d)

@@ -90,6 +90,48 @@ func (m *Model) SetRows(rows []flows.Status, err error) (changed []string) {
 	return changed
 }
 
+// UpdateRows refreshes the rows given (those in view), by id, leaving the
+// others; like SetRows, it returns the connections whose last sync changed.
+func (m *Model) UpdateRows(rows []flows.Status, err error) (changed []string) {
+	m.loadErr = err
+	if err != nil {
+		return nil
+	}
+	fresh := make(map[string]flows.Status, len(rows))
+	for _, r := range rows {
+		fresh[r.ID] = r
+	}
+	for i, r := range m.rows {
+		if f, ok := fresh[r.ID]; ok {
+			if runKey(f) != runKey(r) {
+				changed = append(changed, r.ID)
+			}
+			m.rows[i] = f
+		}
+	}
+	return changed
+}
+
+// Visible is the connections of the rows in view (and the selected one):
+// those a refresh reads.
+func (m *Model) Visible() []store.Connection {
+	var out []store.Connection
+	end := min(m.offset+m.tableRows(), len(m.rows))
+	for i := m.offset; i < end; i++ {
+		if c := m.rows[i].Connection; c != nil {
+			out = append(out, *c)
+		}
+	}
+	if m.cursor < len(m.rows) && (m.cursor < m.offset || m.cursor >= end) && m.rows[m.cursor].Connection != nil {
+		out = append(out, *m.rows[m.cursor].Connection)
+	}
+	return out
+}
+
+// Rows are the rows as last read (those out of view as of the last full
+// read).
+func (m *Model) Rows() []flows.Status { return m.rows }
+
 // runKey identifies a row's last sync and how it stands.
 func runKey(r flows.Status) string {
 	if r.LastRun == nil {
