@@ -19,6 +19,7 @@ import (
 
 	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/internal/pgtest"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -196,6 +197,14 @@ func BenchmarkSync100k(b *testing.B) {
 // 12 syncs that run at once; the engine's overhead per job is the time
 // beyond that floor, per job and worker slot; and each worker's peak RSS.
 func BenchmarkWorkers200x2000(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchWorkers(b, "") })
+	b.Run("postgres", func(b *testing.B) { benchWorkers(b, pgtest.Database(b)) })
+}
+
+// benchWorkers: 200 connections of 2,000 users, synced by 3 worker
+// processes of 4 slots each, against the sandbox's floor; pgURL "" is a
+// SQLite store.
+func benchWorkers(b *testing.B, pgURL string) {
 	const latency, conns, workers, concurrency = 20 * time.Millisecond, 200, 3, 4
 	srv := gitlabtest.New(gitlabtest.Options{Users: 2000, Latency: latency}).Start()
 	defer srv.Close()
@@ -205,9 +214,13 @@ func BenchmarkWorkers200x2000(b *testing.B) {
 	for b.Loop() {
 		dir := b.TempDir()
 		h := &home{dir: dir, store: filepath.Join(dir, "s.db")}
+		key := ""
+		if pgURL != "" {
+			h.store, key = pgtest.Database(b), "printf '%s' "+strings.Repeat("W", 43)+"="
+		}
 		h.env = []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "ONRAMP_STORE=" + h.store,
-			"ONRAMP_NO_KEYRING=1", "PATH=" + os.Getenv("PATH")}
-		st, err := store.Open(context.Background(), store.Options{Path: h.store, ConfigDir: filepath.Join(dir, "config", "onramp")})
+			"ONRAMP_KEY_COMMAND=" + key, "ONRAMP_NO_KEYRING=1", "PATH=" + os.Getenv("PATH")}
+		st, err := store.Open(context.Background(), store.Options{Path: h.store, ConfigDir: filepath.Join(dir, "config", "onramp"), KeyCommand: key})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -404,3 +404,35 @@ type statusRow struct {
 		LastRun *store.SyncRun `json:"last_run"`
 	} `json:"sync"`
 }
+
+// A worker on PostgreSQL listens for jobs (no "poll only" warning) and says
+// that it stopped cleanly; a sync asked for starts without waiting for a
+// poll, and SIGTERM gives the running sync back to the queue.
+func TestE2EWorkerOnPostgresListensAndStopsCleanly(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{Users: 3000, Latency: 100 * time.Millisecond}).Start()
+	defer srv.Close()
+	h := teamHome(t, pgtest.Database(t), "printf '%s' "+strings.Repeat("P", 43)+"=")
+	w := startWorker(t, h)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(w.log.String(), "working") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, "big")
+	waitStatus(t, h, "big", "the sync under way", func(s statusView) bool { return s.Live != nil && s.Live.Pages >= 2 })
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	if code, _ := waitExit(t, w.cmd, 30*time.Second); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, w.log)
+	}
+	log := w.log.String()
+	for _, bad := range []string{"poll only", "Hard stop", "cancelling all work"} {
+		if strings.Contains(log, bad) {
+			t.Fatalf("the log says %q:\n%s", bad, log)
+		}
+	}
+	if !strings.Contains(log, "stopped cleanly") {
+		t.Fatalf("no clean stop in the log:\n%s", log)
+	}
+	if s := statusOf(t, h, "big"); s.Job == nil || s.Job.State != store.JobQueued || s.Job.Attempt != 0 || s.LastRun.Status != store.RunStopped {
+		t.Fatalf("after SIGTERM: %q job %+v run %+v", s.Sync, s.Job, s.LastRun)
+	}
+}

@@ -175,6 +175,10 @@ type WorkerConfig struct {
 	// Private gives the worker a queue of its own (Worker.Queue): it runs
 	// the jobs ClaimSync puts there and no other (`onramp sync ALIAS`).
 	Private bool
+	// Host names the machine in the lease; this one's hostname when "". A
+	// holder on this host whose pid is gone is taken for dead at once; one
+	// on another host when its lease lapses.
+	Host string
 }
 
 // Worker is a running sync worker.

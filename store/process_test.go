@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	case "updater":
 		concurrentUpdater()
 		return
+	case "holder":
+		holdSyncs()
+		return
 	}
 	os.Exit(m.Run())
 }
