@@ -50,12 +50,21 @@ func (ls leaseSet) alive(holder string, attemptedAt *time.Time, now time.Time) b
 	switch {
 	case !ok, now.After(l.Until):
 		return false // no lease, or lapsed: dead, frozen or cut off
-	case attemptedAt != nil && l.Started.After(attemptedAt.Add(2*time.Second)):
+	case attemptedAt != nil && l.Started.After(*attemptedAt):
 		return false // a newer process took the name (the pid came round again)
 	case l.Host == hostName() && l.PID != os.Getpid() && !pidAlive(l.PID):
 		return false // on this host, and its pid is gone: no need to wait
 	}
 	return true
+}
+
+// dbNow is the database's clock, which every lease is written and judged by.
+func (s *sqlStore) dbNow(ctx context.Context, q querier) (time.Time, error) {
+	var ms int64
+	if err := s.queryRow(ctx, q, `SELECT `+s.d.nowMs).Scan(&ms); err != nil {
+		return time.Time{}, s.wrap("read the database's clock", err)
+	}
+	return time.UnixMilli(ms), nil
 }
 
 // leasesOf reads the leases of the holders named.
@@ -91,11 +100,33 @@ func (s *sqlStore) scanLeases(ctx context.Context, q querier, where string, args
 	return rows.Err()
 }
 
-// Processes implements Jobs: the processes whose lease has not lapsed.
+// holderAlive reports whether holder still runs a job it began at
+// attemptedAt, by its lease and the database's clock.
+func (s *sqlStore) holderAlive(ctx context.Context, q querier, holder string, attemptedAt *time.Time) (bool, error) {
+	leases, err := s.leasesOf(ctx, q, []string{holder})
+	if err != nil {
+		return false, err
+	}
+	now, err := s.dbNow(ctx, q)
+	if err != nil {
+		return false, err
+	}
+	return leases.alive(holder, attemptedAt, now), nil
+}
+
+// Processes implements Jobs: the processes alive by their leases.
 func (s *sqlStore) Processes(ctx context.Context) ([]Process, error) {
+	now, err := s.dbNow(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	all := leaseSet{}
 	var out []Process
-	err := s.scanLeases(ctx, s.db, `WHERE until_ms >= ? ORDER BY started_ms`, []any{s.now().UnixMilli()},
-		func(p Process, _ string) { out = append(out, p) })
+	err = s.scanLeases(ctx, s.db, `WHERE until_ms >= `+s.d.nowMs+` ORDER BY started_ms`, nil, func(p Process, _ string) {
+		if all[p.ID] = p; all.alive(p.ID, nil, now) {
+			out = append(out, p)
+		}
+	})
 	return out, err
 }
 
@@ -120,23 +151,26 @@ type keeper struct {
 
 func newKeeper(q *riverQueue, cfg WorkerConfig, queue string, log *slog.Logger) *keeper {
 	kind, _, _ := strings.Cut(cfg.ID, "@")
-	now := q.s.now()
 	return &keeper{q: q, queue: queue, ttl: cfg.Lease, log: log,
-		self: Process{ID: cfg.ID, Kind: kind, Host: cmp.Or(cfg.Host, hostName()), PID: os.Getpid(), Started: now, Until: now.Add(cfg.Lease)}}
+		self: Process{ID: cfg.ID, Kind: kind, Host: cmp.Or(cfg.Host, hostName()), PID: os.Getpid()}}
 }
 
-// register writes this process's lease (replacing an older process's of
-// the same name, whose jobs are then taken over).
+// register writes this process's lease, started now by the database's
+// clock (replacing an older process's of the same name, whose jobs, begun
+// before, are then taken over).
 func (k *keeper) register(ctx context.Context) error {
 	s := k.q.s
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, `INSERT INTO process_leases (id, kind, host, pid, queue, started_ms, until_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+		var started int64
+		err := s.queryRow(ctx, tx, `INSERT INTO process_leases (id, kind, host, pid, queue, started_ms, until_ms)
+			VALUES (?, ?, ?, ?, ?, `+s.d.nowMs+`, `+s.d.nowMs+` + ?)
 			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, host = excluded.host, pid = excluded.pid, queue = excluded.queue,
-			started_ms = excluded.started_ms, until_ms = excluded.until_ms`,
-			k.self.ID, k.self.Kind, k.self.Host, k.self.PID, k.queue, k.self.Started.UnixMilli(), s.now().Add(k.ttl).UnixMilli())
+			started_ms = excluded.started_ms, until_ms = excluded.until_ms RETURNING started_ms`,
+			k.self.ID, k.self.Kind, k.self.Host, k.self.PID, k.queue, k.ttl.Milliseconds()).Scan(&started)
 		if err != nil {
 			return s.wrap("write this process's lease", err)
 		}
+		k.self.Started = time.UnixMilli(started)
 		return nil
 	})
 }
@@ -148,9 +182,8 @@ func (k *keeper) renew(ctx context.Context) error {
 	s := k.q.s
 	var lapsed bool
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		now := s.now().UnixMilli()
-		res, err := s.exec(ctx, tx, `UPDATE process_leases SET until_ms = ? WHERE id = ? AND started_ms = ? AND until_ms >= ?`,
-			now+k.ttl.Milliseconds(), k.self.ID, k.self.Started.UnixMilli(), now)
+		res, err := s.exec(ctx, tx, `UPDATE process_leases SET until_ms = `+s.d.nowMs+` + ? WHERE id = ? AND started_ms = ? AND until_ms >= `+s.d.nowMs,
+			k.ttl.Milliseconds(), k.self.ID, k.self.Started.UnixMilli())
 		if err != nil {
 			return s.wrap("renew this process's lease", err)
 		}
@@ -162,7 +195,6 @@ func (k *keeper) renew(ctx context.Context) error {
 		return err
 	}
 	k.log.Warn("this process's lease had lapsed (was it frozen, or cut off from the store?): syncs it ran may have been taken over by other processes, and this one writes nothing more to them", "id", k.self.ID)
-	k.self.Started = s.now()
 	return k.register(ctx)
 }
 
@@ -179,11 +211,14 @@ func (k *keeper) drop(ctx context.Context) {
 // over the running syncs of dead holders; it returns how many it took over.
 func (k *keeper) sweep(ctx context.Context) (int, error) {
 	s, q := k.q.s, k.q
-	now := s.now()
+	now, err := s.dbNow(ctx, s.db)
+	if err != nil {
+		return 0, err
+	}
 	var dead []Process
 	deadQueue := map[string]string{}
 	all := leaseSet{}
-	err := s.scanLeases(ctx, s.db, ``, nil, func(p Process, queue string) {
+	err = s.scanLeases(ctx, s.db, ``, nil, func(p Process, queue string) {
 		all[p.ID] = p
 		if !all.alive(p.ID, nil, now) {
 			dead, deadQueue[p.ID] = append(dead, p), queue

@@ -189,3 +189,26 @@ func TestLapsedLeaseIsRenewedAnew(t *testing.T) {
 		t.Fatalf("processes: %+v", procs)
 	}
 }
+
+// Leases are written and judged by the database's clock: a worker whose
+// own clock is an hour behind is still seen alive by the others.
+func TestLeasesUseTheDatabaseClock(t *testing.T) { forEachBackend(t, testLeasesUseTheDatabaseClock) }
+
+func testLeasesUseTheDatabaseClock(t *testing.T, opts Options) {
+	ctx := context.Background()
+	behind := opts
+	behind.Now = func() time.Time { return time.Now().Add(-time.Hour) }
+	skewed := mustOpen(t, behind)
+	k := newKeeper(skewed.riverQueue, WorkerConfig{ID: "worker@skewed:1", Lease: 15 * time.Second}, SyncQueue, slog.New(slog.DiscardHandler))
+	if err := k.register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other := mustOpen(t, opts)
+	procs, err := other.Processes(ctx)
+	if err != nil || len(procs) != 1 || procs[0].ID != "worker@skewed:1" {
+		t.Fatalf("processes seen by a worker with the right time: %+v %v", procs, err)
+	}
+	if alive, _ := other.holderAlive(ctx, other.db, "worker@skewed:1", nil); !alive {
+		t.Fatal("the skewed worker taken for dead")
+	}
+}

@@ -172,7 +172,10 @@ func (q *riverQueue) SyncJobsOf(ctx context.Context, connectionIDs []string) (ma
 	if err != nil {
 		return nil, err
 	}
-	now := q.s.now()
+	now, err := q.s.dbNow(ctx, q.s.db)
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string]SyncJob, len(byConn))
 	for conn, list := range byConn {
 		row := pickJob(list)
@@ -286,11 +289,11 @@ func (q *riverQueue) ClaimSync(ctx context.Context, id, queue string) (*SyncClai
 		claim = &SyncClaim{}
 		if row != nil && row.State == rivertype.JobStateRunning {
 			j := syncJobOf(row, id)
-			leases, err := q.s.leasesOf(ctx, tx, []string{j.Worker})
+			alive, err := q.s.holderAlive(ctx, tx, j.Worker, row.AttemptedAt)
 			if err != nil {
 				return err
 			}
-			if leases.alive(j.Worker, row.AttemptedAt, q.s.now()) {
+			if alive {
 				claim.RunningOn = j.Worker // followed, not taken
 				claim.Job = j
 				return nil
@@ -362,12 +365,11 @@ func (q *riverQueue) StopSync(ctx context.Context, id string) error {
 			return err
 		}
 		if row.State == rivertype.JobStateRunning {
-			holder := syncJobOf(row, id).Worker
-			leases, err := q.s.leasesOf(ctx, tx, []string{holder})
+			alive, err := q.s.holderAlive(ctx, tx, syncJobOf(row, id).Worker, row.AttemptedAt)
 			if err != nil {
 				return err
 			}
-			if leases.alive(holder, row.AttemptedAt, q.s.now()) {
+			if alive {
 				// Its worker, in whatever process, reads this between pages.
 				return q.s.setSyncTx(ctx, tx, id, nil, ptr(true))
 			}
