@@ -116,7 +116,7 @@ func (a *App) syncCmd(ctx context.Context, o *syncOptions) error {
 		return err
 	}
 	if last == nil && !f.ranHere {
-		f.finalEvent(ctx) // a followed sync's last line is its outcome too
+		f.storeEvent(ctx, f.holder) // a followed sync's last line is its outcome too
 	}
 	return a.syncEnded(ctx, st, conn, last, o.JSON)
 }
@@ -238,11 +238,6 @@ func (f *follower) storeEvent(ctx context.Context, worker string) {
 		f.out.event(flows.Progress{ConnectionID: f.conn.ID, RunID: r.ID, Status: r.Status, Users: r.Users,
 			Pages: r.Pages, Retries: r.Retries, Total: r.Total, View: r.View, Note: r.Note, Error: r.Error, Worker: worker})
 	}
-}
-
-// finalEvent emits the followed sync's outcome from the store.
-func (f *follower) finalEvent(ctx context.Context) {
-	f.storeEvent(ctx, f.holder)
 }
 
 // syncEnded reports how the sync ended, from the store.

@@ -104,7 +104,8 @@ func benchTakeover(b *testing.B, opts Options, where string) {
 				break
 			}
 			if time.Now().After(deadline) {
-				b.Fatal("the holder never ran the sync")
+				j, err := s.SyncJob(ctx, c.ID)
+				b.Fatalf("the holder never ran the sync: %+v %v", j, err)
 			}
 		}
 		// The live worker, started now (it would have taken the job first),
@@ -128,6 +129,11 @@ func benchTakeover(b *testing.B, opts Options, where string) {
 		}
 		times = append(times, time.Since(killed))
 		b.StopTimer()
+		// Its sync done before the worker stops (else a stop would hand it
+		// back to the queue, for the next holder to take).
+		for j, _ := s.SyncJob(ctx, c.ID); j == nil || j.State != JobScheduled; j, _ = s.SyncJob(ctx, c.ID) {
+			time.Sleep(20 * time.Millisecond)
+		}
 		w.Stop(ctx)
 		b.StartTimer()
 	}
