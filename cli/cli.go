@@ -85,6 +85,17 @@ func usageErr(format string, args ...any) error {
 	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
 }
 
+// passwordInArgs refuses a database password given in a flag: every user of
+// the machine can read a process's arguments (/proc), so it is refused like
+// --token.
+func passwordInArgs(flag, location string) error {
+	if !store.URLHasPassword(location) {
+		return nil
+	}
+	return usageErr("%s carries the database password, which every user of this machine can read in the process list: "+
+		"give the URL in ONRAMP_STORE instead, or leave the password out of it and keep it in ~/.pgpass (PGPASSFILE) or PGPASSWORD", flag)
+}
+
 // errAborted: the person stopped it (ctrl+c, no to a question); nothing
 // more is said.
 var errAborted = errors.New("aborted")
@@ -201,6 +212,11 @@ func (a *App) storeOptions() (store.Options, error) {
 	path := a.StorePath
 	if path == "" {
 		path = store.DefaultPath(a.Getenv)
+	}
+	if a.storeFlag {
+		if err := passwordInArgs("--store", path); err != nil {
+			return store.Options{}, err
+		}
 	}
 	o := store.Options{
 		Path:              path,

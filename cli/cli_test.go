@@ -40,14 +40,20 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"store"}, ExitUsage, "info, migrate or copy"},
 		{[]string{"store", "copy"}, ExitUsage, `required flag(s) "to" not set`},
 		{[]string{"--store"}, ExitUsage, "flag needs an argument: --store"},
+		// A database password in the arguments is refused, unquoted; a
+		// mistyped URL is no file name.
+		{[]string{"list", "--store", "postgres://onramp:pw-in-argv@127.0.0.1/x"}, ExitUsage, "--store carries the database password"},
+		{[]string{"list", "--store", "postgres://onramp@127.0.0.1/x?password=pw-in-argv"}, ExitUsage, "~/.pgpass"},
+		{[]string{"store", "copy", "--to", "postgres://onramp:pw-in-argv@127.0.0.1/x"}, ExitUsage, "--to carries the database password"},
+		{[]string{"list", "--store", "postgresql//onramp@127.0.0.1/x"}, ExitFailure, "neither a file path nor a PostgreSQL URL"},
 	}
 	for _, c := range cases {
 		a, _, errb := app(t, "glpat-from-stdin-0123456789\n")
 		if code := Main(c.args, a); code != c.code || !strings.Contains(errb.String(), c.msg) {
 			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", c.args, code, c.code, errb.String(), c.msg)
 		}
-		if strings.Contains(errb.String(), "glpat-from-stdin") {
-			t.Errorf("%v: token echoed", c.args)
+		if strings.Contains(errb.String(), "glpat-from-stdin") || strings.Contains(errb.String(), "pw-in-argv") {
+			t.Errorf("%v: secret echoed: %s", c.args, errb.String())
 		}
 	}
 }

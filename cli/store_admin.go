@@ -126,6 +126,9 @@ func (a *App) storeCopy(ctx context.Context, o *copyOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := passwordInArgs("--to", o.To); err != nil {
+		return err
+	}
 	dstOpts.Path = o.To
 	dstOpts.KeyCommand = cmp.Or(o.ToKeyCommand, a.Getenv("ONRAMP_TO_KEY_COMMAND"))
 	dstOpts.PassphraseCommand, dstOpts.PassphraseFrom = cmp.Or(o.ToPassphraseCommand, a.Getenv("ONRAMP_TO_PASSPHRASE_COMMAND")), "--to-passphrase-command"

@@ -18,6 +18,10 @@ func Aliases(ctx context.Context, opts Options) ([][2]string, error) {
 		opts.Path = DefaultPath(os.Getenv)
 	}
 	var db *sql.DB
+	var err error
+	if opts.Path, err = ParseLocation(opts.Path); err != nil {
+		return nil, err
+	}
 	if IsPostgres(opts.Path) {
 		cfg, err := pgConfig(opts.Path)
 		if err != nil {
@@ -28,7 +32,6 @@ func Aliases(ctx context.Context, opts Options) ([][2]string, error) {
 		if _, err := os.Stat(opts.Path); errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
-		var err error
 		if db, err = sql.Open("sqlite", fileURI(opts.Path, "mode=ro&_pragma=busy_timeout(2000)")); err != nil {
 			return nil, err
 		}

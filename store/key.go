@@ -161,9 +161,27 @@ func runKeyCommand(ctx context.Context, command string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	cmd.Env = childEnv(os.Environ())
 	cmd.Stdin = os.Stdin
 	cmd.Stderr = os.Stderr
 	return cmd.Output()
+}
+
+// childEnv is the environment of a command onramp runs, less the database
+// password: ONRAMP_STORE without it, no PGPASSWORD.
+func childEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, e := range env {
+		name, value, _ := strings.Cut(e, "=")
+		switch name {
+		case "PGPASSWORD":
+			continue
+		case "ONRAMP_STORE":
+			e = name + "=" + RedactLocation(value)
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // Argon2id parameters: OWASP's 19 MiB, 2 passes; enough against offline

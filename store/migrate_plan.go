@@ -37,6 +37,10 @@ func PlanMigration(ctx context.Context, opts Options) (*MigrationPlan, error) {
 	}
 	plan := &MigrationPlan{To: SchemaVersion}
 	var s *sqlStore
+	var err error
+	if opts.Path, err = ParseLocation(opts.Path); err != nil {
+		return nil, err
+	}
 	if IsPostgres(opts.Path) {
 		cfg, err := pgConfig(opts.Path)
 		if err != nil {
@@ -57,7 +61,7 @@ func PlanMigration(ctx context.Context, opts Options) (*MigrationPlan, error) {
 	defer s.db.Close()
 	plan.Location = s.path
 	var riverTables bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		if riverTables, err = s.hasTable(ctx, tx, "river_migration"); err != nil {
 			return err

@@ -33,7 +33,8 @@ type Leases interface {
 
 // IsPostgres reports whether a store location is a PostgreSQL URL.
 func IsPostgres(location string) bool {
-	return strings.HasPrefix(location, "postgres://") || strings.HasPrefix(location, "postgresql://")
+	lower := strings.ToLower(location)
+	return strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://")
 }
 
 // Open opens the store at opts.Path: a SQLite file (created with its key
@@ -50,6 +51,10 @@ func Open(ctx context.Context, opts Options) (Backend, error) {
 	}
 	if opts.Actor == "" {
 		opts.Actor = OSUser()
+	}
+	var err error
+	if opts.Path, err = ParseLocation(opts.Path); err != nil {
+		return nil, err
 	}
 	if IsPostgres(opts.Path) {
 		return openPostgres(ctx, opts)

@@ -548,3 +548,51 @@ func testActorFromContext(t *testing.T, opts Options) {
 		t.Fatalf("actors: %s %s %s", c.CreatedBy, up.CreatedBy, up.UpdatedBy)
 	}
 }
+
+// One parser for store locations: PostgreSQL URLs in any case, file paths,
+// and nothing else that looks like a URL (never a file named after it).
+func TestParseLocation(t *testing.T) {
+	for raw, want := range map[string]string{
+		"POSTGRES://onramp@db/onramp":     "postgres://onramp@db/onramp",
+		"PostgreSQL://onramp@db/onramp":   "postgresql://onramp@db/onramp",
+		"postgres:///onramp?host=/run/pg": "postgres:///onramp?host=/run/pg",
+		"/var/lib/onramp/onramp.db":       "/var/lib/onramp/onramp.db",
+		"./onramp.db":                     "./onramp.db",
+		"onramp.db":                       "onramp.db",
+		"postgres-backup.db":              "postgres-backup.db",
+		`C:\Users\op\onramp.db`:           `C:\Users\op\onramp.db`,
+		"data/postgres/onramp.db":         "data/postgres/onramp.db",
+	} {
+		if got, err := ParseLocation(raw); err != nil || got != want {
+			t.Errorf("%q: %q %v, want %q", raw, got, err, want)
+		}
+	}
+	for _, raw := range []string{"postgres:/onramp:secret@db/onramp", "postgresql//onramp:secret@db/onramp", "postgres//onramp:secret@db",
+		"postgres:onramp:secret@db", "POSTGRESQL:/onramp:secret@db", "mysql://onramp:secret@db/onramp", "file:/tmp/onramp.db", "pg://onramp:secret@db"} {
+		_, err := ParseLocation(raw)
+		if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "postgres://USER@HOST/DATABASE") {
+			t.Errorf("%q: %v", raw, err)
+		}
+	}
+	// Opening one creates nothing.
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	os.Chdir(dir)
+	defer os.Chdir(wd)
+	if _, err := Open(context.Background(), Options{Path: "postgresql//u:secret@db/x", ConfigDir: filepath.Join(dir, "config")}); err == nil {
+		t.Fatal("opened a mistyped URL")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("made %v", entries)
+	}
+}
+
+// Commands onramp runs (key and passphrase commands) get no database
+// password in their environment.
+func TestChildEnvHasNoDatabasePassword(t *testing.T) {
+	env := childEnv([]string{"HOME=/h", "PGPASSWORD=pw1", "ONRAMP_STORE=postgres://onramp:pw2@db/onramp", "PATH=/bin"})
+	joined := strings.Join(env, " ")
+	if strings.Contains(joined, "pw1") || strings.Contains(joined, "pw2") || !strings.Contains(joined, "ONRAMP_STORE=postgres://onramp:xxxxx@db/onramp") || len(env) != 3 {
+		t.Fatalf("%v", env)
+	}
+}
