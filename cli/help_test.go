@@ -86,6 +86,7 @@ func TestOptionsParsedWithoutRunning(t *testing.T) {
 		{[]string{"show", "--json", "prod"}, &showOptions{Alias: "prod", JSON: true}},
 		{[]string{"schedule", "prod", "6h"}, &scheduleOptions{Alias: "prod", Every: 6 * time.Hour}},
 		{[]string{"schedule", "prod", "off"}, &scheduleOptions{Alias: "prod"}},
+		{[]string{"schedule", "prod", "7d"}, &scheduleOptions{Alias: "prod", Every: 7 * 24 * time.Hour}},
 		{[]string{"sync", "prod", "--stop"}, &syncOptions{Alias: "prod", Stop: true}},
 		{[]string{"status"}, &statusOptions{}},
 		{[]string{"worker", "--concurrency=8", "--slice", "5m"}, &workerOptions{Concurrency: 8, RescueAfter: time.Hour, Slice: 5 * time.Minute, Lease: 15 * time.Second}},

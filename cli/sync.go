@@ -243,9 +243,9 @@ func (f *follower) storeEvent(ctx context.Context, worker string) {
 // syncEnded reports how the sync ended, from the store.
 func (a *App) syncEnded(ctx context.Context, st store.Backend, conn *store.Connection, put *store.SyncJob, asJSON bool) error {
 	if put != nil {
-		reason := "retrying at " + put.At.Local().Format("15:04") + " because " + textsafe.Line(put.LastError)
+		reason := "retrying at " + humanize.At(put.At, a.Now()) + " because " + textsafe.Line(put.LastError)
 		if put.State == store.JobSnoozed {
-			reason = "snoozed until " + put.At.Local().Format("15:04") + " for a rate limit"
+			reason = "snoozed until " + humanize.At(put.At, a.Now()) + " for a rate limit"
 		}
 		return fmt.Errorf("the sync of %s did not finish: %s; a worker (`onramp worker`, `onramp serve`) or the next `onramp sync` takes it up", conn.Alias, reason)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -139,14 +140,22 @@ func (a *App) schedule(ctx context.Context, o *scheduleOptions) error {
 	return nil
 }
 
-// parseEvery reads a schedule: a duration of at least a second, or off.
+// parseEvery reads a schedule: a period from store.MinSyncEvery to
+// store.MaxSyncEvery (Go's units, or whole days: 7d), or off.
 func parseEvery(s string) (time.Duration, error) {
 	if strings.EqualFold(s, "off") || s == "0" {
 		return 0, nil
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d < time.Second {
-		return 0, usageErr("the schedule is a period like 6h, 24h or 30m, or off")
+	if days, found := strings.CutSuffix(s, "d"); found {
+		var n int
+		if n, err = strconv.Atoi(days); err == nil && n > 0 && n <= 366 {
+			d = time.Duration(n) * 24 * time.Hour
+		}
+	}
+	if err != nil || d < store.MinSyncEvery || d > store.MaxSyncEvery {
+		return 0, usageErr("the schedule is a period like 6h, 24h or 30m, from %s to %s (30d), or off",
+			flows.ScheduleText(store.MinSyncEvery)[len("every "):], flows.ScheduleText(store.MaxSyncEvery)[len("every "):])
 	}
 	return d, nil
 }

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +84,22 @@ func TestRateLimitedSyncIsSnoozed(t *testing.T) {
 	rows, _ := Statuses(context.Background(), e.st, catalog.Default(), time.Now(), "")
 	if rows[0].Attention != "" || rows[0].Job == nil || rows[0].Job.State != store.JobSnoozed {
 		t.Fatalf("status: %+v", rows[0])
+	}
+}
+
+// A Retry-After of a year is a server fault, not a snooze: the attempt
+// fails with the server's refusal and is retried with backoff, and the
+// retry's time reads with its date when it is not today.
+func TestYearLongRetryAfterCountsAsAFailure(t *testing.T) {
+	e := newSyncEnv(t, gitlabtest.Options{Users: 300}, gitlabtest.DemoTokens.Admin, "")
+	e.srv.Sandbox.InjectFault(gitlabtest.Fault{PathPrefix: "/users", Status: 429, RetryAfter: 365 * 24 * 3600, Times: 100})
+	e.startWorker(t, "worker@test:1")
+	j := e.waitJob(t, "retrying", func(j *store.SyncJob) bool { return j != nil && j.State == store.JobRetrying })
+	if d := time.Until(j.At); d > 2*time.Minute || !strings.Contains(j.LastError, "more than 24 hours") {
+		t.Fatalf("retry in %s because %q", d, j.LastError)
+	}
+	if run := lastRun(t, e); run.Status != store.RunFailed {
+		t.Fatalf("run: %+v", run)
 	}
 }
 

@@ -124,12 +124,7 @@ func ScheduleText(every time.Duration) string {
 
 // syncText says who runs a connection's sync, or when it runs next, and why.
 func syncText(j *store.SyncJob, every time.Duration, self string, now time.Time) string {
-	at := func(t time.Time) string {
-		if t.Sub(now) < 20*time.Hour {
-			return t.Local().Format("15:04")
-		}
-		return t.Local().Format("Jan 2 15:04")
-	}
+	at := func(t time.Time) string { return humanize.At(t, now) }
 	if j == nil {
 		if every <= 0 {
 			return "no periodic sync (schedule off)"

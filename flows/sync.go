@@ -146,14 +146,14 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 		}
 	}
 	status, errText := store.RunSucceeded, ""
-	var throttled Throttled
+	_, snooze := serverWait(err)
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrFenced):
 		return nil, err // another process holds the run now: it writes, this one stops
 	case ctx.Err() != nil || errors.Is(err, store.ErrSyncStopped):
 		status = store.RunStopped
-	case errors.As(err, &throttled) && throttled.RetryAfter() > 0:
+	case snooze:
 		status = store.RunStopped // put aside for the rate limit; resumes from its checkpoint
 	default:
 		status, errText = store.RunFailed, err.Error()

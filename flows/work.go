@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/onramp-dev/onramp/internal/httpx"
+	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -55,6 +57,7 @@ func (s *Syncer) Work(ctx context.Context, job store.SyncJob) error {
 func Outcome(jobCtx, sliceCtx context.Context, err error) error {
 	var throttled Throttled
 	var rejected CredentialRejected
+	wait, snooze := serverWait(err)
 	switch {
 	case err == nil:
 		return nil
@@ -67,10 +70,24 @@ func Outcome(jobCtx, sliceCtx context.Context, err error) error {
 	case errors.Is(err, ErrNeedsReconnect), errors.Is(err, errCannotSync), errors.Is(err, store.ErrNotFound),
 		errors.As(err, &rejected) && rejected.CredentialRejected():
 		return &store.GiveUpError{Err: err}
-	case errors.As(err, &throttled) && throttled.RetryAfter() > 0:
-		return &store.SnoozeError{Wait: throttled.RetryAfter(), Reason: "the server is rate-limiting requests"}
+	case snooze:
+		return &store.SnoozeError{Wait: wait, Reason: "the server is rate-limiting requests"}
+	case errors.As(err, &throttled) && throttled.RetryAfter() > httpx.MaxServerWait:
+		return fmt.Errorf("the server asks to wait more than %s, the longest onramp waits for a server, so it counts as a failed attempt: %w",
+			humanize.Count(int(httpx.MaxServerWait.Hours()), "hour"), err)
 	}
 	return err // a server or network failure: retried with backoff
+}
+
+// serverWait is how long a throttled sync is put aside: the server's wait,
+// when it gave one within httpx.MaxServerWait.
+func serverWait(err error) (time.Duration, bool) {
+	var throttled Throttled
+	if !errors.As(err, &throttled) {
+		return 0, false
+	}
+	w := throttled.RetryAfter()
+	return w, w > 0 && w <= httpx.MaxServerWait
 }
 
 // errCannotSync: the connection cannot be synced by this onramp at all.

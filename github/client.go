@@ -180,12 +180,12 @@ func (c *Client) try(ctx context.Context, u string) (http.Header, []byte, time.D
 // x-ratelimit-reset; a secondary limit waits retry-after, or a minute when
 // GitHub gives neither (as its documentation asks).
 func rateLimitWait(h http.Header, status int, now time.Time) (time.Duration, bool) {
-	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s >= 0 {
-		return time.Duration(s)*time.Second + 10*time.Millisecond, true
+	if wait, ok := httpx.RetryAfter(h.Get("Retry-After")); ok {
+		return wait + 10*time.Millisecond, true
 	}
 	if h.Get("X-RateLimit-Remaining") == "0" {
-		if reset, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil {
-			return max(time.Unix(reset, 0).Sub(now), 0) + time.Second, true
+		if wait, ok := httpx.Until(h.Get("X-RateLimit-Reset"), now); ok {
+			return wait + time.Second, true
 		}
 		return time.Minute, true
 	}
@@ -200,13 +200,12 @@ func rateLimitWait(h http.Header, status int, now time.Time) (time.Duration, boo
 func (c *Client) pace(ctx context.Context, h http.Header) {
 	remaining, err1 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
 	limit, err2 := strconv.Atoi(h.Get("X-RateLimit-Limit"))
-	reset, err3 := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
+	left, ok := httpx.Until(h.Get("X-RateLimit-Reset"), time.Now())
 	// Spent (0): the next request is refused with the reset, which puts the
 	// sync aside instead of holding it here.
-	if err1 != nil || err2 != nil || err3 != nil || limit <= 0 || remaining > limit/10 || remaining == 0 {
+	if err1 != nil || err2 != nil || !ok || limit <= 0 || remaining > limit/10 || remaining == 0 {
 		return
 	}
-	left := time.Until(time.Unix(reset, 0))
 	if left <= 0 {
 		return
 	}

@@ -155,8 +155,8 @@ func (f *Fetcher) try(ctx context.Context, url string) (http.Header, []byte, tim
 	case resp.StatusCode == http.StatusTooManyRequests:
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		wait := time.Duration(0)
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
-			wait = time.Duration(s)*time.Second + 10*time.Millisecond
+		if w, ok := httpx.RetryAfter(resp.Header.Get("Retry-After")); ok {
+			wait = w + 10*time.Millisecond
 		}
 		return nil, nil, wait, &Error{Kind: KindRateLimited, Host: f.Host, Status: 429}
 	case resp.StatusCode == http.StatusUnauthorized:
@@ -191,11 +191,10 @@ func (u *unauthorized) Unwrap() error { return u.err }
 func (f *Fetcher) pace(ctx context.Context, h http.Header) {
 	remaining, err1 := strconv.Atoi(h.Get("RateLimit-Remaining"))
 	limit, err2 := strconv.Atoi(h.Get("RateLimit-Limit"))
-	reset, err3 := strconv.ParseInt(h.Get("RateLimit-Reset"), 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || limit <= 0 || remaining > limit/10 {
+	left, ok := httpx.Until(h.Get("RateLimit-Reset"), time.Now())
+	if err1 != nil || err2 != nil || !ok || limit <= 0 || remaining > limit/10 {
 		return
 	}
-	left := time.Until(time.Unix(reset, 0))
 	if left <= 0 {
 		return
 	}

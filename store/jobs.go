@@ -45,8 +45,14 @@ const (
 const SyncQueue = "sync"
 
 // DefaultSyncEvery is how often a connection is synced again unless its
-// schedule says otherwise.
-const DefaultSyncEvery = 24 * time.Hour
+// schedule says otherwise; a person may choose from MinSyncEvery to
+// MaxSyncEvery (the store refuses more: a period that overflows a clock
+// would sync without pause).
+const (
+	DefaultSyncEvery = 24 * time.Hour
+	MinSyncEvery     = 5 * time.Minute
+	MaxSyncEvery     = 30 * 24 * time.Hour
+)
 
 // syncMaxAttempts caps the retries of a failing sync: 1, 2, 4, 8, 16 then
 // 30 minutes apart, about an hour and a half in all.

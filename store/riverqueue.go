@@ -430,8 +430,8 @@ func (q *riverQueue) schedulePeriodicTx(ctx context.Context, tx *sql.Tx, id stri
 
 // SetSchedule implements Jobs.
 func (q *riverQueue) SetSchedule(ctx context.Context, id string, every time.Duration) error {
-	if every < 0 {
-		return errors.New("a schedule is a positive period, or off")
+	if every < 0 || every > MaxSyncEvery {
+		return fmt.Errorf("a schedule is a positive period of at most %s, or off", MaxSyncEvery)
 	}
 	return q.s.write(ctx, func(tx *sql.Tx) error {
 		if _, found, err := q.s.scheduleTx(ctx, tx, id); err != nil || !found {

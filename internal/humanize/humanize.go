@@ -61,3 +61,17 @@ func Lifetime(d time.Duration) string {
 	}
 	return Count(int(d.Seconds()), "second")
 }
+
+// At says a moment near now: "14:05" today, "Mar 3 14:05" another day this
+// year, "Mar 3 2027 14:05" in another year (a wait of a year never reads
+// like a wait of minutes).
+func At(t, now time.Time) string {
+	t, now = t.Local(), now.Local()
+	switch {
+	case t.YearDay() == now.YearDay() && t.Year() == now.Year():
+		return t.Format("15:04")
+	case t.Year() == now.Year():
+		return t.Format("Jan 2 15:04")
+	}
+	return t.Format("Jan 2 2006 15:04")
+}

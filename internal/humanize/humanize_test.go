@@ -21,3 +21,17 @@ func TestHumanize(t *testing.T) {
 		t.Error("Count")
 	}
 }
+
+func TestAt(t *testing.T) {
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.Local)
+	for at, want := range map[time.Time]string{
+		now.Add(3 * time.Hour):        "13:00",
+		now.Add(20 * time.Hour):       "Dec 5 06:00",
+		now.Add(365 * 24 * time.Hour): "Dec 4 2027 10:00",
+		now.Add(-26 * time.Hour):      "Dec 3 08:00",
+	} {
+		if got := At(at, now); got != want {
+			t.Errorf("%s: %q, want %q", at, got, want)
+		}
+	}
+}

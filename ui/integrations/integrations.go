@@ -297,7 +297,7 @@ func (m *Model) stateText(r flows.Status) string {
 			return fmt.Sprintf("%s %d users, %s", theme.OK, run.Users, humanize.Ago(*run.FinishedAt, m.now()))
 		case store.RunFailed:
 			if j := r.Job; j != nil && j.State == store.JobRetrying {
-				return fmt.Sprintf("%s failed · retry %s", theme.Fail, j.At.Local().Format("15:04"))
+				return fmt.Sprintf("%s failed · retry %s", theme.Fail, humanize.At(j.At, m.now()))
 			}
 			return theme.Fail + " sync failed"
 		case store.RunStopped, store.RunRunning: // a stopped or interrupted run resumes
