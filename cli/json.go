@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -143,8 +144,23 @@ func (a *App) writeStatuses(rows []flows.Status) error {
 	return writeJSON(a.Out, out)
 }
 
+// writeJSON prints v as indented JSON; every string passes textsafe.JSON
+// (stored aliases, server words: nothing reaches a terminal raw).
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(textsafe.JSON(b), '\n'))
+	return err
+}
+
+// writeJSONLine prints v as one line of NDJSON, sanitized like writeJSON.
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(textsafe.JSON(b), '\n'))
+	return err
 }

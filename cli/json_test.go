@@ -9,8 +9,11 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"context"
+	"database/sql"
 	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/store"
 )
 
 // schemaFor compiles one shape of docs/onramp.schema.json.
@@ -182,5 +185,51 @@ func TestGitHubJSONMatchesTheSchema(t *testing.T) {
 	validate(t, "inventory github", out, "inventory", false)
 	if !strings.Contains(out, `"view":"org"`) || !strings.Contains(out, `"plan":"Copilot Business"`) {
 		t.Fatalf("inventory: %.300s", out)
+	}
+}
+
+// Text planted in a shared store (an alias, a run's note) reaches no
+// terminal raw: completion leaves it out, --json escapes what a terminal
+// acts on.
+func TestPlantedTextNeverReachesATerminalRaw(t *testing.T) {
+	env := appEnv(t)
+	st, err := store.Open(context.Background(), store.Options{Path: env["ONRAMP_STORE"], ConfigDir: filepath.Join(env["XDG_CONFIG_HOME"], "onramp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &store.Connection{Vendor: "gitlab", Alias: "prod", BaseURL: "https://gitlab.example.com", AuthMethod: store.AuthToken}
+	c.SetSecret(store.SecretToken, "glpat-planted-0123456789abcdef")
+	if err := st.Create(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	raw, err := sql.Open("sqlite", env["ONRAMP_STORE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	const planted = "evil\x1b]52;c;aGk=\x07\u009b2J\u202eexe.txt\u0085"
+	if _, err := raw.Exec(`UPDATE connections SET alias = ?`, planted); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO sync_runs (connection_id, status, started_at, note, error, gen) VALUES (?, 'failed', '2026-12-04T10:00:00Z', ?, ?, 1)`,
+		c.ID, planted, planted); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	run := func(args ...string) string {
+		a, out, errb := appWith(env, "")
+		Main(args, a)
+		return out.String() + errb.String()
+	}
+	for _, args := range [][]string{{"__complete", "show", ""}, {"list", "--json"}, {"status", "--json"}, {"show", "prod", "--json"}} {
+		out := run(args...)
+		for _, bad := range []string{"\x1b", "\x07", "\u009b", "\u202e", "\u0085"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("%v printed %q raw:\n%q", args, bad, out)
+			}
+		}
+	}
+	if out := run("list", "--json"); !strings.Contains(out, `\u009b2J\u202eexe.txt`) {
+		t.Errorf("the alias is not escaped as JSON: %s", out)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/internal/version"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -164,10 +165,14 @@ func (a *App) completeAliases(cmd *cobra.Command, args []string, _ string) ([]st
 	}
 	var out []string
 	for _, r := range rows {
-		if seen[r[1]] > 1 { // the same alias at two vendors: VENDOR/ALIAS
-			out = append(out, r[0]+"/"+r[1]+"\t"+r[0])
+		vendor, alias := r[0], r[1]
+		if !textsafe.IsPlainASCII(vendor + alias) {
+			continue // planted in a shared store: a shell would act on it (and it could not be typed back)
+		}
+		if seen[alias] > 1 { // the same alias at two vendors: VENDOR/ALIAS
+			out = append(out, vendor+"/"+alias+"\t"+vendor)
 		} else {
-			out = append(out, r[1]+"\t"+r[0])
+			out = append(out, alias+"\t"+vendor)
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
@@ -180,7 +185,7 @@ func (a *App) completeVendors(_ *cobra.Command, args []string, _ string) ([]stri
 	}
 	var out []string
 	for _, v := range a.Catalog {
-		out = append(out, v.ID+"\t"+v.Name)
+		out = append(out, textsafe.Line(v.ID)+"\t"+textsafe.Line(v.Name))
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }

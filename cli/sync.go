@@ -292,7 +292,7 @@ func (o *syncOutput) event(p flows.Progress) {
 	o.last, o.drawn = p, true
 	switch {
 	case o.json:
-		json.NewEncoder(o.a.Out).Encode(p)
+		writeJSONLine(o.a.Out, p)
 	case o.tty:
 		fmt.Fprintf(o.a.Err, "\r\x1b[K%s", progressLine(p, 40))
 	}
@@ -413,16 +413,16 @@ func (a *App) inventory(ctx context.Context, o *inventoryOptions) error {
 // writeInventoryJSON streams the snapshot: memory stays flat however many
 // users there are.
 func writeInventoryJSON(ctx context.Context, w io.Writer, st store.Backend, conn Connection, run *store.SyncRun, seats []store.Seats) error {
-	connJSON, _ := json.Marshal(conn)
-	head, _ := json.Marshal(run)
+	safe := func(v any) []byte { b, _ := json.Marshal(v); return textsafe.JSON(b) }
+	connJSON, head := safe(conn), safe(run)
 	if seats == nil {
 		seats = []store.Seats{}
 	}
-	seatsJSON, _ := json.Marshal(seats)
+	seatsJSON := safe(seats)
 	fmt.Fprintf(w, "{\"connection\":%s,\"run\":%s,\"seats\":%s,\"users\":[", connJSON, head, seatsJSON)
 	first := true
 	err := st.Users(ctx, run.ID, func(u store.InventoryUser) error {
-		b, _ := json.Marshal(u)
+		b := safe(u)
 		if !first {
 			w.Write([]byte(","))
 		}

@@ -139,7 +139,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 			if err = s.Store.SaveSeats(ctx, run.ID, run.Gen, seats); err == nil && note != "" {
 				var noted *store.SyncRun
 				if noted, err = s.Store.SavePage(ctx, run.ID, store.PageUpdate{Checkpoint: checkpointDone, Retries: src.Retries(),
-					View: run.View, Note: joinNotes(run.Note, note), Gen: run.Gen}); err == nil {
+					View: run.View, Note: joinNotes(run.Note, textsafe.Line(note)), Gen: run.Gen}); err == nil {
 					run = noted
 				}
 			}
@@ -156,7 +156,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	case snooze:
 		status = store.RunStopped // put aside for the rate limit; resumes from its checkpoint
 	default:
-		status, errText = store.RunFailed, err.Error()
+		status, errText = store.RunFailed, textsafe.Line(err.Error())
 		s.markRejected(context.WithoutCancel(ctx), connectionID, err)
 	}
 	finished, ferr := s.Store.FinishRun(context.WithoutCancel(ctx), run.ID, run.Gen, status, errText)
@@ -224,7 +224,7 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 			next = checkpointDone
 		}
 		saved, err := s.Store.SavePage(context.WithoutCancel(ctx), run.ID, store.PageUpdate{Users: f.page.Users, Checkpoint: next,
-			Retries: src.Retries(), Total: f.page.Total, View: f.page.View, Note: f.page.Note, Gen: run.Gen})
+			Retries: src.Retries(), Total: f.page.Total, View: f.page.View, Note: textsafe.Line(f.page.Note), Gen: run.Gen})
 		if err != nil {
 			return run, err
 		}

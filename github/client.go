@@ -155,8 +155,8 @@ func (c *Client) try(ctx context.Context, u string) (http.Header, []byte, time.D
 		}
 		if sso := h.Get("X-GitHub-SSO"); sso != "" {
 			e := &Error{Kind: KindSSO, Host: host, Status: s, Message: message(body)}
-			if _, addr, ok := strings.Cut(sso, "url="); ok {
-				e.SSO = addr
+			if _, addr, ok := strings.Cut(sso, "url="); ok && c.Base.OnWeb(addr) {
+				e.SSO = addr // another host's address is not shown: it could send the person anywhere
 			}
 			return nil, nil, -1, e
 		}

@@ -77,6 +77,18 @@ func TestVerifyTokens(t *testing.T) {
 	}
 }
 
+// An SSO address on another host than the GitHub's (a hostile server's) is
+// never shown; the hint still says what to do.
+func TestSSOAddressOnlyOnTheServersHost(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{SSOURL: "https://evil.example/login?next=x"})
+	defer srv.Close()
+	_, err := Verify(context.Background(), client(t, srv, githubtest.DemoTokens.SSO))
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindSSO || e.SSO != "" || strings.Contains(err.Error()+e.Hint(), "evil.example") || e.Hint() == "" {
+		t.Fatalf("SSO elsewhere: %v (%+v) hint %q", err, e, e.Hint())
+	}
+}
+
 // The whole inventory: both organizations, owners then members, every
 // page followed through Link, resumable from any checkpoint.
 func TestInventoryPagesAndResume(t *testing.T) {

@@ -29,6 +29,14 @@ func (b BaseURL) Host() string {
 	return u.Host
 }
 
+// OnWeb reports whether addr is a page of this GitHub's web host, with its
+// scheme: an address a server names (an SSO page) is shown only then.
+func (b BaseURL) OnWeb(addr string) bool {
+	u, err := url.Parse(addr)
+	web, werr := url.Parse(b.Web)
+	return err == nil && werr == nil && u.Scheme == web.Scheme && strings.EqualFold(u.Host, web.Host) && u.User == nil
+}
+
 // DotCom reports whether this is github.com.
 func (b BaseURL) DotCom() bool { return b.API == "https://api.github.com" }
 

@@ -8,6 +8,7 @@
 package githubtest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -58,6 +59,10 @@ type Options struct {
 	// have not approved the sandbox's: an OAuth app token reading them is
 	// refused (403), as GitHub does.
 	RestrictOAuthApps []string
+	// SSOURL is the SAML authorization address an SSO-protected answer
+	// names (X-GitHub-SSO); the sandbox's own page when "". A hostile
+	// server names another host's.
+	SSOURL string
 }
 
 // Org is an organization of the sandbox.
@@ -274,7 +279,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if tok.sso && org.Login == "sandbox-labs" {
-			h.Set("X-GitHub-SSO", "required; url="+s.URL+"/orgs/sandbox-labs/sso?authorization_request=SBX")
+			h.Set("X-GitHub-SSO", "required; url="+cmp.Or(s.opts.SSOURL, s.URL+"/orgs/sandbox-labs/sso?authorization_request=SBX"))
 			s.fail(w, http.StatusForbidden, "Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.")
 			return
 		}

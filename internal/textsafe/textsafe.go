@@ -64,3 +64,36 @@ func isPlain(s string) bool {
 	}
 	return true
 }
+
+// JSON escapes, in encoded JSON, what encoding/json leaves raw and a
+// terminal acts on: DEL, C1 controls (the 8-bit CSI among them) and bidi
+// overrides and isolates, as \uXXXX. They can stand only inside strings (the
+// rest of JSON is ASCII), so the document means the same; a script that
+// prints a field gets the escape, not the control.
+func JSON(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < 0x7f {
+			if out != nil {
+				out = append(out, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == 0x7f || (r >= 0x80 && r <= 0x9f) || isBidi(r) {
+			if out == nil {
+				out = append(make([]byte, 0, len(b)+16), b[:i]...)
+			}
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else if out != nil {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	if out == nil {
+		return b
+	}
+	return out
+}

@@ -1,6 +1,8 @@
 package textsafe
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -49,4 +51,21 @@ func FuzzLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestJSONEscapesWhatATerminalActsOn(t *testing.T) {
+	in, _ := json.Marshal(map[string]string{"org": "acme\u009b31m\u202eevil\x7f\x1b]52;c;aGk=\x07", "plain": "naïve 日本"})
+	out := JSON(in)
+	var back map[string]string
+	if err := json.Unmarshal(out, &back); err != nil || back["org"] != "acme\u009b31m\u202eevil\x7f\x1b]52;c;aGk=\x07" || back["plain"] != "naïve 日本" {
+		t.Fatalf("meaning changed: %s %v %q", out, err, back)
+	}
+	for _, raw := range []string{"\u009b", "\u202e", "\x7f", "\x1b", "\x07"} {
+		if strings.Contains(string(out), raw) {
+			t.Fatalf("%q left raw in %s", raw, out)
+		}
+	}
+	if plain := []byte(`{"a":"b"}`); &JSON(plain)[0] != &plain[0] {
+		t.Fatal("plain JSON copied")
+	}
 }
