@@ -139,7 +139,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 			if err = s.Store.SaveSeats(ctx, run.ID, run.Gen, seats); err == nil && note != "" {
 				var noted *store.SyncRun
 				if noted, err = s.Store.SavePage(ctx, run.ID, store.PageUpdate{Checkpoint: checkpointDone, Retries: src.Retries(),
-					View: run.View, Note: joinNotes(run.Note, textsafe.Line(note)), Gen: run.Gen}); err == nil {
+					View: run.View, Note: joinNotes(run.Note, textsafe.Line(note)), Gen: run.Gen, From: run.Checkpoint}); err == nil {
 					run = noted
 				}
 			}
@@ -224,7 +224,7 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 			next = checkpointDone
 		}
 		saved, err := s.Store.SavePage(context.WithoutCancel(ctx), run.ID, store.PageUpdate{Users: f.page.Users, Checkpoint: next,
-			Retries: src.Retries(), Total: f.page.Total, View: f.page.View, Note: textsafe.Line(f.page.Note), Gen: run.Gen})
+			Retries: src.Retries(), Total: f.page.Total, View: f.page.View, Note: textsafe.Line(f.page.Note), Gen: run.Gen, From: run.Checkpoint})
 		if err != nil {
 			return run, err
 		}

@@ -179,7 +179,7 @@ func benchInventory100k(b *testing.B, opts Options) {
 				page[i] = InventoryUser{ID: id, Username: fmt.Sprintf("user%d", id), Name: "Some Body", Email: fmt.Sprintf("user%d@example.com", id),
 					State: "active", CreatedAt: "2024-01-02T03:04:05Z", LastActivityOn: "2026-11-20"}
 			}
-			if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: page, Checkpoint: fmt.Sprint(p + 1), View: "admin", Gen: run.Gen}); err != nil {
+			if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: page, Checkpoint: fmt.Sprint(p + 1), View: "admin", Gen: run.Gen, From: pageFrom(p + 1)}); err != nil {
 				b.Fatal(err)
 			}
 		}

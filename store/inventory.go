@@ -69,6 +69,9 @@ type PageUpdate struct {
 	Total      *int
 	View, Note string
 	Gen        int64 // the holder's generation (SyncRun.Gen)
+	// From is the checkpoint the page began at (the run's, when read):
+	// a page is applied only there, so sending it again is harmless.
+	From string
 }
 
 // Inventory keeps sync runs and their snapshots beside the connections.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"testing"
@@ -41,7 +42,7 @@ func testSyncRunsAndSnapshots(t *testing.T, opts Options) {
 		t.Fatalf("resume: %+v %v", again, resumed)
 	}
 	// A page delivered twice (crash between fetch and save) adds nobody twice.
-	run, _ = s.SavePage(ctx, run.ID, PageUpdate{Users: users(3, 4, 5), Checkpoint: "", Gen: again.Gen})
+	run, _ = s.SavePage(ctx, run.ID, PageUpdate{Users: users(3, 4, 5), Checkpoint: "", Gen: again.Gen, From: again.Checkpoint})
 	if run.Users != 5 {
 		t.Fatalf("users %d, want 5", run.Users)
 	}
@@ -152,7 +153,7 @@ func testInventoryRowsGoWithTheirRun(t *testing.T, opts Options) {
 		go func() {
 			defer close(done)
 			for p := 0; ; p++ {
-				if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: users(p * 50), Checkpoint: fmt.Sprint(p), Gen: run.Gen}); err != nil {
+				if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: users(p * 50), Checkpoint: fmt.Sprint(p), Gen: run.Gen, From: pageFrom(p)}); err != nil {
 					if !errors.Is(err, ErrNotFound) {
 						t.Errorf("save after delete: %v", err)
 					}
@@ -168,5 +169,85 @@ func testInventoryRowsGoWithTheirRun(t *testing.T, opts Options) {
 	}
 	if n := orphans(t, s); n != 0 {
 		t.Fatalf("%d rows outlived their run", n)
+	}
+}
+
+// pageFrom is the checkpoint page p of a test's numbered pages begins at.
+func pageFrom(p int) string {
+	if p == 0 {
+		return ""
+	}
+	return fmt.Sprint(p - 1)
+}
+
+// A page larger than SQLite's parameter limit allows in one statement
+// (2,730 users) is saved whole.
+func TestLargePageIsSaved(t *testing.T) { forEachBackend(t, testLargePageIsSaved) }
+
+func testLargePageIsSaved(t *testing.T, opts Options) {
+	ctx := context.Background()
+	s := mustOpen(t, opts)
+	c := sample("big")
+	s.Create(ctx, c)
+	run, _, _ := s.BeginRun(ctx, c.ID)
+	ids := make([]int64, 5000)
+	for i := range ids {
+		ids[i] = int64(i + 1)
+	}
+	saved, err := s.SavePage(ctx, run.ID, PageUpdate{Users: users(ids...), Checkpoint: "next", Gen: run.Gen})
+	if err != nil || saved.Users != 5000 {
+		t.Fatalf("a page of 5,000: %+v %v", saved, err)
+	}
+}
+
+// PostgreSQL: the server ends the store's connections (a restart, an
+// administrator) between pages: the next page is saved on a new connection
+// within the same attempt, once.
+func TestPageSaveSurvivesALostConnection(t *testing.T) {
+	ctx := context.Background()
+	opts := pgOpts(t)
+	s := mustOpen(t, opts)
+	c := sample("prod")
+	s.Create(ctx, c)
+	run, _, _ := s.BeginRun(ctx, c.ID)
+	run, err := s.SavePage(ctx, run.ID, PageUpdate{Users: users(1, 2), Checkpoint: "1", Gen: run.Gen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sql.Open("pgx", opts.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	// Hold the run, so the page's statement waits for it; end that
+	// statement's connection while it waits.
+	lock, err := admin.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.ExecContext(ctx, `SELECT id FROM sync_runs WHERE id = $1 FOR UPDATE`, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	type saved struct {
+		run *SyncRun
+		err error
+	}
+	done := make(chan saved, 1)
+	go func() {
+		r, err := s.SavePage(ctx, run.ID, PageUpdate{Users: users(3, 4), Checkpoint: "2", Gen: run.Gen, From: run.Checkpoint})
+		done <- saved{r, err}
+	}()
+	ended := false
+	for deadline := time.Now().Add(10 * time.Second); !ended && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		admin.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) > 0 FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&ended)
+	}
+	lock.Rollback()
+	if !ended {
+		t.Fatal("the page's statement never waited")
+	}
+	got := <-done
+	if got.err != nil || got.run.Users != 4 || got.run.Pages != 2 || got.run.Checkpoint != "2" {
+		t.Fatalf("after its connection was ended mid-statement: %+v %v", got.run, got.err)
 	}
 }

@@ -44,7 +44,7 @@ func slowSync(s Backend) func(ctx context.Context, j SyncJob) error {
 			return err
 		}
 		for i := 0; ; i++ {
-			if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: users(int64(i)), Checkpoint: strconv.Itoa(i), Gen: run.Gen}); err != nil {
+			if run, err = s.SavePage(ctx, run.ID, PageUpdate{Users: users(int64(i)), Checkpoint: strconv.Itoa(i), Gen: run.Gen, From: run.Checkpoint}); err != nil {
 				return err
 			}
 			select {

@@ -39,7 +39,7 @@ func testFencedWritesAreRefused(t *testing.T, opts Options) {
 	if _, err := s.FinishRun(ctx, old.ID, old.Gen, RunStopped, ""); !errors.Is(err, ErrFenced) {
 		t.Fatalf("old holder's finish: %v", err)
 	}
-	run, err := s.SavePage(ctx, taken.ID, PageUpdate{Users: users(3), Checkpoint: "", Gen: taken.Gen})
+	run, err := s.SavePage(ctx, taken.ID, PageUpdate{Users: users(3), Checkpoint: "", Gen: taken.Gen, From: "2"})
 	if err != nil || run.Users != 3 || run.Checkpoint != "" {
 		t.Fatalf("new holder's page: %+v %v", run, err)
 	}

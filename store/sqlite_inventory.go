@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 var _ Inventory = (*sqlStore)(nil)
@@ -86,49 +87,90 @@ func (s *sqlStore) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sy
 	if p.Total != nil {
 		total = *p.Total
 	}
-	insert, args := usersInsert(runID, p.Users)
-	if s.d.name == "postgres" && len(p.Users) > 0 {
-		insert, args = usersInsertArrays(runID, p.Users)
-	}
 	const checkpoint = `pages = pages + 1, checkpoint = ?, retries = ?, total = COALESCE(?, total), view = ?, note = ?
 		WHERE id = ? AND gen = ? RETURNING ` + runColumns
 	checkpointArgs := []any{p.Checkpoint, p.Retries, total, p.View, p.Note, runID, p.Gen}
+	if s.d.name == "postgres" && len(p.Users) > 0 {
+		return s.savePagePostgres(ctx, runID, p, checkpointArgs)
+	}
 	var run *SyncRun
-	var err error
-	if s.d.name == "postgres" && insert != "" {
-		// One statement — the users and the checkpoint, atomic by itself —
-		// is one round trip, where a transaction would take four. The run
-		// is locked first (FOR KEY SHARE, in place of a foreign key): rows
-		// are added only to a run that exists, and a delete of the run
-		// waits for them and then deletes them.
-		run, err = scanRun(s.queryRow(ctx, s.bulkDB, `WITH run AS (SELECT id FROM sync_runs WHERE id = ? AND gen = ? FOR KEY SHARE),
-			added AS (`+insert+` RETURNING 1)
-			UPDATE sync_runs SET users = users + (SELECT count(*) FROM added), `+checkpoint, append(append([]any{runID, p.Gen}, args...), checkpointArgs...)...))
-	} else {
-		err = s.write(ctx, func(tx *sql.Tx) error {
-			added := int64(0)
-			if err := s.checkGen(ctx, tx, runID, p.Gen); err != nil {
-				return err
-			}
-			if insert != "" {
-				res, err := s.exec(ctx, tx, insert, args...)
-				if err != nil {
-					return s.wrap("save users", err)
-				}
-				added, _ = res.RowsAffected()
-			}
-			var err error
-			run, err = scanRun(s.queryRow(ctx, tx, `UPDATE sync_runs SET users = users + ?, `+checkpoint, append([]any{added}, checkpointArgs...)...))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		added := int64(0)
+		if err := s.checkGen(ctx, tx, runID, p.Gen); err != nil {
 			return err
-		})
-	}
-	if errors.Is(err, sql.ErrNoRows) { // PostgreSQL's one statement: gone, or fenced
-		err = s.checkGen(ctx, s.db, runID, p.Gen)
-	}
+		}
+		var at string
+		if err := s.queryRow(ctx, tx, `SELECT checkpoint FROM sync_runs WHERE id = ?`, runID).Scan(&at); err != nil {
+			return err
+		}
+		if at != p.From {
+			return fmt.Errorf("the run is at checkpoint %q, not %q where this page began", at, p.From)
+		}
+		// In statements of sqliteUsersPerInsert: SQLite takes at most
+		// 32,766 parameters in one.
+		for users := p.Users; len(users) > 0; {
+			chunk := users[:min(len(users), sqliteUsersPerInsert)]
+			users = users[len(chunk):]
+			insert, args := usersInsert(runID, chunk)
+			res, err := s.exec(ctx, tx, insert, args...)
+			if err != nil {
+				return s.wrap("save users", err)
+			}
+			n, _ := res.RowsAffected()
+			added += n
+		}
+		var err error
+		run, err = scanRun(s.queryRow(ctx, tx, `UPDATE sync_runs SET users = users + ?, `+checkpoint, append([]any{added}, checkpointArgs...)...))
+		return err
+	})
 	if err != nil {
 		return nil, s.wrap("save a page", err)
 	}
 	return run, nil
+}
+
+// sqliteUsersPerInsert keeps an insert of users under SQLite's parameter
+// limit (12 a user).
+const sqliteUsersPerInsert = 2000
+
+// savePagePostgres saves a page in one statement — the users and the
+// checkpoint, atomic by itself — one round trip where a transaction would
+// take four. The run is locked first (FOR KEY SHARE, in place of a foreign
+// key): rows are added only to a run that exists, and a delete of the run
+// waits for them and then deletes them. The statement applies only from
+// the checkpoint the page began at (p.From), so when the connection is
+// lost mid-statement it is sent again on a new one: applied once, whatever
+// became of the first.
+func (s *sqlStore) savePagePostgres(ctx context.Context, runID int64, p PageUpdate, checkpointArgs []any) (*SyncRun, error) {
+	insert, args := usersInsertArrays(runID, p.Users)
+	query := `WITH run AS (SELECT id FROM sync_runs WHERE id = ? AND gen = ? AND checkpoint = ? FOR KEY SHARE),
+		added AS (` + insert + ` RETURNING 1)
+		UPDATE sync_runs SET users = users + (SELECT count(*) FROM added), pages = pages + 1, checkpoint = ?, retries = ?,
+		total = COALESCE(?, total), view = ?, note = ? WHERE id = ? AND gen = ? AND checkpoint = ? RETURNING ` + runColumns
+	all := append(append([]any{runID, p.Gen, p.From}, args...), append(checkpointArgs, p.From)...)
+	for attempt := 0; ; attempt++ {
+		run, err := scanRun(s.queryRow(ctx, s.bulkDB, query, all...))
+		switch {
+		case err == nil:
+			return run, nil
+		case errors.Is(err, sql.ErrNoRows): // gone, fenced, or already applied by a lost attempt
+			if err := s.checkGen(ctx, s.db, runID, p.Gen); err != nil {
+				return nil, s.wrap("save a page", err)
+			}
+			run, err := s.getRun(ctx, s.db, runID)
+			if err == nil && attempt > 0 && run.Checkpoint == p.Checkpoint {
+				return run, nil
+			}
+			if err == nil {
+				err = fmt.Errorf("the run is at checkpoint %q, not %q where this page began", run.Checkpoint, p.From)
+			}
+			return nil, s.wrap("save a page", err)
+		case isConnLost(err) && attempt < 3 && ctx.Err() == nil:
+			time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond) // then again, on a new connection
+		default:
+			return nil, s.wrap("save a page", err)
+		}
+	}
 }
 
 // checkGen says why a run cannot be written at generation gen: it is gone
