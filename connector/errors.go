@@ -38,6 +38,11 @@ func (e *StepError) Unwrap() error { return e.Err }
 // limit's Retry-After).
 type Throttled interface{ RetryAfter() time.Duration }
 
+// Misconfigured is implemented by errors that mean the server is set up
+// wrong (a redirect or a page link to another host): trying again changes
+// nothing until someone fixes it, so a sync fails at once, unretried.
+type Misconfigured interface{ Misconfigured() bool }
+
 // CredentialRejected is implemented by errors that mean the vendor refused
 // the credential itself: only a person (a reconnect) can fix it.
 type CredentialRejected interface{ CredentialRejected() bool }

@@ -182,3 +182,27 @@ func TestGitHubPrimaryLimitSnoozesAndRevokedTokenStops(t *testing.T) {
 		t.Fatalf("after a revoked token: %s %q", c.State, c.StateReason)
 	}
 }
+
+// A server that sends onramp elsewhere (a page link to another port, a
+// redirect to another host) is misconfigured: the sync fails at once with
+// what happened and what to fix, and is not retried before its next
+// periodic sync.
+func TestMisconfiguredServerIsNotRetried(t *testing.T) {
+	for name, hostile := range map[string]githubtest.Hostile{
+		"link to another port":     {LinkBase: "http://127.0.0.1:1"},
+		"redirect to another host": {RedirectMembers: "http://evil.example/members"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, _ := newGitHubEnv(t, githubtest.Options{Members: 250, Hostile: hostile}, githubtest.DemoTokens.Classic)
+			e.startWorker(t, "worker@test:1")
+			j := e.waitJob(t, "the sync ended", func(j *store.SyncJob) bool { return j != nil && j.State == store.JobScheduled })
+			run := lastRun(t, e)
+			if run.Status != store.RunFailed || !strings.Contains(run.Error, "sent onramp elsewhere") || j.Reason != store.ReasonPeriodic {
+				t.Fatalf("run %+v, job %+v", run, j)
+			}
+			if runs, _ := e.st.Runs(context.Background(), e.id, 10); len(runs) != 1 {
+				t.Fatalf("%d runs: retried", len(runs))
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/internal/httpx"
@@ -297,4 +298,18 @@ func syncHelper() int {
 		return 1
 	}
 	return 0
+}
+
+// Either vendor's misconfiguration (GitLab: a page link off its
+// external_url) ends the sync at once, unretried.
+func TestMisconfigurationIsFinal(t *testing.T) {
+	ctx := context.Background()
+	err := Outcome(ctx, ctx, &gitlab.Error{Kind: gitlab.KindRedirect, Host: "gitlab.example.com", Detail: "a page link pointed outside https://gitlab.example.com/sub"})
+	var final *store.FinalError
+	if !errors.As(err, &final) {
+		t.Fatalf("%T %v", err, err)
+	}
+	if err := Outcome(ctx, ctx, &gitlab.Error{Kind: gitlab.KindServer, Status: 502}); errors.As(err, &final) {
+		t.Fatal("a server error made final")
+	}
 }

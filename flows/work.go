@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/store"
@@ -57,6 +58,7 @@ func (s *Syncer) Work(ctx context.Context, job store.SyncJob) error {
 func Outcome(jobCtx, sliceCtx context.Context, err error) error {
 	var throttled Throttled
 	var rejected CredentialRejected
+	var misconfigured connector.Misconfigured
 	wait, snooze := serverWait(err)
 	switch {
 	case err == nil:
@@ -70,6 +72,8 @@ func Outcome(jobCtx, sliceCtx context.Context, err error) error {
 	case errors.Is(err, ErrNeedsReconnect), errors.Is(err, errCannotSync), errors.Is(err, store.ErrNotFound),
 		errors.As(err, &rejected) && rejected.CredentialRejected():
 		return &store.GiveUpError{Err: err}
+	case errors.As(err, &misconfigured) && misconfigured.Misconfigured():
+		return &store.FinalError{Err: err} // not retried: the next periodic sync tries again
 	case snooze:
 		return &store.SnoozeError{Wait: wait, Reason: "the server is rate-limiting requests"}
 	case errors.As(err, &throttled) && throttled.RetryAfter() > httpx.MaxServerWait:

@@ -76,7 +76,7 @@ func (c *Client) GetRaw(ctx context.Context, path string) (http.Header, []byte, 
 	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
 		u = c.Base.API + path
 	} else if !strings.HasPrefix(path, c.Base.API+"/") {
-		return nil, nil, &Error{Kind: KindNotGitHub, Host: c.Base.Host(), Err: fmt.Errorf("a Link header pointed away from %s", c.Base.API)}
+		return nil, nil, &Error{Kind: KindMisconfigured, Host: c.Base.Host(), Err: fmt.Errorf("a page link pointed away from %s", c.Base.API)}
 	}
 	giveUp := cmp.Or(c.GiveUpAfter, 5*time.Minute)
 	var first time.Time
@@ -132,7 +132,11 @@ func (c *Client) try(ctx context.Context, u string) (http.Header, []byte, time.D
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return nil, nil, 0, transportError(host, err)
+		e := transportError(host, err)
+		if e.Kind == KindMisconfigured {
+			return nil, nil, -1, e
+		}
+		return nil, nil, 0, e
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))

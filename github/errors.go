@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/connector"
+	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 )
 
@@ -29,6 +30,9 @@ const (
 	// KindAppRestricted: 403 because the organization restricts OAuth
 	// apps and has not approved this one.
 	KindAppRestricted
+	// KindMisconfigured: the server sent onramp to another host or port (a
+	// redirect, a Link header): its own address setting is wrong.
+	KindMisconfigured
 )
 
 // Error is a failed GitHub request, explained.
@@ -90,6 +94,8 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("cannot reach %s: %v", host, textsafe.Line(fmt.Sprint(e.Err)))
 	case KindNotGitHub:
 		return fmt.Sprintf("%s answered, but not as GitHub's API (HTTP %d)", host, e.Status)
+	case KindMisconfigured:
+		return fmt.Sprintf("%s sent onramp elsewhere: %v", host, textsafe.Line(fmt.Sprint(e.Err)))
 	}
 	return fmt.Sprintf("the request to %s failed: %v", host, textsafe.Line(fmt.Sprint(e.Err)))
 }
@@ -121,6 +127,8 @@ func (e *Error) Hint() string {
 		return "Check the address, and that this machine can reach it"
 	case KindNotGitHub:
 		return "Give the address you open GitHub at: https://github.com, or your Enterprise Server's"
+	case KindMisconfigured:
+		return "The server's own address setting points elsewhere (on Enterprise Server, its hostname): fix it there, or connect with the address it sends to"
 	}
 	return ""
 }
@@ -130,11 +138,14 @@ func (e *Error) Field() string {
 	switch e.Kind {
 	case KindCredential, KindSSO, KindForbidden, KindAppRestricted:
 		return connector.FieldToken
-	case KindUnreachable, KindNotGitHub:
+	case KindUnreachable, KindNotGitHub, KindMisconfigured:
 		return connector.FieldURL
 	}
 	return ""
 }
+
+// Misconfigured: trying again changes nothing until the server is fixed.
+func (e *Error) Misconfigured() bool { return e.Kind == KindMisconfigured || e.Kind == KindNotGitHub }
 
 // Retryable: trying again unchanged may succeed.
 func (e *Error) Retryable() bool {
@@ -152,6 +163,10 @@ func message(body []byte) string {
 
 // transportError explains a request that got no answer.
 func transportError(host string, err error) *Error {
+	var redirect *httpx.RedirectError
+	if errors.As(err, &redirect) {
+		return &Error{Kind: KindMisconfigured, Host: host, Err: redirect}
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) && ue.Timeout() {
 		return &Error{Kind: KindUnreachable, Host: host, Err: errors.New("timed out")}

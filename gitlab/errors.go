@@ -164,6 +164,10 @@ func (e *Error) Field() string {
 	return connector.FieldURL
 }
 
+// Misconfigured: a redirect or a page link off the server is its setup
+// (external_url), not a passing fault.
+func (e *Error) Misconfigured() bool { return e.Kind == KindRedirect }
+
 // Retryable reports whether trying again unchanged may succeed.
 func (e *Error) Retryable() bool {
 	return e.Kind == KindTimeout || e.Kind == KindRateLimited || e.Kind == KindServer

@@ -222,6 +222,14 @@ func (e *SnoozeError) Error() string {
 	return fmt.Sprintf("%s; tried again in %s", e.Reason, e.Wait.Round(time.Second))
 }
 
+// FinalError ends a sync as failed at once, with no retry (a misconfigured
+// server: trying again changes nothing until someone fixes it); the next
+// periodic sync stays scheduled.
+type FinalError struct{ Err error }
+
+func (e *FinalError) Error() string { return e.Err.Error() }
+func (e *FinalError) Unwrap() error { return e.Err }
+
 // GiveUpError ends a sync job with no retry: only a person can fix it (a
 // revoked credential). The connection records why.
 type GiveUpError struct{ Err error }

@@ -485,6 +485,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	err := w.work(ctx, syncJobOf(job.JobRow, job.Args.ConnectionID))
 	var snooze *SnoozeError
 	var giveUp *GiveUpError
+	var final *FinalError
 	switch {
 	case errors.Is(err, ErrFenced):
 		// Another process holds the run now: this row is stale (already
@@ -498,7 +499,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return river.JobSnooze(max(snooze.Wait, time.Second))
 	case errors.As(err, &giveUp):
 		return river.JobCancel(giveUp)
-	case err != nil && !errors.Is(err, ErrSyncStopped) && job.Attempt < job.MaxAttempts:
+	case err != nil && !errors.Is(err, ErrSyncStopped) && !errors.As(err, &final) && job.Attempt < job.MaxAttempts:
 		return err // retried with backoff
 	}
 	// Done, stopped, or failed for the last time: the job ends here and the

@@ -63,6 +63,19 @@ type Options struct {
 	// names (X-GitHub-SSO); the sandbox's own page when "". A hostile
 	// server names another host's.
 	SSOURL string
+	// Hostile makes the sandbox misbehave as a broken or hostile server
+	// does, for the tests that attack onramp.
+	Hostile Hostile
+}
+
+// Hostile is how a hostile sandbox misbehaves.
+type Hostile struct {
+	// LinkBase starts the addresses in Link headers instead of the
+	// sandbox's own (another port: an Enterprise Server whose hostname
+	// setting is wrong).
+	LinkBase string
+	// RedirectMembers answers member lists with a 302 to this address.
+	RedirectMembers string
 }
 
 // Org is an organization of the sandbox.
@@ -366,7 +379,7 @@ func (s *Server) paginate(w http.ResponseWriter, r *http.Request, n int) (from, 
 		qq.Set("page", strconv.Itoa(p))
 		qq.Set("per_page", strconv.Itoa(per))
 		u.RawQuery = qq.Encode()
-		return "<" + s.URL + u.Path + "?" + u.RawQuery + `>; rel="` + rel + `"`
+		return "<" + cmp.Or(s.opts.Hostile.LinkBase, s.URL) + u.Path + "?" + u.RawQuery + `>; rel="` + rel + `"`
 	}
 	var links []string
 	if page < last {
@@ -383,6 +396,10 @@ func (s *Server) paginate(w http.ResponseWriter, r *http.Request, n int) (from, 
 }
 
 func (s *Server) members(w http.ResponseWriter, r *http.Request, org *Org, q url.Values) {
+	if to := s.opts.Hostile.RedirectMembers; to != "" {
+		http.Redirect(w, r, to, http.StatusFound)
+		return
+	}
 	role := q.Get("role")
 	if role == "" {
 		role = "all"
