@@ -80,14 +80,22 @@ func (c *Client) GetRaw(ctx context.Context, path string) (http.Header, []byte, 
 	}
 	giveUp := cmp.Or(c.GiveUpAfter, 5*time.Minute)
 	var first time.Time
+	var last error // the server's last failure, for a deadline that ends the retries
+	outOfTime := func(attempt int) error {
+		if last == nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w after %d retries; the server's last answer: %w", ctx.Err(), attempt, last)
+	}
 	for attempt := 0; ; attempt++ {
 		h, body, wait, err := c.try(ctx, u)
 		if err == nil {
 			return h, body, nil
 		}
 		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
+			return nil, nil, outOfTime(attempt)
 		}
+		last = err
 		if wait < 0 {
 			return nil, nil, err
 		}
@@ -108,7 +116,7 @@ func (c *Client) GetRaw(ctx context.Context, path string) (http.Header, []byte, 
 		}
 		c.retries.Add(1)
 		if err := c.wait(ctx, wait); err != nil {
-			return nil, nil, err
+			return nil, nil, outOfTime(attempt + 1)
 		}
 	}
 }

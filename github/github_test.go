@@ -179,3 +179,34 @@ func TestRateLimits(t *testing.T) {
 		t.Fatal("no pacing as the budget ran out")
 	}
 }
+
+// A hundred organizations are probed several at a time: verification takes
+// a few round trips' time, not a hundred.
+func TestOrganizationProbesRunConcurrently(t *testing.T) {
+	const latency = 100 * time.Millisecond
+	srv := githubtest.Start(githubtest.Options{Latency: latency, Hostile: githubtest.Hostile{ExtraOrgs: 98}})
+	defer srv.Close()
+	start := time.Now()
+	v, err := Verify(context.Background(), client(t, srv, githubtest.DemoTokens.Classic))
+	took := time.Since(start)
+	if err != nil || len(v.Orgs) != 100 {
+		t.Fatalf("%v %+v", err, v)
+	}
+	if took > 30*latency { // one after another: 100 probes and more
+		t.Fatalf("verification took %s for 100 organizations", took)
+	}
+}
+
+// A server that keeps failing until the deadline: the error says what it
+// last answered, not only that time ran out.
+func TestDeadlineKeepsTheServersWords(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Hostile: githubtest.Hostile{MembersStatus: 502}})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := Verify(ctx, client(t, srv, githubtest.DemoTokens.Classic))
+	var e *Error
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &e) || e.Status != 502 || !strings.Contains(err.Error(), "fails on purpose") {
+		t.Fatalf("%v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/onramp-dev/onramp/connector"
@@ -81,16 +82,51 @@ func Verify(ctx context.Context, c *Client) (*Verification, error) {
 	}
 	// One member of each organization: SAML SSO, or a fine-grained token
 	// without Members: read, shows here rather than in the first sync.
-	for _, org := range v.Orgs {
-		if _, err := c.Get(ctx, "/orgs/"+url.PathEscape(org)+"/members?per_page=1", nil); err != nil {
-			var e *Error
-			if errors.As(err, &e) && (e.Kind == KindSSO || e.Kind == KindForbidden || e.Kind == KindNotFound || e.Kind == KindAppRestricted) {
-				e.Org = org
-			}
-			return nil, err
-		}
+	if err := probeOrgs(ctx, c, v.Orgs); err != nil {
+		return nil, err
 	}
 	return v, nil
+}
+
+// probeConcurrency bounds the organization probes in flight: a hundred
+// organizations take seconds, not a verification's whole deadline.
+const probeConcurrency = 8
+
+// probeOrgs reads one member of each organization, several at a time; the
+// refusal of the first organization in order is the one reported.
+func probeOrgs(ctx context.Context, c *Client, orgs []string) error {
+	errs := make([]error, len(orgs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(probeConcurrency, len(orgs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if _, err := c.Get(ctx, "/orgs/"+url.PathEscape(orgs[i])+"/members?per_page=1", nil); err != nil {
+					var e *Error
+					if errors.As(err, &e) && (e.Kind == KindSSO || e.Kind == KindForbidden || e.Kind == KindNotFound || e.Kind == KindAppRestricted) {
+						e.Org = orgs[i]
+					}
+					errs[i] = err
+				}
+			}
+		}()
+	}
+	for i := range orgs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // hasOrgRead: read:org, or a scope that includes it.

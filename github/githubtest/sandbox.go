@@ -76,6 +76,11 @@ type Hostile struct {
 	LinkBase string
 	// RedirectMembers answers member lists with a 302 to this address.
 	RedirectMembers string
+	// ExtraOrgs adds this many small organizations.
+	ExtraOrgs int
+	// MembersStatus answers member lists with this status (502: a server
+	// that keeps failing).
+	MembersStatus int
 }
 
 // Org is an organization of the sandbox.
@@ -135,6 +140,9 @@ func Start(o Options) *Server {
 	}
 	s := &Server{opts: o, Orgs: []Org{seed("sandbox-co", o.Members, 3, 1000, true), seed("sandbox-labs", 40, 1, 500000, false)},
 		windowStart: time.Now(), oauth: newOAuthState()}
+	for i := range o.Hostile.ExtraOrgs {
+		s.Orgs = append(s.Orgs, seed(fmt.Sprintf("sandbox-x%05d", i), 2, 1, 1_000_000+int64(i)*10, false))
+	}
 	// Assigned before it serves: handlers read s.URL.
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.Server.Start()
@@ -398,6 +406,10 @@ func (s *Server) paginate(w http.ResponseWriter, r *http.Request, n int) (from, 
 func (s *Server) members(w http.ResponseWriter, r *http.Request, org *Org, q url.Values) {
 	if to := s.opts.Hostile.RedirectMembers; to != "" {
 		http.Redirect(w, r, to, http.StatusFound)
+		return
+	}
+	if status := s.opts.Hostile.MembersStatus; status != 0 {
+		s.fail(w, status, "Server Error: the sandbox fails on purpose")
 		return
 	}
 	role := q.Get("role")
