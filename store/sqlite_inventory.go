@@ -88,24 +88,14 @@ func (s *sqlStore) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sy
 		total = *p.Total
 	}
 	const checkpoint = `pages = pages + 1, checkpoint = ?, retries = ?, total = COALESCE(?, total), view = ?, note = ?
-		WHERE id = ? AND gen = ? RETURNING ` + runColumns
-	checkpointArgs := []any{p.Checkpoint, p.Retries, total, p.View, p.Note, runID, p.Gen}
+		WHERE id = ? AND gen = ? AND checkpoint = ? RETURNING ` + runColumns
+	checkpointArgs := []any{p.Checkpoint, p.Retries, total, p.View, p.Note, runID, p.Gen, p.From}
 	if s.d.name == "postgres" && len(p.Users) > 0 {
-		return s.savePagePostgres(ctx, runID, p, checkpointArgs)
+		return s.savePagePostgres(ctx, runID, p, checkpoint, checkpointArgs)
 	}
 	var run *SyncRun
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		added := int64(0)
-		if err := s.checkGen(ctx, tx, runID, p.Gen); err != nil {
-			return err
-		}
-		var at string
-		if err := s.queryRow(ctx, tx, `SELECT checkpoint FROM sync_runs WHERE id = ?`, runID).Scan(&at); err != nil {
-			return err
-		}
-		if at != p.From {
-			return fmt.Errorf("the run is at checkpoint %q, not %q where this page began", at, p.From)
-		}
 		// In statements of sqliteUsersPerInsert: SQLite takes at most
 		// 32,766 parameters in one.
 		for users := p.Users; len(users) > 0; {
@@ -113,6 +103,9 @@ func (s *sqlStore) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sy
 			users = users[len(chunk):]
 			insert, args := usersInsert(runID, chunk)
 			res, err := s.exec(ctx, tx, insert, args...)
+			if isForeignKeyViolation(err) { // the run was deleted
+				return s.whyNotSaved(ctx, tx, runID, p)
+			}
 			if err != nil {
 				return s.wrap("save users", err)
 			}
@@ -121,12 +114,28 @@ func (s *sqlStore) SavePage(ctx context.Context, runID int64, p PageUpdate) (*Sy
 		}
 		var err error
 		run, err = scanRun(s.queryRow(ctx, tx, `UPDATE sync_runs SET users = users + ?, `+checkpoint, append([]any{added}, checkpointArgs...)...))
+		if errors.Is(err, sql.ErrNoRows) { // nothing written: the transaction ends, and why is said
+			return s.whyNotSaved(ctx, tx, runID, p)
+		}
 		return err
 	})
 	if err != nil {
 		return nil, s.wrap("save a page", err)
 	}
 	return run, nil
+}
+
+// whyNotSaved says why a page's update matched no run: it is gone, fenced,
+// or at another checkpoint than the page began at.
+func (s *sqlStore) whyNotSaved(ctx context.Context, q querier, runID int64, p PageUpdate) error {
+	if err := s.checkGen(ctx, q, runID, p.Gen); err != nil {
+		return err
+	}
+	run, err := s.getRun(ctx, q, runID)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("the run is at checkpoint %q, not %q where this page began", run.Checkpoint, p.From)
 }
 
 // sqliteUsersPerInsert keeps an insert of users under SQLite's parameter
@@ -141,30 +150,22 @@ const sqliteUsersPerInsert = 2000
 // the checkpoint the page began at (p.From), so when the connection is
 // lost mid-statement it is sent again on a new one: applied once, whatever
 // became of the first.
-func (s *sqlStore) savePagePostgres(ctx context.Context, runID int64, p PageUpdate, checkpointArgs []any) (*SyncRun, error) {
+func (s *sqlStore) savePagePostgres(ctx context.Context, runID int64, p PageUpdate, checkpoint string, checkpointArgs []any) (*SyncRun, error) {
 	insert, args := usersInsertArrays(runID, p.Users)
 	query := `WITH run AS (SELECT id FROM sync_runs WHERE id = ? AND gen = ? AND checkpoint = ? FOR KEY SHARE),
 		added AS (` + insert + ` RETURNING 1)
-		UPDATE sync_runs SET users = users + (SELECT count(*) FROM added), pages = pages + 1, checkpoint = ?, retries = ?,
-		total = COALESCE(?, total), view = ?, note = ? WHERE id = ? AND gen = ? AND checkpoint = ? RETURNING ` + runColumns
-	all := append(append([]any{runID, p.Gen, p.From}, args...), append(checkpointArgs, p.From)...)
+		UPDATE sync_runs SET users = users + (SELECT count(*) FROM added), ` + checkpoint
+	all := append(append([]any{runID, p.Gen, p.From}, args...), checkpointArgs...)
 	for attempt := 0; ; attempt++ {
 		run, err := scanRun(s.queryRow(ctx, s.bulkDB, query, all...))
 		switch {
 		case err == nil:
 			return run, nil
 		case errors.Is(err, sql.ErrNoRows): // gone, fenced, or already applied by a lost attempt
-			if err := s.checkGen(ctx, s.db, runID, p.Gen); err != nil {
-				return nil, s.wrap("save a page", err)
-			}
-			run, err := s.getRun(ctx, s.db, runID)
-			if err == nil && attempt > 0 && run.Checkpoint == p.Checkpoint {
+			if run, err := s.getRun(ctx, s.db, runID); err == nil && attempt > 0 && run.Gen == p.Gen && run.Checkpoint == p.Checkpoint {
 				return run, nil
 			}
-			if err == nil {
-				err = fmt.Errorf("the run is at checkpoint %q, not %q where this page began", run.Checkpoint, p.From)
-			}
-			return nil, s.wrap("save a page", err)
+			return nil, s.wrap("save a page", s.whyNotSaved(ctx, s.db, runID, p))
 		case isConnLost(err) && attempt < 3 && ctx.Err() == nil:
 			time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond) // then again, on a new connection
 		default:
