@@ -50,3 +50,24 @@ type CredentialRejected interface{ CredentialRejected() bool }
 // ServerWorded is implemented by errors that carry the vendor's own words,
 // recorded with a connection that needs a reconnect.
 type ServerWorded interface{ ServerWords() string }
+
+// LimitError: a sync reached one of onramp's limits on what a server may
+// make it do (pages, users, bytes, time, a page sent again). Limits stand far
+// above any real organization, so reaching one means a broken or hostile
+// server: the sync fails at once, unretried, and its next run starts over.
+type LimitError struct {
+	// What was limited, said whole: "50,000 pages in one sync".
+	What string
+}
+
+func (e *LimitError) Error() string {
+	return "the sync stopped at onramp's limit of " + e.What + ": far more than any real organization has, so the server is broken or hostile"
+}
+
+// Hint says what to do.
+func (e *LimitError) Hint() string {
+	return "Check the server (its user list, its pagination); if your organization is truly this large, tell onramp's maintainers"
+}
+
+// Misconfigured: retrying returns to the same place.
+func (e *LimitError) Misconfigured() bool { return true }

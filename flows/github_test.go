@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/github"
 	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/internal/catalog"
@@ -202,6 +203,43 @@ func TestMisconfiguredServerIsNotRetried(t *testing.T) {
 			}
 			if runs, _ := e.st.Runs(context.Background(), e.id, 10); len(runs) != 1 {
 				t.Fatalf("%d runs: retried", len(runs))
+			}
+		})
+	}
+}
+
+// A server that never stops paging, or sends a page it already sent, ends
+// the sync at a named limit: failed at once, its checkpoint dropped (the
+// next sync starts over), whatever the vendor.
+func TestHostileServersMeetTheLimits(t *testing.T) {
+	ctx := context.Background()
+	for name, c := range map[string]struct {
+		hostile githubtest.Hostile
+		limits  Limits
+		now     func() time.Time
+		want    string
+	}{
+		"endless members":       {githubtest.Hostile{EndlessMembers: true}, Limits{Pages: 40}, nil, "limit of 40 pages in one sync"},
+		"too many users":        {githubtest.Hostile{EndlessMembers: true}, Limits{Users: 1500}, nil, "limit of 1,500 users in one sync"},
+		"too many bytes":        {githubtest.Hostile{EndlessMembers: true}, Limits{Bytes: 1 << 20}, nil, "limit of 1 MiB read from the server"},
+		"too long":              {githubtest.Hostile{EndlessMembers: true}, Limits{RunTime: time.Hour}, func() time.Time { return time.Now().Add(2 * time.Hour) }, "limit of 1h0m0s for one sync"},
+		"a page sent twice":     {githubtest.Hostile{RepeatMembersPage: true}, Limits{}, nil, "sent a page it had already sent"},
+		"endless organizations": {githubtest.Hostile{EndlessOrgs: true}, Limits{}, nil, "limit of 1000 pages of organizations"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, _ := newGitHubEnv(t, githubtest.Options{Members: 250, Hostile: c.hostile}, githubtest.DemoTokens.Classic)
+			e.s.Limits, e.s.Now = c.limits, c.now
+			_, err := e.s.Sync(ctx, e.id, nil)
+			var limit *connector.LimitError
+			if !errors.As(err, &limit) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("%v", err)
+			}
+			var final *store.FinalError
+			if !errors.As(Outcome(ctx, ctx, err), &final) {
+				t.Fatal("a limit is retried")
+			}
+			if run := lastRun(t, e); run.Status != store.RunFailed || run.Checkpoint != "" || !strings.Contains(run.Error, c.want) {
+				t.Fatalf("run %+v", run)
 			}
 		})
 	}

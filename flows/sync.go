@@ -79,6 +79,9 @@ type Syncer struct {
 	OnProgress func(Progress)
 	// Log, when set, records each sync job's start and outcome.
 	Log *slog.Logger
+	// Limits bound what a server can make one sync do (DefaultLimits where
+	// zero).
+	Limits Limits
 }
 
 // Sync runs (or resumes) a sync of the connection, reporting progress.
@@ -107,6 +110,11 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	if err != nil {
 		return nil, err
 	}
+	limits := s.Limits.orDefault()
+	budget := &byteBudget{next: cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport), limit: limits.Bytes}
+	counted := *hc
+	counted.Transport = budget
+	hc = &counted
 	src := syncable.Source(conn, hc, s.credential(conn, hc))
 
 	run, resumed, err := s.Store.BeginRun(ctx, connectionID)
@@ -130,7 +138,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	}
 	report(run)
 
-	run, err = s.pages(ctx, src, run, report)
+	run, err = s.pages(ctx, src, run, report, limits, budget)
 	if err == nil {
 		var seats []store.Seats
 		var note string
@@ -159,7 +167,12 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 		status, errText = store.RunFailed, textsafe.Line(err.Error())
 		s.markRejected(context.WithoutCancel(ctx), connectionID, err)
 	}
-	finished, ferr := s.Store.FinishRun(context.WithoutCancel(ctx), run.ID, run.Gen, status, errText)
+	finish := s.Store.FinishRun
+	var misconfigured connector.Misconfigured
+	if errors.As(err, &misconfigured) && misconfigured.Misconfigured() {
+		finish = s.Store.FailRun // its checkpoint would lead back to the same fault: the next run starts over
+	}
+	finished, ferr := finish(context.WithoutCancel(ctx), run.ID, run.Gen, status, errText)
 	if ferr != nil {
 		return nil, ferr
 	}
@@ -182,9 +195,13 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 
 // pages fetches page after page from the run's checkpoint while the
 // previous page is being written: the sync runs at the server's pace.
-func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, report func(*store.SyncRun)) (*store.SyncRun, error) {
+func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, report func(*store.SyncRun), limits Limits, budget *byteBudget) (*store.SyncRun, error) {
 	if run.Checkpoint == checkpointDone {
 		return run, nil
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
 	}
 	type fetched struct {
 		page *SourcePage
@@ -196,8 +213,13 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 	go func() {
 		defer close(ch)
 		cp := run.Checkpoint
+		seen := pageSeen{}
+		seen.again(cp)
 		for {
 			p, err := src.Page(ctx, cp)
+			if err == nil && p.Next != "" && seen.again(p.Next) {
+				err = &connector.LimitError{What: "one pass over the pages (the server sent a page it had already sent)"}
+			}
 			select {
 			case ch <- fetched{p, err}:
 			case <-ctx.Done():
@@ -232,6 +254,9 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 		report(run)
 		if ctx.Err() != nil {
 			return run, ctx.Err()
+		}
+		if err := cmp.Or(limits.check(run, now()), budget.spent()); err != nil {
+			return run, err
 		}
 		// Someone asked this sync to stop (from any process): it stops
 		// here, at the checkpoint just saved. Asked at most twice a second.

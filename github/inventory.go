@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -103,11 +104,41 @@ func (inv *Inventory) Page(ctx context.Context, cp string) (*Page, error) {
 	return p, nil
 }
 
+// maxListPages bounds a list read whole before the sync's pages (the
+// organizations, an organization's Copilot seats): 100,000 entries, far
+// above any real one, so a server that never stops paging stops here.
+const maxListPages = 1000
+
+// listPages follows a list's Link pages within maxListPages, never a page
+// twice.
+type listPages struct {
+	n    int
+	seen map[string]bool
+}
+
+func (l *listPages) next(link, what string) (string, error) {
+	if link == "" {
+		return "", nil
+	}
+	if l.n++; l.n >= maxListPages {
+		return "", &connector.LimitError{What: fmt.Sprintf("%d pages of %s", maxListPages, what)}
+	}
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	if l.seen[link] {
+		return "", &connector.LimitError{What: "one pass over the " + what + " (the server sent a page it had already sent)"}
+	}
+	l.seen[link] = true
+	return link, nil
+}
+
 func (inv *Inventory) loadOrgs(ctx context.Context) error {
 	if inv.orgs != nil {
 		return nil
 	}
 	next := "/user/orgs?per_page=100"
+	var list listPages
 	for next != "" {
 		var orgs []struct {
 			Login string `json:"login"`
@@ -119,7 +150,10 @@ func (inv *Inventory) loadOrgs(ctx context.Context) error {
 		for _, o := range orgs {
 			inv.orgs = append(inv.orgs, o.Login)
 		}
-		next = linkNext(h.Get("Link"))
+		if next, err = list.next(linkNext(h.Get("Link")), "organizations"); err != nil {
+			inv.orgs = nil
+			return err
+		}
 	}
 	if len(inv.orgs) == 0 {
 		return errNoOrgs
@@ -164,6 +198,7 @@ func (inv *Inventory) copilot(ctx context.Context, org string, now time.Time) (*
 	next := "/orgs/" + url.PathEscape(org) + "/copilot/billing/seats?per_page=100"
 	var total, active int
 	plan := ""
+	var list listPages
 	for next != "" {
 		var page struct {
 			TotalSeats int `json:"total_seats"`
@@ -187,7 +222,9 @@ func (inv *Inventory) copilot(ctx context.Context, org string, now time.Time) (*
 				}
 			}
 		}
-		next = linkNext(h.Get("Link"))
+		if next, err = list.next(linkNext(h.Get("Link")), "Copilot seats of "+textsafe.Truncate(org, 60)); err != nil {
+			return nil, err
+		}
 	}
 	name := "Copilot"
 	if plan != "" {

@@ -87,6 +87,10 @@ type Inventory interface {
 	// FinishRun ends a run; a succeeded run becomes the latest snapshot and
 	// snapshots older than the last few are pruned.
 	FinishRun(ctx context.Context, runID, gen int64, status, errText string) (*SyncRun, error)
+	// FailRun ends a run as failed for good: its checkpoint is dropped, so
+	// the next sync starts over (status is RunFailed; the signature is
+	// FinishRun's).
+	FailRun(ctx context.Context, runID, gen int64, status, errText string) (*SyncRun, error)
 	// Runs lists a connection's runs, newest first.
 	Runs(ctx context.Context, connectionID string, limit int) ([]SyncRun, error)
 	// LatestRunsOf returns the newest run of each of these connections

@@ -297,6 +297,21 @@ func (s *sqlStore) FinishRun(ctx context.Context, runID, gen int64, status, errT
 	return run, err
 }
 
+// FailRun implements Inventory.
+func (s *sqlStore) FailRun(ctx context.Context, runID, gen int64, _, errText string) (*SyncRun, error) {
+	var run *SyncRun
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.checkGen(ctx, tx, runID, gen); err != nil {
+			return err
+		}
+		var err error
+		run, err = scanRun(s.queryRow(ctx, tx, `UPDATE sync_runs SET status = ?, error = ?, finished_at = ?, checkpoint = ''
+			WHERE id = ? RETURNING `+runColumns, RunFailed, errText, formatTime(s.now()), runID))
+		return err
+	})
+	return run, err
+}
+
 // Runs lists a connection's runs, newest first.
 func (s *sqlStore) Runs(ctx context.Context, connectionID string, limit int) ([]SyncRun, error) {
 	rows, err := s.query(ctx, s.db, `SELECT `+runColumns+` FROM sync_runs WHERE connection_id = ? ORDER BY id DESC LIMIT ?`, connectionID, limit)

@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -81,6 +82,12 @@ type Hostile struct {
 	// MembersStatus answers member lists with this status (502: a server
 	// that keeps failing).
 	MembersStatus int
+	// EndlessMembers: member lists never end (each page new members).
+	EndlessMembers bool
+	// RepeatMembersPage: a member list's next page is the page itself.
+	RepeatMembersPage bool
+	// EndlessOrgs: the organization list never ends.
+	EndlessOrgs bool
 }
 
 // Org is an organization of the sandbox.
@@ -279,6 +286,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.json(w, map[string]any{"login": "octo-admin", "id": 1, "name": "Octo Admin", "type": "User", "site_admin": false})
 	case path == "/user/orgs":
 		out := []map[string]any{}
+		if s.opts.Hostile.EndlessOrgs { // page after page of new organizations
+			from, to, _ := s.paginate(w, r, math.MaxInt32)
+			for i := from; i < to; i++ {
+				out = append(out, map[string]any{"login": fmt.Sprintf("ghost-org-%09d", i), "id": 90_000_000 + i})
+			}
+			s.json(w, out)
+			return
+		}
 		for i, o := range s.Orgs {
 			if tok.org == "" || tok.org == o.Login {
 				out = append(out, map[string]any{"login": o.Login, "id": 9000 + i, "url": s.URL + "/api/v3/orgs/" + o.Login})
@@ -421,12 +436,23 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, org *Org, q url
 		return
 	}
 	list := org.byRole[role]
-	from, to, ok := s.paginate(w, r, len(list))
+	n := len(list)
+	if s.opts.Hostile.EndlessMembers {
+		n = math.MaxInt32
+	}
+	from, to, ok := s.paginate(w, r, n)
 	if !ok {
 		return
 	}
+	if s.opts.Hostile.RepeatMembersPage && to < n {
+		w.Header().Set("Link", "<"+s.URL+r.URL.RequestURI()+`>; rel="next"`)
+	}
 	out := make([]map[string]any, 0, to-from)
-	for _, m := range list[from:to] {
+	for i := from; i < to; i++ {
+		m := Member{Login: fmt.Sprintf("ghost%09d", i), ID: 100_000_000 + int64(i)}
+		if i < len(list) {
+			m = list[i]
+		}
 		typ := "User"
 		if m.Bot {
 			typ = "Bot"
