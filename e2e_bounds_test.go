@@ -42,4 +42,3 @@ func TestE2EMemoryFlatAgainstANeverEndingServer(t *testing.T) {
 	}
 	t.Logf("peak RSS %d KiB after 4 s, %d KiB after 12 s (%d users)", early, late, users)
 }
-
