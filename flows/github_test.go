@@ -11,11 +11,13 @@ import (
 	"github.com/onramp-dev/onramp/github"
 	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/internal/catalog"
+	"github.com/onramp-dev/onramp/internal/pgtest"
 	"github.com/onramp-dev/onramp/store"
+	"path/filepath"
 )
 
 // newGitHubEnv stores a GitHub token connection to a sandbox.
-func newGitHubEnv(t *testing.T, o githubtest.Options, token string) (*syncEnv, *githubtest.Server) {
+func newGitHubEnv(t testing.TB, o githubtest.Options, token string) (*syncEnv, *githubtest.Server) {
 	srv := githubtest.Start(o)
 	t.Cleanup(srv.Close)
 	st, opt := openSyncStore(t)
@@ -240,6 +242,48 @@ func TestHostileServersMeetTheLimits(t *testing.T) {
 			}
 			if run := lastRun(t, e); run.Status != store.RunFailed || run.Checkpoint != "" || !strings.Contains(run.Error, c.want) {
 				t.Fatalf("run %+v", run)
+			}
+		})
+	}
+}
+
+// Names carrying NUL, escape, C1 and bidi bytes (an organization's, its
+// members') sync on both stores — PostgreSQL refuses NUL in text — and are
+// stored sanitized, notes included.
+func TestWeirdNamesSyncOnBothStores(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 30, Hostile: githubtest.Hostile{WeirdNames: true}})
+	defer srv.Close()
+	for name, opts := range map[string]store.Options{
+		"sqlite":   {Path: filepath.Join(t.TempDir(), "s.db"), ConfigDir: filepath.Join(t.TempDir(), "cfg")},
+		"postgres": {Path: pgtest.Database(t), ConfigDir: filepath.Join(t.TempDir(), "cfg")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st, err := store.Open(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			c := &store.Connection{Vendor: "github", Alias: "gh", BaseURL: srv.BaseURL, AuthMethod: store.AuthToken}
+			c.SetSecret(store.SecretToken, store.Secret(githubtest.DemoTokens.Classic))
+			if err := st.Create(context.Background(), c); err != nil {
+				t.Fatal(err)
+			}
+			run, err := (&Syncer{Store: st, Catalog: catalog.Default()}).Sync(context.Background(), c.ID, nil)
+			if err != nil || run.Status != store.RunSucceeded || !strings.Contains(run.Note, `weird\x00\x1b]52`) {
+				t.Fatalf("%+v %v", run, err)
+			}
+			weird := 0
+			st.Users(context.Background(), run.ID, func(u store.InventoryUser) error {
+				if strings.ContainsAny(u.Username, "\x00\x1b\u009b\u202e") {
+					t.Errorf("stored raw: %q", u.Username)
+				}
+				if strings.HasPrefix(u.Username, "weird") {
+					weird++
+				}
+				return nil
+			})
+			if weird == 0 {
+				t.Fatal("the weird organization's members are missing")
 			}
 		})
 	}

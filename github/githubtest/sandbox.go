@@ -88,7 +88,16 @@ type Hostile struct {
 	RepeatMembersPage bool
 	// EndlessOrgs: the organization list never ends.
 	EndlessOrgs bool
+	// MembersAnswer, when set, gives the body and Link header of every
+	// member list (the fuzzer's bytes).
+	MembersAnswer func() (body []byte, link string)
+	// WeirdNames adds an organization (without Copilot) whose name, and so
+	// its members' logins, carry NUL, escape, C1 and bidi bytes.
+	WeirdNames bool
 }
+
+// Weird is the text WeirdNames plants.
+const Weird = "\x00\x1b]52;c;aGk=\x07\u009b2J\u202eexe"
 
 // Org is an organization of the sandbox.
 type Org struct {
@@ -149,6 +158,9 @@ func Start(o Options) *Server {
 		windowStart: time.Now(), oauth: newOAuthState()}
 	for i := range o.Hostile.ExtraOrgs {
 		s.Orgs = append(s.Orgs, seed(fmt.Sprintf("sandbox-x%05d", i), 2, 1, 1_000_000+int64(i)*10, false))
+	}
+	if o.Hostile.WeirdNames { // its members' logins carry its name
+		s.Orgs = append(s.Orgs, seed("weird"+Weird, 3, 1, 2_000_000, false))
 	}
 	// Assigned before it serves: handlers read s.URL.
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
@@ -425,6 +437,15 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, org *Org, q url
 	}
 	if status := s.opts.Hostile.MembersStatus; status != 0 {
 		s.fail(w, status, "Server Error: the sandbox fails on purpose")
+		return
+	}
+	if answer := s.opts.Hostile.MembersAnswer; answer != nil {
+		body, link := answer()
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		if link != "" {
+			w.Header().Set("Link", link)
+		}
+		w.Write(body)
 		return
 	}
 	role := q.Get("role")

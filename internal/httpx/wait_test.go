@@ -30,3 +30,19 @@ func TestServerWaitsAreBounded(t *testing.T) {
 		t.Errorf("reset in the past: %s", got)
 	}
 }
+
+// No Retry-After or reset, however written, gives a negative wait or one
+// past the ceiling.
+func FuzzServerWait(f *testing.F) {
+	for _, v := range []string{"30", "0", "-1", "86401", "9223372036854775807", "99999999999999999999", " 5 ", "1e3", ""} {
+		f.Add(v)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, read := range []func(string) (time.Duration, bool){RetryAfter, func(v string) (time.Duration, bool) { return Until(v, now) }} {
+			if w, ok := read(v); ok && (w < 0 || w > MaxServerWait+time.Second) {
+				t.Fatalf("%q: %s", v, w)
+			}
+		}
+	})
+}

@@ -69,3 +69,30 @@ func TestJSONEscapesWhatATerminalActsOn(t *testing.T) {
 		t.Fatal("plain JSON copied")
 	}
 }
+
+// JSON keeps any document's meaning and leaves none of what a terminal acts
+// on raw.
+func FuzzJSON(f *testing.F) {
+	f.Add("plain")
+	f.Add("acme\u009b31m\u202eevil\x7f\x1b]52;c;aGk=\x07")
+	f.Add("\xff\xfe")
+	f.Fuzz(func(t *testing.T, s string) {
+		in, _ := json.Marshal(map[string]string{s: s})
+		out := JSON(in)
+		var a, b map[string]string
+		if err := json.Unmarshal(out, &b); err != nil {
+			t.Fatalf("%s: %v", out, err)
+		}
+		json.Unmarshal(in, &a)
+		for k, v := range a {
+			if b[k] != v {
+				t.Fatalf("meaning changed for %q", s)
+			}
+		}
+		for _, r := range string(out) {
+			if r == 0x7f || (r >= 0x80 && r <= 0x9f) || isBidi(r) {
+				t.Fatalf("%U raw in %s", r, out)
+			}
+		}
+	})
+}
