@@ -197,6 +197,21 @@ func TestOrganizationProbesRunConcurrently(t *testing.T) {
 	}
 }
 
+// A token that reads 20,000 organizations is verified in seconds: every
+// page of them read (the summary counts them all), a bounded number probed.
+func TestTwentyThousandOrganizations(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Latency: 5 * time.Millisecond, Hostile: githubtest.Hostile{ExtraOrgs: 20000}})
+	defer srv.Close()
+	start := time.Now()
+	v, err := Verify(context.Background(), client(t, srv, githubtest.DemoTokens.Classic))
+	if err != nil || len(v.Orgs) != 20002 {
+		t.Fatalf("%v: %d organizations", err, len(v.Orgs))
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("verification took %s", took)
+	}
+}
+
 // A server that keeps failing until the deadline: the error says what it
 // last answered, not only that time ran out.
 func TestDeadlineKeepsTheServersWords(t *testing.T) {

@@ -68,25 +68,38 @@ func Verify(ctx context.Context, c *Client) (*Verification, error) {
 	if v.ScopesKnown && !hasOrgRead(v.Scopes) {
 		return nil, &ScopeError{Scopes: v.Scopes}
 	}
-	var orgs []struct {
-		Login string `json:"login"`
-	}
-	if _, err := c.Get(ctx, "/user/orgs?per_page=100", &orgs); err != nil {
-		return nil, err
-	}
-	for _, o := range orgs {
-		v.Orgs = append(v.Orgs, textsafe.Truncate(o.Login, 60))
+	var list listPages
+	for next := "/user/orgs?per_page=100"; next != ""; {
+		var orgs []struct {
+			Login string `json:"login"`
+		}
+		h, err := c.Get(ctx, next, &orgs)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range orgs {
+			v.Orgs = append(v.Orgs, textsafe.Truncate(o.Login, 60))
+		}
+		if next, err = list.next(linkNext(h.Get("Link")), "organizations"); err != nil {
+			return nil, err
+		}
 	}
 	if len(v.Orgs) == 0 {
 		return nil, errNoOrgs
 	}
-	// One member of each organization: SAML SSO, or a fine-grained token
-	// without Members: read, shows here rather than in the first sync.
-	if err := probeOrgs(ctx, c, v.Orgs); err != nil {
+	// One member of each organization (the first maxProbes): SAML SSO, or a
+	// fine-grained token without Members: read, shows here rather than in
+	// the first sync.
+	if err := probeOrgs(ctx, c, v.Orgs[:min(len(v.Orgs), maxProbes)]); err != nil {
 		return nil, err
 	}
 	return v, nil
 }
+
+// maxProbes bounds the organizations probed before connecting: a token that
+// reads 20,000 is verified in seconds; those past it are read by the sync,
+// which names any it cannot read.
+const maxProbes = 200
 
 // probeConcurrency bounds the organization probes in flight: a hundred
 // organizations take seconds, not a verification's whole deadline.

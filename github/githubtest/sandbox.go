@@ -306,10 +306,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			s.json(w, out)
 			return
 		}
+		var mine []int
 		for i, o := range s.Orgs {
 			if tok.org == "" || tok.org == o.Login {
-				out = append(out, map[string]any{"login": o.Login, "id": 9000 + i, "url": s.URL + "/api/v3/orgs/" + o.Login})
+				mine = append(mine, i)
 			}
+		}
+		from, to, ok := s.paginate(w, r, len(mine))
+		if !ok {
+			return
+		}
+		for _, i := range mine[from:to] {
+			o := s.Orgs[i]
+			out = append(out, map[string]any{"login": o.Login, "id": 9000 + i, "url": s.URL + "/api/v3/orgs/" + o.Login})
 		}
 		s.json(w, out)
 	case strings.HasPrefix(path, "/orgs/"):
