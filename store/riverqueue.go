@@ -55,10 +55,8 @@ func newRiverQueue(s *sqlStore, driver riverdriver.Driver[*sql.Tx]) (*riverQueue
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-var unfinished = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-	rivertype.JobStateRetryable, rivertype.JobStateScheduled}
-
-// unfinishedSQL is unfinished as an SQL list.
+// unfinishedSQL are the states of a job not yet ended (River's unique
+// states for a sync: syncInsertOpts).
 const unfinishedSQL = `('available', 'pending', 'running', 'retryable', 'scheduled')`
 
 // waitingSQL are the states of a job that no process runs yet.
