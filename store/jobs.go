@@ -266,9 +266,7 @@ func syncJobOf(row *rivertype.JobRow, conn string) SyncJob {
 	} else {
 		j.Reason, j.Takeovers, j.TakenFrom = args.Reason, args.Takeovers, args.TakenFrom
 	}
-	if n := len(row.AttemptedBy); n > 0 {
-		j.Worker = row.AttemptedBy[n-1]
-	}
+	j.Worker = holderOf(row)
 	if n := len(row.Errors); n > 0 {
 		j.LastError = row.Errors[n-1].Error
 	}

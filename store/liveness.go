@@ -31,10 +31,9 @@ import (
 
 // Liveness defaults.
 const (
-	defaultLease     = 15 * time.Second
-	sweepEvery       = time.Second      // look for dead holders
-	reconcileEvery   = 30 * time.Second // look for connections without a job
-	staleLeaseMaxAge = time.Hour        // a lapsed lease's row is kept this long (its jobs name it)
+	defaultLease   = 15 * time.Second
+	sweepEvery     = time.Second      // look for dead holders
+	reconcileEvery = 30 * time.Second // look for connections without a job
 )
 
 // ReasonResume: a sync given back its job by reconciliation (its job was
@@ -231,39 +230,28 @@ func (k *keeper) sweep(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// A job is orphaned when its holder is dead: this process too, for
+	// jobs begun under its name before it started (the pid came round).
 	var orphans []*rivertype.JobRow
 	for _, row := range running {
-		holder := ""
-		if n := len(row.AttemptedBy); n > 0 {
-			holder = row.AttemptedBy[n-1]
-		}
-		mine := holder == k.self.ID && row.AttemptedAt != nil && row.AttemptedAt.Before(k.self.Started)
-		if mine || !all.alive(holder, row.AttemptedAt, now) {
+		if !all.alive(holderOf(row), row.AttemptedAt, now) {
 			orphans = append(orphans, row)
 		}
 	}
-	var lapsed []Process
-	for _, p := range dead {
-		if now.Sub(p.Until) > staleLeaseMaxAge || deadQueue[p.ID] != "" || p.Host == hostName() {
-			lapsed = append(lapsed, p)
-		}
-	}
-	if len(orphans) == 0 && len(lapsed) == 0 {
+	if len(orphans) == 0 && len(dead) == 0 {
 		return 0, nil
 	}
 	taken := 0
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		taken = 0
-		for _, p := range lapsed {
+		for _, p := range dead { // its own queue back to everyone, then its lease gone
 			if queue := deadQueue[p.ID]; queue != "" {
 				if _, err := s.exec(ctx, tx, `UPDATE river_job SET queue = ? WHERE kind = 'sync' AND queue = ? AND state IN `+waitingSQL, SyncQueue, queue); err != nil {
 					return s.wrap("give back a dead process's queue", err)
 				}
 			}
-			if p.Host == hostName() || now.Sub(p.Until) > staleLeaseMaxAge {
-				if _, err := s.exec(ctx, tx, `DELETE FROM process_leases WHERE id = ? AND until_ms = ?`, p.ID, p.Until.UnixMilli()); err != nil {
-					return s.wrap("remove a dead process's lease", err)
-				}
+			if _, err := s.exec(ctx, tx, `DELETE FROM process_leases WHERE id = ? AND until_ms = ?`, p.ID, p.Until.UnixMilli()); err != nil {
+				return s.wrap("remove a dead process's lease", err)
 			}
 		}
 		for _, row := range orphans {
@@ -281,12 +269,8 @@ func (k *keeper) sweep(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, row := range orphans {
-		holder := ""
-		if n := len(row.AttemptedBy); n > 0 {
-			holder = row.AttemptedBy[n-1]
-		}
 		args, _ := argsOf(row)
-		k.log.Info("took over a sync whose process is gone; it resumes from its checkpoint", "connection", args.ConnectionID, "from", holder, "job", row.ID)
+		k.log.Info("took over a sync whose process is gone; it resumes from its checkpoint", "connection", args.ConnectionID, "from", holderOf(row), "job", row.ID)
 	}
 	return taken, nil
 }

@@ -198,11 +198,20 @@ func (q *riverQueue) SyncJob(ctx context.Context, connectionID string) (*SyncJob
 func holders(rows []*rivertype.JobRow) []string {
 	var out []string
 	for _, r := range rows {
-		if r.State == rivertype.JobStateRunning && len(r.AttemptedBy) > 0 {
-			out = append(out, r.AttemptedBy[len(r.AttemptedBy)-1])
+		if r.State == rivertype.JobStateRunning {
+			out = append(out, holderOf(r))
 		}
 	}
 	return out
+}
+
+// holderOf names the process that runs (or last ran) a job: River's client
+// id, "kind@host:pid".
+func holderOf(row *rivertype.JobRow) string {
+	if n := len(row.AttemptedBy); n > 0 {
+		return row.AttemptedBy[n-1]
+	}
+	return ""
 }
 
 // enqueueTx asks for a sync inside the caller's transaction: a new job, or
@@ -333,9 +342,7 @@ func (q *riverQueue) takeOverTx(ctx context.Context, tx *sql.Tx, row *rivertype.
 		return false, q.s.wrap("fence the sync run", err)
 	}
 	args.Takeovers++
-	if n := len(row.AttemptedBy); n > 0 {
-		args.TakenFrom = row.AttemptedBy[n-1]
-	}
+	args.TakenFrom = holderOf(row)
 	if _, err := q.client.InsertTx(ctx, tx, args, syncInsertOpts(ReasonManual, time.Time{}, queue)); err != nil {
 		return false, fmt.Errorf("resume the sync taken over: %w", err)
 	}
