@@ -87,6 +87,7 @@ func (m *Model) SetRows(rows []flows.Status, err error) (changed []string) {
 		}
 	}
 	m.cursor = min(m.cursor, max(len(rows)-1, 0))
+	m.scroll()
 	return changed
 }
 
@@ -176,8 +177,11 @@ func (m *Model) Keys() []key.Binding {
 // tableRows is how many rows the table gets: the rest is the detail panel.
 func (m *Model) tableRows() int { return max(min(len(m.rows), (m.height-4)/3), 1) }
 
+// scroll keeps the selected row in view, and no row hidden above while
+// there is room for it (a window that grew shows the rows again).
 func (m *Model) scroll() {
 	n := m.tableRows()
+	m.offset = min(m.offset, max(len(m.rows)-n, 0))
 	if m.cursor < m.offset {
 		m.offset = m.cursor
 	}
@@ -391,6 +395,9 @@ func (m *Model) View() string {
 		head = append(head, pad(c.title, widths[i]))
 	}
 	b.WriteString("  " + m.th.Muted.Render(strings.Join(head, "  ")) + "\n")
+	if m.offset > 0 {
+		b.WriteString("  " + m.th.Muted.Render(fmt.Sprintf("▲ %d more above", m.offset)) + "\n")
+	}
 	end := min(m.offset+m.tableRows(), len(m.rows))
 	for i := m.offset; i < end; i++ {
 		r := m.rows[i]
@@ -408,6 +415,9 @@ func (m *Model) View() string {
 			b.WriteString("  " + line)
 		}
 		b.WriteString("\n")
+	}
+	if below := len(m.rows) - end; below > 0 {
+		b.WriteString("  " + m.th.Muted.Render(fmt.Sprintf("▼ %d more below", below)) + "\n")
 	}
 	if sel := m.selected(); sel != nil {
 		b.WriteString("\n" + m.detailView(*sel, width))
