@@ -163,7 +163,7 @@ func (a *App) printError(w io.Writer, err error) {
 	var ee *exitError
 	errors.As(err, &ee)
 	if a.wantsJSON() && (ee == nil || !ee.answered) {
-		writeJSON(a.Out, ErrorJSON{Error: ErrorBody{Code: codeNames[code], ExitCode: code, Message: oneLine(err.Error())}})
+		writeJSON(a.Out, ErrorJSON{Error: ErrorBody{Code: errorCode(err, code), ExitCode: code, Message: oneLine(err.Error())}})
 	}
 	if code == ExitAborted && errors.Is(err, errAborted) {
 		return

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"time"
@@ -92,12 +93,22 @@ type ErrorJSON struct {
 
 // ErrorBody names the failure: Code is the exit code's name.
 type ErrorBody struct {
-	Code     string `json:"code"` // "failure" | "usage" | "not_found" | "aborted"
+	Code     string `json:"code"` // "failure", "usage", "not_found", "aborted", or the failure's kind (connector.Code…)
 	ExitCode int    `json:"exit_code"`
 	Message  string `json:"message"`
 }
 
 var codeNames = map[int]string{ExitFailure: "failure", ExitUsage: "usage", ExitNotFound: "not_found", ExitAborted: "aborted"}
+
+// errorCode is the --json error's code: the failure's kind when the vendor's
+// error says it (credential_expired, rate_limited, …), else the exit's.
+func errorCode(err error, exit int) string {
+	var coded flows.Coded
+	if exit == ExitFailure && errors.As(err, &coded) && coded.Code() != "" {
+		return coded.Code()
+	}
+	return codeNames[exit]
+}
 
 // connectionJSON is c as the JSON Connection (its state as the
 // Integrations page decides it: a token past its date is "expired").

@@ -233,3 +233,22 @@ func TestPlantedTextNeverReachesATerminalRaw(t *testing.T) {
 		t.Errorf("the alias is not escaped as JSON: %s", out)
 	}
 }
+
+// Issue 21, item 7: each kind of failure has its own --json code, from the
+// vendor's typed error, and the schema knows it.
+func TestJSONErrorCodesByKind(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	run := runner(t)
+	for token, want := range map[string]string{
+		gitlabtest.DemoTokens.Expired:   "credential_expired",
+		gitlabtest.DemoTokens.Revoked:   "credential_revoked",
+		gitlabtest.DemoTokens.FewScopes: "insufficient_scope",
+	} {
+		out, e, code := run(token+"\n", "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "x", "--json")
+		if code != ExitFailure || !strings.Contains(out, `"code": "`+want+`"`) {
+			t.Errorf("%s: exit %d: %s %s", want, code, out, e)
+		}
+		validate(t, want, out, "error", false)
+	}
+}

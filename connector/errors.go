@@ -71,3 +71,26 @@ func (e *LimitError) Hint() string {
 
 // Misconfigured: retrying returns to the same place.
 func (e *LimitError) Misconfigured() bool { return true }
+
+// Error codes a script reads (`--json` errors): the kind of failure,
+// whatever the vendor.
+const (
+	CodeCredentialInvalid = "credential_invalid"
+	CodeCredentialExpired = "credential_expired"
+	CodeCredentialRevoked = "credential_revoked"
+	CodeInsufficientScope = "insufficient_scope"
+	CodeSSORequired       = "sso_required"
+	CodeAccessDenied      = "access_denied"
+	CodeRateLimited       = "rate_limited"
+	CodeUnreachable       = "unreachable"
+	CodeServerError       = "server_error"
+	CodeMisconfigured     = "server_misconfigured"
+	CodeLimitReached      = "limit_reached"
+)
+
+// Coded is implemented by errors that say which of the codes above they
+// are.
+type Coded interface{ Code() string }
+
+// Code implements Coded.
+func (e *LimitError) Code() string { return CodeLimitReached }

@@ -28,6 +28,7 @@ type (
 	OAuthError      = connector.OAuthError
 	// Typed errors: what the queue and the connection do next.
 	Throttled          = connector.Throttled
+	Coded              = connector.Coded
 	CredentialRejected = connector.CredentialRejected
 )
 

@@ -144,6 +144,27 @@ func (e *Error) Field() string {
 	return ""
 }
 
+// Code implements connector.Coded.
+func (e *Error) Code() string {
+	switch e.Kind {
+	case KindCredential:
+		return connector.CodeCredentialInvalid
+	case KindSSO:
+		return connector.CodeSSORequired
+	case KindForbidden, KindNotFound, KindAppRestricted:
+		return connector.CodeAccessDenied
+	case KindRateLimited:
+		return connector.CodeRateLimited
+	case KindServer:
+		return connector.CodeServerError
+	case KindUnreachable:
+		return connector.CodeUnreachable
+	case KindNotGitHub, KindMisconfigured:
+		return connector.CodeMisconfigured
+	}
+	return ""
+}
+
 // Misconfigured: trying again changes nothing until the server is fixed.
 func (e *Error) Misconfigured() bool { return e.Kind == KindMisconfigured || e.Kind == KindNotGitHub }
 

@@ -161,6 +161,7 @@ func (e *ScopeError) Hint() string {
 	return "Edit the token on GitHub (Settings → Developer settings → Personal access tokens), tick read:org, and paste it again"
 }
 func (e *ScopeError) Field() string   { return connector.FieldToken }
+func (e *ScopeError) Code() string    { return connector.CodeInsufficientScope }
 func (e *ScopeError) Retryable() bool { return false }
 
 var errNoOrgs = &noOrgsError{}

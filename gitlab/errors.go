@@ -164,6 +164,31 @@ func (e *Error) Field() string {
 	return connector.FieldURL
 }
 
+// Code implements connector.Coded: the kind, as a script reads it.
+func (e *Error) Code() string {
+	switch e.Kind {
+	case KindInvalidToken:
+		return connector.CodeCredentialInvalid
+	case KindExpiredToken:
+		return connector.CodeCredentialExpired
+	case KindRevokedToken:
+		return connector.CodeCredentialRevoked
+	case KindInsufficientScope:
+		return connector.CodeInsufficientScope
+	case KindBlockedUser, KindBlocked:
+		return connector.CodeAccessDenied
+	case KindDNS, KindRefused, KindTimeout, KindUnknownAuthority, KindTLS:
+		return connector.CodeUnreachable
+	case KindNotGitLab, KindRedirect:
+		return connector.CodeMisconfigured
+	case KindServer:
+		return connector.CodeServerError
+	case KindRateLimited:
+		return connector.CodeRateLimited
+	}
+	return ""
+}
+
 // Misconfigured: a redirect or a page link off the server is its setup
 // (external_url), not a passing fault.
 func (e *Error) Misconfigured() bool { return e.Kind == KindRedirect }
