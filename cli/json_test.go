@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -250,5 +251,29 @@ func TestJSONErrorCodesByKind(t *testing.T) {
 			t.Errorf("%s: exit %d: %s %s", want, code, out, e)
 		}
 		validate(t, want, out, "error", false)
+	}
+}
+
+// Issue 21, item 7: piped, an inventory's unknown fields are empty (the
+// tab-separated convention), never "?".
+func TestPipedInventoryLeavesUnknownFieldsEmpty(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 40})
+	defer srv.Close()
+	run := runner(t)
+	if _, e, code := run(githubtest.DemoTokens.Classic+"\n", "connect", "github", "--url", srv.BaseURL, "--token-stdin", "--alias", "gh"); code != 0 {
+		t.Fatalf("connect: %d %s", code, e)
+	}
+	if _, e, code := run("", "sync", "gh"); code != 0 {
+		t.Fatalf("sync: %d %s", code, e)
+	}
+	out, e, code := run("", "inventory", "gh")
+	if code != 0 || out == "" {
+		t.Fatalf("inventory: %d %s", code, e)
+	}
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		fields := strings.Split(line, "\t")
+		if len(fields) != 9 || slices.Contains(fields, "?") {
+			t.Fatalf("line %q", line)
+		}
 	}
 }

@@ -394,7 +394,7 @@ func (a *App) inventory(ctx context.Context, o *inventoryOptions) error {
 	t := a.newTable("ID", "USERNAME", "NAME", "EMAIL", "STATE", "SEAT", "BOT", "ADMIN", "LAST ACTIVITY")
 	roles := flows.ViewKnowsRoles(run.View)
 	err = st.Users(ctx, run.ID, func(u store.InventoryUser) error {
-		seat, bot, admin := "?", "?", "?"
+		seat, bot, admin := t.unknown(), t.unknown(), t.unknown()
 		if u.Seat != nil {
 			seat = yesNo(*u.Seat)
 		}

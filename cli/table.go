@@ -27,6 +27,15 @@ func (a *App) newTable(header ...string) *table {
 	return t
 }
 
+// unknown is a cell whose value the source does not say: "?" for a person,
+// empty for a script (the convention of tab-separated output).
+func (t *table) unknown() string {
+	if t.piped {
+		return ""
+	}
+	return "?"
+}
+
 func (t *table) row(cells ...string) error {
 	for i, c := range cells {
 		cells[i] = cellSpaces.Replace(c)
