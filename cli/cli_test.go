@@ -21,6 +21,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"help"}, ExitOK, ""},
 		{[]string{"version"}, ExitOK, ""},
 		{[]string{"nope"}, ExitUsage, "unknown command"},
+		{[]string{"help", "nope"}, ExitUsage, `no help topic "nope"`},
+		{[]string{"help", "sync"}, ExitOK, ""},
 		{[]string{"connect"}, ExitUsage, "vendors: gitlab"},
 		{[]string{"connect", "jira", "--token-stdin"}, ExitUsage, "no vendor"},
 		{[]string{"connect", "gitlab", "--token", "glpat-x"}, ExitUsage, "visible to every user"},

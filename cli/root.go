@@ -75,7 +75,26 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 130 aborted.`,
 	// generated reference and the help tests too.
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
+	refuseUnknownHelpTopics(root)
 	return root
+}
+
+// refuseUnknownHelpTopics makes `onramp help nope` a usage error (exit 2)
+// rather than the root's help with exit 0, as for an unknown command.
+func refuseUnknownHelpTopics(root *cobra.Command) {
+	help, _, err := root.Find([]string{"help"})
+	if err != nil || help == root || help.Run == nil {
+		return
+	}
+	show := help.Run
+	help.Run = nil
+	help.RunE = func(c *cobra.Command, args []string) error {
+		if target, _, err := root.Find(args); len(args) > 0 && (err != nil || target == root) {
+			return &exitError{code: ExitUsage, err: fmt.Errorf("no help topic %q", strings.Join(args, " ")), usage: root}
+		}
+		show(c, args)
+		return nil
+	}
 }
 
 // execute runs args through the command tree; a failure is printed here
