@@ -5,6 +5,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui/common"
 	"github.com/onramp-dev/onramp/ui/integrations"
@@ -366,7 +368,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.setStatus("Could not remove: " + msg.err.Error())
 		}
 		m.made = slices.DeleteFunc(m.made, func(c madeConn) bool { return c.id == msg.id })
-		return m, tea.Batch(m.setStatus("Removed."), m.loadIntegrations())
+		return m, tea.Batch(m.setStatus("Removed "+cmp.Or(textsafe.Truncate(msg.alias, 40), "the connection")+"."), m.loadIntegrations())
 	case clearStatusMsg:
 		if msg.seq == m.statusSeq {
 			m.status = ""

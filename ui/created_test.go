@@ -15,9 +15,12 @@ import (
 func TestCreatedIsTheFinalSetOnce(t *testing.T) {
 	m := New(Deps{Catalog: catalog.Default()})
 	m.made = []madeConn{{"c_1", "prod"}, {"c_2", "staging"}, {"c_1", "prod"}, {"c_3", "qa"}}
-	m.Update(removedMsg{id: "c_2"})
+	m.Update(removedMsg{id: "c_2", alias: "staging"})
 	if got := m.Created(); !slices.Equal(got, []string{"prod", "qa"}) {
 		t.Fatalf("created %v", got)
+	}
+	if m.status != "Removed staging." { // issue 21, item 6: it says what
+		t.Fatalf("status %q", m.status)
 	}
 }
 

@@ -114,7 +114,15 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 	case integrations.RemoveMsg:
 		// Off the UI goroutine; deleting cancels its sync job too.
 		st, id, ctx := m.st, msg.ID, m.actorContext()
-		return func() tea.Msg { return removedMsg{id: id, err: st.Delete(ctx, id)} }, true
+		alias := ""
+		if page, ok := m.pages[PageIntegrations].(*integrations.Model); ok {
+			for _, r := range page.Rows() {
+				if r.ID == id {
+					alias = r.Alias
+				}
+			}
+		}
+		return func() tea.Msg { return removedMsg{id: id, alias: alias, err: st.Delete(ctx, id)} }, true
 	case common.ReconnectMsg:
 		st, id := m.st, msg.ID
 		return func() tea.Msg {

@@ -31,7 +31,7 @@ type (
 		err error
 	}
 	removedMsg struct {
-		id  string
+		id, alias string
 		err error
 	}
 	syncAskedMsg struct{ err error }
