@@ -115,6 +115,11 @@ func TestJSONMatchesTheSchema(t *testing.T) {
 	validate(t, "reconnect", out, "result", false)
 	out, _, _ = run("", "version", "--json")
 	validate(t, "version", out, "version", false)
+	out, e, code = run("", "schedule", "prod", "6h", "--json")
+	validate(t, "schedule", out, "connection", false)
+	if code != 0 || !strings.Contains(out, `"sync_every": "6h"`) {
+		t.Fatalf("schedule: %d %s %s", code, out, e)
+	}
 	out, e, code = run("", "remove", "prod", "--yes", "--json")
 	if code != 0 {
 		t.Fatalf("remove: %d %s", code, e)

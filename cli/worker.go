@@ -86,6 +86,7 @@ func (a *App) worker(o *workerOptions) error {
 type scheduleOptions struct {
 	Alias string
 	Every time.Duration
+	JSON  bool
 }
 
 func (a *App) newScheduleCmd() *cobra.Command {
@@ -118,6 +119,7 @@ Arguments:
 			return a.exec(cmd, o, func() error { return a.schedule(cmd.Context(), o) })
 		},
 	}
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON: the connection, with its new schedule")
 	return cmd
 }
 
@@ -131,6 +133,13 @@ func (a *App) schedule(ctx context.Context, o *scheduleOptions) error {
 	defer st.Close()
 	if err := st.SetSchedule(ctx, c.ID, every); err != nil {
 		return err
+	}
+	if o.JSON {
+		c, err := st.Get(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		return writeJSON(a.Out, a.connectionJSON(c))
 	}
 	if every == 0 {
 		fmt.Fprintf(a.Err, "%s is no longer synced periodically (onramp sync %s still syncs it now).\n", textsafe.Line(c.Alias), textsafe.Line(c.Alias))

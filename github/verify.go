@@ -158,7 +158,7 @@ func (e *ScopeError) Error() string {
 	return "this token lacks the read:org scope (it has " + has + "): onramp reads organization members with it"
 }
 func (e *ScopeError) Hint() string {
-	return "Edit the token on GitHub (Settings → Developer settings → Personal access tokens), tick read:org, and paste it again"
+	return "Edit the token on GitHub (Settings → Developer settings → Personal access tokens), tick read:org, and try again (the token itself stays the same)"
 }
 func (e *ScopeError) Field() string   { return connector.FieldToken }
 func (e *ScopeError) Code() string    { return connector.CodeInsufficientScope }

@@ -119,11 +119,11 @@ func (e *Error) Hint() string {
 	case KindInvalidToken:
 		return "Check that you pasted the whole token (it starts with glpat-) and that it belongs to this server."
 	case KindExpiredToken:
-		return "Create a new token in GitLab (Edit profile → Access tokens) and paste it here."
+		return "Create a new token in GitLab (Edit profile → Access tokens) and give onramp the new one."
 	case KindRevokedToken:
-		return "Someone revoked it in GitLab. Create a new token (Edit profile → Access tokens) and paste it here."
+		return "Someone revoked it in GitLab. Create a new token (Edit profile → Access tokens) and give onramp the new one."
 	case KindInsufficientScope:
-		return "Create a token with the read_api and read_user scopes (or api) and paste it here."
+		return "Create a token with the read_api and read_user scopes (or api) and give onramp the new one."
 	case KindBlockedUser:
 		return "Ask a GitLab administrator to unblock or reactivate the account, or use another user's token."
 	case KindDNS:
@@ -139,7 +139,7 @@ func (e *Error) Hint() string {
 	case KindNotGitLab:
 		return "Give the address of your GitLab itself, including its sub-path if it has one (https://host/gitlab)."
 	case KindRedirect:
-		return "Give the final address instead; onramp never follows a redirect to another host or scheme, because the token would go with it."
+		return "Give the final address instead; onramp never follows a redirect or a page link to another host, scheme or path, because the token would go with it. When the server names itself wrongly (a page link off its own address), its external_url setting needs fixing."
 	case KindRateLimited:
 		return "Wait a minute and try again."
 	case KindBlocked:
