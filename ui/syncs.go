@@ -32,7 +32,7 @@ type (
 	}
 	removedMsg struct {
 		id, alias string
-		err error
+		err       error
 	}
 	syncAskedMsg struct{ err error }
 )
