@@ -13,9 +13,16 @@ import (
 // page's threshold, and a connector's warning at connect time).
 const ExpirySoonDays = 14
 
-// DaysLeft counts the days until t, a part day as a whole one (a token
-// ending tomorrow morning has 1 day left, one ended an hour ago 0).
-func DaysLeft(t, now time.Time) int { return int(math.Ceil(t.Sub(now).Hours() / 24)) }
+// DaysLeft counts the calendar days until t, as a person reads the date (a
+// token ending tomorrow morning has 1 day left, one ended an hour ago 0, one
+// 3 days and an hour away 3).
+func DaysLeft(t, now time.Time) int {
+	day := func(x time.Time) time.Time {
+		y, m, d := x.Local().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	return int(math.Round(day(t).Sub(day(now)).Hours() / 24))
+}
 
 // Verification is a connector's vendor-neutral account of a credential.
 type Verification struct {

@@ -288,3 +288,28 @@ func TestWeirdNamesSyncOnBothStores(t *testing.T) {
 		})
 	}
 }
+
+// Issue 21, item 10: an organization GitHub withholds for SAML SSO
+// (partial results) is named at connect time and in every sync's note; the
+// inventory is never called complete.
+func TestSSOWithheldOrganizationIsNamed(t *testing.T) {
+	e, srv := newGitHubEnv(t, githubtest.Options{Members: 30}, githubtest.DemoTokens.SSOPartial)
+	v, err := catalog.Default().Vendor("github").Connector.Verify(context.Background(), VerifyRequest{HTTP: srv.Client(), Now: time.Now(),
+		Values: map[string]string{FieldURL: srv.BaseURL, FieldToken: githubtest.DemoTokens.SSOPartial}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withheld string
+	for _, w := range v.Warnings {
+		if w.Code == "sso_withheld" {
+			withheld = w.Message + " " + w.Action
+		}
+	}
+	if !strings.Contains(withheld, "GitHub withheld 1 organization") || !strings.Contains(withheld, "9001") || !strings.Contains(withheld, "Configure SSO") {
+		t.Fatalf("warnings %+v", v.Warnings)
+	}
+	run, err := e.s.Sync(context.Background(), e.id, nil)
+	if err != nil || !strings.Contains(run.Note, "withheld 1 organization") {
+		t.Fatalf("%+v %v", run, err)
+	}
+}

@@ -47,6 +47,10 @@ func (githubConnector) Verify(ctx context.Context, req connector.VerifyRequest) 
 	v.Warnings = append(v.Warnings, connector.Warning{Code: "organizations",
 		Message: "The inventory covers " + humanize.Count(len(gv.Orgs), "organization") + ": " + strings.Join(gv.Orgs, ", ") + ".",
 		Action:  "A fine-grained token reads only its resource owner; another organization needs its own connection."})
+	if note := WithheldNote(gv.Withheld, base.Web); note != "" {
+		v.Warnings = append(v.Warnings, connector.Warning{Code: "sso_withheld", Message: note,
+			Action: "Authorize the token for them on GitHub (Configure SSO on the token page), then reconnect; until then every sync says so."})
+	}
 	return v, nil
 }
 

@@ -23,8 +23,10 @@ type Inventory struct {
 	C *Client
 	// Now is the clock for "active in the last 30 days" (time.Now).
 	Now func() time.Time
-	// orgs are read once per sync, on its first page.
-	orgs []string
+	// orgs are read once per sync, on its first page; withheld are the ids
+	// GitHub left out for SAML SSO, said in the run's note.
+	orgs     []string
+	withheld []string
 }
 
 // Page is one page of members and the checkpoint of the next. Users come
@@ -150,6 +152,7 @@ func (inv *Inventory) loadOrgs(ctx context.Context) error {
 		for _, o := range orgs {
 			inv.orgs = append(inv.orgs, o.Login)
 		}
+		inv.withheld = append(inv.withheld, withheldForSSO(h)...)
 		if next, err = list.next(linkNext(h.Get("Link")), "organizations"); err != nil {
 			inv.orgs = nil
 			return err
@@ -173,25 +176,30 @@ func (inv *Inventory) Seats(ctx context.Context) ([]store.Seats, string, error) 
 		now = inv.Now
 	}
 	var out []store.Seats
-	var unreadable []string
+	var noCopilot, notOwner []string
 	for _, org := range inv.orgs {
 		s, err := inv.copilot(ctx, org, now())
 		var e *Error
 		switch {
-		case errors.As(err, &e) && (e.Kind == KindNotFound || e.Kind == KindForbidden || e.Kind == KindSSO):
-			unreadable = append(unreadable, org)
+		case errors.As(err, &e) && e.Kind == KindNotFound:
+			noCopilot = append(noCopilot, org)
+		case errors.As(err, &e) && (e.Kind == KindForbidden || e.Kind == KindSSO):
+			notOwner = append(notOwner, org)
 		case err != nil:
 			return nil, "", err
 		case s != nil:
 			out = append(out, *s)
 		}
 	}
-	note := ""
-	if len(unreadable) > 0 {
-		note = "Copilot seats not read for " + strings.Join(unreadable, ", ") +
-			": no Copilot subscription, or the token lacks read:org (classic) / Administration: read (fine-grained)."
+	notes := []string{WithheldNote(inv.withheld, inv.C.Base.Web)}
+	if len(noCopilot) > 0 {
+		notes = append(notes, "No Copilot subscription in "+strings.Join(noCopilot, ", ")+".")
 	}
-	return out, note, nil
+	if len(notOwner) > 0 {
+		notes = append(notes, "Copilot seats not read for "+strings.Join(notOwner, ", ")+
+			": only an owner of the organization may read them (and a fine-grained token needs Administration: read).")
+	}
+	return out, strings.TrimSpace(strings.Join(notes, " ")), nil
 }
 
 func (inv *Inventory) copilot(ctx context.Context, org string, now time.Time) (*store.Seats, error) {

@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/textsafe"
+	"github.com/onramp-dev/onramp/internal/humanize"
 )
 
 // Verification is what a token is, as GitHub tells it.
@@ -28,6 +30,10 @@ type Verification struct {
 	ExpiresAt *time.Time
 	// Orgs are the organizations the token can read.
 	Orgs []string
+	// Withheld are the ids of organizations GitHub left out of the list for
+	// SAML SSO (X-GitHub-SSO: partial-results): the token is not authorized
+	// for them, and no inventory includes them until it is.
+	Withheld []string
 	// Product says which GitHub: "GitHub.com" or "Enterprise Server 3.14".
 	Product string
 }
@@ -80,9 +86,14 @@ func Verify(ctx context.Context, c *Client) (*Verification, error) {
 		for _, o := range orgs {
 			v.Orgs = append(v.Orgs, textsafe.Truncate(o.Login, 60))
 		}
+		v.Withheld = append(v.Withheld, withheldForSSO(h)...)
 		if next, err = list.next(linkNext(h.Get("Link")), "organizations"); err != nil {
 			return nil, err
 		}
+	}
+	if len(v.Orgs) == 0 && len(v.Withheld) > 0 {
+		return nil, &Error{Kind: KindSSO, Host: c.Base.Host(), Status: 200,
+			Err: fmt.Errorf("GitHub withheld every organization (%s) for SAML SSO", strings.Join(v.Withheld, ", "))}
 	}
 	if len(v.Orgs) == 0 {
 		return nil, errNoOrgs
@@ -94,6 +105,37 @@ func Verify(ctx context.Context, c *Client) (*Verification, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// withheldForSSO reads GitHub's way of leaving SSO-protected organizations
+// out of a list ("X-GitHub-SSO: partial-results; organizations=21955855,
+// 20582480"): their ids, sanitized.
+func withheldForSSO(h http.Header) []string {
+	sso := h.Get("X-GitHub-SSO")
+	if !strings.Contains(sso, "partial-results") {
+		return nil
+	}
+	_, ids, ok := strings.Cut(sso, "organizations=")
+	if !ok {
+		return []string{"?"}
+	}
+	var out []string
+	for _, id := range strings.Split(strings.TrimSpace(ids), ",") {
+		if id = strings.TrimSpace(id); id != "" && len(out) < 100 {
+			out = append(out, textsafe.Truncate(id, 20))
+		}
+	}
+	return out
+}
+
+// WithheldNote says which organizations an inventory leaves out for SAML
+// SSO and what to do: "" when none.
+func WithheldNote(ids []string, web string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("GitHub withheld %s from this token for SAML single sign-on (id %s): the inventory leaves them out until the token is authorized for them (%s/settings/tokens → Configure SSO).",
+		humanize.Count(len(ids), "organization"), strings.Join(ids, ", "), web)
 }
 
 // maxProbes bounds the organizations probed before connecting: a token that

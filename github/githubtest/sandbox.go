@@ -25,7 +25,11 @@ import (
 // DemoTokens are the sandbox's tokens: each shows one case.
 var DemoTokens = struct {
 	Classic, FineGrained, NoOrgScope, Revoked, SSO string
+	// SSOPartial is not authorized for sandbox-labs's SAML SSO: GitHub
+	// leaves it out of /user/orgs and says so (partial-results).
+	SSOPartial string
 }{
+	SSOPartial:  "ghp_sbxSSOPartial9Lk4Rt8Wn7mQpB3cD5x",
 	Classic:     "ghp_sbxClassic7mQp2Xv9Lk4Rt8WnB3cD5eF6",
 	FineGrained: "github_pat_11SBX0FINE0GRAINED_7mQp2Xv9Lk4Rt8Wn",
 	NoOrgScope:  "ghp_sbxNoOrgScope4Rt8Wn7mQp2Xv9LkB3c",
@@ -209,6 +213,8 @@ type token struct {
 	scopes  string // X-OAuth-Scopes; "-" for none (fine-grained)
 	expires string // github-authentication-token-expiration
 	sso     bool
+	// ssoPartial: sandbox-labs is withheld from its organization list.
+	ssoPartial bool
 	// org: a fine-grained token's resource owner, the one organization it
 	// reads ("": every organization the user is in).
 	org string
@@ -222,6 +228,7 @@ func tokens() map[string]token {
 		DemoTokens.FineGrained: {scopes: "-", expires: time.Now().UTC().AddDate(0, 0, 30).Format("2006-01-02") + " 00:00:00 UTC", org: "sandbox-co"},
 		DemoTokens.NoOrgScope:  {scopes: "repo"},
 		DemoTokens.SSO:         {scopes: "read:org", sso: true},
+		DemoTokens.SSOPartial:  {scopes: "read:org", ssoPartial: true},
 	}
 }
 
@@ -308,7 +315,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		var mine []int
 		for i, o := range s.Orgs {
-			if tok.org == "" || tok.org == o.Login {
+			switch {
+			case tok.ssoPartial && o.Login == "sandbox-labs": // withheld, and said so (GitHub's partial results)
+				h.Set("X-GitHub-SSO", fmt.Sprintf("partial-results; organizations=%d", 9000+i))
+			case tok.org == "" || tok.org == o.Login:
 				mine = append(mine, i)
 			}
 		}
