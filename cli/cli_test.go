@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"github.com/onramp-dev/onramp/flows"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,5 +76,12 @@ func TestGlobalFlagsAnywhere(t *testing.T) {
 	a, out, _ = app(t, "")
 	if code := Main([]string{"list", "--json"}, a); code != 0 || strings.TrimSpace(out.String()) != "[]" {
 		t.Fatalf("empty list: %d %q", code, out)
+	}
+}
+
+// Issue 21, item 6: counts read as words ("1 page", not "1 pages").
+func TestProgressLineCountsInWords(t *testing.T) {
+	if got := progressLine(flows.Progress{Users: 1, Pages: 1}, 20); !strings.Contains(got, "1 user · 1 page ·") {
+		t.Fatalf("%q", got)
 	}
 }

@@ -261,7 +261,8 @@ func (a *App) syncEnded(ctx context.Context, st store.Backend, conn *store.Conne
 	switch run.Status {
 	case store.RunSucceeded:
 		if !asJSON {
-			fmt.Fprintf(a.Out, "✓ Synced %s: %d users in %d pages (%d retries)\n", conn.Alias, run.Users, run.Pages, run.Retries)
+			fmt.Fprintf(a.Out, "✓ Synced %s: %s in %s (%s)\n", conn.Alias, humanize.Count(run.Users, "user"), humanize.Count(run.Pages, "page"),
+				humanize.Count(run.Retries, "retry"))
 			if run.Note != "" {
 				fmt.Fprintln(a.Err, "! "+textsafe.Line(run.Note))
 			}
@@ -309,7 +310,7 @@ func (o *syncOutput) done() {
 // progressLine is a one-line progress bar: determinate when the server says
 // how many there are (it does not above 10,000), otherwise counts and rate.
 func progressLine(p flows.Progress, width int) string {
-	counts := fmt.Sprintf("%d users · %d pages · %.0f/s", p.Users, p.Pages, p.Rate)
+	counts := fmt.Sprintf("%s · %s · %.0f/s", humanize.Count(p.Users, "user"), humanize.Count(p.Pages, "page"), p.Rate)
 	if p.Retries > 0 {
 		counts += fmt.Sprintf(" · %d retries", p.Retries)
 	}

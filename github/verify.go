@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/connector"
-	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/internal/humanize"
+	"github.com/onramp-dev/onramp/internal/textsafe"
 )
 
 // Verification is what a token is, as GitHub tells it.

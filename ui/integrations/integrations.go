@@ -494,7 +494,7 @@ func runLine(r store.SyncRun, now time.Time) string {
 // progressBar draws a determinate bar when the total is known, else an
 // indeterminate one (GitLab omits totals above 10,000).
 func (m *Model) progressBar(p flows.Progress, width int) string {
-	counts := fmt.Sprintf(" %d users · %d pages · %.0f/s", p.Users, p.Pages, p.Rate)
+	counts := fmt.Sprintf(" %s · %s · %.0f/s", humanize.Count(p.Users, "user"), humanize.Count(p.Pages, "page"), p.Rate)
 	if f := p.Fraction(); f >= 0 {
 		filled := int(f * float64(width))
 		eta := ""
