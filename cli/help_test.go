@@ -113,3 +113,21 @@ func TestOptionsParsedWithoutRunning(t *testing.T) {
 		t.Fatalf("serve: %+v", serve)
 	}
 }
+
+// Issue 21, item 7: the man page's header has the manual's name where man
+// puts it (not the description), and its synopsis names every command.
+func TestManPageHeaderAndSynopsis(t *testing.T) {
+	a, _, _ := app(t, "")
+	page, err := ManPage(NewRoot(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(page, `.TH ONRAMP 1 "" "onramp `) || !strings.Contains(strings.SplitN(page, "\n", 2)[0], `"onramp manual"`) {
+		t.Fatalf("header %q", strings.SplitN(page, "\n", 2)[0])
+	}
+	for _, want := range []string{`\fBonramp sync\fP ALIAS`, `\fBonramp store copy\fP`, `\fBonramp schedule\fP ALIAS EVERY`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("synopsis lacks %q", want)
+		}
+	}
+}

@@ -46,11 +46,45 @@ func ManPage(root *cobra.Command) (string, error) {
 	}
 	page = page.WithSection("Exit status", "0 ok, 1 failure (for status: something needs attention), 2 usage, 3 not found, 130 aborted.")
 	out := page.Build(roff.NewDocument())
-	out = thDate.ReplaceAllString(out, `$1"onramp `+version.Version+`"`)
+	// .TH title section date source manual: no date (the page changes only
+	// with the commands), the version as the source, the manual's name
+	// (mango put the description there, and the version in the date).
+	out = thLine.ReplaceAllString(out, `.TH ONRAMP 1 "" "onramp `+version.Version+`" "onramp manual"`)
+	out = synopsis.ReplaceAllString(out, ".SH SYNOPSIS\n"+synopsisOf(root))
 	return strings.ReplaceAll(out, "`", ""), nil // pflag's value-name quotes
 }
 
-var thDate = regexp.MustCompile(`(?m)^(\.TH \S+ \d+ )"[^"]*"`)
+var (
+	thLine   = regexp.MustCompile(`(?m)^\.TH .*$`)
+	synopsis = regexp.MustCompile(`(?s)\.SH SYNOPSIS\n.*?(\n\.SH )`)
+)
+
+// synopsisOf is every command's usage line (mango's is one generic line).
+func synopsisOf(root *cobra.Command) string {
+	var b strings.Builder
+	b.WriteString(".nf\n")
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			return
+		}
+		if c.Runnable() {
+			args := strings.TrimPrefix(c.Use, c.Name())
+			b.WriteString(`\fB` + roffEscape(c.CommandPath()) + `\fP` + roffEscape(args) + ` [\fIflags\fP]` + "\n")
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	b.WriteString(".fi")
+	return b.String() + "$1"
+}
+
+// roffEscape keeps text literal in roff: backslashes and hyphens.
+func roffEscape(s string) string {
+	return strings.NewReplacer(`\`, `\e`, "-", `\-`).Replace(s)
+}
 
 // reflowLong joins the hand-wrapped lines of every command's description
 // into paragraphs; indented lines (argument lists) keep their breaks.
