@@ -35,6 +35,8 @@ type connectOptions struct {
 	Flow              string
 	// prompt is what a terminal shows before a masked read.
 	prompt string
+	// tokenEnv is the variable the token comes from, when no flag gives it.
+	tokenEnv string
 	// argvSecret holds --token/--client-secret, refused when given.
 	argvSecret string
 }
@@ -46,8 +48,10 @@ func (a *App) newConnectCmd() *cobra.Command {
 		Short: "Connect a vendor without the wizard: the same checks, for scripts",
 		Long: `Connect a vendor from a script: the wizard's flow without a terminal — the
 same URL checks, verification, summary and warnings. Secrets are read from
-standard input or a file, never from arguments. A second connection to the
-same vendor needs --alias.
+standard input or a file, never from arguments; without either, a token is
+taken from the variable the vendor's own CLI reads (GITLAB_TOKEN as glab;
+GH_TOKEN or GITHUB_TOKEN as gh). A second connection to the same vendor needs
+--alias.
 
 Arguments:
   VENDOR   the catalog's vendor id: gitlab or github`,
@@ -55,6 +59,7 @@ Arguments:
   onramp connect gitlab --url gitlab.example.com --token-file ~/.gitlab-token --alias prod --json
   onramp connect gitlab --auth oauth --url https://gitlab.example.com --client-id ID --client-secret-stdin --flow device
   onramp connect github --url https://github.com --token-stdin < github-token.txt
+  GH_TOKEN=$(gh auth token) onramp connect github --url https://github.com
   onramp connect github --auth oauth --url https://github.com --client-id ID --flow device`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -111,8 +116,25 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 	var mode flows.OAuthMode
 	switch o.Auth {
 	case store.AuthToken:
-		if o.TokenStdin == (o.TokenFile != "") {
+		if o.TokenStdin && o.TokenFile != "" {
 			return usageErr("give the token with exactly one of --token-stdin or --token-file")
+		}
+		if !o.TokenStdin && o.TokenFile == "" {
+			env := vendor.Method(o.Auth).TokenEnv
+			for _, name := range env {
+				if a.Getenv(name) != "" {
+					o.tokenEnv = name
+					break
+				}
+			}
+			if o.tokenEnv == "" {
+				from := "--token-stdin or --token-file"
+				if len(env) > 0 {
+					from = "--token-stdin, --token-file or " + strings.Join(env, " or ")
+				}
+				return usageErr("give the token with %s", from)
+			}
+			fmt.Fprintf(a.Err, "Using the token in %s.\n", o.tokenEnv)
 		}
 	case store.AuthOAuth:
 		if o.ClientID == "" {
@@ -284,9 +306,12 @@ func printSummary(w io.Writer, items []flows.SummaryItem) {
 	}
 }
 
-// readToken takes the token from stdin (masked when it is a terminal) or a
-// file, never from argv.
+// readToken takes the token from the vendor's variable (connect found it),
+// stdin (masked when it is a terminal) or a file, never from argv.
 func (a *App) readToken(o connectOptions) (string, error) {
+	if o.tokenEnv != "" {
+		return strings.TrimSpace(a.Getenv(o.tokenEnv)), nil
+	}
 	if o.TokenFile != "" {
 		if fi, err := os.Stat(o.TokenFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
 			fmt.Fprintf(a.Err, "! %s can be read by other users of this machine; consider: chmod 600 %s\n", o.TokenFile, o.TokenFile)

@@ -282,3 +282,23 @@ func TestPipedInventoryLeavesUnknownFieldsEmpty(t *testing.T) {
 		}
 	}
 }
+
+// Issue 21, item 8: with no token flag, the token comes from the variable
+// the vendor's own CLI reads (GITLAB_TOKEN), said but never shown.
+func TestConnectTakesTheTokenFromTheVendorsVariable(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	env := appEnv(t)
+	env["GITLAB_TOKEN"] = gitlabtest.DemoTokens.Admin
+	a, out, errb := appWith(env, "")
+	if code := Main([]string{"connect", "gitlab", "--url", srv.BaseURL, "--alias", "prod"}, a); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	if !strings.Contains(errb.String(), "Using the token in GITLAB_TOKEN.") || strings.Contains(out.String()+errb.String(), gitlabtest.DemoTokens.Admin) {
+		t.Fatalf("stderr %s", errb)
+	}
+	a, _, errb = appWith(appEnv(t), "")
+	if code := Main([]string{"connect", "gitlab", "--url", srv.BaseURL}, a); code != ExitUsage || !strings.Contains(errb.String(), "--token-stdin, --token-file or GITLAB_TOKEN") {
+		t.Fatalf("no token: exit %d: %s", code, errb)
+	}
+}

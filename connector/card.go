@@ -88,6 +88,10 @@ type AuthMethod struct {
 	// Copy is a value to copy into the vendor's UI (a redirect URI).
 	Copy   *Copyable
 	Fields []Field
+	// TokenEnv names the environment variables the command line may take
+	// the token from, as the vendor's own CLI reads them (GITLAB_TOKEN for
+	// glab; GH_TOKEN, GITHUB_TOKEN for gh), first set first.
+	TokenEnv []string
 }
 
 // Copyable is a labelled value with a copy key, and a note on it.

@@ -38,7 +38,7 @@ func Card(o CardOptions) *connector.Vendor {
 			"who has a Copilot seat and uses it — for GitHub.com and Enterprise Server.",
 		Keywords: []string{"git", "copilot", "scm", "enterprise", "ghes", "saas"},
 		Methods: []connector.AuthMethod{{
-			ID: store.AuthToken, Name: "Personal access token",
+			ID: store.AuthToken, Name: "Personal access token", TokenEnv: []string{"GH_TOKEN", "GITHUB_TOKEN"},
 			Summary: "Paste a fine-grained token for one organization, or a classic token with read:org.",
 			Fields: []connector.Field{urlField, {
 				Key: connector.FieldToken, Label: "Personal access token", Secret: true, Placeholder: "e.g. github_pat_… or ghp_…",

@@ -44,7 +44,7 @@ func Card(o CardOptions) *connector.Vendor {
 		Keywords: []string{"git", "devops", "scm", "self-managed", "saas"},
 		Methods: []connector.AuthMethod{
 			{
-				ID: store.AuthToken, Name: "API access token",
+				ID: store.AuthToken, Name: "API access token", TokenEnv: []string{"GITLAB_TOKEN"},
 				Summary: "Paste a personal access token. Quickest; the token expires on a date you choose.",
 				Fields: []connector.Field{urlField, {
 					Key: connector.FieldToken, Label: "Access token", Secret: true, Placeholder: "e.g. glpat-…",
