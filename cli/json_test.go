@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -300,5 +301,63 @@ func TestConnectTakesTheTokenFromTheVendorsVariable(t *testing.T) {
 	a, _, errb = appWith(appEnv(t), "")
 	if code := Main([]string{"connect", "gitlab", "--url", srv.BaseURL}, a); code != ExitUsage || !strings.Contains(errb.String(), "--token-stdin, --token-file or GITLAB_TOKEN") {
 		t.Fatalf("no token: exit %d: %s", code, errb)
+	}
+}
+
+// Issue 21, item 8: the filters an auditor asks for, a limit, and CSV that
+// a spreadsheet cannot run as formulas.
+func TestInventoryFiltersAndCSV(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{Users: 300}).Start()
+	defer srv.Close()
+	run := runner(t)
+	if _, e, code := run(gitlabtest.DemoTokens.Admin+"\n", "connect", "gitlab", "--url", srv.BaseURL, "--token-stdin", "--alias", "prod"); code != 0 {
+		t.Fatalf("connect: %s", e)
+	}
+	if _, e, code := run("", "sync", "prod"); code != 0 {
+		t.Fatalf("sync: %s", e)
+	}
+	rows := func(args ...string) [][]string {
+		out, e, code := run("", append([]string{"inventory", "prod", "--csv"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: %d %s", args, code, e)
+		}
+		recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+		if err != nil || len(recs) == 0 || recs[0][0] != "id" {
+			t.Fatalf("%v: not CSV with a header: %v %q", args, err, out)
+		}
+		return recs[1:]
+	}
+	all := rows()
+	admins := rows("--admins")
+	if len(admins) == 0 || len(admins) >= len(all) {
+		t.Fatalf("%d admins of %d", len(admins), len(all))
+	}
+	for _, r := range admins {
+		if r[7] != "yes" {
+			t.Fatalf("not an admin: %v", r)
+		}
+	}
+	if seats := rows("--seats"); len(seats) == 0 || len(seats) >= len(all) {
+		t.Fatalf("%d holding seats of %d", len(seats), len(all))
+	}
+	inactive := rows("--inactive", "90d")
+	if len(inactive) >= len(all) {
+		t.Fatalf("%d inactive of %d", len(inactive), len(all))
+	}
+	if got := rows("--limit", "5"); len(got) != 5 {
+		t.Fatalf("--limit 5: %d", len(got))
+	}
+	out, _, _ := run("", "inventory", "prod", "--json", "--limit", "3")
+	validate(t, "inventory --limit", out, "inventory", false)
+	if _, e, code := run("", "inventory", "prod", "--inactive", "soon"); code != ExitUsage || !strings.Contains(e, "90d") {
+		t.Fatalf("--inactive soon: %d %s", code, e)
+	}
+
+	var b strings.Builder
+	writeInventoryCSV(&b, func(fn func(store.InventoryUser) error) error {
+		return fn(store.InventoryUser{ID: 1, Username: "=HYPERLINK(\"http://evil\")", Name: "+1", Email: "@x", State: "-"})
+	})
+	if !strings.Contains(b.String(), `'=HYPERLINK`) || !strings.Contains(b.String(), ",'+1,'@x,'-,") {
+		t.Fatalf("formulas left live:\n%s", b.String())
 	}
 }

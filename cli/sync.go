@@ -3,12 +3,14 @@ package cli
 import (
 	"cmp"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -330,6 +332,26 @@ func progressLine(p flows.Progress, width int) string {
 type inventoryOptions struct {
 	Alias string
 	JSON  bool
+	CSV   bool
+	// Filters an auditor asks for, and a limit.
+	Admins, Seats bool
+	Inactive      time.Duration
+	Limit         int
+}
+
+// keep reports whether a user passes the filters, as of now.
+func (o *inventoryOptions) keep(u store.InventoryUser, now time.Time) bool {
+	switch {
+	case o.Admins && !u.Admin:
+		return false
+	case o.Seats && (u.Seat == nil || !*u.Seat):
+		return false
+	case o.Inactive > 0:
+		last := cmp.Or(u.LastActivityOn, u.LastSignInAt)
+		t, err := time.Parse("2006-01-02", last[:min(len(last), 10)])
+		return last == "" || err != nil || now.Sub(t) >= o.Inactive
+	}
+	return true
 }
 
 func (a *App) newInventoryCmd() *cobra.Command {
@@ -345,7 +367,9 @@ when no sync has finished yet. With --json: {"connection", "run", "seats",
 Arguments:
   ALIAS   the connection's alias, or VENDOR/ALIAS`,
 		Example: `  onramp inventory prod
-  onramp inventory prod --json | jq '.users | length'`,
+  onramp inventory prod --json | jq '.users | length'
+  onramp inventory prod --admins
+  onramp inventory prod --inactive 90d --seats --csv > unused-seats.csv`,
 		Args:              exactArgs("ALIAS"),
 		ValidArgsFunction: a.completeAliases,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -353,7 +377,25 @@ Arguments:
 			return a.exec(cmd, o, func() error { return a.inventory(cmd.Context(), o) })
 		},
 	}
-	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON: the connection, the run, seats and users")
+	f := cmd.Flags()
+	f.BoolVar(&o.JSON, "json", false, "print JSON: the connection, the run, seats and users")
+	f.BoolVar(&o.CSV, "csv", false, "print the users as CSV with a header (cells a spreadsheet would run as formulas are quoted)")
+	f.BoolVar(&o.Admins, "admins", false, "only administrators (owners on GitHub)")
+	f.BoolVar(&o.Seats, "seats", false, "only users holding a license seat")
+	inactive := f.String("inactive", "", "only users with no activity for `DAYS` (90d), or none recorded")
+	f.IntVar(&o.Limit, "limit", 0, "at most `N` users (0: all)")
+	cmd.MarkFlagsMutuallyExclusive("json", "csv")
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		if *inactive == "" {
+			return nil
+		}
+		days, err := strconv.Atoi(strings.TrimSuffix(*inactive, "d"))
+		if err != nil || days <= 0 {
+			return usageErr("--inactive takes a number of days, like 90d")
+		}
+		o.Inactive = time.Duration(days) * 24 * time.Hour
+		return nil
+	}
 	return cmd
 }
 
@@ -382,8 +424,28 @@ func (a *App) inventory(ctx context.Context, o *inventoryOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.JSON {
-		return writeInventoryJSON(ctx, a.Out, st, a.connectionJSON(conn), run, seats)
+	now := a.Now()
+	users := func(fn func(store.InventoryUser) error) error { // the snapshot's users through the filters, streamed
+		n := 0
+		err := st.Users(ctx, run.ID, func(u store.InventoryUser) error {
+			if !o.keep(u, now) {
+				return nil
+			}
+			if n++; o.Limit > 0 && n > o.Limit {
+				return errEnough
+			}
+			return fn(u)
+		})
+		if errors.Is(err, errEnough) {
+			return nil
+		}
+		return err
+	}
+	switch {
+	case o.JSON:
+		return writeInventoryJSON(a.Out, a.connectionJSON(conn), run, seats, users)
+	case o.CSV:
+		return writeInventoryCSV(a.Out, users)
 	}
 	fmt.Fprintf(a.Err, "%s: %d users, synced %s (%s view)\n", conn.Alias, run.Users, humanize.Ago(*run.FinishedAt, a.Now()), run.View)
 	if run.Note != "" {
@@ -394,7 +456,7 @@ func (a *App) inventory(ctx context.Context, o *inventoryOptions) error {
 	}
 	t := a.newTable("ID", "USERNAME", "NAME", "EMAIL", "STATE", "SEAT", "BOT", "ADMIN", "LAST ACTIVITY")
 	roles := flows.ViewKnowsRoles(run.View)
-	err = st.Users(ctx, run.ID, func(u store.InventoryUser) error {
+	err = users(func(u store.InventoryUser) error {
 		seat, bot, admin := t.unknown(), t.unknown(), t.unknown()
 		if u.Seat != nil {
 			seat = yesNo(*u.Seat)
@@ -411,9 +473,37 @@ func (a *App) inventory(ctx context.Context, o *inventoryOptions) error {
 	return t.flush()
 }
 
+// errEnough ends a listing at its --limit.
+var errEnough = errors.New("enough")
+
+// writeInventoryCSV prints the users as CSV with a header, for a
+// spreadsheet: every cell sanitized, and one a spreadsheet would run as a
+// formula (=, +, -, @ first) quoted with a leading apostrophe.
+func writeInventoryCSV(w io.Writer, users func(func(store.InventoryUser) error) error) error {
+	out := csv.NewWriter(w)
+	out.Write([]string{"id", "username", "name", "email", "state", "seat", "bot", "admin", "created_at", "last_sign_in_at", "last_activity_on"})
+	cell := func(s string) string {
+		s = textsafe.Line(s)
+		if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+			return "'" + s
+		}
+		return s
+	}
+	err := users(func(u store.InventoryUser) error {
+		seat := ""
+		if u.Seat != nil {
+			seat = yesNo(*u.Seat)
+		}
+		return out.Write([]string{fmt.Sprint(u.ID), cell(u.Username), cell(u.Name), cell(u.Email), cell(u.State), seat,
+			yesNo(u.Bot), yesNo(u.Admin), cell(u.CreatedAt), cell(u.LastSignInAt), cell(u.LastActivityOn)})
+	})
+	out.Flush()
+	return cmp.Or(err, out.Error())
+}
+
 // writeInventoryJSON streams the snapshot: memory stays flat however many
 // users there are.
-func writeInventoryJSON(ctx context.Context, w io.Writer, st store.Backend, conn Connection, run *store.SyncRun, seats []store.Seats) error {
+func writeInventoryJSON(w io.Writer, conn Connection, run *store.SyncRun, seats []store.Seats, users func(func(store.InventoryUser) error) error) error {
 	safe := func(v any) []byte { b, _ := json.Marshal(v); return textsafe.JSON(b) }
 	connJSON, head := safe(conn), safe(run)
 	if seats == nil {
@@ -422,7 +512,7 @@ func writeInventoryJSON(ctx context.Context, w io.Writer, st store.Backend, conn
 	seatsJSON := safe(seats)
 	fmt.Fprintf(w, "{\"connection\":%s,\"run\":%s,\"seats\":%s,\"users\":[", connJSON, head, seatsJSON)
 	first := true
-	err := st.Users(ctx, run.ID, func(u store.InventoryUser) error {
+	err := users(func(u store.InventoryUser) error {
 		b := safe(u)
 		if !first {
 			w.Write([]byte(","))
