@@ -2,11 +2,13 @@ package main
 
 import (
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/onramp-dev/onramp/github/githubtest"
+	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 )
 
 // Against a server whose member pages never end, `onramp sync` holds two
@@ -41,4 +43,31 @@ func TestE2EMemoryFlatAgainstANeverEndingServer(t *testing.T) {
 		t.Fatalf("peak RSS grew from %d KiB to %d KiB over %d users", early, late, users)
 	}
 	t.Logf("peak RSS %d KiB after 4 s, %d KiB after 12 s (%d users)", early, late, users)
+}
+
+// Issue 21, item 8: status --watch prints the page again at its interval
+// until ctrl+c; list --limit stops at N.
+func TestE2EStatusWatchAndListLimit(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{Users: 50}).Start()
+	defer srv.Close()
+	h := newHome(t)
+	for _, alias := range []string{"a", "b", "c"} {
+		connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, alias)
+	}
+	if out, _, code := runCLI(t, h, "", "list", "--limit", "2"); code != 0 || strings.Count(out, "\n") != 2 {
+		t.Fatalf("list --limit 2: %d\n%s", code, out)
+	}
+	cmd := exec.Command(binary, "status", "--watch=1s")
+	cmd.Env = h.env
+	out := &syncBuffer{}
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	code, _ := waitExit(t, cmd, 5*time.Second)
+	if code != 130 || strings.Count(out.String(), "queued for a worker") < 6 { // 3 rows, at least twice
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
 }

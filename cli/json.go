@@ -133,8 +133,8 @@ func everyText(d time.Duration) string {
 }
 
 // writeConnections prints every stored connection as a JSON array.
-func (a *App) writeConnections(ctx context.Context, st store.Store) error {
-	conns, err := st.List(ctx, store.ListOptions{})
+func (a *App) writeConnections(ctx context.Context, st store.Store, limit int) error {
+	conns, err := st.List(ctx, store.ListOptions{Limit: limit})
 	if err != nil {
 		return err
 	}

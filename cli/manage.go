@@ -15,7 +15,10 @@ import (
 )
 
 // listOptions are `onramp list`'s flags.
-type listOptions struct{ JSON bool }
+type listOptions struct {
+	JSON  bool
+	Limit int
+}
 
 func (a *App) newListCmd() *cobra.Command {
 	o := &listOptions{}
@@ -34,6 +37,7 @@ with a header line; with --json, an array of connection objects.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON: an array of connections")
+	cmd.Flags().IntVar(&o.Limit, "limit", 0, "at most `N` connections, by vendor then alias (0: all)")
 	return cmd
 }
 
@@ -44,9 +48,9 @@ func (a *App) list(ctx context.Context, o *listOptions) error {
 	}
 	defer st.Close()
 	if o.JSON {
-		return a.writeConnections(ctx, st)
+		return a.writeConnections(ctx, st, o.Limit)
 	}
-	rows, err := flows.Integrations(ctx, st, a.Catalog, a.Now())
+	rows, err := flows.Integrations(ctx, st, a.Catalog, a.Now(), o.Limit)
 	if err != nil {
 		return err
 	}

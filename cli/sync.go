@@ -555,6 +555,9 @@ func expiresNote(s string) string {
 type statusOptions struct {
 	Alias string
 	JSON  bool
+	// Watch, when set, prints the page again at this interval until
+	// ctrl+c (a terminal is redrawn in place).
+	Watch time.Duration
 }
 
 func (a *App) newStatusCmd() *cobra.Command {
@@ -570,7 +573,9 @@ failing sync) are listed on stderr and make the exit code 1, for monitoring.
 Arguments:
   ALIAS   optional: only this connection (alias, or VENDOR/ALIAS)`,
 		Example: `  onramp status
-  onramp status prod --json | jq .[0].sync.text`,
+  onramp status prod --json | jq .[0].sync.text
+  onramp status --watch
+  onramp status --watch=10s`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("unexpected argument %q", args[1]), usage: cmd}
@@ -585,19 +590,50 @@ Arguments:
 			return a.exec(cmd, o, func() error { return a.status(cmd.Context(), o) })
 		},
 	}
-	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON: an array of statuses")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON: an array of statuses (with --watch, one a refresh)")
+	cmd.Flags().DurationVar(&o.Watch, "watch", 0, "print it again every `INTERVAL` (2s) until ctrl+c")
+	cmd.Flags().Lookup("watch").NoOptDefVal = "2s"
 	return cmd
 }
 
 // status is the Integrations page in text; non-zero when anything needs
-// attention.
+// attention. With --watch it prints again until ctrl+c.
 func (a *App) status(ctx context.Context, o *statusOptions) error {
 	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if o.Watch <= 0 {
+		return a.statusOnce(ctx, st, o)
+	}
+	if o.Watch < 500*time.Millisecond {
+		return usageErr("--watch refreshes at most twice a second")
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	redraw := isTerminal(a.Out) && !o.JSON
+	for {
+		if redraw {
+			fmt.Fprint(a.Out, "\x1b[H\x1b[2J") // home, clear: the page redrawn in place
+		}
+		err := a.statusOnce(ctx, st, o)
+		var ee *exitError
+		if err != nil && !(errors.As(err, &ee) && ee.answered) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return abortErr()
+		case <-time.After(o.Watch):
+		}
+	}
+}
+
+// statusOnce prints the page once.
+func (a *App) statusOnce(ctx context.Context, st store.Backend, o *statusOptions) error {
 	var rows []flows.Status
+	var err error
 	if o.Alias == "" {
 		rows, err = flows.Statuses(ctx, st, a.Catalog, a.Now(), "")
 	} else {

@@ -31,8 +31,8 @@ type Integration struct {
 }
 
 // Integrations lists every stored connection as rows.
-func Integrations(ctx context.Context, st store.Store, cat Catalog, now time.Time) ([]Integration, error) {
-	conns, err := st.List(ctx, store.ListOptions{})
+func Integrations(ctx context.Context, st store.Store, cat Catalog, now time.Time, limit int) ([]Integration, error) {
+	conns, err := st.List(ctx, store.ListOptions{Limit: limit})
 	if err != nil {
 		return nil, err
 	}
