@@ -318,9 +318,12 @@ func TestE2EStopWithADeadHolder(t *testing.T) {
 // The wizard SIGKILLed while its worker runs the first sync: a worker
 // started afterwards takes it over at once and finishes it exactly.
 func TestE2EKilledWizardSyncIsTakenOver(t *testing.T) {
+	forBothStores(t, testKilledWizardSyncIsTakenOver)
+}
+
+func testKilledWizardSyncIsTakenOver(t *testing.T, h *home) {
 	srv := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: 3000, Latency: 100 * time.Millisecond}).Start()
 	defer srv.Close()
-	h := newHome(t)
 	tm := startTmux(t, h, 100, 30, binary)
 	tm.onboardToken(srv.BaseURL, gitlabtest.DemoTokens.Admin)
 	tm.waitFor("SUCCESS!")
