@@ -145,3 +145,17 @@ func testDeleteCancelsTheSync(t *testing.T, opts Options) {
 		t.Fatalf("sync of a removed connection: %v", err)
 	}
 }
+
+// More connections than River lists in one call: every one's job is found
+// (the page's full reload, `onramp status`), by key.
+func TestSyncJobsOfManyConnections(t *testing.T) {
+	s := mustOpen(t, testOpts(t))
+	ids := seedConnections(t, s, 10_050)
+	jobs, err := s.SyncJobsOf(context.Background(), ids)
+	if err != nil || len(jobs) != len(ids) {
+		t.Fatalf("%d jobs for %d connections: %v", len(jobs), len(ids), err)
+	}
+	if j := jobs[ids[10_049]]; j.ConnectionID != ids[10_049] || j.State != JobScheduled {
+		t.Fatalf("the last connection's job: %+v", j)
+	}
+}

@@ -205,7 +205,7 @@ func benchJobsAtScale(b *testing.B, opts Options, n int) {
 
 // seedConnections writes n connections, each with its periodic job, in
 // bulk (River's InsertManyTx), and returns their ids.
-func seedConnections(b *testing.B, s *sqlStore, n int) []string {
+func seedConnections(b testing.TB, s *sqlStore, n int) []string {
 	ctx := context.Background()
 	ids := make([]string, 0, n)
 	now := formatTime(s.now())

@@ -97,23 +97,27 @@ func (q *riverQueue) jobIDsOf(ctx context.Context, db querier, ids []string) (ma
 }
 
 // jobsByID reads job rows through River (its decoding of each database's
-// columns), in tx when given.
+// columns), in tx when given, a thousand at a time (River lists at most
+// 10,000 in one call).
 func (q *riverQueue) jobsByID(ctx context.Context, tx *sql.Tx, ids []int64) ([]*rivertype.JobRow, error) {
-	if len(ids) == 0 {
-		return nil, nil
+	var out []*rivertype.JobRow
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 1000)]
+		ids = ids[len(chunk):]
+		params := river.NewJobListParams().IDs(chunk...).First(len(chunk))
+		var res *river.JobListResult
+		var err error
+		if tx != nil {
+			res, err = q.client.JobListTx(ctx, tx, params)
+		} else {
+			res, err = q.client.JobList(ctx, params)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read sync jobs: %w", err)
+		}
+		out = append(out, res.Jobs...)
 	}
-	params := river.NewJobListParams().IDs(ids...).First(len(ids))
-	var res *river.JobListResult
-	var err error
-	if tx != nil {
-		res, err = q.client.JobListTx(ctx, tx, params)
-	} else {
-		res, err = q.client.JobList(ctx, params)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read sync jobs: %w", err)
-	}
-	return res.Jobs, nil
+	return out, nil
 }
 
 // jobTx finds the connection's unfinished job inside tx; nil when none.
@@ -149,22 +153,19 @@ func (q *riverQueue) SyncJobsOf(ctx context.Context, connectionIDs []string) (ma
 		return nil, err
 	}
 	var ids []int64
-	for _, list := range found {
-		ids = append(ids, list...)
+	connOf := map[int64]string{}
+	for conn, list := range found {
+		for _, id := range list {
+			ids, connOf[id] = append(ids, id), conn
+		}
 	}
 	rows, err := q.jobsByID(ctx, nil, ids)
 	if err != nil {
 		return nil, err
 	}
 	byConn := map[string][]*rivertype.JobRow{}
-	for conn, list := range found {
-		for _, r := range rows {
-			for _, id := range list {
-				if r.ID == id {
-					byConn[conn] = append(byConn[conn], r)
-				}
-			}
-		}
+	for _, r := range rows {
+		byConn[connOf[r.ID]] = append(byConn[connOf[r.ID]], r)
 	}
 	leases, err := q.s.leasesOf(ctx, q.s.db, holders(rows))
 	if err != nil {
