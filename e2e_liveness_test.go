@@ -122,6 +122,21 @@ func waitExit(t *testing.T, cmd *exec.Cmd, within time.Duration) (int, time.Dura
 	return 0, 0
 }
 
+// syncKilledMidway connects "big" to a sandbox of 3,000 users answering
+// with latency, and SIGKILLs an `onramp sync` of it once pages are saved;
+// it gives the sandbox (closed with the test) and the last event seen.
+func syncKilledMidway(t *testing.T, h *home, latency time.Duration, pages int) (*gitlabtest.Server, flows.Progress) {
+	t.Helper()
+	srv := gitlabtest.New(gitlabtest.Options{Users: 3000, Latency: latency}).Start()
+	t.Cleanup(srv.Close)
+	connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, "big")
+	p := startSync(t, h, "big")
+	at := p.waitPages(t, pages)
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	return srv, at
+}
+
 func pidOf(sync string) int {
 	pid, _ := strconv.Atoi(sync[strings.LastIndex(sync, ":")+1:])
 	return pid
@@ -131,13 +146,7 @@ func pidOf(sync string) int {
 // once, says so, and finishes the same run exactly.
 func TestE2EKilledSyncIsTakenOverByTheNext(t *testing.T) {
 	forBothStores(t, func(t *testing.T, h *home) {
-		srv := gitlabtest.New(gitlabtest.Options{Users: 3000, Latency: 80 * time.Millisecond}).Start()
-		defer srv.Close()
-		connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, "big")
-		p := startSync(t, h, "big")
-		at := p.waitPages(t, 4)
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
+		srv, at := syncKilledMidway(t, h, 80*time.Millisecond, 4)
 		if s := statusOf(t, h, "big"); s.Job == nil || !s.Job.HolderGone || !strings.Contains(s.Sync, "is gone") {
 			t.Fatalf("after the kill: %q %+v", s.Sync, s.Job)
 		}
@@ -297,13 +306,7 @@ func TestE2EFollowerInterrupted(t *testing.T) {
 // its checkpoint, and the next periodic sync is scheduled.
 func TestE2EStopWithADeadHolder(t *testing.T) {
 	forBothStores(t, func(t *testing.T, h *home) {
-		srv := gitlabtest.New(gitlabtest.Options{Users: 3000, Latency: 100 * time.Millisecond}).Start()
-		defer srv.Close()
-		connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, "big")
-		p := startSync(t, h, "big")
-		p.waitPages(t, 3)
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
+		syncKilledMidway(t, h, 100*time.Millisecond, 3)
 		_, errOut, code := runCLI(t, h, "", "sync", "big", "--stop")
 		if code != 0 || !strings.Contains(errOut, "is gone") {
 			t.Fatalf("exit %d: %s", code, errOut)

@@ -119,10 +119,9 @@ func (s *sqlStore) Processes(ctx context.Context) ([]Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	all := leaseSet{}
 	var out []Process
 	err = s.scanLeases(ctx, s.db, `WHERE until_ms >= `+s.d.nowMs+` ORDER BY started_ms`, nil, func(p Process, _ string) {
-		if all[p.ID] = p; all.alive(p.ID, nil, now) {
+		if (leaseSet{p.ID: p}).alive(p.ID, nil, now) { // not lapsed; on this host, its pid still there
 			out = append(out, p)
 		}
 	})
