@@ -201,3 +201,24 @@ func TestE2EGitHubOAuthBrowserWithChromium(t *testing.T) {
 		t.Fatalf("%d tokens issued", srv.IssuedTokens())
 	}
 }
+
+// Issue 21, item 10: an organization withheld for SAML SSO is named by
+// connect, by the sync and by `status`, with where to authorize the token.
+func TestE2EGitHubWithheldOrganizationInStatus(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 20})
+	defer srv.Close()
+	h := newHome(t)
+	_, e, code := runCLI(t, h, githubtest.DemoTokens.SSOPartial+"\n", "connect", "github", "--url", srv.BaseURL, "--token-stdin", "--alias", "octo")
+	// GitHub names a withheld organization by its id only (X-GitHub-SSO:
+	// partial-results; organizations=9001).
+	if code != 0 || !strings.Contains(e, "withheld 1 organization") || !strings.Contains(e, "id 9001") {
+		t.Fatalf("connect: exit %d\n%s", code, e)
+	}
+	if out, e, code := runCLI(t, h, "", "sync", "octo"); code != 0 || !strings.Contains(e, "id 9001") {
+		t.Fatalf("sync: exit %d\n%s\n%s", code, out, e)
+	}
+	_, e, _ = runCLI(t, h, "", "status")
+	if !strings.Contains(e, "octo: GitHub withheld 1 organization") || !strings.Contains(e, "Configure SSO") {
+		t.Fatalf("status does not name the withheld organization:\n%s", e)
+	}
+}

@@ -85,3 +85,31 @@ func TestProgressLineCountsInWords(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+// On a terminal, a table fits its width: the widest columns are cut with
+// "…" instead of every line wrapping (issue 21, item 7).
+func TestTableFitsTheTerminalWidth(t *testing.T) {
+	rows := [][]string{{"ALIAS", "HOST", "EXPIRES"}, {"prod", "gitlab.internal.example.com:8443/tools/gitlab", "2027-01-04 (in 31 days)"}, {"eu", "gl.eu", "never"}}
+	for _, width := range []int{0, 40, 60, 100} {
+		w := fitColumns(columnWidths(rows), width)
+		total := columnGap * (len(w) - 1)
+		for _, c := range w {
+			total += c
+		}
+		if width > 0 && total > width {
+			t.Errorf("width %d: columns %v take %d", width, w, total)
+		}
+		if width == 0 || width == 100 {
+			if w[1] != len(rows[1][1]) {
+				t.Errorf("width %d: host cut to %d though it fits", width, w[1])
+			}
+		}
+	}
+	// Equal columns share the cut and the narrowing always ends.
+	if w := fitColumns([]int{30, 30, 30}, 50); w[0]+w[1]+w[2]+2*columnGap > 50 || w[0]-w[2] > 1 {
+		t.Errorf("equal columns: %v", w)
+	}
+	if w := fitColumns([]int{8, 8, 8}, 10); w[0] != 3 { // 3 at least, even where nothing fits
+		t.Errorf("below the floor: %v", w)
+	}
+}

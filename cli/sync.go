@@ -28,13 +28,16 @@ import (
 type syncOptions struct {
 	Alias      string
 	JSON, Stop bool
+	// All syncs every connection, Concurrency of them at a time.
+	All         bool
+	Concurrency int
 }
 
 func (a *App) newSyncCmd() *cobra.Command {
 	o := &syncOptions{}
 	cmd := &cobra.Command{
-		Use:   "sync ALIAS",
-		Short: "Sync a connection now and follow it",
+		Use:   "sync {ALIAS | --all}",
+		Short: "Sync a connection (or all of them) now and follow it",
 		Long: `Ask for a sync of the connection now and follow it to its end: a progress
 line on a terminal, or NDJSON progress events of this connection only with
 --json (the last one has "status":"succeeded", "failed" or "stopped").
@@ -47,18 +50,42 @@ next checkpoint and give it back to the queue, where a worker, the wizard
 or the next 'onramp sync' resumes it; a follower just stops following.
 --stop, from anywhere, stops the sync itself until its next schedule.
 
+--all syncs every connection that does not need reconnecting, a few at a
+time (--concurrency), printing a line as each ends; its --json events carry
+each connection's alias. It exits 1 when any of them did not sync.
+
 Arguments:
   ALIAS   the connection's alias, or VENDOR/ALIAS`,
 		Example: `  onramp sync prod
   onramp sync prod --json | jq -c 'select(.status != "running")'
-  onramp sync prod --stop`,
-		Args:              exactArgs("ALIAS"),
+  onramp sync prod --stop
+  onramp sync --all`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if o.All {
+				if len(args) > 0 {
+					return &exitError{code: ExitUsage, err: errors.New("--all syncs every connection: give no alias with it"), usage: cmd}
+				}
+				return nil
+			}
+			return exactArgs("ALIAS")(cmd, args)
+		},
 		ValidArgsFunction: a.completeAliases,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.All {
+				if o.Stop {
+					return &exitError{code: ExitUsage, err: errors.New("--stop stops one connection's sync: give its alias instead of --all"), usage: cmd}
+				}
+				if o.Concurrency < 1 {
+					return &exitError{code: ExitUsage, err: fmt.Errorf("--concurrency must be at least 1, not %d", o.Concurrency), usage: cmd}
+				}
+				return a.exec(cmd, o, func() error { return a.syncAll(cmd.Context(), o) })
+			}
 			o.Alias = args[0]
 			return a.exec(cmd, o, func() error { return a.syncCmd(cmd.Context(), o) })
 		},
 	}
+	cmd.Flags().BoolVar(&o.All, "all", false, "sync every connection that does not need reconnecting")
+	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 4, "with --all, how many connections sync at once")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print progress events as NDJSON")
 	cmd.Flags().BoolVar(&o.Stop, "stop", false, "stop the connection's sync at its next checkpoint, whichever process runs it (or at once, when that process is gone)")
 	return cmd
@@ -282,17 +309,24 @@ type syncOutput struct {
 	a         *App
 	json, tty bool
 	mu        sync.Mutex
-	last      flows.Progress
+	last      map[string]flows.Progress // by connection
 	drawn     bool
+	// aliases name each connection's events (sync --all).
+	aliases map[string]string
 }
 
 func (o *syncOutput) event(p flows.Progress) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.drawn && p.Status == o.last.Status && p.Users == o.last.Users && p.Pages == o.last.Pages && p.Seats == nil {
+	if o.last == nil {
+		o.last = map[string]flows.Progress{}
+	}
+	last, seen := o.last[p.ConnectionID]
+	if seen && p.Status == last.Status && p.Users == last.Users && p.Pages == last.Pages && p.Seats == nil {
 		return
 	}
-	o.last, o.drawn = p, true
+	o.last[p.ConnectionID], o.drawn = p, true
+	p.Alias = o.aliases[p.ConnectionID]
 	switch {
 	case o.json:
 		writeJSONLine(o.a.Out, p)
@@ -666,6 +700,11 @@ func (a *App) statusOnce(ctx context.Context, st store.Backend, o *statusOptions
 		for _, r := range rows {
 			if r.Attention != "" {
 				fmt.Fprintf(a.Err, "! %s: %s\n", r.Alias, r.Attention)
+			}
+			// What the last inventory left out (organizations withheld for
+			// SSO, seats not readable) is said, not only stored.
+			if r.LastRun != nil && r.LastRun.Note != "" {
+				fmt.Fprintf(a.Err, "  %s: %s\n", r.Alias, textsafe.Line(r.LastRun.Note))
 			}
 		}
 	}

@@ -365,12 +365,15 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 	if c.Result == nil {
 		return nil, errors.New("authorize before saving")
 	}
-	if c.Alias == "" {
-		c.Alias = c.DefaultAlias(ctx)
+	// An alias left to onramp is derived now, from the values as they are
+	// (kept out of c.Alias so that it follows a URL fixed after a failure).
+	alias := c.Alias
+	if alias == "" {
+		alias = c.DefaultAlias(ctx)
 	}
 	v := c.Result
 	conn := &store.Connection{
-		Vendor: c.Vendor.ID, Alias: c.Alias, BaseURL: v.BaseURL, AuthMethod: c.Method.ID,
+		Vendor: c.Vendor.ID, Alias: alias, BaseURL: v.BaseURL, AuthMethod: c.Method.ID,
 		Account: v.Account, Scopes: v.Scopes, TokenName: v.TokenName, ExpiresAt: v.ExpiresAt,
 		ServerVersion: v.ServerVersion, ServerEdition: v.ServerEdition, CABundle: string(c.CABundle),
 		State: store.StateConnected,
@@ -393,7 +396,7 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 	if err := c.deps.Store.Create(ctx, conn); err != nil {
 		if errors.Is(err, store.ErrAliasTaken) {
 			return nil, &StepError{Field: "alias", Err: err,
-				Message: fmt.Sprintf("the alias %q was taken while you were onboarding", c.Alias),
+				Message: fmt.Sprintf("the alias %q was taken while you were onboarding", alias),
 				Hint:    "Choose another alias"}
 		}
 		return nil, fmt.Errorf("save connection: %w", err)

@@ -118,6 +118,21 @@ func (c *Connect) oauthService() (*connector.OAuthService, error) {
 	return p.OAuth(c.Values)
 }
 
+// ModeBlocked says why mode cannot work with the values typed (the
+// browser and paste-back ways without a secret the vendor needs to
+// exchange their code), or "" when it can: the screen does not offer a way
+// that would only fail.
+func (c *Connect) ModeBlocked(mode OAuthMode) string {
+	if mode == ModeDevice {
+		return ""
+	}
+	svc, err := c.oauthService()
+	if err != nil || !svc.SecretForCode || c.Values[FieldClientSecret] != "" {
+		return ""
+	}
+	return "The browser and paste-back ways need the client secret (" + svc.Vendor + " exchanges their code only with it); esc goes back to add it."
+}
+
 // StartOAuth begins an authorization in mode. Browser mode is refused when
 // remote (the browser would open on the wrong machine); device mode falls
 // back to paste-back on servers without the device grant (when the vendor

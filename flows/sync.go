@@ -29,6 +29,7 @@ type SyncStore interface {
 // and its NDJSON output.
 type Progress struct {
 	ConnectionID string        `json:"connection_id"`
+	Alias        string        `json:"alias,omitempty"` // sync --all names each connection
 	RunID        int64         `json:"run_id"`
 	Status       string        `json:"status"` // running | succeeded | failed | stopped
 	Resumed      bool          `json:"resumed,omitempty"`

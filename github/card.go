@@ -12,8 +12,9 @@ import (
 type CardOptions struct {
 	DefaultURL string
 	TokenNotes []string
-	// OAuthNotes are shown first beside the Client ID field.
-	OAuthNotes []string
+	// OAuthNotes are shown first beside the Client ID field, SecretNotes
+	// beside the secret's.
+	OAuthNotes, SecretNotes []string
 }
 
 // Card is the GitHub catalog card: github.com and Enterprise Server, with a
@@ -79,7 +80,7 @@ func Card(o CardOptions) *connector.Vendor {
 					return ""
 				},
 			}, {
-				Key: connector.FieldClientSecret, Label: "Client secret", Secret: true, Optional: true, Placeholder: "empty for the device code way",
+				Key: connector.FieldClientSecret, Label: "Client secret", Secret: true, Optional: true, Placeholder: "empty for the device code way", Notes: o.SecretNotes,
 				Help: []string{"Needed by the browser and paste-back ways: GitHub exchanges their code only with the secret.",
 					"The device code way needs none; GitHub shows a secret once, when you generate it."},
 			}, {

@@ -44,9 +44,15 @@ func (githubConnector) Verify(ctx context.Context, req connector.VerifyRequest) 
 				Action:  "Before then, regenerate it on GitHub and reconnect with the new one."})
 		}
 	}
+	// A classic token (its scopes are in X-OAuth-Scopes) reads every
+	// organization its account is in; a fine-grained one only its owner.
+	reach := "A fine-grained token reads only its resource owner; another organization needs its own connection."
+	if gv.ScopesKnown {
+		reach = "A classic token reads every organization you are a member of; one missing here needs your membership (or the token's SSO authorization)."
+	}
 	v.Warnings = append(v.Warnings, connector.Warning{Code: "organizations",
 		Message: "The inventory covers " + humanize.Count(len(gv.Orgs), "organization") + ": " + strings.Join(gv.Orgs, ", ") + ".",
-		Action:  "A fine-grained token reads only its resource owner; another organization needs its own connection."})
+		Action:  reach})
 	if note := WithheldNote(gv.Withheld, base.Web); note != "" {
 		v.Warnings = append(v.Warnings, connector.Warning{Code: "sso_withheld", Message: note,
 			Action: "Authorize the token for them on GitHub (Configure SSO on the token page), then reconnect; until then every sync says so."})

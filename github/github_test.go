@@ -225,3 +225,28 @@ func TestDeadlineKeepsTheServersWords(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// The organizations warning fits the kind of token: a classic token reads
+// every organization of its account, a fine-grained one only its owner
+// (issue 21, item 6: the classic token got the fine-grained words).
+func TestOrganizationsWarningFitsTheToken(t *testing.T) {
+	srv := githubtest.Start(githubtest.Options{Members: 5})
+	defer srv.Close()
+	for token, want := range map[string]string{
+		githubtest.DemoTokens.Classic:     "classic token reads every organization",
+		githubtest.DemoTokens.FineGrained: "fine-grained token reads only its resource owner",
+	} {
+		v, err := Card(CardOptions{}).Connector.Verify(context.Background(), connector.VerifyRequest{
+			HTTP: http.DefaultClient, Values: map[string]string{connector.FieldURL: srv.BaseURL, connector.FieldToken: token}, Now: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, w := range v.Warnings {
+			found = found || w.Code == "organizations" && strings.Contains(w.Action, want)
+		}
+		if !found {
+			t.Errorf("%.12s…: no %q in %+v", token, want, v.Warnings)
+		}
+	}
+}

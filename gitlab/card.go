@@ -13,8 +13,9 @@ type CardOptions struct {
 	// TokenNotes are shown first beside the token field (the demo lists its
 	// sandbox tokens there).
 	TokenNotes []string
-	// OAuthNotes are shown first beside the Application ID field.
-	OAuthNotes []string
+	// OAuthNotes are shown first beside the Application ID field, SecretNotes
+	// beside the secret's.
+	OAuthNotes, SecretNotes []string
 	// OAuthScopes are the Scopes field's default (DefaultOAuthScopes
 	// when empty; the demo asks for admin_mode too).
 	OAuthScopes []string
@@ -88,7 +89,7 @@ func Card(o CardOptions) *connector.Vendor {
 						return ""
 					},
 				}, {
-					Key: connector.FieldClientSecret, Label: "Secret", Secret: true, Optional: true, Placeholder: "e.g. gloas-… (empty for a public app)",
+					Key: connector.FieldClientSecret, Label: "Secret", Secret: true, Optional: true, Placeholder: "e.g. gloas-… (empty for a public app)", Notes: o.SecretNotes,
 					Help: []string{"Shown once when you save the application (Renew secret makes a new one).", "Leave empty if Confidential is unticked."},
 				}, {
 					Key: connector.FieldScopes, Label: "Scopes", Default: strings.Join(o.OAuthScopes, " "),

@@ -82,7 +82,7 @@ func keysetSince(version string) bool {
 	return major > 16 || (major == 16 && minor >= 5)
 }
 
-const basicNote = "GitLab answered with the basic view of users (no e-mail addresses, seat use or sign-in dates): " +
+const basicNote = "GitLab answered with the basic view of users (no email addresses, seat use or sign-in dates): " +
 	"the token is not an administrator's, or Admin Mode is on and the token lacks the admin_mode scope."
 
 // Page fetches the page at checkpoint ("" for the first).

@@ -212,7 +212,7 @@ func (v *Verification) warnings() []Warning {
 	switch {
 	case !v.Account.Admin && !v.Base.IsSaaS():
 		ws = append(ws, Warning{Code: "not_admin",
-			Message: fmt.Sprintf("@%s is not an administrator, so the user inventory will be partial: no e-mail addresses, seat usage or sign-in dates.", v.Account.Username),
+			Message: fmt.Sprintf("@%s is not an administrator, so the user inventory will be partial: no email addresses, seat usage or sign-in dates.", v.Account.Username),
 			Action:  "For the full inventory, connect as an administrator (with the admin_mode scope if Admin Mode is on)."})
 	case v.AdminViewSeen != nil && !*v.AdminViewSeen:
 		ws = append(ws, Warning{Code: "admin_mode",

@@ -66,3 +66,17 @@ func TestPlaceholdersReadAsExamples(t *testing.T) {
 		}
 	}
 }
+
+// The details line is wrapped at 80 columns, not cut before the expiry
+// ("in …"; issue 21, item 6).
+func TestDetailsLineKeepsTheExpiryAt80Columns(t *testing.T) {
+	row := flows.Status{Integration: flows.Integration{ID: "a", Alias: "prod-gitlab", Vendor: "GitLab", AuthMethod: "OAuth2",
+		Host: "gitlab.internal.example.com:8443/tools/gitlab", Account: "@release-manager", State: "connected",
+		Expires: "2027-01-04 (in 31 days)"}, Schedule: "every 24h", Sync: "never synced"}
+	p := integrations.New([]flows.Status{row}, nil, "a", theme())
+	p.SetSize(80, 30)
+	v := ansi.Strip(p.View())
+	if !strings.Contains(strings.Join(strings.Fields(v), " "), "expires 2027-01-04 (in 31 days)") {
+		t.Fatalf("the expiry is cut:\n%s", v)
+	}
+}

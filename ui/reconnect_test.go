@@ -157,3 +157,11 @@ func TestReconnectCanChangeScopes(t *testing.T) {
 	s.Press("esc")
 	s.WaitFor("Reconnect prod", "Scopes", "read_api read_user")
 }
+
+// A reconnect's fields page is titled for the reconnect and does not offer
+// an alias: the connection keeps its own (issue 21, item 6).
+func TestReconnectFieldsPageSaysReconnect(t *testing.T) {
+	s, _, _ := reconnectEnv(t)
+	s.Press("r")
+	s.WaitForWithout([]string{"Reconnect prod · API access token", "Access token"}, []string{"Connect GitLab", "alias (ctrl+n)", "ctrl+n alias"})
+}

@@ -84,8 +84,10 @@ func (m *Model) bodyLines(pg common.Page, body string, height int) ([]string, bo
 		return lines, false
 	}
 	room = max(room-1, 1) // the marker line
-	m.vp.SetHeight(room)  // the width is cut by View, as for every page
+	// Content first: it clamps the offset with the last frame's height,
+	// which a sticky field (below) made shorter.
 	m.vp.SetContentLines(lines)
+	m.vp.SetHeight(room) // the width is cut by View, as for every page
 	if a, ok := pg.(common.Anchored); ok && !m.scrolled {
 		first, last := a.Anchor()
 		if first < 0 { // nothing to keep on screen
@@ -103,9 +105,42 @@ func (m *Model) bodyLines(pg common.Page, body string, height int) ([]string, bo
 		m.vp.SetYOffset(off)
 	}
 	off := m.vp.YOffset()
-	out := append([]string(nil), lines[off:min(off+room, len(lines))]...)
+	out := lines[off:min(off+room, len(lines))]
+	if first, last, ok := m.stickyAnchor(pg, lines, off, room); ok {
+		// The focused field stays on top while the rest scrolls under it
+		// (without the field's own lines, which would show twice).
+		sticky := last - first + 1
+		room -= sticky
+		off = min(off, len(lines)-room)
+		m.vp.SetHeight(room) // so that pgdn reaches the last line
+		out = append([]string(nil), lines[first:last+1]...)
+		for i := off; i < len(lines) && len(out) < room+sticky; i++ {
+			if i < first || i > last {
+				out = append(out, lines[i])
+			}
+		}
+	}
 	out = append(out, m.th.Muted.Render(scrollMarker(off > 0, off+room < len(lines))))
 	return append(out, pinned...), true
+}
+
+// stickyAnchor is the focused field's lines [first, last] when the person
+// scrolled them out of the room [off, off+room): they are kept on top of
+// the page (at most half the room), so that the field being typed in never
+// leaves the screen.
+func (m *Model) stickyAnchor(pg common.Page, lines []string, off, room int) (first, last int, ok bool) {
+	a, isAnchored := pg.(common.Anchored)
+	if !isAnchored || !m.scrolled {
+		return 0, 0, false
+	}
+	first, last = a.Anchor()
+	if first < 0 || last >= len(lines) || (first >= off && last < off+room) {
+		return 0, 0, false
+	}
+	for first < last && strings.TrimSpace(lines[first]) == "" {
+		first++
+	}
+	return first, min(last, first+max(room/2, 1)-1), true
 }
 
 func scrollMarker(above, below bool) string {

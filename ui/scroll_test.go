@@ -67,10 +67,12 @@ func TestOAuthFieldsAt60x20With64CharacterApplicationID(t *testing.T) {
 	s.Press("shift+tab", "shift+tab")
 	s.WaitFor("› Application ID", gitlabtest.DemoApp.UID[len(gitlabtest.DemoApp.UID)-20:], redirectURI)
 	// The demo's application (shown in the help below the fields) is
-	// reached by scrolling, and the next key on the form brings the focused
-	// field back.
+	// reached by scrolling, and the focused field stays on screen above it
+	// (issue 21, item 5: it used to scroll away).
 	s.Press("pgdown")
-	s.WaitForWithout([]string{"Sandbox application", redirectURI}, []string{"› Application ID"})
+	s.WaitForWithout([]string{"Sandbox application", "› Application ID", redirectURI}, []string{"GitLab server URL"})
+	s.Press("pgdown", "pgdown")
+	s.WaitFor("› Application ID", "more above", redirectURI)
 	s.Press("end")
 	s.WaitFor("› Application ID", redirectURI)
 }
@@ -81,18 +83,23 @@ func TestTokenStepsReachableAt80x24(t *testing.T) {
 	s.Press("enter", "up", "enter")
 	s.WaitFor("GitLab server URL", "Access token")
 	s.Press("tab")
-	s.WaitForWithout([]string{"› Access token", "1. In GitLab", "more below"}, []string{"4. Scopes: read_api"})
-	s.Press("pgdown")
+	// Every sandbox token is beside the field (issue 21, item 3).
+	t1 := gitlabtest.DemoTokens
+	s.WaitFor("› Access token", "more below", t1.Admin, t1.ExpiringSoon, t1.NonAdmin, t1.Expired, t1.FewScopes, t1.Revoked, t1.Blocked)
+	s.Press("pgdown", "pgdown")
 	s.WaitFor("3. Name it", "4. Scopes: read_api and read_user", "5. Select Create personal access token")
-	// The mouse wheel scrolls too.
-	s.TM.Send(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
-	s.TM.Send(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
-	s.TM.Send(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
-	s.WaitForWithout([]string{"Connect GitLab", "› Access token"}, []string{"5. Select Create"})
-	s.TM.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
-	s.TM.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
-	s.TM.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
-	s.WaitFor("5. Select Create personal access token")
+	// The mouse wheel scrolls too, under the focused field.
+	for range 12 {
+		s.TM.Send(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
+	}
+	s.WaitForWithout([]string{"Connect GitLab", "› Access token", "more below"}, []string{"5. Select Create", "more above"})
+	for range 12 {
+		s.TM.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	}
+	s.WaitFor("› Access token", "5. Select Create personal access token")
+	if n := strings.Count(s.Text(), "› Access token"); n != 1 {
+		t.Fatalf("the focused field shows %d times:\n%s", n, s.Text())
+	}
 }
 
 func TestPasteBackAndDeviceCodeOnScreenAt60x20(t *testing.T) {

@@ -19,12 +19,42 @@ import (
 func Catalog(gitlabURL, githubURL string) flows.Catalog {
 	t, app, gh, ghApp := gitlabtest.DemoTokens, gitlabtest.DemoApp, githubtest.DemoTokens, githubtest.DemoOAuthApp
 	return flows.Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: gitlabURL,
-		TokenNotes:  []string{"Sandbox tokens (demo only) — good: " + t.Admin, "expired: " + t.Expired + " · too few scopes: " + t.FewScopes},
-		OAuthNotes:  []string{"Sandbox application (demo only) — Application ID: " + app.UID, "Secret: " + app.Secret},
+		TokenNotes: []string{"Sandbox tokens (demo only), one for each outcome:",
+			"good: " + t.Admin, "expiring soon: " + t.ExpiringSoon, "not an admin: " + t.NonAdmin, "expired: " + t.Expired,
+			"too few scopes: " + t.FewScopes, "revoked: " + t.Revoked, "blocked user: " + t.Blocked},
+		OAuthNotes:  []string{"Sandbox application (demo only) — Application ID: " + app.UID},
+		SecretNotes: []string{"Sandbox application (demo only) — Secret: " + app.Secret},
 		OAuthScopes: []string{"read_api", "read_user", "admin_mode"}}), // the sandbox's admin has Admin Mode on
 		github.Card(github.CardOptions{DefaultURL: githubURL,
-			TokenNotes: []string{"Sandbox tokens (demo only) — fine-grained: " + gh.FineGrained, "classic: " + gh.Classic + " · needs SSO: " + gh.SSO + " · revoked: " + gh.Revoked},
-			OAuthNotes: []string{"Sandbox OAuth app (demo only) — Client ID: " + ghApp.ClientID, "Client secret: " + ghApp.Secret}}),
+			TokenNotes: []string{"Sandbox tokens (demo only), one for each outcome:",
+				"fine-grained: " + gh.FineGrained, "classic: " + gh.Classic, "no read:org: " + gh.NoOrgScope,
+				"needs SSO: " + gh.SSO, "an organization withheld for SSO: " + gh.SSOPartial, "revoked: " + gh.Revoked},
+			OAuthNotes:  []string{"Sandbox OAuth app (demo only) — Client ID: " + ghApp.ClientID},
+			SecretNotes: []string{"Sandbox OAuth app (demo only) — Client secret: " + ghApp.Secret}}),
+	}
+}
+
+// Credential lines: every sandbox token and app, for the demo's first words.
+func credentials(glURL, ghURL string) []string {
+	t, app, g, ghApp := gitlabtest.DemoTokens, gitlabtest.DemoApp, githubtest.DemoTokens, githubtest.DemoOAuthApp
+	return []string{
+		"onramp demo: sandbox GitLab at " + glURL + ", sandbox GitHub at " + ghURL + " (loopback only)",
+		"  Every token below is also shown beside the field it goes in.",
+		"  GitLab good token:      " + t.Admin,
+		"  expiring soon:   " + t.ExpiringSoon,
+		"  not an admin:    " + t.NonAdmin,
+		"  expired:         " + t.Expired,
+		"  too few scopes:  " + t.FewScopes,
+		"  revoked:         " + t.Revoked,
+		"  blocked user:    " + t.Blocked,
+		"  GitLab OAuth application: ID " + app.UID + ", Secret " + app.Secret,
+		"  GitHub fine-grained token: " + g.FineGrained,
+		"  classic: " + g.Classic,
+		"  needs SSO: " + g.SSO,
+		"  an organization withheld for SSO: " + g.SSOPartial,
+		"  no read:org: " + g.NoOrgScope,
+		"  revoked: " + g.Revoked,
+		"  GitHub OAuth app: Client ID " + ghApp.ClientID + ", client secret " + ghApp.Secret,
 	}
 }
 
@@ -49,25 +79,9 @@ type Sandboxes struct {
 func Start(users int, latency time.Duration) *Sandboxes {
 	gl := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: users, Latency: latency}).Start()
 	gh := githubtest.Start(githubtest.Options{Members: users / 4, Latency: latency})
-	t, app, g, ghApp := gitlabtest.DemoTokens, gitlabtest.DemoApp, githubtest.DemoTokens, githubtest.DemoOAuthApp
 	return &Sandboxes{
 		Catalog: Catalog(gl.BaseURL, gh.BaseURL), Banner: Banner(gl.BaseURL, gh.BaseURL),
-		Credentials: []string{
-			"onramp demo: sandbox GitLab at " + gl.BaseURL + ", sandbox GitHub at " + gh.BaseURL + " (loopback only)",
-			"  GitLab good token:      " + t.Admin,
-			"  expiring soon:   " + t.ExpiringSoon,
-			"  not an admin:    " + t.NonAdmin,
-			"  expired:         " + t.Expired,
-			"  too few scopes:  " + t.FewScopes,
-			"  revoked:         " + t.Revoked,
-			"  GitLab OAuth application: ID " + app.UID + ", Secret " + app.Secret,
-			"  GitHub fine-grained token: " + g.FineGrained,
-			"  classic: " + g.Classic,
-			"  needs SSO: " + g.SSO,
-			"  no read:org: " + g.NoOrgScope,
-			"  revoked: " + g.Revoked,
-			"  GitHub OAuth app: Client ID " + ghApp.ClientID + ", client secret " + ghApp.Secret,
-		},
-		Close: func() { gl.Close(); gh.Close() },
+		Credentials: credentials(gl.BaseURL, gh.BaseURL),
+		Close:       func() { gl.Close(); gh.Close() },
 	}
 }

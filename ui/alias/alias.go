@@ -24,10 +24,13 @@ type Model struct {
 	flow     *flows.Connect
 	input    textinput.Model
 	existing []flows.Integration // the vendor's connections, to tell them apart
-	err      string
-	hint     string
-	width    int
-	th       theme.Theme
+	// suggested: the input holds onramp's alias untouched, which then
+	// follows the URL (it is derived again when the connection is saved).
+	suggested common.Suggestion
+	err       string
+	hint      string
+	width     int
+	th        theme.Theme
 }
 
 // New prefills the alias typed before, else the default derived from the host.
@@ -43,13 +46,14 @@ func New(flow *flows.Connect, existing []flows.Integration, defaultAlias string,
 	in.SetValue(v)
 	in.Focus()
 	m := &Model{flow: flow, input: in, existing: existing, th: th}
+	m.suggested.Pending = flow.Alias == "" && v != ""
 	m.SetTheme(th)
 	return m
 }
 
 func (m *Model) SetTheme(th theme.Theme) {
 	m.th = th
-	m.input.SetStyles(textinput.DefaultStyles(th.IsDark))
+	m.input.SetStyles(m.suggested.Styles(textinput.DefaultStyles(th.IsDark)))
 }
 
 func (m *Model) SetSize(w, h int) {
@@ -74,6 +78,14 @@ func (m *Model) ShowError(err error) {
 // Value is what the input holds.
 func (m *Model) Value() string { return m.input.Value() }
 
+// typed is the alias the flow keeps: "" while onramp's suggestion stands.
+func (m *Model) typed(v string) string {
+	if m.suggested.Pending {
+		return ""
+	}
+	return v
+}
+
 // checkedMsg is the store's verdict on an alias typed.
 type checkedMsg struct {
 	value string
@@ -82,7 +94,7 @@ type checkedMsg struct {
 
 func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	if c, ok := msg.(checkedMsg); ok {
-		m.flow.Alias = c.value
+		m.flow.Alias = m.typed(c.value)
 		if c.err != nil {
 			m.ShowError(c.err)
 			return m, nil
@@ -98,10 +110,14 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			value, check := strings.TrimSpace(m.input.Value()), m.flow.AliasChecker()
 			return m, func() tea.Msg { return checkedMsg{value, check(context.Background(), value)} }
 		case "esc", "shift+tab":
-			m.flow.Alias = strings.TrimSpace(m.input.Value())
+			m.flow.Alias = m.typed(strings.TrimSpace(m.input.Value()))
 			m.Set(common.BackMsg{})
 			return m, nil
 		}
+	}
+	if m.suggested.Pending {
+		m.suggested.Intercept(&m.input, msg)
+		m.SetTheme(m.th)
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)
@@ -121,6 +137,9 @@ func (m *Model) View() string {
 	b.WriteString(m.th.Muted.Render(common.Wrap(intro, width)))
 	b.WriteString("\n\n" + m.th.Focused.Render(theme.Pointer+" Alias") + m.th.Muted.Render("  letters, digits, . _ - (up to 64)") + "\n")
 	b.WriteString(m.input.View())
+	if h := m.suggested.Hint(); h != "" {
+		b.WriteString("\n" + m.th.Muted.Render(common.Truncate("  "+h, width)))
+	}
 	if m.err != "" {
 		b.WriteString("\n" + common.Indent(m.th.Error.Render(common.Wrap(theme.Fail+" "+common.Sentence(m.err), width-4)), "  "))
 		if m.hint != "" {

@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/onramp-dev/onramp/flows"
+	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/ui/common"
 	"github.com/onramp-dev/onramp/ui/theme"
 )
@@ -22,7 +23,9 @@ type Model struct {
 	flow   *flows.Connect
 	fields []flows.Field
 	inputs []textinput.Model
-	focus  int
+	// suggested: which inputs still hold their field's default untouched.
+	suggested []common.Suggestion
+	focus     int
 	// errs holds the message (and hint) under each field.
 	errs  map[string]string
 	hints map[string]string
@@ -66,6 +69,7 @@ func (m *Model) rebuild() {
 	}
 	m.fields = m.flow.VisibleFields()
 	m.inputs = make([]textinput.Model, len(m.fields))
+	m.suggested = make([]common.Suggestion, len(m.fields))
 	for i, f := range m.fields {
 		in := textinput.New()
 		in.Prompt = "  "
@@ -81,6 +85,7 @@ func (m *Model) rebuild() {
 		}
 		in.SetValue(v)
 		m.inputs[i] = in
+		m.suggested[i].Pending = f.Default != "" && v == f.Default
 	}
 	m.focus = 0
 	for i, f := range m.fields {
@@ -95,10 +100,14 @@ func (m *Model) rebuild() {
 
 func (m *Model) SetTheme(th theme.Theme) {
 	m.th = th
-	s := textinput.DefaultStyles(th.IsDark)
 	for i := range m.inputs {
-		m.inputs[i].SetStyles(s)
+		m.restyle(i)
 	}
+}
+
+// restyle shows input i's suggestion as selected while it is untouched.
+func (m *Model) restyle(i int) {
+	m.inputs[i].SetStyles(m.suggested[i].Styles(textinput.DefaultStyles(m.th.IsDark)))
 }
 
 func (m *Model) SetSize(w, h int) {
@@ -198,7 +207,10 @@ func (m *Model) Keys() []key.Binding {
 	if m.flow.Method.Copy != nil {
 		ks = append(ks, m.copyKey())
 	}
-	return append(ks, common.KeyAlias, common.KeyBack, common.KeyQuit)
+	if m.flow.Reconnecting == nil {
+		ks = append(ks, common.KeyAlias)
+	}
+	return append(ks, common.KeyBack, common.KeyQuit)
 }
 
 // commit stores the focused input's value in the flow; false on error.
@@ -323,11 +335,17 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			}
 			return m, nil
 		case "ctrl+n":
-			m.flow.WantAlias = !m.flow.WantAlias
+			if m.flow.Reconnecting == nil {
+				m.flow.WantAlias = !m.flow.WantAlias
+			}
 			return m, nil
 		case "ctrl+r":
 			return m, m.copyValue()
 		}
+	}
+	if m.suggested[m.focus].Pending {
+		m.suggested[m.focus].Intercept(&m.inputs[m.focus], msg)
+		m.restyle(m.focus)
 	}
 	var cmd tea.Cmd
 	m.inputs[m.focus], cmd = m.inputs[m.focus].Update(msg)
@@ -405,7 +423,11 @@ func (m *Model) View() string {
 		return m.introView(width)
 	}
 	var form strings.Builder
-	form.WriteString(m.th.Title.Render(fmt.Sprintf("Connect %s", m.flow.Vendor.Name)) + m.th.Muted.Render(" · "+m.flow.Method.Name))
+	title := "Connect " + m.flow.Vendor.Name
+	if r := m.flow.Reconnecting; r != nil {
+		title = "Reconnect " + textsafe.Line(r.Alias)
+	}
+	form.WriteString(common.Truncate(m.th.Title.Render(title)+m.th.Muted.Render(" · "+m.flow.Method.Name), width))
 	form.WriteString("\n")
 	for i, f := range m.fields {
 		if i > 0 {
@@ -420,7 +442,11 @@ func (m *Model) View() string {
 			if i == 0 {
 				m.anchor[0] = 0 // the first field keeps the title with it
 			}
-			form.WriteString("\n" + m.th.Focused.Render(theme.Pointer+" "+label) + "\n")
+			hint := ""
+			if h := m.suggested[i].Hint(); h != "" {
+				hint = m.th.Muted.Render("  " + h)
+			}
+			form.WriteString("\n" + common.Truncate(m.th.Focused.Render(theme.Pointer+" "+label)+hint, width) + "\n")
 		} else {
 			form.WriteString("\n" + m.th.Label.Render("  "+label) + "\n")
 		}
@@ -440,7 +466,7 @@ func (m *Model) View() string {
 		// ran past the width and was cut ("Use it anyway? [y/…").
 		form.WriteString("\n\n" + m.th.Warning.Render(common.Wrap(theme.Warn+" "+m.question+" [y/n]", width-2)))
 		m.anchor[1] = common.Lines(&form)
-	} else {
+	} else if m.flow.Reconnecting == nil { // a reconnect keeps its alias
 		box := "[ ]"
 		if m.flow.WantAlias || m.aliasAsked {
 			box = "[x]"

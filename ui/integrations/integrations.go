@@ -446,8 +446,9 @@ func (m *Model) detailView(r flows.Status, width int) string {
 	if r.Attention != "" {
 		add(m.th.Warning.Render(common.Truncate(theme.Warn+" "+r.Attention, width)))
 	}
-	add(m.th.Muted.Render(common.Truncate("Sync: "+r.Sync+" · "+r.Schedule, width)))
-	add(m.th.Muted.Render(common.Truncate(fmt.Sprintf("%s · %s · %s · %s · expires %s", r.Vendor, r.AuthMethod, r.Host, r.Account, r.Expires), width)))
+	// Wrapped, not cut: the expiry is at the end of the line ("in …").
+	add(m.th.Muted.Render(common.Wrap("Sync: "+r.Sync+" · "+r.Schedule, width)))
+	add(m.th.Muted.Render(common.Wrap(fmt.Sprintf("%s · %s · %s · %s · expires %s", r.Vendor, r.AuthMethod, r.Host, r.Account, r.Expires), width)))
 	add(m.th.Muted.Render(common.Wrap("Added by "+r.CreatedBy, width)))
 	d := m.details[r.ID]
 	if len(d.Scopes) > 0 {
@@ -474,7 +475,7 @@ func (m *Model) detailView(r flows.Status, width int) string {
 		add(m.th.Muted.Render(common.Truncate("Sync "+runLine(run, m.now()), width)))
 	}
 	if r.LastRun != nil && r.LastRun.Note != "" {
-		add(m.th.Muted.Render(common.Truncate("Note: "+r.LastRun.Note, width)))
+		add(m.th.Muted.Render(common.Wrap("Note: "+r.LastRun.Note, width)))
 	}
 	return strings.Join(lines, "\n")
 }

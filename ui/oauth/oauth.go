@@ -62,6 +62,11 @@ type Model struct {
 	remote   bool
 	modes    []flows.OAuthMode
 	mode     flows.OAuthMode
+	// blocked says why some ways are not offered (no client secret).
+	blocked string
+	// leaving: tab was pressed once while a device code runs; a second
+	// tab abandons the code, any other key keeps it.
+	leaving bool
 	state    state
 	attempt  int
 	att      *flows.OAuthAttempt
@@ -93,9 +98,16 @@ func New(flow *flows.Connect, remote bool, th theme.Theme) *Model {
 		if md == flows.ModeBrowser && remote {
 			continue // never open a browser on the wrong machine
 		}
+		if why := flow.ModeBlocked(md); why != "" {
+			m.blocked = why // a way that would only fail is not offered
+			continue
+		}
 		m.modes = append(m.modes, md)
 	}
 	m.mode = flows.DefaultOAuthMode(remote)
+	if !slices.Contains(m.modes, m.mode) && len(m.modes) > 0 {
+		m.mode = m.modes[0]
+	}
 	m.SetTheme(th)
 	return m
 }
@@ -171,7 +183,11 @@ func (m *Model) Keys() []key.Binding {
 		}
 		return append(ks, key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")))
 	case failed:
-		return []key.Binding{common.KeyRetry, key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "another way")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fields")), common.KeyQuit}
+		ks := []key.Binding{common.KeyRetry}
+		if len(m.modes) > 1 {
+			ks = append(ks, key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "another way")))
+		}
+		return append(ks, key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fields")), common.KeyQuit)
 	case succeeded:
 		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to Integrations")), common.KeyQuit}
 	}
@@ -299,8 +315,10 @@ func (m *Model) key(k tea.KeyPressMsg) (common.Page, tea.Cmd) {
 		case "r", "enter":
 			return m, m.Start()
 		case "tab":
-			m.nextMode()
-			return m, m.Start()
+			if len(m.modes) > 1 {
+				m.nextMode()
+				return m, m.Start()
+			}
 		case "esc", "shift+tab":
 			m.Set(common.BackMsg{})
 		}
@@ -313,17 +331,25 @@ func (m *Model) key(k tea.KeyPressMsg) (common.Page, tea.Cmd) {
 		m.Set(common.BackMsg{})
 		return m, nil
 	case "tab":
-		if m.state == waiting && len(m.modes) > 1 {
-			m.nextMode()
-			return m, m.Start()
+		if m.state != waiting || len(m.modes) < 2 {
+			return m, nil
 		}
-		return m, nil
+		if m.mode == flows.ModeDevice && !m.leaving {
+			// The person may be approving this code on their phone: one
+			// stray tab must not kill it.
+			m.leaving = true
+			return m, nil
+		}
+		m.leaving = false
+		m.nextMode()
+		return m, m.Start()
 	case "ctrl+y":
 		if u := m.address(); u != "" {
 			return m, tea.Batch(tea.SetClipboard(u), common.Cmd(common.StatusMsg("Address copied to your clipboard.")))
 		}
 		return m, nil
 	}
+	m.leaving = false
 	if m.state != waiting {
 		return m, nil
 	}
@@ -392,7 +418,15 @@ func (m *Model) View() string {
 			ways = append(ways, m.th.Muted.Render(modeNames[md]))
 		}
 	}
-	b.WriteString("\n" + common.Truncate(strings.Join(ways, m.th.Muted.Render(" · ")), width) + "\n\n")
+	b.WriteString("\n" + common.Truncate(strings.Join(ways, m.th.Muted.Render(" · ")), width) + "\n")
+	if m.blocked != "" {
+		b.WriteString(m.th.Muted.Render(common.Wrap(m.blocked, width)) + "\n")
+	}
+	if m.leaving {
+		next := m.modes[(slices.Index(m.modes, m.mode)+1)%len(m.modes)]
+		b.WriteString(m.th.Warning.Render(common.Wrap(theme.Warn+" tab again abandons this code (an approval in progress would fail) and tries "+modeNames[next]+"; any other key keeps it.", width)) + "\n")
+	}
+	b.WriteString("\n")
 	switch m.state {
 	case starting:
 		b.WriteString(m.spin.View() + " Contacting " + textsafe.Line(m.flow.Values[flows.FieldURL]) + " …")
@@ -404,7 +438,11 @@ func (m *Model) View() string {
 			b.WriteString(common.Indent(m.th.Muted.Render(common.Wrap(m.err.Hint, width-2)), "  ") + "\n")
 		}
 		m.anchor = [2]int{0, common.Lines(&b)}
-		b.WriteString("\n" + m.th.Muted.Render(common.Wrap("Everything you typed is kept. r tries again, tab tries another way, esc goes back to the fields.", width)))
+		next := "tab tries another way, "
+		if len(m.modes) < 2 {
+			next = ""
+		}
+		b.WriteString("\n" + m.th.Muted.Render(common.Wrap("Everything you typed is kept. r tries again, "+next+"esc goes back to the fields.", width)))
 	case waiting:
 		if m.att.Note != "" {
 			b.WriteString(m.th.Warning.Render(common.Wrap(theme.Warn+" "+m.att.Note, width)) + "\n\n")
