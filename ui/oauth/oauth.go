@@ -58,15 +58,15 @@ type (
 // Model runs one authorization at a time; switching mode starts another.
 type Model struct {
 	common.Intent
-	flow     *flows.Connect
-	remote   bool
-	modes    []flows.OAuthMode
-	mode     flows.OAuthMode
+	flow   *flows.Connect
+	remote bool
+	modes  []flows.OAuthMode
+	mode   flows.OAuthMode
 	// blocked says why some ways are not offered (no client secret).
 	blocked string
 	// leaving: tab was pressed once while a device code runs; a second
 	// tab abandons the code, any other key keeps it.
-	leaving bool
+	leaving  bool
 	state    state
 	attempt  int
 	att      *flows.OAuthAttempt
