@@ -1,16 +1,21 @@
 package ui_test
 
 import (
+	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/ui/common"
 	"github.com/onramp-dev/onramp/ui/integrations"
 )
 
@@ -78,5 +83,26 @@ func TestDetailsLineKeepsTheExpiryAt80Columns(t *testing.T) {
 	v := ansi.Strip(p.View())
 	if !strings.Contains(strings.Join(strings.Fields(v), " "), "expires 2027-01-04 (in 31 days)") {
 		t.Fatalf("the expiry is cut:\n%s", v)
+	}
+}
+
+// No word of a warning is split at a hyphen into a fragment ("e-/mail" at
+// 80 columns; issue 21, item 6).
+func TestWarningsWrapWithoutSplittingEmail(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	v, err := gitlab.Card(gitlab.CardOptions{}).Connector.Verify(context.Background(), connector.VerifyRequest{HTTP: http.DefaultClient,
+		Values: map[string]string{connector.FieldURL: srv.BaseURL, connector.FieldToken: gitlabtest.DemoTokens.NonAdmin}, Now: time.Now()})
+	if err != nil || len(v.Warnings) == 0 {
+		t.Fatalf("verify: %v %+v", err, v)
+	}
+	for _, w := range v.Warnings {
+		for width := 30; width <= 100; width++ {
+			for _, l := range strings.Split(common.Wrap(w.Message+" "+w.Action, width), "\n") {
+				if strings.HasSuffix(strings.TrimSpace(l), " e-") {
+					t.Fatalf("width %d splits e-mail:\n%s", width, common.Wrap(w.Message, width))
+				}
+			}
+		}
 	}
 }
