@@ -87,11 +87,13 @@ func TestE2EStoreMigrateAndCopy(t *testing.T) {
 	url := pgtest.Database(t)
 	key := "printf '%s' " + strings.Repeat("M", 43) + "="
 	team := teamHome(t, url, key)
+	// Issue 22: the dry run says what `store migrate` will do (it used to
+	// say onramp makes the store when first opened, then "migrated").
 	out, e, c := runCLI(t, team, "", "store", "migrate", "--dry-run")
-	if c != 0 || !strings.Contains(out, "no store yet") {
+	if c != 0 || !strings.Contains(out, "holds no onramp store yet: `onramp store migrate` creates schema") || !strings.Contains(out, "nothing was changed") {
 		t.Fatalf("dry run: %d %s %s", c, out, e)
 	}
-	if out, e, c = runCLI(t, team, "", "store", "migrate"); c != 0 || !strings.Contains(out, "migrated") {
+	if out, e, c = runCLI(t, team, "", "store", "migrate"); c != 0 || !strings.Contains(out, "✓ Created the onramp store in") {
 		t.Fatalf("migrate: %d %s %s", c, out, e)
 	}
 	if out, _, c = runCLI(t, team, "", "store", "migrate", "--dry-run"); c != 0 || !strings.Contains(out, "up to date") {
@@ -100,9 +102,24 @@ func TestE2EStoreMigrateAndCopy(t *testing.T) {
 
 	laptop := newHome(t)
 	connectToken(t, laptop, srv.BaseURL, gitlabtest.DemoTokens.Admin, "prod")
+	connectToken(t, laptop, srv.BaseURL, gitlabtest.DemoTokens.NonAdmin, "dev")
+	// Without the destination's key command, the message names the copy's
+	// own flag, not ONRAMP_KEY_COMMAND (set here, for another store).
+	withSourceKey := *laptop
+	withSourceKey.env = append(append([]string(nil), laptop.env...), "ONRAMP_KEY_COMMAND=false")
+	if _, e, c = runCLI(t, &withSourceKey, "", "store", "copy", "--to", url); c == 0 || !strings.Contains(e, "--to-key-command or ONRAMP_TO_KEY_COMMAND") {
+		t.Fatalf("copy without the destination's key: %d %s", c, e)
+	}
+	// The team store as both source and destination is said plainly, with
+	// how to copy a laptop's store instead.
+	if _, e, c = runCLI(t, team, "", "store", "copy", "--to", strings.Replace(url, "postgres://", "postgresql://", 1)); c != 2 ||
+		!strings.Contains(e, "names the store being copied") || !strings.Contains(e, "from ONRAMP_STORE") {
+		t.Fatalf("copy into itself: %d %s", c, e)
+	}
 	laptop.env = append(laptop.env, "ONRAMP_TO_KEY_COMMAND="+key)
 	out, e, c = runCLI(t, laptop, "", "store", "copy", "--to", url)
-	if c != 0 || !strings.Contains(out, "Copied 1 connection into") || strings.Contains(out+e, gitlabtest.DemoTokens.Admin) {
+	if c != 0 || !strings.Contains(out, "Copied 2 connections into") || !strings.Contains(out, "verified: dev, prod") && !strings.Contains(out, "verified: prod, dev") ||
+		strings.Contains(out+e, gitlabtest.DemoTokens.Admin) {
 		t.Fatalf("copy: %d %s %s", c, out, e)
 	}
 	if s := statusOf(t, team, "prod"); s.Job == nil {

@@ -24,6 +24,10 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if addr := os.Getenv("ONRAMP_REFERENCE_WISH"); addr != "" {
+		runReferenceWish(addr) // this process is the reference SSH server
+		return
+	}
 	dir, err := os.MkdirTemp("", "onramp-e2e-*")
 	if err != nil {
 		panic(err)

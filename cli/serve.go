@@ -48,12 +48,12 @@ team. --demo serves the sandboxes (GitLab, GitHub) to every session (offline dem
 	f := cmd.Flags()
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:2222", "`ADDR` to listen on (:2222 for every interface)")
 	f.StringVar(&o.AuthorizedKeys, "authorized-keys", filepath.Join(homeDirOf(a.Getenv), ".ssh", "authorized_keys"), "`FILE` of the operators' public keys")
-	f.StringVar(&o.HostKey, "host-key", "", "host key `FILE` (created ed25519, 0600, beside the store when missing)")
+	f.StringVar(&o.HostKey, "host-key", "", "host key `FILE`, created ed25519 0600 when missing (default: beside a store file; with a postgres:// store, ssh_host_ed25519 in the config directory, each host its own)")
 	f.IntVar(&o.MaxSessions, "max-sessions", 200, "concurrent sessions at most")
 	f.DurationVar(&o.Idle, "idle-timeout", 30*time.Minute, "close sessions idle this long")
 	f.Float64Var(&o.ConnectRate, "connect-rate", 2, "connection attempts per second per client IP (burst 4×)")
 	f.DurationVar(&o.LoginTimeout, "login-timeout", 20*time.Second, "close a connection that has not authenticated within this time")
-	f.IntVar(&o.Concurrency, "concurrency", 4, "syncs the server's worker runs at once")
+	f.IntVar(&o.Concurrency, "concurrency", 4, "syncs the server's worker runs at once; 0 runs no worker (`onramp worker`s elsewhere run them)")
 	f.DurationVar(&o.RescueAfter, "rescue-after", time.Hour, "run a sync again when a live worker has not finished it after this long (it is stuck)")
 	f.DurationVar(&o.Slice, "slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long")
 	f.DurationVar(&o.Lease, "lease", 15*time.Second, "this process's syncs are taken over when it has not renewed its lease for this long (it died or froze)")
@@ -77,6 +77,9 @@ func (a *App) serve(o *serveOptions) error {
 		defer sandbox.close()
 		demoStore, banner = &sandbox.store, sandbox.banner
 		allow = append(allow, "127.0.0.1") // the sandbox
+	}
+	if o.Concurrency < 0 {
+		return usageErr("--concurrency must be 0 (no worker here) or more, not %d", o.Concurrency)
 	}
 	if o.RescueAfter <= o.Slice {
 		return usageErr("--rescue-after (%s) must be longer than --slice (%s)", o.RescueAfter, o.Slice)
@@ -116,7 +119,11 @@ func (a *App) serve(o *serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.Listen, err)
 	}
-	logger.Info("listening", "address", l.Addr().String(), "host_key", srv.Fingerprint, "authorized_keys", o.AuthorizedKeys, "store", st.Location())
+	logger.Info("listening", "address", l.Addr().String(), "host_key", srv.Fingerprint, "host_key_file", o.HostKey, "authorized_keys", o.AuthorizedKeys,
+		"store", st.Location(), "sync_workers", o.Concurrency)
+	if o.Concurrency == 0 {
+		logger.Info("no worker here (--concurrency 0): syncs wait for an `onramp worker` on this store")
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {

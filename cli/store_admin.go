@@ -5,10 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/internal/humanize"
+	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -91,26 +95,58 @@ func (a *App) storeMigrate(ctx context.Context, dryRun bool) error {
 	if err != nil {
 		return err
 	}
+	river := humanize.Count(len(plan.River), "River migration")
 	switch {
-	case plan.From == 0:
-		fmt.Fprintf(a.Out, "%s: no store yet; onramp makes it (schema %d, and River's %d migrations) when it is first opened\n", plan.Location, plan.To, len(plan.River))
-		if dryRun {
-			return nil
-		}
-	case !plan.Needed():
+	case !plan.Needed() && plan.From != 0:
 		fmt.Fprintf(a.Out, "%s is up to date (schema %d, River's migrations all applied)\n", plan.Location, plan.To)
 		return nil
-	default:
-		fmt.Fprintf(a.Out, "%s: schema %d → %d; River's migrations to apply: %v\n", plan.Location, plan.From, plan.To, plan.River)
-		if dryRun {
-			return nil
-		}
+	case dryRun && plan.From == 0:
+		fmt.Fprintf(a.Out, "%s holds no onramp store yet: `onramp store migrate` creates schema %d and applies %s (nothing was changed)\n", plan.Location, plan.To, river)
+		return nil
+	case dryRun:
+		fmt.Fprintf(a.Out, "%s: `onramp store migrate` upgrades schema %d to %d and applies %s (nothing was changed)\n", plan.Location, plan.From, plan.To, river)
+		return nil
 	}
 	if err := store.Migrate(ctx, opts); err != nil {
 		return err
 	}
-	fmt.Fprintln(a.Out, "migrated")
+	if plan.From == 0 {
+		fmt.Fprintf(a.Out, "✓ Created the onramp store in %s: schema %d, %s applied\n", plan.Location, plan.To, river)
+	} else {
+		fmt.Fprintf(a.Out, "✓ Upgraded %s from schema %d to %d, %s applied\n", plan.Location, plan.From, plan.To, river)
+	}
 	return nil
+}
+
+// sameStore reports whether two store locations name one store: the same
+// file, or the same database however the URL spells it (postgresql://,
+// the default port, options).
+func sameStore(a, b string) bool {
+	key := func(loc string) string {
+		if store.IsPostgres(loc) {
+			u, err := url.Parse(loc)
+			if err != nil {
+				return loc
+			}
+			return u.User.Username() + "@" + u.Hostname() + ":" + cmp.Or(u.Port(), "5432") + u.Path
+		}
+		if abs, err := filepath.Abs(loc); err == nil {
+			return abs
+		}
+		return loc
+	}
+	return key(a) == key(b)
+}
+
+// storeSource says where this command's store comes from.
+func (a *App) storeSource() string {
+	switch {
+	case a.storeFlag:
+		return "--store"
+	case a.Getenv("ONRAMP_STORE") != "":
+		return "ONRAMP_STORE"
+	}
+	return "the default location"
 }
 
 // storeCopy copies this store's connections into another store (a
@@ -130,10 +166,11 @@ func (a *App) storeCopy(ctx context.Context, o *copyOptions) error {
 		return err
 	}
 	dstOpts.Path = o.To
-	dstOpts.KeyCommand = cmp.Or(o.ToKeyCommand, a.Getenv("ONRAMP_TO_KEY_COMMAND"))
-	dstOpts.PassphraseCommand, dstOpts.PassphraseFrom = cmp.Or(o.ToPassphraseCommand, a.Getenv("ONRAMP_TO_PASSPHRASE_COMMAND")), "--to-passphrase-command"
-	if dstOpts.Path == from.Location() {
-		return usageErr("--to names the store being copied")
+	dstOpts.KeyCommand, dstOpts.KeyFrom = cmp.Or(o.ToKeyCommand, a.Getenv("ONRAMP_TO_KEY_COMMAND")), "--to-key-command or ONRAMP_TO_KEY_COMMAND"
+	dstOpts.PassphraseCommand, dstOpts.PassphraseFrom = cmp.Or(o.ToPassphraseCommand, a.Getenv("ONRAMP_TO_PASSPHRASE_COMMAND")), "--to-passphrase-command or ONRAMP_TO_PASSPHRASE_COMMAND"
+	if sameStore(dstOpts.Path, from.Location()) {
+		return usageErr("--to names the store being copied (%s, from %s): run the copy with the store to bring along as the source, e.g. on the laptop that holds it: onramp store copy --store ~/.local/share/onramp/onramp.db --to %s --to-key-command CMD",
+			from.Location(), a.storeSource(), o.To)
 	}
 	dst, err := store.Open(ctx, dstOpts)
 	if err != nil {
@@ -147,7 +184,7 @@ func (a *App) storeCopy(ctx context.Context, o *copyOptions) error {
 	if o.JSON {
 		return writeJSON(a.Out, res)
 	}
-	fmt.Fprintf(a.Out, "✓ Copied %s into %s, verified: %v\n", humanize.Count(res.Connections, "connection"), dst.Location(), res.Aliases)
+	fmt.Fprintf(a.Out, "✓ Copied %s into %s, verified: %s\n", humanize.Count(res.Connections, "connection"), dst.Location(), textsafe.Line(strings.Join(res.Aliases, ", ")))
 	fmt.Fprintln(a.Err, "Their first syncs are queued there; this store is unchanged (remove it when you no longer need it).")
 	return nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -34,6 +35,10 @@ type Options struct {
 	// PassphraseFrom names where the command came from, for `store info`
 	// (the command itself is never shown).
 	PassphraseFrom string
+	// KeyFrom names where the key command comes from, for messages
+	// ("--key-command or ONRAMP_KEY_COMMAND" when empty; `store copy`
+	// names its --to-key-command).
+	KeyFrom string
 	// Migrate lets Open upgrade a shared (PostgreSQL) store's schema and
 	// River's; a file store is always brought up to date.
 	Migrate bool
@@ -356,11 +361,12 @@ func (s *sqlStore) unlock(ctx context.Context, meta map[string]string, opts Opti
 			Protection: "key derived with Argon2id from a passphrase; nothing on disk opens the store",
 			ReadableBy: "whoever can run the passphrase command as " + opts.Actor}
 	case KeySourceCommand:
+		from := cmp.Or(opts.KeyFrom, "--key-command or ONRAMP_KEY_COMMAND")
 		if opts.KeyCommand == "" {
-			return fmt.Errorf("%w: %s is sealed with a key from a command (a secrets manager): give it with --key-command or ONRAMP_KEY_COMMAND", ErrKeyMissing, s.path)
+			return fmt.Errorf("%w: %s is sealed with a key from a command (a secrets manager): give it with %s", ErrKeyMissing, s.path, from)
 		}
 		key, err = commandKey(ctx, opts.KeyCommand)
-		s.key = KeyInfo{Source: KeySourceCommand, Location: "a key printed by the command given in --key-command or ONRAMP_KEY_COMMAND",
+		s.key = KeyInfo{Source: KeySourceCommand, Location: "a key printed by the command given in " + from,
 			Protection: "the key is kept by whatever the command asks (a secrets manager); nothing on disk opens the store",
 			ReadableBy: "whoever can run the key command as " + opts.Actor}
 	default:

@@ -46,10 +46,14 @@ type Config struct {
 	// LoginTimeout bounds the SSH handshake and authentication; 20 s by
 	// default.
 	LoginTimeout time.Duration
-	// MaxUnauthenticatedPerIP and MaxUnauthenticated cap connections still
-	// in their handshake, per client IP (8) and in all (64).
-	MaxUnauthenticatedPerIP, MaxUnauthenticated int
-	// SyncConcurrency is how many syncs the server's worker runs at once (4).
+	// MaxUnauthenticatedPerIP caps one client IP's connections that are
+	// waiting or in their handshake (8); MaxUnauthenticated is how many
+	// handshakes run at once (64), and MaxWaiting how many more wait for
+	// one before the SSH banner (1,024) — beyond them the listen backlog
+	// holds new connections. None is refused for being one too many.
+	MaxUnauthenticatedPerIP, MaxUnauthenticated, MaxWaiting int
+	// SyncConcurrency is how many syncs the server's worker runs at once;
+	// 0 runs no worker (a split deployment: `onramp worker`s run them).
 	SyncConcurrency int
 	// RescueAfter, Slice and Lease: see flows.Syncer.
 	RescueAfter, Slice, Lease time.Duration
@@ -69,11 +73,15 @@ type Server struct {
 	syncer *flows.Syncer
 	// worker runs the team's syncs in this process; they go on when the
 	// session that asked for one ends.
-	worker   store.Worker
-	active   atomic.Int32
-	mu       sync.Mutex
-	programs map[*tea.Program]struct{}
-	workerID string
+	worker store.Worker
+	active atomic.Int32
+	// admission queues logins (see admission.go).
+	admission *admission
+	// stopping: Shutdown began; sessions ending now are told why.
+	stopping atomic.Bool
+	mu        sync.Mutex
+	programs  map[*tea.Program]struct{}
+	workerID  string
 	// Fingerprint is the host key's SHA256 fingerprint, for operators to check.
 	Fingerprint string
 }
@@ -105,6 +113,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxUnauthenticated <= 0 {
 		cfg.MaxUnauthenticated = 64
 	}
+	if cfg.MaxWaiting <= 0 {
+		cfg.MaxWaiting = 1024
+	}
 	keys, err := readAuthorizedKeys(cfg.AuthorizedKeys)
 	if err != nil {
 		return nil, err
@@ -120,21 +131,25 @@ func New(cfg Config) (*Server, error) {
 		cfg.ConnectRate = 2
 	}
 	limiter := ratelimiter.NewRateLimiter(rate.Limit(cfg.ConnectRate), int(4*cfg.ConnectRate)+1, 4096)
-	pre := newPreauth(cfg.MaxUnauthenticatedPerIP, cfg.MaxUnauthenticated)
+	s.admission = newAdmission(cfg.MaxUnauthenticatedPerIP, cfg.MaxUnauthenticated, cfg.MaxWaiting, cfg.LoginTimeout)
 	srv, err := wish.NewServer(
 		wish.WithAddress(cfg.Listen),
-		// Before authentication, a connection is bounded in time (the
-		// handshake deadline) and in number (per IP and in all): silent or
-		// slow clients cannot hold the descriptors operators need.
+		// Before authentication, a connection is bounded in time (the login
+		// timeout, waiting included) and in number (per IP; handshakes at
+		// once): silent or slow clients cannot hold the descriptors
+		// operators need, and a burst of operators waits in line.
 		func(srv *ssh.Server) error { srv.HandshakeTimeout = cfg.LoginTimeout; return nil },
 		ssh.WrapConn(func(ctx ssh.Context, conn net.Conn) net.Conn {
-			release, ok := pre.admit(conn.RemoteAddr())
-			if !ok {
-				cfg.Logger.Debug("connection refused: too many unauthenticated", "remote", conn.RemoteAddr().String())
+			c, ok := conn.(*admittedConn)
+			if !ok { // not from Serve's listener (a test's own)
+				return conn
+			}
+			if !c.wait() {
+				cfg.Logger.Debug("connection closed before login: its address is over the cap, or it waited past the login timeout", "remote", conn.RemoteAddr().String())
 				return nil
 			}
-			ctx.SetValue(keyPreauth, release)
-			return &releasingConn{Conn: conn, release: release}
+			ctx.SetValue(keyPreauth, c)
+			return c
 		}),
 		wish.WithHostKeyPath(cfg.HostKey),
 		wish.WithPublicKeyAuth(s.authorize),
@@ -145,6 +160,7 @@ func New(cfg Config) (*Server, error) {
 		// own session.
 		wish.WithMiddleware(
 			rm.MiddlewareWithLogger(cfg.Logger, bm.MiddlewareWithProgramHandler(s.program)),
+			s.sayWhyItEnded,
 			requirePTY,
 			s.limitSessions,
 			ratelimiter.Middleware(limiter),
@@ -180,8 +196,8 @@ func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 		if ssh.KeysEqual(key, k.key) {
 			ctx.SetValue(keyComment, k.comment)
 			ctx.SetValue(keyFingerprint, fp)
-			if release, ok := ctx.Value(keyPreauth).(func()); ok {
-				release() // authenticated: no longer counted against the caps
+			if c, ok := ctx.Value(keyPreauth).(*admittedConn); ok {
+				c.authenticate() // no longer counted against the caps
 			}
 			return true
 		}
@@ -287,6 +303,19 @@ func sessionFilter(_ tea.Model, msg tea.Msg) tea.Msg {
 	return msg
 }
 
+// sayWhyItEnded leaves the reason on the operator's terminal when the
+// server ends the session: the wizard's own notice goes with its screen
+// when the program restores the terminal, and "Connection closed" alone
+// says nothing.
+func (s *Server) sayWhyItEnded(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		next(sess)
+		if s.stopping.Load() {
+			wish.Println(sess, "onramp: the server is stopping. Everything saved is kept; syncs resume when it is back.")
+		}
+	}
+}
+
 // requirePTY explains what to do to a session without a terminal.
 func requirePTY(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
@@ -329,15 +358,17 @@ func (s *Server) logSessions(next ssh.Handler) ssh.Handler {
 
 // Serve runs the sync worker and accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	w, err := s.syncer.RunWorker(context.Background(), store.WorkerConfig{ID: s.workerID, Concurrency: s.cfg.SyncConcurrency,
-		PollInterval: 200 * time.Millisecond, Logger: slog.New(s.cfg.Logger)})
-	if err != nil {
-		return err
+	if s.cfg.SyncConcurrency > 0 {
+		w, err := s.syncer.RunWorker(context.Background(), store.WorkerConfig{ID: s.workerID, Concurrency: s.cfg.SyncConcurrency,
+			PollInterval: 200 * time.Millisecond, Logger: slog.New(s.cfg.Logger)})
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.worker = w
+		s.mu.Unlock()
 	}
-	s.mu.Lock()
-	s.worker = w
-	s.mu.Unlock()
-	err = s.ssh.Serve(l)
+	err := s.ssh.Serve(s.admission.listener(l))
 	if errors.Is(err, ssh.ErrServerClosed) {
 		return nil
 	}
@@ -353,6 +384,7 @@ func (s *Server) open() int {
 // Shutdown stops accepting, tells every session, waits for them (bounded),
 // stops syncs at their checkpoints; the caller then closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopping.Store(true)
 	s.mu.Lock()
 	for p := range s.programs {
 		go p.Send(ui.ServerStoppingMsg{})
