@@ -87,7 +87,8 @@ func TestOptionsParsedWithoutRunning(t *testing.T) {
 		{[]string{"schedule", "prod", "6h"}, &scheduleOptions{Alias: "prod", Every: 6 * time.Hour}},
 		{[]string{"schedule", "prod", "off"}, &scheduleOptions{Alias: "prod"}},
 		{[]string{"schedule", "prod", "7d"}, &scheduleOptions{Alias: "prod", Every: 7 * 24 * time.Hour}},
-		{[]string{"sync", "prod", "--stop"}, &syncOptions{Alias: "prod", Stop: true}},
+		{[]string{"sync", "prod", "--stop"}, &syncOptions{Alias: "prod", Stop: true, Concurrency: 4}},
+		{[]string{"sync", "--all", "--concurrency", "2"}, &syncOptions{All: true, Concurrency: 2}},
 		{[]string{"status"}, &statusOptions{}},
 		{[]string{"worker", "--concurrency=8", "--slice", "5m"}, &workerOptions{Concurrency: 8, RescueAfter: time.Hour, Slice: 5 * time.Minute, Lease: 15 * time.Second}},
 		{[]string{"connect", "gitlab", "--url", "gitlab.example.com", "--token-file", "t", "--alias", "a"},
@@ -125,7 +126,7 @@ func TestManPageHeaderAndSynopsis(t *testing.T) {
 	if !strings.HasPrefix(page, `.TH ONRAMP 1 "" "onramp `) || !strings.Contains(strings.SplitN(page, "\n", 2)[0], `"onramp manual"`) {
 		t.Fatalf("header %q", strings.SplitN(page, "\n", 2)[0])
 	}
-	for _, want := range []string{`\fBonramp sync\fP ALIAS`, `\fBonramp store copy\fP`, `\fBonramp schedule\fP ALIAS EVERY`} {
+	for _, want := range []string{`\fBonramp sync\fP {ALIAS | \-\-all}`, `\fBonramp store copy\fP`, `\fBonramp schedule\fP ALIAS EVERY`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("synopsis lacks %q", want)
 		}

@@ -79,9 +79,9 @@ type Server struct {
 	admission *admission
 	// stopping: Shutdown began; sessions ending now are told why.
 	stopping atomic.Bool
-	mu        sync.Mutex
-	programs  map[*tea.Program]struct{}
-	workerID  string
+	mu       sync.Mutex
+	programs map[*tea.Program]struct{}
+	workerID string
 	// Fingerprint is the host key's SHA256 fingerprint, for operators to check.
 	Fingerprint string
 }
