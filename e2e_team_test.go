@@ -125,6 +125,16 @@ func TestE2EStoreMigrateAndCopy(t *testing.T) {
 	if s := statusOf(t, team, "prod"); s.Job == nil {
 		t.Fatalf("no first sync queued in the team store: %+v", s)
 	}
+	// doctor on the team's PostgreSQL store: its latency, the key from the
+	// command, and the copied syncs waiting for a worker.
+	d, text, code := runDoctor(t, team)
+	if code != 1 || strings.Contains(text, strings.Repeat("M", 43)) {
+		t.Fatalf("doctor: exit %d\n%s", code, text)
+	}
+	d.line(t, "ok", "store", "PostgreSQL")
+	d.line(t, "ok", "latency", "PostgreSQL answers a query in")
+	d.line(t, "ok", "key", "key command")
+	d.line(t, "fail", "jobs", "2 syncs due and no worker to run them")
 	if _, e, c = runCLI(t, laptop, "", "store", "copy", "--to", url); c == 0 || !strings.Contains(e, "nothing was copied") {
 		t.Fatalf("second copy: %d %s", c, e)
 	}

@@ -28,7 +28,11 @@ const (
 	ExitFailure  = 1
 	ExitUsage    = 2
 	ExitNotFound = 3
-	ExitAborted  = 130
+	// ExitConfig: the store cannot be opened as configured (its key is
+	// missing or wrong) — sysexits' EX_CONFIG, so that a service manager
+	// does not restart into the same failure (RestartPreventExitStatus=78).
+	ExitConfig  = 78
+	ExitAborted = 130
 )
 
 // IO is the process's streams.
@@ -142,6 +146,8 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, store.ErrNotFound):
 		return ExitNotFound
+	case errors.Is(err, store.ErrKeyMissing), errors.Is(err, store.ErrWrongKey):
+		return ExitConfig
 	case isCobraUsage(err):
 		return ExitUsage
 	}

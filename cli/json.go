@@ -93,12 +93,12 @@ type ErrorJSON struct {
 
 // ErrorBody names the failure: Code is the exit code's name.
 type ErrorBody struct {
-	Code     string `json:"code"` // "failure", "usage", "not_found", "aborted", or the failure's kind (connector.Code…)
+	Code     string `json:"code"` // "failure", "usage", "not_found", "store_key", "aborted", or the failure's kind (connector.Code…)
 	ExitCode int    `json:"exit_code"`
 	Message  string `json:"message"`
 }
 
-var codeNames = map[int]string{ExitFailure: "failure", ExitUsage: "usage", ExitNotFound: "not_found", ExitAborted: "aborted"}
+var codeNames = map[int]string{ExitFailure: "failure", ExitUsage: "usage", ExitNotFound: "not_found", ExitConfig: "store_key", ExitAborted: "aborted"}
 
 // errorCode is the --json error's code: the failure's kind when the vendor's
 // error says it (credential_expired, rate_limited, …), else the exit's.

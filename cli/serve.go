@@ -98,12 +98,7 @@ func (a *App) serve(o *serveOptions) error {
 	}
 	defer st.Close()
 	if o.HostKey == "" {
-		// Beside a store file; with a shared database, in this machine's
-		// config directory (each host keeps its own identity).
-		o.HostKey = filepath.Join(store.DefaultConfigDir(a.Getenv), "ssh_host_ed25519")
-		if !store.IsPostgres(st.Location()) {
-			o.HostKey = filepath.Join(filepath.Dir(st.Location()), "ssh_host_ed25519")
-		}
+		o.HostKey = hostKeyPath(a.Getenv, st.Location())
 		if err := os.MkdirAll(filepath.Dir(o.HostKey), 0o700); err != nil {
 			return fmt.Errorf("host key directory: %w", err)
 		}
