@@ -57,6 +57,8 @@ func TestE2EDemoScrollsAt60x20(t *testing.T) {
 	tm.paste(gitlabtest.DemoApp.Secret)
 	tm.keys("Enter", "Enter")
 	tm.waitFor("enter the code", " - ") // no browser here: the device code first
+	tm.keys("Tab")                      // a running code asks before it is abandoned
+	tm.waitFor("tab again abandons this code")
 	tm.keys("Tab")
 	tm.waitFor("paste it here:", "e.g. http://127.0.0.1:")
 	tm.typeText("typed-here")

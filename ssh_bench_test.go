@@ -155,69 +155,79 @@ func waitOutput(r io.Reader, want string) error {
 }
 
 // BenchmarkSSHLoginBurst (issue 22): 200 logins at the same instant from
-// 100 loopback addresses, to onramp serve and to the reference wish server
-// (reference_wish_test.go) in the same run; each login is a handshake,
-// public-key authentication, a PTY session and its first screen. It reports
-// both p95s and their ratio, and fails if any login was refused.
+// 100 loopback addresses, to onramp serve, to the reference wish server
+// (reference_wish_test.go) and, when ONRAMP_SOFT_SERVE names a soft-serve
+// binary (`soft`; the module proxy does not serve it, build it from its
+// source), to soft-serve — all in the same run. Each login is a handshake,
+// public-key authentication, a PTY session and its first screen. It
+// reports each p95, onramp's ratio to each, and the CPU each server spent
+// per login; it fails if any login was refused.
 func BenchmarkSSHLoginBurst(b *testing.B) {
 	dir := b.TempDir()
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	signer, _ := gossh.NewSignerFromKey(priv)
-	os.WriteFile(filepath.Join(dir, "authorized_keys"), gossh.MarshalAuthorizedKey(signer.PublicKey()), 0o600)
-	pids := map[string]int{}
-	start := func(args []string, env []string) string {
-		addr := freePort(b)
-		cmd := exec.Command(args[0], append(args[1:], "--listen", addr)...)
-		if args[0] != binary {
-			cmd = exec.Command(args[0])
-			env = append(env, "ONRAMP_REFERENCE_WISH="+addr)
-		}
-		cmd.Env = env
+	pub := gossh.MarshalAuthorizedKey(signer.PublicKey())
+	os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600)
+	type subject struct {
+		name, want, addr string
+		pid              int
+		p95              []time.Duration
+		cpu              time.Duration
+	}
+	start := func(name, want string, cmd *exec.Cmd, addr string) *subject {
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		config := &gossh.ClientConfig{User: "op", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)}, HostKeyCallback: gossh.InsecureIgnoreHostKey()}
 		for i := 0; i < 500; i++ {
-			if c, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{User: "op", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
-				HostKeyCallback: gossh.InsecureIgnoreHostKey()}); err == nil {
+			if c, err := gossh.Dial("tcp", addr, config); err == nil {
 				c.Close()
-				pids[addr] = cmd.Process.Pid
-				return addr
+				return &subject{name: name, want: want, addr: addr, pid: cmd.Process.Pid}
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		b.Fatalf("%s did not start", args[0])
-		return ""
+		b.Fatalf("%s did not start", name)
+		return nil
 	}
-	onramp := start([]string{binary, "serve", "--authorized-keys", filepath.Join(dir, "authorized_keys"), "--max-sessions", "1000", "--connect-rate", "1000"},
-		[]string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "ONRAMP_STORE=" + filepath.Join(dir, "s.db"), "ONRAMP_NO_KEYRING=1"})
-	reference := start([]string{os.Args[0]}, []string{"HOME=" + dir})
+	addr := freePort(b)
+	onramp := exec.Command(binary, "serve", "--listen", addr, "--authorized-keys", filepath.Join(dir, "authorized_keys"), "--max-sessions", "1000", "--connect-rate", "1000")
+	onramp.Env = []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "ONRAMP_STORE=" + filepath.Join(dir, "s.db"), "ONRAMP_NO_KEYRING=1"}
+	subjects := []*subject{start("onramp", "Which app do you want to connect?", onramp, addr)}
+	addr = freePort(b)
+	reference := exec.Command(os.Args[0])
+	reference.Env = []string{"HOME=" + dir, "ONRAMP_REFERENCE_WISH=" + addr}
+	subjects = append(subjects, start("bare-wish", "Which app do you want to connect?", reference, addr))
+	if soft := os.Getenv("ONRAMP_SOFT_SERVE"); soft != "" {
+		addr = freePort(b)
+		cmd := exec.Command(soft, "serve")
+		cmd.Env = []string{"HOME=" + dir, "SOFT_SERVE_DATA_PATH=" + filepath.Join(dir, "soft"), "SOFT_SERVE_INITIAL_ADMIN_KEYS=" + strings.TrimSpace(string(pub)),
+			"SOFT_SERVE_SSH_LISTEN_ADDR=" + addr, "SOFT_SERVE_HTTP_LISTEN_ADDR=" + freePort(b), "SOFT_SERVE_GIT_LISTEN_ADDR=" + freePort(b),
+			"SOFT_SERVE_STATS_LISTEN_ADDR=" + freePort(b)}
+		subjects = append(subjects, start("soft-serve", "Repositories", cmd, addr))
+	}
 	time.Sleep(300 * time.Millisecond)
-	var ours, theirs []time.Duration
-	cpu := map[string]time.Duration{}
 	for b.Loop() {
-		for _, s := range []struct {
-			addr string
-			into *[]time.Duration
-		}{{onramp, &ours}, {reference, &theirs}} {
-			before := cpuTime(pids[s.addr])
-			times, errs := loginBurst(b, s.addr, signer, 200, 100, "Which app do you want to connect?")
+		for _, s := range subjects {
+			before := cpuTime(s.pid)
+			times, errs := loginBurst(b, s.addr, signer, 200, 100, s.want)
 			if len(errs) > 0 {
-				b.Fatalf("%s: %d of 200 logins failed, the first: %v", s.addr, len(errs), errs[0])
+				b.Fatalf("%s: %d of 200 logins failed, the first: %v", s.name, len(errs), errs[0])
 			}
-			cpu[s.addr] += cpuTime(pids[s.addr]) - before
-			*s.into = append(*s.into, times[len(times)*95/100])
+			s.cpu += cpuTime(s.pid) - before
+			s.p95 = append(s.p95, times[len(times)*95/100])
 		}
 	}
-	n := float64(len(ours) * 200)
-	b.ReportMetric(float64(cpu[onramp].Microseconds())/1000/n, "cpu-ms/login-onramp")
-	b.ReportMetric(float64(cpu[reference].Microseconds())/1000/n, "cpu-ms/login-reference")
-	slices.Sort(ours)
-	slices.Sort(theirs)
-	p95, ref := ours[len(ours)/2], theirs[len(theirs)/2]
-	b.ReportMetric(float64(p95.Microseconds())/1000, "ms-p95-onramp")
-	b.ReportMetric(float64(ref.Microseconds())/1000, "ms-p95-reference")
-	b.ReportMetric(float64(p95)/float64(ref), "p95-ratio")
+	median := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
+	ours := median(subjects[0].p95)
+	for _, s := range subjects {
+		p95 := median(s.p95)
+		b.ReportMetric(float64(p95.Microseconds())/1000, "ms-p95-"+s.name)
+		b.ReportMetric(float64(s.cpu.Microseconds())/1000/float64(len(s.p95)*200), "cpu-ms/login-"+s.name)
+		if s != subjects[0] {
+			b.ReportMetric(float64(ours)/float64(p95), "onramp/"+s.name)
+		}
+	}
 }
 
 // cpuTime is a process's user and system time so far (/proc/PID/stat,

@@ -424,7 +424,7 @@ func (m *Model) View() string {
 	}
 	if m.leaving {
 		next := m.modes[(slices.Index(m.modes, m.mode)+1)%len(m.modes)]
-		b.WriteString(m.th.Warning.Render(common.Wrap(theme.Warn+" tab again abandons this code (an approval in progress would fail) and tries "+modeNames[next]+"; any other key keeps it.", width)) + "\n")
+		b.WriteString(m.th.Warning.Render(common.Wrap(theme.Warn+" tab again abandons this code (an approval in progress would fail) for “"+modeNames[next]+"”; any other key keeps it.", width)) + "\n")
 	}
 	b.WriteString("\n")
 	switch m.state {
