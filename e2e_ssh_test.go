@@ -473,4 +473,12 @@ func TestE2ESSHLoginBurstWaitsInLine(t *testing.T) {
 		t.Fatalf("%d of 200 logins failed, the first: %v\n%s", len(errs), errs[0], s.log)
 	}
 	t.Logf("200 logins at once from 100 addresses: p50 %v, p95 %v, max %v", times[len(times)/2], times[len(times)*95/100], times[len(times)-1])
+	// A logout is a "disconnect" line, not an ERROR.
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(s.log.String(), "disconnect") < 200 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if strings.Contains(s.log.String(), "ERROR") {
+		t.Fatalf("logouts logged as errors:\n%s", s.log)
+	}
 }

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"fmt"
 	"net"
 	"os"
@@ -104,6 +106,10 @@ func (a *App) serve(o *serveOptions) error {
 		}
 	}
 	logger := log.NewWithOptions(a.Err, log.Options{ReportTimestamp: true, Prefix: "onramp serve"})
+	// wish's Bubble Tea middleware logs through charm's default logger, at
+	// ERROR, every session whose program ended because its connection did
+	// (an operator logging out): that is the "disconnect" line already.
+	log.SetDefault(log.NewWithOptions(dropLines{w: a.Err, drop: "program was killed: context canceled"}, log.Options{ReportTimestamp: true, Prefix: "onramp serve"}))
 	srv, err := sshserver.New(sshserver.Config{Listen: o.Listen, AuthorizedKeys: o.AuthorizedKeys, HostKey: o.HostKey, MaxSessions: o.MaxSessions,
 		IdleTimeout: o.Idle, ConnectRate: o.ConnectRate, LoginTimeout: o.LoginTimeout,
 		SyncConcurrency: o.Concurrency, RescueAfter: o.RescueAfter, Slice: o.Slice, Lease: o.Lease, Policy: sshserver.Policy{Allow: allow}, Store: st, Catalog: a.Catalog, Logger: logger, Banner: banner})
@@ -141,4 +147,18 @@ func homeDirOf(getenv func(string) string) string {
 	}
 	h, _ := os.UserHomeDir()
 	return h
+}
+
+// dropLines writes every line but those that contain drop (one log record
+// is one write).
+type dropLines struct {
+	w    io.Writer
+	drop string
+}
+
+func (d dropLines) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(d.drop)) {
+		return len(p), nil
+	}
+	return d.w.Write(p)
 }

@@ -119,6 +119,9 @@ type Model struct {
 	// fullAt is when the page last read every connection: between full
 	// reads, a refresh reads only the rows in view.
 	fullAt time.Time
+	// frame is the last View, drawn again only after a message that may
+	// change it (changesNothing).
+	frame *tea.View
 	// vp scrolls a page taller than the window (scroll.go); scrolled: the
 	// person moved it, so it stays put until a key acts on the page again;
 	// vpPage: the page it scrolls (another page starts at the top).
@@ -260,6 +263,20 @@ func (m *Model) bodySize() (int, int) {
 	return max(m.width-2, 10), max(m.height-4-extra, 3) // header+blank, footer 2
 }
 
+// changesNothing reports messages that leave the screen as it is: a
+// session's start brings the environment, the colour profile (the renderer
+// adapts colours, not the pages) and the same size twice, and drawing the
+// wizard again for each was a third of what a login over SSH cost.
+func changesNothing(m *Model, msg tea.Msg) bool {
+	switch msg := msg.(type) {
+	case tea.EnvMsg, tea.ColorProfileMsg:
+		return true
+	case tea.WindowSizeMsg:
+		return msg.Width == m.width && msg.Height == m.height && m.frame != nil
+	}
+	return false
+}
+
 func (m *Model) show(p Page, pg common.Page) {
 	m.page = p
 	m.pages[p] = pg
@@ -268,6 +285,10 @@ func (m *Model) show(p Page, pg common.Page) {
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if changesNothing(m, msg) {
+		return m, nil // the last frame stands (see frame)
+	}
+	m.frame = nil
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height

@@ -76,6 +76,6 @@ type exitMsg struct{}
 // restores the shell's screen; a terminal that lost that screen on a resize
 // (or never had one) is left blank rather than holding the wizard's lines.
 func (m *Model) exit() tea.Cmd {
-	m.closed = true
+	m.closed, m.frame = true, nil
 	return tea.Quit
 }

@@ -79,7 +79,17 @@ func (m *Model) footer() string {
 	return "\n" + bar
 }
 
+// View is the last frame, drawn again only when a message may have
+// changed it.
 func (m *Model) View() tea.View {
+	if m.frame == nil {
+		v := m.draw()
+		m.frame = &v
+	}
+	return *m.frame
+}
+
+func (m *Model) draw() tea.View {
 	if m.closed {
 		v := tea.NewView("")
 		v.AltScreen = true
