@@ -28,6 +28,7 @@ type serveOptions struct {
 	ConnectRate                     float64
 	Demo                            bool
 	Allow                           []string
+	Metrics                         string
 }
 
 func (a *App) newServeCmd() *cobra.Command {
@@ -61,6 +62,7 @@ team. --demo serves the sandboxes (GitLab, GitHub) to every session (offline dem
 	f.DurationVar(&o.Lease, "lease", 15*time.Second, "this process's syncs are taken over when it has not renewed its lease for this long (it died or froze)")
 	f.BoolVar(&o.Demo, "demo", false, "serve the demo: the sandboxes (GitLab, GitHub) for every session, a temporary store unless --store")
 	f.StringArrayVar(&o.Allow, "allow-host", nil, "host `PATTERN` a typed server URL may reach (repeatable; loopback only when named)")
+	f.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics, /healthz and /readyz on `ADDR` (a bare port listens on 127.0.0.1 only)")
 	cmd.MarkFlagFilename("authorized-keys")
 	cmd.MarkFlagFilename("host-key")
 	return cmd
@@ -110,9 +112,18 @@ func (a *App) serve(o *serveOptions) error {
 	// ERROR, every session whose program ended because its connection did
 	// (an operator logging out): that is the "disconnect" line already.
 	log.SetDefault(log.NewWithOptions(dropLines{w: a.Err, drop: "program was killed: context canceled"}, log.Options{ReportTimestamp: true, Prefix: "onramp serve"}))
-	srv, err := sshserver.New(sshserver.Config{Listen: o.Listen, AuthorizedKeys: o.AuthorizedKeys, HostKey: o.HostKey, MaxSessions: o.MaxSessions,
+	mon, err := startMonitor(ctx, o.Metrics, st, logger)
+	if err != nil {
+		return err
+	}
+	cfg := sshserver.Config{Listen: o.Listen, AuthorizedKeys: o.AuthorizedKeys, HostKey: o.HostKey, MaxSessions: o.MaxSessions,
 		IdleTimeout: o.Idle, ConnectRate: o.ConnectRate, LoginTimeout: o.LoginTimeout,
-		SyncConcurrency: o.Concurrency, RescueAfter: o.RescueAfter, Slice: o.Slice, Lease: o.Lease, Policy: sshserver.Policy{Allow: allow}, Store: st, Catalog: a.Catalog, Logger: logger, Banner: banner})
+		SyncConcurrency: o.Concurrency, RescueAfter: o.RescueAfter, Slice: o.Slice, Lease: o.Lease, Policy: sshserver.Policy{Allow: allow},
+		Store: st, Catalog: a.Catalog, Logger: logger, Banner: banner, OnServing: mon.started}
+	if obs := mon.observer(); obs != nil {
+		cfg.Observer = obs
+	}
+	srv, err := sshserver.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 type workerOptions struct {
 	Concurrency               int
 	RescueAfter, Slice, Lease time.Duration
+	Metrics                   string
 }
 
 func (a *App) newWorkerCmd() *cobra.Command {
@@ -46,6 +47,7 @@ share a store; a sync runs in one at a time. Logs go to stderr.`,
 	f.DurationVar(&o.RescueAfter, "rescue-after", time.Hour, "run a sync again when a live worker has not finished it after this long (it is stuck)")
 	f.DurationVar(&o.Lease, "lease", 15*time.Second, "this process's syncs are taken over when it has not renewed its lease for this long (it died or froze)")
 	f.DurationVar(&o.Slice, "slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long, to go on at once")
+	f.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics, /healthz and /readyz on `ADDR` (a bare port listens on 127.0.0.1 only)")
 	return cmd
 }
 
@@ -64,12 +66,20 @@ func (a *App) worker(o *workerOptions) error {
 	defer st.Close()
 	logger := log.NewWithOptions(a.Err, log.Options{ReportTimestamp: true, Prefix: "onramp worker"})
 	id := flows.WorkerID("worker")
+	mon, err := startMonitor(ctx, o.Metrics, st, logger)
+	if err != nil {
+		return err
+	}
 	syncer := &flows.Syncer{Store: st, Catalog: a.Catalog, Now: a.Now, Slice: o.Slice, RescueAfter: o.RescueAfter, Lease: o.Lease, Log: slog.New(logger)}
+	if obs := mon.observer(); obs != nil {
+		syncer.Observer = obs
+	}
 	w, err := syncer.RunWorker(context.Background(), store.WorkerConfig{ID: id, Concurrency: o.Concurrency,
 		PollInterval: 200 * time.Millisecond, Logger: slog.New(logger.WithPrefix("river"))})
 	if err != nil {
 		return err
 	}
+	mon.started(w)
 	logger.Info("working", "id", id, "store", st.Location(), "concurrency", o.Concurrency)
 	<-ctx.Done()
 	logger.Info("stopping: running syncs stop at their checkpoints and go back to the queue")

@@ -83,6 +83,8 @@ type Syncer struct {
 	// Limits bound what a server can make one sync do (DefaultLimits where
 	// zero).
 	Limits Limits
+	// Observer, when set, is told what the syncs do (metrics).
+	Observer SyncObserver
 }
 
 // Sync runs (or resumes) a sync of the connection, reporting progress.

@@ -39,8 +39,23 @@ func (s *Syncer) Work(ctx context.Context, job store.SyncJob) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log.Info("sync started", "connection", job.ConnectionID, "reason", job.Reason, "attempt", job.Attempt)
-	run, err := s.Sync(sliceCtx, job.ConnectionID, s.OnProgress)
+	began, progress, vendor := time.Now(), s.OnProgress, ""
+	if s.Observer != nil {
+		if conn, err := s.Store.Get(ctx, job.ConnectionID); err == nil {
+			vendor = conn.Vendor
+		}
+		s.Observer.SyncStarted(vendor)
+		progress = s.observed(vendor)
+	}
+	run, err := s.Sync(sliceCtx, job.ConnectionID, progress)
 	out := Outcome(ctx, sliceCtx, err)
+	if s.Observer != nil {
+		outcome, kind, reason := outcomeOf(out, job)
+		s.Observer.SyncEnded(vendor, outcome, time.Since(began))
+		if kind != "" {
+			s.Observer.Requeued(vendor, kind, reason)
+		}
+	}
 	switch {
 	case out == nil:
 		log.Info("sync done", "connection", job.ConnectionID, "users", run.Users, "pages", run.Pages, "retries", run.Retries)
@@ -52,6 +67,26 @@ func (s *Syncer) Work(ctx context.Context, job store.SyncJob) error {
 		log.Warn("sync did not finish", "connection", job.ConnectionID, "err", out)
 	}
 	return out
+}
+
+// sliceReason is why a long sync is snoozed at a slice's end.
+const sliceReason = "a long sync goes on in its next slice"
+
+// observed passes a sync's events on to OnProgress and counts what each
+// saved: its first event is where the run stood (a resumed run's earlier
+// slices are not counted again).
+func (s *Syncer) observed(vendor string) func(Progress) {
+	var users, pages int
+	started := false
+	return func(p Progress) {
+		if started && (p.Users > users || p.Pages > pages) {
+			s.Observer.Fetched(vendor, max(p.Users-users, 0), max(p.Pages-pages, 0))
+		}
+		started, users, pages = true, max(users, p.Users), max(pages, p.Pages)
+		if s.OnProgress != nil {
+			s.OnProgress(p)
+		}
+	}
 }
 
 // Outcome classifies a sync's result for the queue.
@@ -68,7 +103,7 @@ func Outcome(jobCtx, sliceCtx context.Context, err error) error {
 	case jobCtx.Err() != nil:
 		return jobCtx.Err() // the process is stopping: the job goes back to the queue
 	case sliceCtx.Err() != nil:
-		return &store.SnoozeError{Wait: time.Second, Reason: "a long sync goes on in its next slice"}
+		return &store.SnoozeError{Wait: time.Second, Reason: sliceReason}
 	case errors.Is(err, ErrNeedsReconnect), errors.Is(err, errCannotSync), errors.Is(err, store.ErrNotFound),
 		errors.As(err, &rejected) && rejected.CredentialRejected():
 		return &store.GiveUpError{Err: err}

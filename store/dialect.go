@@ -38,20 +38,28 @@ type dialect struct {
 	// nowMs is the database's clock in unix milliseconds: leases are
 	// written and judged by one clock, whatever the machines' own say.
 	nowMs string
+	// msOfTime is a River timestamp column in unix milliseconds (%s: the
+	// column).
+	msOfTime string
 }
+
+// msOf is column, one of River's timestamps, in unix milliseconds.
+func (d dialect) msOf(column string) string { return strings.ReplaceAll(d.msOfTime, "%s", column) }
 
 var sqliteDialect = dialect{name: "sqlite", migrations: migrations,
 	// json_valid flags 10: JSON5 text or strictly valid JSONB (River keeps
 	// arguments as JSONB), so json_extract never fails on a damaged row.
 	jobConnection: `(CASE WHEN json_valid(args, 10) THEN json_extract(args, '$.connection_id') END)`,
 	riverNow:      `datetime('now', 'subsec')`,
-	nowMs:         `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`}
+	nowMs:         `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`,
+	msOfTime:      `CAST((julianday(%s) - 2440587.5) * 86400000 AS INTEGER)`}
 
 var postgresDialect = dialect{name: "postgres", migrations: pgMigrations, forUpdate: " FOR UPDATE",
 	lockInit:      `SELECT pg_advisory_xact_lock(7061737)`,
 	jobConnection: `(args->>'connection_id')`,
 	riverNow:      `now()`,
-	nowMs:         `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`}
+	nowMs:         `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`,
+	msOfTime:      `(extract(epoch FROM %s) * 1000)::bigint`}
 
 // jobIndex is the index that finds a connection's sync job in River's table.
 // It is made after River's own migrations (which may rebuild the table).

@@ -149,6 +149,8 @@ type Jobs interface {
 	RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, error)
 	// Processes lists the processes that run jobs, with their leases.
 	Processes(ctx context.Context) ([]Process, error)
+	// Census counts connections and jobs for monitoring.
+	Census(ctx context.Context) (*Census, error)
 }
 
 // WorkerConfig configures a process's sync worker.
@@ -195,6 +197,10 @@ type Worker interface {
 	Stop(ctx context.Context) error
 	// Queue is the queue the worker takes jobs from.
 	Queue() string
+	// LeaseRenewed is when this process's lease was last renewed, and how
+	// long a lease lasts unrenewed (health checks: a lease older than that
+	// means this process's syncs may be taken over).
+	LeaseRenewed() (time.Time, time.Duration)
 }
 
 // Process is one process that runs jobs, as its lease says.

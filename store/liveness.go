@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -145,6 +146,8 @@ type keeper struct {
 	queue string
 	ttl   time.Duration
 	log   *slog.Logger
+	// renewed is when the lease was last written (unix ns), for health.
+	renewed atomic.Int64
 }
 
 func newKeeper(q *riverQueue, cfg WorkerConfig, queue string, log *slog.Logger) *keeper {
@@ -169,6 +172,7 @@ func (k *keeper) register(ctx context.Context) error {
 			return s.wrap("write this process's lease", err)
 		}
 		k.self.Started = time.UnixMilli(started)
+		k.renewed.Store(time.Now().UnixNano())
 		return nil
 	})
 }
@@ -189,6 +193,9 @@ func (k *keeper) renew(ctx context.Context) error {
 		lapsed = n == 0
 		return nil
 	})
+	if err == nil && !lapsed {
+		k.renewed.Store(time.Now().UnixNano())
+	}
 	if err != nil || !lapsed {
 		return err
 	}
@@ -455,6 +462,11 @@ type riverWorker struct {
 }
 
 func (w *riverWorker) Queue() string { return w.k.queue }
+
+// LeaseRenewed implements Worker.
+func (w *riverWorker) LeaseRenewed() (time.Time, time.Duration) {
+	return time.Unix(0, w.k.renewed.Load()), w.k.ttl
+}
 
 // Stop implements Worker: River's soft stop makes running jobs available
 // again without counting the attempt; an own queue's jobs go back to the

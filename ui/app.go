@@ -120,8 +120,10 @@ type Model struct {
 	// reads, a refresh reads only the rows in view.
 	fullAt time.Time
 	// frame is the last View, drawn again only after a message that may
-	// change it (changesNothing).
+	// change it (changesNothing); sized is the last size the pages were
+	// given (width and height start at 80×24 before any).
 	frame *tea.View
+	sized [2]int
 	// vp scrolls a page taller than the window (scroll.go); scrolled: the
 	// person moved it, so it stays put until a key acts on the page again;
 	// vpPage: the page it scrolls (another page starts at the top).
@@ -272,7 +274,7 @@ func changesNothing(m *Model, msg tea.Msg) bool {
 	case tea.EnvMsg, tea.ColorProfileMsg:
 		return true
 	case tea.WindowSizeMsg:
-		return msg.Width == m.width && msg.Height == m.height && m.frame != nil
+		return m.frame != nil && m.sized == [2]int{msg.Width, msg.Height}
 	}
 	return false
 }
@@ -291,7 +293,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m.frame = nil
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.width, m.height = msg.Width, msg.Height
+		m.width, m.height, m.sized = msg.Width, msg.Height, [2]int{msg.Width, msg.Height}
 		m.help.SetWidth(max(m.width-2, 10))
 		w, h := m.bodySize()
 		for _, pg := range m.pages {

@@ -41,3 +41,21 @@ func TestLastFrameIsBlank(t *testing.T) {
 		t.Fatalf("last frame %q (alt screen %v), want blank on the alternate screen", v.Content, v.AltScreen)
 	}
 }
+
+// A frame drawn before the first size is not kept when that size comes,
+// even when it equals the default 80×24: the pages are sized by it (the
+// cards were drawn 20 columns wide).
+func TestFirstSizeRedrawsEvenAt80x24(t *testing.T) {
+	m := New(Deps{Catalog: catalog.Default()})
+	m.View()
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if v := m.View().Content; !strings.Contains(v, "Inventory of users and seats") {
+		t.Fatalf("the first size did not reach the pages:\n%s", v)
+	}
+	before := m.View().Content
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24}) // the same size again: the same frame
+	m.Update(tea.EnvMsg{})
+	if m.frame == nil || m.View().Content != before {
+		t.Fatal("a message that changes nothing drew the frame again")
+	}
+}

@@ -69,10 +69,11 @@ type admittedConn struct {
 }
 
 // wait counts the connection against its address and waits for a handshake
-// slot; false when it must be closed (its address is over the cap, or its
-// login time ran out while it waited). The connection's deadline is then
-// the end of its login time, whatever the server sets.
-func (c *admittedConn) wait() bool {
+// slot; it says why the connection must be closed ("address_cap": its
+// address is over the cap; "login_timeout": its login time ran out while
+// it waited), or "". The connection's deadline is then the end of its login
+// time, whatever the server sets.
+func (c *admittedConn) wait() string {
 	a := c.a
 	c.ip = c.RemoteAddr().String()
 	if host, _, err := net.SplitHostPort(c.ip); err == nil {
@@ -88,7 +89,7 @@ func (c *admittedConn) wait() bool {
 	c.counted = !over
 	c.mu.Unlock()
 	if over {
-		return false
+		return "address_cap"
 	}
 	timer := time.NewTimer(time.Until(c.deadline()))
 	defer timer.Stop()
@@ -97,9 +98,9 @@ func (c *admittedConn) wait() bool {
 		c.mu.Lock()
 		c.hasSlot = true
 		c.mu.Unlock()
-		return true
+		return ""
 	case <-timer.C:
-		return false
+		return "login_timeout"
 	}
 }
 

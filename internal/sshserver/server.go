@@ -63,6 +63,27 @@ type Config struct {
 	Logger                    *log.Logger
 	// Banner is an extra header line in every session (serve --demo).
 	Banner string
+	// Observer, when set, counts sessions, refused logins and what the
+	// server's syncs do (--metrics).
+	Observer Observer
+	// OnServing is called once the server listens and its worker (nil with
+	// SyncConcurrency 0) runs.
+	OnServing func(store.Worker)
+}
+
+// Observer is told what the server does, for metrics.
+type Observer interface {
+	flows.SyncObserver
+	SessionOpened()
+	SessionClosed()
+	LoginRefused(reason string)
+}
+
+// refused counts a refused login when the server is observed.
+func (s *Server) refused(reason string) {
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.LoginRefused(reason)
+	}
 }
 
 // Server is a running `onramp serve`.
@@ -126,6 +147,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, programs: map[*tea.Program]struct{}{}, workerID: flows.WorkerID("serve")}
 	s.store = &loggingStore{Backend: cfg.Store, log: cfg.Logger}
 	s.syncer = &flows.Syncer{Store: s.store, Catalog: cfg.Catalog, NewHTTP: s.newHTTP, RescueAfter: cfg.RescueAfter, Slice: cfg.Slice, Lease: cfg.Lease}
+	if cfg.Observer != nil {
+		s.syncer.Observer = cfg.Observer
+	}
 
 	if cfg.ConnectRate <= 0 {
 		cfg.ConnectRate = 2
@@ -144,8 +168,9 @@ func New(cfg Config) (*Server, error) {
 			if !ok { // not from Serve's listener (a test's own)
 				return conn
 			}
-			if !c.wait() {
-				cfg.Logger.Debug("connection closed before login: its address is over the cap, or it waited past the login timeout", "remote", conn.RemoteAddr().String())
+			if reason := c.wait(); reason != "" {
+				cfg.Logger.Debug("connection closed before login", "reason", reason, "remote", conn.RemoteAddr().String())
+				s.refused(reason)
 				return nil
 			}
 			ctx.SetValue(keyPreauth, c)
@@ -203,6 +228,7 @@ func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 		}
 	}
 	s.cfg.Logger.Warn("refused key", "fingerprint", fp, "remote", ctx.RemoteAddr().String())
+	s.refused("key")
 	return false
 }
 
@@ -335,10 +361,15 @@ func (s *Server) limitSessions(next ssh.Handler) ssh.Handler {
 			s.active.Add(-1)
 			wish.Println(sess, fmt.Sprintf("onramp: this server is at its limit of %d sessions; try again in a minute.", s.cfg.MaxSessions))
 			s.cfg.Logger.Warn("session refused: limit", "limit", s.cfg.MaxSessions, "remote", sess.RemoteAddr().String())
+			s.refused("session_limit")
 			sess.Exit(1)
 			return
 		}
 		defer s.active.Add(-1)
+		if obs := s.cfg.Observer; obs != nil {
+			obs.SessionOpened()
+			defer obs.SessionClosed()
+		}
 		next(sess)
 	}
 }
@@ -367,6 +398,12 @@ func (s *Server) Serve(l net.Listener) error {
 		s.mu.Lock()
 		s.worker = w
 		s.mu.Unlock()
+	}
+	if s.cfg.OnServing != nil {
+		s.mu.Lock()
+		w := s.worker
+		s.mu.Unlock()
+		s.cfg.OnServing(w)
 	}
 	err := s.ssh.Serve(s.admission.listener(l))
 	if errors.Is(err, ssh.ErrServerClosed) {
