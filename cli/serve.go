@@ -3,8 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
