@@ -59,7 +59,8 @@ type Status struct {
 	Connection Connection `json:"connection"`
 	Sync       SyncStatus `json:"sync"`
 	// Attention says why a person should act (exit 1), or is absent.
-	Attention string `json:"attention,omitempty"`
+	Attention string            `json:"attention,omitempty"`
+	Notified  *store.NotifiedAt `json:"notified,omitempty"`
 }
 
 // SyncStatus is where a connection's syncing stands.
@@ -149,7 +150,7 @@ func (a *App) writeConnections(ctx context.Context, st store.Store, limit int) e
 func (a *App) writeStatuses(rows []flows.Status) error {
 	out := make([]Status, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, Status{Connection: a.connectionJSON(r.Connection), Attention: r.Attention,
+		out = append(out, Status{Connection: a.connectionJSON(r.Connection), Attention: r.Attention, Notified: r.Notified,
 			Sync: SyncStatus{Text: r.Sync, Job: r.Job, LastRun: r.LastRun, Progress: r.Live}})
 	}
 	return writeJSON(a.Out, out)

@@ -29,6 +29,7 @@ type serveOptions struct {
 	Demo                            bool
 	Allow                           []string
 	Metrics                         string
+	Notify                          notifyOptions
 }
 
 func (a *App) newServeCmd() *cobra.Command {
@@ -56,13 +57,14 @@ team. --demo serves the sandboxes (GitLab, GitHub) to every session (offline dem
 	f.DurationVar(&o.Idle, "idle-timeout", 30*time.Minute, "close sessions idle this long")
 	f.Float64Var(&o.ConnectRate, "connect-rate", 2, "connection attempts per second per client IP (burst 4×)")
 	f.DurationVar(&o.LoginTimeout, "login-timeout", 20*time.Second, "close a connection that has not authenticated within this time")
-	f.IntVar(&o.Concurrency, "concurrency", 4, "syncs the server's worker runs at once; 0 runs no worker (`onramp worker`s elsewhere run them)")
+	f.IntVar(&o.Concurrency, "concurrency", 4, "syncs the server's worker runs at once; 0 runs no worker (onramp worker processes run the syncs)")
 	f.DurationVar(&o.RescueAfter, "rescue-after", time.Hour, "run a sync again when a live worker has not finished it after this long (it is stuck)")
 	f.DurationVar(&o.Slice, "slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long")
 	f.DurationVar(&o.Lease, "lease", 15*time.Second, "this process's syncs are taken over when it has not renewed its lease for this long (it died or froze)")
 	f.BoolVar(&o.Demo, "demo", false, "serve the demo: the sandboxes (GitLab, GitHub) for every session, a temporary store unless --store")
 	f.StringArrayVar(&o.Allow, "allow-host", nil, "host `PATTERN` a typed server URL may reach (repeatable; loopback only when named)")
 	f.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics, /healthz and /readyz on `ADDR` (a bare port listens on 127.0.0.1 only)")
+	o.Notify.flags(f)
 	cmd.MarkFlagFilename("authorized-keys")
 	cmd.MarkFlagFilename("host-key")
 	return cmd
@@ -112,6 +114,9 @@ func (a *App) serve(o *serveOptions) error {
 	// ERROR, every session whose program ended because its connection did
 	// (an operator logging out): that is the "disconnect" line already.
 	log.SetDefault(log.NewWithOptions(dropLines{w: a.Err, drop: "program was killed: context canceled"}, log.Options{ReportTimestamp: true, Prefix: "onramp serve"}))
+	if err := a.registerNotify(ctx, &o.Notify, st, logger); err != nil {
+		return err
+	}
 	mon, err := startMonitor(ctx, o.Metrics, st, logger)
 	if err != nil {
 		return err

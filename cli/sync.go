@@ -699,7 +699,11 @@ func (a *App) statusOnce(ctx context.Context, st store.Backend, o *statusOptions
 		t.flush()
 		for _, r := range rows {
 			if r.Attention != "" {
-				fmt.Fprintf(a.Err, "! %s: %s\n", r.Alias, r.Attention)
+				told := ""
+				if n := r.Notified; n != nil {
+					told = fmt.Sprintf(" (notified %s: %s)", humanize.At(n.At, a.Now()), n.Kind)
+				}
+				fmt.Fprintf(a.Err, "! %s: %s%s\n", r.Alias, r.Attention, told)
 			}
 			// What the last inventory left out (organizations withheld for
 			// SSO, seats not readable) is said, not only stored.

@@ -24,6 +24,7 @@ type workerOptions struct {
 	Concurrency               int
 	RescueAfter, Slice, Lease time.Duration
 	Metrics                   string
+	Notify                    notifyOptions
 }
 
 func (a *App) newWorkerCmd() *cobra.Command {
@@ -48,6 +49,7 @@ share a store; a sync runs in one at a time. Logs go to stderr.`,
 	f.DurationVar(&o.Lease, "lease", 15*time.Second, "this process's syncs are taken over when it has not renewed its lease for this long (it died or froze)")
 	f.DurationVar(&o.Slice, "slice", 20*time.Minute, "a longer sync goes back to the queue at a checkpoint after this long, to go on at once")
 	f.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics, /healthz and /readyz on `ADDR` (a bare port listens on 127.0.0.1 only)")
+	o.Notify.flags(f)
 	return cmd
 }
 
@@ -66,6 +68,9 @@ func (a *App) worker(o *workerOptions) error {
 	defer st.Close()
 	logger := log.NewWithOptions(a.Err, log.Options{ReportTimestamp: true, Prefix: "onramp worker"})
 	id := flows.WorkerID("worker")
+	if err := a.registerNotify(ctx, &o.Notify, st, logger); err != nil {
+		return err
+	}
 	mon, err := startMonitor(ctx, o.Metrics, st, logger)
 	if err != nil {
 		return err

@@ -52,10 +52,7 @@ func IntegrationOf(c *store.Connection, cat Catalog, now time.Time) Integration 
 			method = m.Name
 		}
 	}
-	host := c.BaseURL
-	if u, err := url.Parse(c.BaseURL); err == nil {
-		host = u.Host + u.Path
-	}
+	host := hostOf(c.BaseURL)
 	row := Integration{
 		ID: c.ID, Vendor: textsafe.Line(vendor), Alias: textsafe.Truncate(c.Alias, 64), Host: textsafe.Truncate(host, 80),
 		Account: "@" + textsafe.Truncate(c.Account.Username, 60), Admin: c.Account.Admin, AuthMethod: method, AuthID: c.AuthMethod,
@@ -70,4 +67,12 @@ func IntegrationOf(c *store.Connection, cat Catalog, now time.Time) Integration 
 		}
 	}
 	return row
+}
+
+// hostOf is a server address without its scheme: host and sub-path.
+func hostOf(base string) string {
+	if u, err := url.Parse(base); err == nil {
+		return u.Host + u.Path
+	}
+	return base
 }

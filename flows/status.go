@@ -34,6 +34,9 @@ type Status struct {
 	// Live is the running sync's progress, read from the store (whatever
 	// process runs it).
 	Live *Progress `json:"progress,omitempty"`
+	// Notified is the last event about the connection that reached its
+	// targets (webhooks, commands).
+	Notified *store.NotifiedAt `json:"notified,omitempty"`
 }
 
 // Statuses lists every connection with its latest sync and its sync job.
@@ -65,6 +68,10 @@ func StatusesOf(ctx context.Context, st SyncStore, cat Catalog, now time.Time, s
 	if err != nil {
 		return nil, err
 	}
+	notified, err := st.LastNotified(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Status, 0, len(conns))
 	for i := range conns {
 		c := &conns[i]
@@ -89,6 +96,9 @@ func StatusesOf(ctx context.Context, st SyncStore, cat Catalog, now time.Time, s
 		}
 		s.Sync = syncText(s.Job, c.SyncEvery, self, now)
 		s.Attention = attention(s, now, len(procs) > 0)
+		if n, ok := notified[c.ID]; ok {
+			s.Notified = &n
+		}
 		out = append(out, s)
 	}
 	return out, nil

@@ -85,6 +85,9 @@ type Syncer struct {
 	Limits Limits
 	// Observer, when set, is told what the syncs do (metrics).
 	Observer SyncObserver
+	// ExpiryEvery is how often a worker looks for credentials about to
+	// expire, to tell someone (10 minutes by default; and at its start).
+	ExpiryEvery time.Duration
 }
 
 // Sync runs (or resumes) a sync of the connection, reporting progress.

@@ -49,13 +49,14 @@ func (s *Syncer) Work(ctx context.Context, job store.SyncJob) error {
 	}
 	run, err := s.Sync(sliceCtx, job.ConnectionID, progress)
 	out := Outcome(ctx, sliceCtx, err)
+	outcome, kind, reason := outcomeOf(out, job)
 	if s.Observer != nil {
-		outcome, kind, reason := outcomeOf(out, job)
 		s.Observer.SyncEnded(vendor, outcome, time.Since(began))
 		if kind != "" {
 			s.Observer.Requeued(vendor, kind, reason)
 		}
 	}
+	s.tell(ctx, job.ConnectionID, outcome)
 	switch {
 	case out == nil:
 		log.Info("sync done", "connection", job.ConnectionID, "users", run.Users, "pages", run.Pages, "retries", run.Retries)
@@ -147,5 +148,26 @@ func (s *Syncer) RunWorker(ctx context.Context, cfg store.WorkerConfig) (store.W
 	cfg.Work = s.Work
 	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, s.RescueAfter)
 	cfg.Lease = cmp.Or(cfg.Lease, s.Lease)
-	return s.Store.RunWorker(ctx, cfg)
+	if cfg.Private { // `onramp sync`: its own job, nothing else
+		return s.Store.RunWorker(ctx, cfg)
+	}
+	cfg.Deliver = Deliver
+	w, err := s.Store.RunWorker(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go s.watchExpiry(wctx, cmp.Or(s.ExpiryEvery, 10*time.Minute))
+	return &watchingWorker{Worker: w, cancel: cancel}, nil
+}
+
+// watchingWorker is a worker that also watches credentials' expiry.
+type watchingWorker struct {
+	store.Worker
+	cancel context.CancelFunc
+}
+
+func (w *watchingWorker) Stop(ctx context.Context) error {
+	w.cancel()
+	return w.Worker.Stop(ctx)
 }

@@ -151,6 +151,7 @@ type Jobs interface {
 	Processes(ctx context.Context) ([]Process, error)
 	// Census counts connections and jobs for monitoring.
 	Census(ctx context.Context) (*Census, error)
+	Notifications
 }
 
 // WorkerConfig configures a process's sync worker.
@@ -165,6 +166,9 @@ type WorkerConfig struct {
 	// any other error, retried with backoff until the attempts run out
 	// (then the failure is kept and the next periodic sync scheduled).
 	Work func(ctx context.Context, job SyncJob) error
+	// Deliver sends one notification to one target; nil leaves deliveries
+	// to other workers (a private queue's process never delivers).
+	Deliver func(ctx context.Context, d Delivery) error
 	// Logger receives River's own warnings; nothing when nil.
 	Logger *slog.Logger
 	// PollInterval is how often an idle worker looks for due jobs (1 s by

@@ -419,9 +419,14 @@ func (q *riverQueue) RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, e
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker{q: q, work: cfg.Work})
+	queues := map[string]river.QueueConfig{queue: {MaxWorkers: cfg.Concurrency}}
+	if cfg.Deliver != nil && !cfg.Private {
+		river.AddWorker(workers, &notifyWorker{s: q.s, deliver: cfg.Deliver})
+		queues[NotifyQueue] = river.QueueConfig{MaxWorkers: 2}
+	}
 	client, closeClient, err := q.newWorkerClient(&river.Config{
 		ID:      cfg.ID,
-		Queues:  map[string]river.QueueConfig{queue: {MaxWorkers: cfg.Concurrency}},
+		Queues:  queues,
 		Workers: workers,
 		// River's rescuer stays as the backstop for a live process stuck on
 		// one job; a dead process's jobs are taken over by its lease.

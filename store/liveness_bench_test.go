@@ -199,6 +199,7 @@ func benchJobsAtScale(b *testing.B, opts Options, n int) {
 	})
 	timed("stop", func(i int) error { return s.StopSync(ctx, ids[(i*7919)%n]) })
 	k := newKeeper(s.riverQueue, WorkerConfig{ID: "bench@here:1", Lease: defaultLease}, SyncQueue, slog.New(slog.DiscardHandler))
+	timed("census", func(int) error { _, err := s.Census(ctx); return err }) // a metrics scrape's store read
 	timed("sweep", func(int) error { _, err := k.sweep(ctx); return err })
 	timed("reconcile", func(int) error { _, err := k.reconcile(ctx); return err })
 }

@@ -115,6 +115,28 @@ var migrations = []string{
 		until_ms   INTEGER NOT NULL
 	);
 	ALTER TABLE sync_runs ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;`,
+	// 9: notifications. Targets (a webhook's address, a command) are sealed
+	// like secrets; an event is one row, unique per connection, kind and
+	// occasion, so it is sent once however many workers see it; each
+	// target's delivery is a River job, retried until the target answers.
+	`CREATE TABLE notify_targets (
+		id          TEXT PRIMARY KEY,
+		kind        TEXT NOT NULL,
+		label       TEXT NOT NULL,
+		fingerprint TEXT NOT NULL UNIQUE,
+		sealed      BLOB NOT NULL,
+		created_at  TEXT NOT NULL
+	);
+	CREATE TABLE notifications (
+		id            INTEGER PRIMARY KEY AUTOINCREMENT,
+		connection_id TEXT NOT NULL,
+		kind          TEXT NOT NULL,
+		occasion      TEXT NOT NULL,
+		event         TEXT NOT NULL,
+		created_at    TEXT NOT NULL,
+		delivered_at  TEXT,
+		UNIQUE (connection_id, kind, occasion)
+	);`,
 }
 
 // SchemaVersion is the version this build writes.

@@ -131,6 +131,25 @@ var pgMigrations = []string{
 		until_ms   BIGINT NOT NULL
 	);
 	ALTER TABLE sync_runs ADD COLUMN gen BIGINT NOT NULL DEFAULT 0;`,
+	// 9: notifications (see migrations).
+	`CREATE TABLE notify_targets (
+		id          TEXT PRIMARY KEY,
+		kind        TEXT NOT NULL,
+		label       TEXT NOT NULL,
+		fingerprint TEXT NOT NULL UNIQUE,
+		sealed      BYTEA NOT NULL,
+		created_at  TEXT NOT NULL
+	);
+	CREATE TABLE notifications (
+		id            BIGSERIAL PRIMARY KEY,
+		connection_id TEXT NOT NULL,
+		kind          TEXT NOT NULL,
+		occasion      TEXT NOT NULL,
+		event         TEXT NOT NULL,
+		created_at    TEXT NOT NULL,
+		delivered_at  TEXT,
+		UNIQUE (connection_id, kind, occasion)
+	);`,
 }
 
 // pgStatementTimeout bounds every statement, so a stuck query (a lock held

@@ -324,7 +324,7 @@ func TestMigratesOlderSchema(t *testing.T) {
 	os.Remove(opts.Path + "-wal")
 	os.Remove(opts.Path + "-shm")
 	raw := rawDB(t, opts.Path)
-	raw.Exec(`DROP TABLE inventory_users; DROP TABLE inventory_seats; DROP TABLE sync_runs; DROP TABLE secrets; DROP TABLE connections; DROP TABLE process_leases;`)
+	raw.Exec(`DROP TABLE inventory_users; DROP TABLE inventory_seats; DROP TABLE sync_runs; DROP TABLE secrets; DROP TABLE connections; DROP TABLE process_leases; DROP TABLE notify_targets; DROP TABLE notifications;`)
 	if _, err := raw.Exec(string(fixture)); err != nil {
 		t.Fatal(err)
 	}

@@ -477,6 +477,9 @@ func (m *Model) detailView(r flows.Status, width int) string {
 	if r.LastRun != nil && r.LastRun.Note != "" {
 		add(m.th.Muted.Render(common.Wrap("Note: "+r.LastRun.Note, width)))
 	}
+	if n := r.Notified; n != nil {
+		add(m.th.Muted.Render(common.Truncate("Notified "+humanize.At(n.At, m.now())+": "+n.Kind, width)))
+	}
 	return strings.Join(lines, "\n")
 }
 
