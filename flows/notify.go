@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/connector"
-	"github.com/onramp-dev/onramp/internal/version"
 	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/internal/textsafe"
+	"github.com/onramp-dev/onramp/internal/version"
 	"github.com/onramp-dev/onramp/store"
 )
 
