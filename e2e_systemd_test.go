@@ -98,6 +98,9 @@ type serviceRun struct {
 
 func newServiceRun(t *testing.T) *serviceRun {
 	root := t.TempDir()
+	// The test's directories are private to root: the service's user must
+	// reach the binary and its state directory through them.
+	os.Chmod(filepath.Dir(root), 0o755)
 	os.Chmod(root, 0o755)
 	r := &serviceRun{t: t, state: filepath.Join(root, "var-lib-onramp"), etc: filepath.Join(root, "etc-onramp"), bin: filepath.Join(root, "onramp"),
 		uid: os.Getuid(), gid: os.Getgid()}
@@ -127,7 +130,6 @@ func (r *serviceRun) setKey(key string) {
 func (r *serviceRun) command(u unit, extraArgs ...string) *exec.Cmd {
 	creds := r.t.TempDir()
 	os.Chmod(creds, 0o755)
-	os.Chmod(filepath.Dir(creds), 0o755)
 	for id, src := range u.credentials {
 		b, err := os.ReadFile(r.moved(src))
 		if err != nil {
