@@ -38,21 +38,32 @@ func newAdmission(maxPerIP, maxHandshakes, maxWaiting int, loginTimeout time.Dur
 // waits in the listen backlog.
 type admissionListener struct {
 	net.Listener
-	a *admission
+	a      *admission
+	closed chan struct{} // a full line does not keep Close waiting
+	once   sync.Once
 }
 
 func (a *admission) listener(l net.Listener) net.Listener {
-	return &admissionListener{Listener: l, a: a}
+	return &admissionListener{Listener: l, a: a, closed: make(chan struct{})}
 }
 
 func (l *admissionListener) Accept() (net.Conn, error) {
-	l.a.room <- struct{}{}
+	select {
+	case l.a.room <- struct{}{}:
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
 	c, err := l.Listener.Accept()
 	if err != nil {
 		<-l.a.room
 		return nil, err
 	}
 	return &admittedConn{Conn: c, a: l.a, accepted: time.Now()}, nil
+}
+
+func (l *admissionListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return l.Listener.Close()
 }
 
 // admittedConn is a connection from acceptance to authentication.

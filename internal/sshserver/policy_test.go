@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onramp-dev/onramp/internal/httpx"
 )
@@ -54,4 +55,54 @@ func TestGuardedClientRefusesAfterResolution(t *testing.T) {
 	if _, err := allowed.Get(strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)); err != nil {
 		t.Fatalf("named loopback refused: %v", err)
 	}
+}
+
+// A full line does not keep the listener's Close waiting, and a
+// connection's login time counts its wait.
+func TestAdmissionLine(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAdmission(8, 1, 0, 300*time.Millisecond)
+	al := a.listener(l)
+	c1, _ := net.Dial("tcp", l.Addr().String())
+	defer c1.Close()
+	first, err := al.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reason := first.(*admittedConn).wait(); reason != "" {
+		t.Fatalf("the first connection waited: %s", reason)
+	}
+	accepted := make(chan error, 1)
+	go func() { _, err := al.Accept(); accepted <- err }() // the line is full
+	time.Sleep(100 * time.Millisecond)
+	al.Close()
+	select {
+	case err := <-accepted:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Accept after Close: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close left Accept waiting on a full line")
+	}
+	// A second admission: its one slot taken, the next waits out its login
+	// time and is told why.
+	l2, _ := net.Listen("tcp", "127.0.0.1:0")
+	b := newAdmission(8, 1, 4, 300*time.Millisecond)
+	bl := b.listener(l2)
+	defer bl.Close()
+	for range 2 {
+		c, _ := net.Dial("tcp", l2.Addr().String())
+		defer c.Close()
+	}
+	x, _ := bl.Accept()
+	y, _ := bl.Accept()
+	x.(*admittedConn).wait()
+	began := time.Now()
+	if reason := y.(*admittedConn).wait(); reason != "login_timeout" || time.Since(began) > time.Second {
+		t.Fatalf("the waiting connection: %q after %v", reason, time.Since(began))
+	}
+	x.(*admittedConn).authenticate()
 }
