@@ -72,6 +72,7 @@ func TestE2EDoctorHealthy(t *testing.T) {
 	d.line(t, "ok", "jobs", "no sync is overdue")
 	d.line(t, "ok", "connections", "1 connection, none needs anything")
 	d.line(t, "info", "host key", "`onramp serve` makes it")
+	d.line(t, "info", "notify", "nobody is notified")
 	if strings.Contains(text, gitlabtest.DemoTokens.Admin) {
 		t.Fatal("doctor printed a token")
 	}

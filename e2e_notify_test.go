@@ -151,3 +151,31 @@ func TestE2ENotifyCommand(t *testing.T) {
 		t.Fatalf("the command got:\n%s", got)
 	}
 }
+
+// doctor says where events go, and when they do not get there.
+func TestE2EDoctorSaysWhereEventsGo(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{Users: 5}).Start()
+	defer srv.Close()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusGone) }))
+	defer hook.Close()
+	h := newHome(t)
+	connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Admin, "prod")
+	w := exec.Command(binary, "worker", "--notify", "-")
+	w.Env, w.Stdin = h.env, strings.NewReader(hook.URL+"/secret-path\n")
+	log := &syncBuffer{}
+	w.Stderr = log
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { w.Process.Signal(os.Interrupt); w.Wait() }()
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(log.String(), "sync done") && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	d, _, _ := runDoctor(t, h)
+	d.line(t, "ok", "notify", "events go to http://127.0.0.1:")
+	for _, c := range d.Checks {
+		if strings.Contains(c.Message, "secret-path") {
+			t.Fatalf("doctor shows the webhook's path: %+v", c)
+		}
+	}
+}

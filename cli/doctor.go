@@ -186,8 +186,34 @@ func (a *App) doctorChecks(ctx context.Context) []Check {
 	add(workersCheck(procs, statuses))
 	add(jobsCheck(statuses, len(procs) > 0, a.Now()))
 	checks = append(checks, connectionChecks(statuses, a.Now())...)
+	add(notifyCheck(ctx, st, a.Now()))
 	add(a.hostKeyCheck(opts.Path))
 	return checks
+}
+
+// notifyCheck: where events go, and whether they got there.
+func notifyCheck(ctx context.Context, st store.Backend, now time.Time) Check {
+	targets, err := st.NotifyTargets(ctx)
+	if err != nil {
+		return Check{Name: "notify", Status: checkFail, Message: "cannot read the notification targets: " + err.Error()}
+	}
+	if len(targets) == 0 {
+		return Check{Name: "notify", Status: checkInfo, Message: "nobody is notified when a connection breaks: `onramp worker --notify @FILE` (a webhook) or --notify-command CMD"}
+	}
+	var labels []string
+	for _, t := range targets {
+		labels = append(labels, t.Label)
+	}
+	waiting, oldest, err := st.NotifyBacklog(ctx)
+	switch {
+	case err != nil:
+		return Check{Name: "notify", Status: checkFail, Message: err.Error()}
+	case waiting > 0 && now.Sub(oldest) > 10*time.Minute:
+		return Check{Name: "notify", Status: checkWarn, Message: fmt.Sprintf("%s not delivered, the oldest for %s (targets: %s)",
+			humanize.Count(waiting, "event"), humanize.Lifetime(now.Sub(oldest)), strings.Join(labels, ", ")),
+			Fix: "check that the target answers; the workers' logs say what it answered (deliveries are retried for about two days)"}
+	}
+	return Check{Name: "notify", Status: checkOK, Message: "events go to " + strings.Join(labels, ", ")}
 }
 
 // rootCause is the innermost message of an error chain wrapped with

@@ -32,6 +32,8 @@ type Notifications interface {
 	Notify(ctx context.Context, n Notification) (bool, error)
 	// LastNotified is, per connection, when its last event was delivered.
 	LastNotified(ctx context.Context, connectionIDs []string) (map[string]NotifiedAt, error)
+	// NotifyBacklog counts the events not delivered yet and the oldest's time.
+	NotifyBacklog(ctx context.Context) (int, time.Time, error)
 }
 
 // Target kinds.
@@ -284,4 +286,16 @@ func RedactURL(raw string) string {
 		return "a webhook"
 	}
 	return u.Scheme + "://" + u.Host + "/…"
+}
+
+// NotifyBacklog implements Notifications.
+func (s *sqlStore) NotifyBacklog(ctx context.Context) (int, time.Time, error) {
+	var n int
+	var oldest sql.NullString
+	if err := s.queryRow(ctx, s.db, `SELECT count(*), min(created_at) FROM notifications WHERE delivered_at IS NULL
+		AND EXISTS (SELECT 1 FROM notify_targets)`).Scan(&n, &oldest); err != nil {
+		return 0, time.Time{}, s.wrap("count undelivered notifications", err)
+	}
+	t, _ := time.Parse(time.RFC3339Nano, oldest.String)
+	return n, t, nil
 }
