@@ -172,16 +172,7 @@ func (r *serviceRun) cli(u unit, stdin string, args ...string) (string, string, 
 	op.env = append(append([]string(nil), u.env...), "ONRAMP_KEY_COMMAND=cat /etc/onramp/key")
 	op.execStart = append([]string{"/usr/local/bin/onramp"}, args...)
 	op.credentials = nil
-	cmd := r.command(op)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	}
-	return out.String(), errb.String(), code
+	return runWith(r.t, r.command(op), stdin)
 }
 
 func TestSystemdWorkerUnitRunsAsWritten(t *testing.T) {

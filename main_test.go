@@ -258,6 +258,11 @@ func connectToken(t *testing.T, h *home, base, token, alias string) {
 func runCLI(t *testing.T, h *home, stdin string, args ...string) (string, string, int) {
 	cmd := exec.Command(binary, args...)
 	cmd.Env = h.env
+	return runWith(t, cmd, stdin)
+}
+
+// runWith runs cmd with stdin, returning stdout, stderr and exit code.
+func runWith(t *testing.T, cmd *exec.Cmd, stdin string) (string, string, int) {
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
