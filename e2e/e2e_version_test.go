@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
@@ -18,7 +18,7 @@ func TestE2EVersionNamesTheCommit(t *testing.T) {
 		t.Fatalf("git: %v (the tests run in a clone)", err)
 	}
 	bin := filepath.Join(t.TempDir(), "onramp")
-	if out, err := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-buildvcs=true", "-o", bin, "..").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v %s", err, out)
 	}
 	out, err := exec.Command(bin, "version", "--json").Output()

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -71,7 +71,7 @@ func TestSystemdUnitsVerify(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for _, name := range []string{"onramp-worker.service", "onramp-serve.service"} {
-		b, err := os.ReadFile(filepath.Join("contrib", "systemd", name))
+		b, err := os.ReadFile(filepath.Join("..", "contrib", "systemd", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestSystemdWorkerUnitRunsAsWritten(t *testing.T) {
 	defer srv.Close()
 	r := newServiceRun(t)
 	r.setKey("c3lzdGVtZC1rZXktZm9yLW9ucmFtcC10ZXN0cy0zMmI=")
-	u := readUnit(t, filepath.Join("contrib", "systemd", "onramp-worker.service"))
+	u := readUnit(t, filepath.Join("..", "contrib", "systemd", "onramp-worker.service"))
 
 	worker := r.command(u, "--lease", "3s")
 	log := &syncBuffer{}
@@ -228,7 +228,7 @@ func TestSystemdWorkerUnitRunsAsWritten(t *testing.T) {
 	if code := wrong.ProcessState.ExitCode(); code != 78 || !strings.Contains(string(out2), "key") {
 		t.Fatalf("a wrong key: exit %d\n%s", code, out2)
 	}
-	if !strings.Contains(readFileString(t, filepath.Join("contrib", "systemd", "onramp-worker.service")), "RestartPreventExitStatus=78") {
+	if !strings.Contains(readFileString(t, filepath.Join("..", "contrib", "systemd", "onramp-worker.service")), "RestartPreventExitStatus=78") {
 		t.Fatal("the unit restarts on a wrong key")
 	}
 }
@@ -239,7 +239,7 @@ func TestSystemdServeUnitRunsAsWritten(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	signer, _ := gossh.NewSignerFromKey(priv)
 	os.WriteFile(filepath.Join(r.etc, "operators"), gossh.MarshalAuthorizedKey(signer.PublicKey()), 0o644)
-	u := readUnit(t, filepath.Join("contrib", "systemd", "onramp-serve.service"))
+	u := readUnit(t, filepath.Join("..", "contrib", "systemd", "onramp-serve.service"))
 	addr := freePort(t)
 	for i, a := range u.execStart {
 		if a == "--listen" {
