@@ -148,11 +148,13 @@ func TestStopARunningSyncFromAnywhere(t *testing.T) {
 	e := newSyncEnv(t, gitlabtest.Options{Users: 2000, Latency: 60 * time.Millisecond}, gitlabtest.DemoTokens.Admin, "")
 	e.startWorker(t, "worker@test:1")
 	e.waitJob(t, "running", func(j *store.SyncJob) bool { return j != nil && j.State == store.JobRunning })
-	for {
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if runs, _ := e.st.Runs(context.Background(), e.id, 1); len(runs) == 1 && runs[0].Pages >= 3 {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatal("the sync saved no 3 pages in 15 s")
+		}
 	}
 	if err := e.st.StopSync(context.Background(), e.id); err != nil {
 		t.Fatal(err)
