@@ -142,7 +142,8 @@ func TestE2ENotifyCommand(t *testing.T) {
 	var got string
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		b, _ := os.ReadFile(out)
-		if got = string(b); strings.Contains(got, "credential_expires_soon") {
+		// the command's last write is the count of ONRAMP_STORE lines
+		if got = string(b); strings.Contains(got, "credential_expires_soon") && strings.HasSuffix(got, "\n0\n") {
 			break
 		}
 	}
