@@ -176,3 +176,20 @@ func (s *sqlStore) query(ctx context.Context, q querier, query string, args ...a
 func (s *sqlStore) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
 	return q.QueryRowContext(ctx, s.q(query), args...)
 }
+
+// inChunks calls fn with ids 500 at a time, as the placeholders of an IN
+// list and their arguments (a statement's parameters are bounded).
+func inChunks(ids []string, fn func(marks string, args []any) error) error {
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if err := fn(strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ","), args); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -202,34 +202,26 @@ func (s *sqlStore) Notify(ctx context.Context, n Notification) (bool, error) {
 // LastNotified implements Notifications.
 func (s *sqlStore) LastNotified(ctx context.Context, connectionIDs []string) (map[string]NotifiedAt, error) {
 	out := map[string]NotifiedAt{}
-	for start := 0; start < len(connectionIDs); start += 500 {
-		chunk := connectionIDs[start:min(start+500, len(connectionIDs))]
-		args := make([]any, len(chunk))
-		marks := ""
-		for i, id := range chunk {
-			args[i] = id
-			if i > 0 {
-				marks += ", "
-			}
-			marks += "?"
-		}
+	err := inChunks(connectionIDs, func(marks string, args []any) error {
 		rows, err := s.query(ctx, s.db, `SELECT connection_id, kind, delivered_at FROM notifications
 			WHERE delivered_at IS NOT NULL AND connection_id IN (`+marks+`)`, args...)
 		if err != nil {
-			return nil, s.wrap("read notifications", err)
+			return err
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var id, kind, at string
 			if err := rows.Scan(&id, &kind, &at); err != nil {
-				rows.Close()
-				return nil, s.wrap("read notifications", err)
+				return err
 			}
-			t, _ := time.Parse(time.RFC3339Nano, at)
-			if t.After(out[id].At) {
+			if t, _ := time.Parse(time.RFC3339Nano, at); t.After(out[id].At) {
 				out[id] = NotifiedAt{Kind: kind, At: t}
 			}
 		}
-		rows.Close()
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, s.wrap("read notifications", err)
 	}
 	return out, nil
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -66,32 +65,25 @@ const waitingSQL = `('available', 'pending', 'retryable', 'scheduled')`
 // index on the connection id), oldest first.
 func (q *riverQueue) jobIDsOf(ctx context.Context, db querier, ids []string) (map[string][]int64, error) {
 	out := map[string][]int64{}
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), 500)]
-		ids = ids[len(chunk):]
-		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
+	err := inChunks(ids, func(marks string, args []any) error {
 		rows, err := q.s.query(ctx, db, `SELECT id, `+q.s.d.jobConnection+` FROM river_job WHERE kind = 'sync' AND `+
 			q.s.d.jobConnection+` IN (`+marks+`) AND state IN `+unfinishedSQL+` ORDER BY id`, args...)
 		if err != nil {
-			return nil, q.s.wrap("find sync jobs", err)
+			return err
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var id int64
 			var conn string
 			if err := rows.Scan(&id, &conn); err != nil {
-				rows.Close()
-				return nil, q.s.wrap("find sync jobs", err)
+				return err
 			}
 			out[conn] = append(out[conn], id)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, q.s.wrap("find sync jobs", err)
-		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, q.s.wrap("find sync jobs", err)
 	}
 	return out, nil
 }

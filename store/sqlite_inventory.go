@@ -334,31 +334,24 @@ func (s *sqlStore) Runs(ctx context.Context, connectionID string, limit int) ([]
 // found through the (connection, id) index.
 func (s *sqlStore) LatestRunsOf(ctx context.Context, ids []string) (map[string]SyncRun, error) {
 	out := map[string]SyncRun{}
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), 500)]
-		ids = ids[len(chunk):]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
+	err := inChunks(ids, func(marks string, args []any) error {
 		rows, err := s.query(ctx, s.db, `SELECT `+runColumns+` FROM sync_runs WHERE id IN
 			(SELECT max(id) FROM sync_runs WHERE connection_id IN (`+marks+`) GROUP BY connection_id)`, args...)
 		if err != nil {
-			return nil, s.wrap("read the last syncs", err)
+			return err
 		}
+		defer rows.Close()
 		for rows.Next() {
 			r, err := scanRun(rows)
 			if err != nil {
-				rows.Close()
-				return nil, s.wrap("read the last syncs", err)
+				return err
 			}
 			out[r.ConnectionID] = *r
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, s.wrap("read the last syncs", err)
-		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, s.wrap("read the last syncs", err)
 	}
 	return out, nil
 }
