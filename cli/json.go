@@ -34,9 +34,11 @@ type Connection struct {
 	ServerEdition string     `json:"server_edition,omitempty"`
 	// State is "connected", "expired", "needs_reconnect" or "error";
 	// Reason says why when it is not connected.
-	State     string    `json:"state"`
-	Reason    string    `json:"reason,omitempty"`
-	SyncEvery string    `json:"sync_every"` // "24h", "6h", "off"
+	State     string `json:"state"`
+	Reason    string `json:"reason,omitempty"`
+	SyncEvery string `json:"sync_every"` // "24h", "6h", "off"
+	// Renews says when the token renews itself, or why it cannot.
+	Renews    string    `json:"renews,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	CreatedBy string    `json:"created_by"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -123,7 +125,7 @@ func (a *App) connectionJSON(c *store.Connection) Connection {
 		ID: c.ID, Vendor: c.Vendor, Alias: c.Alias, URL: c.BaseURL, Host: row.Host, AuthMethod: c.AuthMethod,
 		Account: Account{ID: c.Account.ID, Username: c.Account.Username, Name: c.Account.Name, Admin: c.Account.Admin},
 		Scopes:  scopes, TokenName: c.TokenName, ExpiresAt: c.ExpiresAt, ServerVersion: c.ServerVersion, ServerEdition: c.ServerEdition,
-		State: row.State, Reason: row.Reason, SyncEvery: everyText(c.SyncEvery),
+		State: row.State, Reason: row.Reason, SyncEvery: everyText(c.SyncEvery), Renews: row.Renews,
 		CreatedAt: c.CreatedAt, CreatedBy: c.CreatedBy, UpdatedAt: c.UpdatedAt, UpdatedBy: c.UpdatedBy,
 	}
 }

@@ -68,7 +68,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 130 aborted.`,
 	}
 	add("wizard", a.newDemoCmd(), a.newIntegrationsCmd())
 	add("connections", a.newConnectCmd(), a.newReconnectCmd(), a.newListCmd(), a.newShowCmd(), a.newRemoveCmd())
-	add("sync", a.newSyncCmd(), a.newScheduleCmd(), a.newInventoryCmd(), a.newStatusCmd())
+	add("sync", a.newSyncCmd(), a.newScheduleCmd(), a.newRotateCmd(), a.newInventoryCmd(), a.newStatusCmd())
 	add("team", a.newServeCmd(), a.newWorkerCmd(), a.newStoreCmd(), a.newDoctorCmd())
 	root.AddCommand(a.newVersionCmd(), a.newManCmd())
 	// cobra adds these when it executes; added now, they are in the

@@ -52,7 +52,10 @@ type Verification struct {
 	// gave no expires_in); AccessLifetime is how long it lived when issued.
 	AccessExpiresAt *time.Time
 	AccessLifetime  time.Duration
-	Warnings        []Warning
+	// Rotation says whether and how the token renews itself at the vendor
+	// (nil: the vendor has no rotation, or it is an OAuth grant).
+	Rotation *store.Rotation
+	Warnings []Warning
 }
 
 // Warning is something that works now but will bite later.
@@ -105,7 +108,27 @@ func (v *Verification) Summary() []SummaryItem {
 	case v.ScopesKnown:
 		items = append(items, SummaryItem{"Expires", "never"})
 	}
+	if line := RenewalLine(v.Rotation, v.ExpiresAt); line != "" {
+		items = append(items, SummaryItem{"Renews", line})
+	}
 	return items
+}
+
+// RenewalLine says when a token renews itself, or why it cannot; "" when
+// the vendor has no rotation. The summary, the page and status share it.
+func RenewalLine(r *store.Rotation, expires *time.Time) string {
+	switch {
+	case r == nil:
+		return ""
+	case r.Cannot != "":
+		return "no: " + r.Cannot
+	case r.InFlight != nil:
+		return "rotating now"
+	case r.LeadDays <= 0 || expires == nil:
+		return "only when asked (onramp rotate ALIAS); automatic rotation is off"
+	}
+	return "itself on " + expires.AddDate(0, 0, -r.LeadDays).UTC().Format("2006-01-02") +
+		" (" + humanize.Count(r.LeadDays, "day") + " before it expires), for another " + humanize.Count(max(r.LifetimeDays, 2*r.LeadDays), "day")
 }
 
 // oauthExpiry says what the server's expires_in and refresh token mean for

@@ -376,7 +376,7 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 		Vendor: c.Vendor.ID, Alias: alias, BaseURL: v.BaseURL, AuthMethod: c.Method.ID,
 		Account: v.Account, Scopes: v.Scopes, TokenName: v.TokenName, ExpiresAt: v.ExpiresAt,
 		ServerVersion: v.ServerVersion, ServerEdition: v.ServerEdition, CABundle: string(c.CABundle),
-		State: store.StateConnected,
+		State: store.StateConnected, Rotation: v.Rotation,
 	}
 	if c.oauthToken != nil {
 		c.oauthSecrets(conn)
@@ -419,6 +419,10 @@ func (c *Connect) saveReconnect(ctx context.Context, fresh *store.Connection) (*
 			cur.CABundle = fresh.CABundle
 		}
 		cur.Secrets = fresh.Secrets
+		if cur.Rotation != nil && fresh.Rotation != nil && fresh.Rotation.Cannot == "" && cur.Rotation.Cannot == "" {
+			fresh.Rotation.LeadDays = cur.Rotation.LeadDays // the person's choice outlives the token
+		}
+		cur.Rotation = fresh.Rotation
 		cur.State, cur.StateReason = store.StateConnected, ""
 		return nil
 	})

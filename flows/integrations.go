@@ -25,7 +25,10 @@ type Integration struct {
 	AuthID     string     `json:"auth_id"`
 	Expires    string     `json:"expires"` // "2027-11-25 (in 365 days)", or "never"
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
-	State      string     `json:"state"`
+	// Renews says when the token renews itself, or why it cannot ("" when
+	// the vendor has no rotation).
+	Renews string `json:"renews,omitempty"`
+	State  string `json:"state"`
 	Reason     string     `json:"reason,omitempty"`
 	CreatedBy  string     `json:"created_by"`
 }
@@ -57,7 +60,7 @@ func IntegrationOf(c *store.Connection, cat Catalog, now time.Time) Integration 
 		ID: c.ID, Vendor: textsafe.Line(vendor), Alias: textsafe.Truncate(c.Alias, 64), Host: textsafe.Truncate(host, 80),
 		Account: "@" + textsafe.Truncate(c.Account.Username, 60), Admin: c.Account.Admin, AuthMethod: method, AuthID: c.AuthMethod,
 		Expires: "never", ExpiresAt: c.ExpiresAt, State: string(c.State), Reason: textsafe.Truncate(c.StateReason, 200),
-		CreatedBy: textsafe.Truncate(c.CreatedBy, 80),
+		CreatedBy: textsafe.Truncate(c.CreatedBy, 80), Renews: textsafe.Line(connector.RenewalLine(c.Rotation, c.ExpiresAt)),
 	}
 	if c.ExpiresAt != nil {
 		days := connector.DaysLeft(*c.ExpiresAt, now)

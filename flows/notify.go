@@ -133,7 +133,13 @@ func (s *Syncer) checkExpiry(ctx context.Context) {
 		if c.ExpiresAt == nil || c.State == store.StateNeedsReconnect {
 			continue
 		}
+		if c.RotationDue(now) {
+			s.Store.EnqueueSync(ctx, c.ID) // the token rotates in its sync job
+		}
 		days := connector.DaysLeft(*c.ExpiresAt, now)
+		if c.RotatesAt() != nil && c.Rotation.LastRefusal == "" && days >= c.Rotation.LeadDays {
+			continue // it renews itself before then; a person hears only if that fails
+		}
 		threshold := 0
 		for _, t := range expiryThresholds {
 			if days <= t {

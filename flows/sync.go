@@ -117,10 +117,30 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 		return nil, err
 	}
 	limits := s.Limits.orDefault()
-	budget := &byteBudget{next: cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport), limit: limits.Bytes}
+	raw := hc
+	transport := cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport)
+	var gate *credentialGate
+	if conn.AuthMethod != store.AuthOAuth {
+		gate = &credentialGate{token: conn.Secret(store.SecretToken).Reveal(), authorize: s.tokenAuthorizer(conn), next: transport}
+		transport = gate
+	}
+	budget := &byteBudget{next: transport, limit: limits.Bytes}
 	counted := *hc
 	counted.Transport = budget
 	hc = &counted
+	// A token due to rotate rotates before the sync sends it (and again at
+	// a checkpoint, when its day comes mid-sync): see rotate.go.
+	if conn, err = s.rotateIfDue(ctx, conn, raw, gate); err != nil {
+		return nil, err
+	}
+	rotate := func(ctx context.Context) error {
+		c, err := s.Store.Get(ctx, conn.ID)
+		if err != nil || c.Rotation == nil || c.Rotation.InFlight != nil || !c.RotationDue(s.now()) {
+			return nil
+		}
+		_, err = s.rotateIfDue(ctx, c, raw, gate)
+		return err
+	}
 	src := syncable.Source(conn, hc, s.credential(conn, hc))
 
 	run, resumed, err := s.Store.BeginRun(ctx, connectionID)
@@ -144,7 +164,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	}
 	report(run)
 
-	run, err = s.pages(ctx, src, run, report, limits, budget)
+	run, err = s.pages(ctx, src, run, report, limits, budget, rotate)
 	if err == nil {
 		var seats []store.Seats
 		var note string
@@ -201,7 +221,8 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 
 // pages fetches page after page from the run's checkpoint while the
 // previous page is being written: the sync runs at the server's pace.
-func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, report func(*store.SyncRun), limits Limits, budget *byteBudget) (*store.SyncRun, error) {
+func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, report func(*store.SyncRun), limits Limits, budget *byteBudget,
+	rotate func(context.Context) error) (*store.SyncRun, error) {
 	if run.Checkpoint == checkpointDone {
 		return run, nil
 	}
@@ -271,6 +292,9 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 			if stop, err := s.Store.StopRequested(ctx, run.ConnectionID); err == nil && stop {
 				return run, store.ErrSyncStopped
 			}
+			if err := rotate(ctx); err != nil {
+				return run, err
+			}
 		}
 	}
 	if ctx.Err() != nil {
@@ -303,17 +327,19 @@ func (s *Syncer) credential(conn *store.Connection, hc *http.Client) Credential 
 			},
 		}
 	}
-	token := conn.Secret(store.SecretToken).Reveal()
-	authorize := func(r *http.Request, token string) { r.Header.Set("Authorization", "Bearer "+token) }
+	// A token goes on at the last moment, in the sync's credential gate.
+	return Credential{Set: func(context.Context, *http.Request) error { return nil }}
+}
+
+// tokenAuthorizer puts a personal token on a request as the vendor takes
+// it: its own header, or Bearer.
+func (s *Syncer) tokenAuthorizer(conn *store.Connection) func(r *http.Request, token string) {
 	if v := s.Catalog.Vendor(conn.Vendor); v != nil {
 		if ta, ok := v.Connector.(TokenAuthorizer); ok {
-			authorize = ta.AuthorizeToken
+			return ta.AuthorizeToken
 		}
 	}
-	return Credential{Set: func(_ context.Context, r *http.Request) error {
-		authorize(r, token)
-		return nil
-	}}
+	return func(r *http.Request, token string) { r.Header.Set("Authorization", "Bearer "+token) }
 }
 
 // markRejected records that the server refused the connection's credential

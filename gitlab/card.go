@@ -54,6 +54,7 @@ func Card(o CardOptions) *connector.Vendor {
 						"In the left sidebar, select Access tokens, then Add new token.",
 						"Name it (e.g. onramp). Expiry defaults to 365 days; the token dies at midnight UTC on that date.",
 						"Scopes: read_api and read_user (or api). Admins on instances with Admin Mode: add admin_mode.",
+						"To let onramp renew the token before it expires, tick self_rotate too (GitLab 17.9+; before that, api). A group or project access token rotates the same way.",
 						"Select Create personal access token, copy it and paste it here.",
 					},
 					Notes: o.TokenNotes,

@@ -34,7 +34,7 @@ func verificationOf(base BaseURL, v *Verification) *connector.Verification {
 		Account:       store.Account{ID: v.Account.ID, Username: v.Account.Username, Name: v.Account.Name, Admin: v.Account.Admin},
 		ServerVersion: v.Version, ServerEdition: v.Edition, EditionName: v.EditionName(),
 		TokenName: v.TokenName, Scopes: v.Scopes, ScopesKnown: v.ScopesKnown, ExpiresAt: v.ExpiresAt,
-		ScopesNote: "unknown (the server is older than GitLab 15.5)", Vendor: "GitLab",
+		ScopesNote: "unknown (the server is older than GitLab 15.5)", Vendor: "GitLab", Rotation: v.Rotation,
 	}
 	if v.ExpiresAt != nil {
 		out.ExpiresIn = humanize.Days(v.DaysLeft)

@@ -72,15 +72,7 @@ func (p *InventoryPage) Decode() error {
 }
 
 // keysetSince reports whether version (like "17.6.1-ee") is at least 16.5.
-func keysetSince(version string) bool {
-	m := regexp.MustCompile(`^(\d+)\.(\d+)`).FindStringSubmatch(version)
-	if m == nil {
-		return true // unknown: modern servers are the common case
-	}
-	major, _ := strconv.Atoi(m[1])
-	minor, _ := strconv.Atoi(m[2])
-	return major > 16 || (major == 16 && minor >= 5)
-}
+func keysetSince(version string) bool { return versionAtLeast(version, 16, 5) }
 
 const basicNote = "GitLab answered with the basic view of users (no email addresses, seat use or sign-in dates): " +
 	"the token is not an administrator's, or Admin Mode is on and the token lacks the admin_mode scope."

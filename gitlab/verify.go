@@ -10,6 +10,7 @@ import (
 
 	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/internal/textsafe"
+	"github.com/onramp-dev/onramp/store"
 )
 
 // Verification is what GitLab told us about a credential.
@@ -28,6 +29,8 @@ type Verification struct {
 	// OAuth: the credential is an OAuth grant (advice differs: scopes are
 	// the application's, and the fix is to reconnect).
 	OAuth bool
+	// Rotation says how a personal token renews itself (nil for OAuth).
+	Rotation *store.Rotation
 }
 
 // Account is the token's user.
@@ -84,6 +87,7 @@ type patSelf struct {
 	Active    bool     `json:"active"`
 	Scopes    []string `json:"scopes"`
 	ExpiresAt *string  `json:"expires_at"`
+	CreatedAt string   `json:"created_at"`
 }
 
 // expiryWarningDays is how close an expiry must be to warn about it.
@@ -118,6 +122,7 @@ func Verify(ctx context.Context, c *Client, now time.Time) (*Verification, error
 	if err := v.identity(ctx, c); err != nil {
 		return nil, err
 	}
+	v.Rotation = rotationOf(v, pat, now)
 	v.Warnings = v.warnings()
 	return v, nil
 }

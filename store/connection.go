@@ -67,6 +67,9 @@ type Connection struct {
 	CreatedBy   string        `json:"created_by"`
 	UpdatedAt   time.Time     `json:"updated_at"`
 	UpdatedBy   string        `json:"updated_by"`
+	// Rotation is how the token renews itself; nil when the vendor has no
+	// rotation (or the connection predates it).
+	Rotation *Rotation `json:"rotation,omitempty"`
 	// Revision grows by one with every committed change.
 	Revision int64 `json:"revision"`
 	// Secrets holds the sealed fields, unsealed; List leaves it nil. Its

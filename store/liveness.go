@@ -148,6 +148,9 @@ type keeper struct {
 	log   *slog.Logger
 	// renewed is when the lease was last written (unix ns), for health.
 	renewed atomic.Int64
+	// epoch counts the leases this process lost: a job begun under an
+	// earlier one may have been taken over (LeaseHeld).
+	epoch atomic.Int64
 }
 
 func newKeeper(q *riverQueue, cfg WorkerConfig, queue string, log *slog.Logger) *keeper {
@@ -199,6 +202,7 @@ func (k *keeper) renew(ctx context.Context) error {
 	if err != nil || !lapsed {
 		return err
 	}
+	k.epoch.Add(1)
 	k.log.Warn("this process's lease had lapsed (was it frozen, or cut off from the store?): syncs it ran may have been taken over by other processes, and this one writes nothing more to them", "id", k.self.ID)
 	return k.register(ctx)
 }
@@ -418,7 +422,7 @@ func (q *riverQueue) RunWorker(ctx context.Context, cfg WorkerConfig) (Worker, e
 		return nil, err
 	}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &syncWorker{q: q, work: cfg.Work})
+	river.AddWorker(workers, &syncWorker{q: q, k: k, work: cfg.Work})
 	queues := map[string]river.QueueConfig{queue: {MaxWorkers: cfg.Concurrency}}
 	if cfg.Deliver != nil && !cfg.Private {
 		river.AddWorker(workers, &notifyWorker{s: q.s, deliver: cfg.Deliver})

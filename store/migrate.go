@@ -137,6 +137,9 @@ var migrations = []string{
 		delivered_at  TEXT,
 		UNIQUE (connection_id, kind, occasion)
 	);`,
+	// 10: token rotation: how a connection's token renews itself, and the
+	// mark of a rotation that may be in flight (JSON; store.Rotation).
+	`ALTER TABLE connections ADD COLUMN rotation TEXT NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the version this build writes.

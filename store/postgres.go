@@ -150,6 +150,8 @@ var pgMigrations = []string{
 		delivered_at  TEXT,
 		UNIQUE (connection_id, kind, occasion)
 	);`,
+	// 10: token rotation (see migrations).
+	`ALTER TABLE connections ADD COLUMN rotation TEXT NOT NULL DEFAULT '';`,
 }
 
 // pgStatementTimeout bounds every statement, so a stuck query (a lock held

@@ -476,11 +476,12 @@ func (q *riverQueue) finishJobTx(ctx context.Context, tx *sql.Tx, jobID int64) (
 type syncWorker struct {
 	river.WorkerDefaults[SyncArgs]
 	q    *riverQueue
+	k    *keeper
 	work func(ctx context.Context, job SyncJob) error
 }
 
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
-	err := w.work(ctx, syncJobOf(job.JobRow, job.Args.ConnectionID))
+	err := w.work(withLeaseGuard(ctx, w.k), syncJobOf(job.JobRow, job.Args.ConnectionID))
 	var snooze *SnoozeError
 	var giveUp *GiveUpError
 	var final *FinalError

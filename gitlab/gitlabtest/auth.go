@@ -26,6 +26,10 @@ type Token struct {
 	Expiry     time.Time
 	AppUID     string
 	supersedes *refreshToken
+	// family links a personal token to those it was rotated from and to;
+	// successor is the token this one was rotated into.
+	family    int64
+	successor *Token
 }
 
 // AddToken registers a token for userID and returns its value. expires is a
@@ -47,6 +51,7 @@ func (s *Sandbox) addTokenLocked(value string, userID int64, name string, scopes
 	}
 	d := time.Date(expires.Year(), expires.Month(), expires.Day(), 0, 0, 0, 0, time.UTC)
 	t := &Token{ID: int64(len(s.tokens) + 1), Value: value, Name: name, UserID: userID, Scopes: scopes, ExpiresAt: &d, CreatedAt: now}
+	t.family = t.ID
 	s.tokens[value] = t
 	return t
 }
@@ -81,6 +86,7 @@ func (s *Sandbox) authenticate(r *http.Request) (*Token, func(http.ResponseWrite
 		return nil, func(w http.ResponseWriter) { writeJSON(w, 401, map[string]string{"message": "401 Unauthorized"}) }
 	}
 	if t.Revoked {
+		s.reuseLocked(t)
 		return nil, func(w http.ResponseWriter) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token was revoked. You have to re-authorize from the user."`)
 			writeJSON(w, 401, map[string]string{"error": "invalid_token", "error_description": "Token was revoked. You have to re-authorize from the user."})

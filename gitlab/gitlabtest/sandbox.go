@@ -59,6 +59,8 @@ type Options struct {
 	// NoRefreshToken leaves refresh_token out of token answers, as
 	// providers configured without refresh do.
 	NoRefreshToken bool
+	// MaxTokenLifetimeDays caps a token's expiry (365, GitLab's default).
+	MaxTokenLifetimeDays int
 }
 
 // Fault makes the next Times requests under PathPrefix fail.
@@ -90,6 +92,9 @@ type Sandbox struct {
 	// the server's own time, the floor a client's wall time is judged by.
 	busy  atomic.Int64
 	oauth oauthState
+	// Rotation: see rotate.go.
+	rotateHold                   RotateHold
+	rotations, familyRevocations int
 }
 
 // New builds a seeded sandbox.
@@ -231,6 +236,10 @@ func (s *Sandbox) route(w http.ResponseWriter, r *http.Request, path string) {
 	if !s.allow(w, tok, path) {
 		return
 	}
+	if m := rotatePath.FindStringSubmatch(path); m != nil && r.Method == http.MethodPost {
+		s.rotate(w, r, tok, m)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && !(r.Method == http.MethodDelete && path == "/personal_access_tokens/self") {
 		// Every other route the sandbox serves is read-only: GitLab answers
 		// another method there 405 rather than as a GET.
@@ -253,6 +262,10 @@ func (s *Sandbox) route(w http.ResponseWriter, r *http.Request, path string) {
 		}
 	case path == "/personal_access_tokens/self" && !s.opts.Legacy:
 		s.tokenSelf(w, r, tok)
+	case strings.HasPrefix(path, "/personal_access_tokens/") && !s.opts.Legacy:
+		if s.needScope(w, tok, "read_api", "api") {
+			s.tokenByID(w, tok, strings.TrimPrefix(path, "/personal_access_tokens/"))
+		}
 	case path == "/users":
 		if s.needScope(w, tok, "read_api", "api") {
 			s.listUsers(w, r, tok)

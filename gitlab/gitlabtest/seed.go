@@ -46,7 +46,7 @@ const (
 // DemoTokens are fixed tokens of every sandbox, printed by `onramp demo` so a
 // support person can show a success and each helpful failure.
 var DemoTokens = struct {
-	Admin, NonAdmin, Expired, FewScopes, Revoked, ExpiringSoon, Blocked string
+	Admin, NonAdmin, Expired, FewScopes, Revoked, ExpiringSoon, Blocked, Rotating string
 }{
 	Admin:        "glpat-sbx-admin-7mQp2Xv9Lk4Rt8Wn",
 	NonAdmin:     "glpat-sbx-user-Hc3Jd8Fs2Kq6Lw1Z",
@@ -55,6 +55,7 @@ var DemoTokens = struct {
 	Revoked:      "glpat-sbx-revoked-Sd9Fg3Hj7Kl1Zx",
 	ExpiringSoon: "glpat-sbx-soon-Cv5Bn8Mq2Wd4Re7T",
 	Blocked:      "glpat-sbx-blocked-Ty6Ui1Op4As8Df",
+	Rotating:     "glpat-sbx-rotate-Nb3Vc6Xz9Lk2Jh5G",
 }
 
 var firstNames = []string{"Ada", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Alan", "Radia",
@@ -133,6 +134,8 @@ func (s *Sandbox) seed() {
 	s.addTokenLocked(DemoTokens.Revoked, RootID, "revoked", []string{"api"}, exp(90)).Revoked = true
 	s.addTokenLocked(DemoTokens.ExpiringSoon, RootID, "short-lived", []string{"read_api", "read_user", "admin_mode"}, exp(6))
 	s.addTokenLocked(DemoTokens.Blocked, BlockedID, "blocked-user", []string{"api"}, exp(90))
+	// api lets a token rotate itself before 17.9 (the sandbox is 17.6).
+	s.addTokenLocked(DemoTokens.Rotating, RootID, "onramp-renewing", []string{"api", "read_user", "admin_mode"}, exp(30))
 
 	// gitlab.com mode: root owns two top-level groups, bob owns one.
 	var members []int64

@@ -21,7 +21,7 @@ func Catalog(gitlabURL, githubURL string) flows.Catalog {
 	return flows.Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: gitlabURL,
 		TokenNotes: []string{"Sandbox tokens (demo only), one for each outcome:",
 			"good: " + t.Admin, "expiring soon: " + t.ExpiringSoon, "not an admin: " + t.NonAdmin, "expired: " + t.Expired,
-			"too few scopes: " + t.FewScopes, "revoked: " + t.Revoked, "blocked user: " + t.Blocked},
+			"too few scopes: " + t.FewScopes, "revoked: " + t.Revoked, "blocked user: " + t.Blocked, "renews itself: " + t.Rotating},
 		OAuthNotes:  []string{"Sandbox application (demo only) — Application ID: " + app.UID},
 		SecretNotes: []string{"Sandbox application (demo only) — Secret: " + app.Secret},
 		OAuthScopes: []string{"read_api", "read_user", "admin_mode"}}), // the sandbox's admin has Admin Mode on
@@ -47,6 +47,7 @@ func credentials(glURL, ghURL string) []string {
 		"  too few scopes:  " + t.FewScopes,
 		"  revoked:         " + t.Revoked,
 		"  blocked user:    " + t.Blocked,
+		"  renews itself:   " + t.Rotating,
 		"  GitLab OAuth application: ID " + app.UID + ", Secret " + app.Secret,
 		"  GitHub fine-grained token: " + g.FineGrained,
 		"  classic: " + g.Classic,

@@ -449,6 +449,9 @@ func (m *Model) detailView(r flows.Status, width int) string {
 	// Wrapped, not cut: the expiry is at the end of the line ("in …").
 	add(m.th.Muted.Render(common.Wrap("Sync: "+r.Sync+" · "+r.Schedule, width)))
 	add(m.th.Muted.Render(common.Wrap(fmt.Sprintf("%s · %s · %s · %s · expires %s", r.Vendor, r.AuthMethod, r.Host, r.Account, r.Expires), width)))
+	if r.Renews != "" {
+		add(m.th.Muted.Render(common.Wrap("Renews "+r.Renews, width)))
+	}
 	add(m.th.Muted.Render(common.Wrap("Added by "+r.CreatedBy, width)))
 	d := m.details[r.ID]
 	if len(d.Scopes) > 0 {
