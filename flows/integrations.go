@@ -27,10 +27,10 @@ type Integration struct {
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	// Renews says when the token renews itself, or why it cannot ("" when
 	// the vendor has no rotation).
-	Renews string `json:"renews,omitempty"`
-	State  string `json:"state"`
-	Reason     string     `json:"reason,omitempty"`
-	CreatedBy  string     `json:"created_by"`
+	Renews    string `json:"renews,omitempty"`
+	State     string `json:"state"`
+	Reason    string `json:"reason,omitempty"`
+	CreatedBy string `json:"created_by"`
 }
 
 // Integrations lists every stored connection as rows.

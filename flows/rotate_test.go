@@ -197,10 +197,10 @@ func TestRefusedRotationKeepsTheTokenAndSaysWhy(t *testing.T) {
 // old token is never sent again either way.
 func TestLostAnswerIsSettledWithoutSendingTheToken(t *testing.T) {
 	for _, tc := range []struct {
-		name            string
+		name             string
 		rotated, witness bool
-		wantState       store.State
-		wantReason      string
+		wantState        store.State
+		wantReason       string
 	}{
 		{"not rotated, witness", false, true, store.StateConnected, ""},
 		{"rotated, witness", true, true, store.StateNeedsReconnect, "GitLab rotated the token but its answer was lost"},
