@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -261,12 +260,24 @@ func runCLI(t *testing.T, h *home, stdin string, args ...string) (string, string
 	return runWith(t, cmd, stdin)
 }
 
+// commandTimeout bounds one command run by a test.
+const commandTimeout = 3 * time.Minute
+
 // runWith runs cmd with stdin, returning stdout, stderr and exit code.
 func runWith(t *testing.T, cmd *exec.Cmd, stdin string) (string, string, int) {
 	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
+	var out, errb syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	// A command that hangs fails its test, naming itself, rather than
+	// the whole package at go test's timeout.
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	hung := time.AfterFunc(commandTimeout, func() { cmd.Process.Kill() })
+	err := cmd.Wait()
+	if !hung.Stop() {
+		t.Fatalf("%s hung for %s and was killed; it printed: %s %s", strings.Join(cmd.Args, " "), commandTimeout, out.String(), errb.String())
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
