@@ -22,7 +22,7 @@ type rotEnv struct {
 	s   *Syncer
 }
 
-func newRotEnv(t *testing.T, o gitlabtest.Options) *rotEnv {
+func newRotEnv(t testing.TB, o gitlabtest.Options) *rotEnv {
 	srv := gitlabtest.New(o).Start()
 	t.Cleanup(srv.Close)
 	st, _ := openSyncStore(t)
