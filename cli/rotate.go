@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/connector"
+	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -101,16 +102,7 @@ func (a *App) rotate(ctx context.Context, o *rotateOptions) error {
 		}
 	}
 	asked := now.UTC()
-	if _, err := st.Update(ctx, c.ID, func(cur *store.Connection) error {
-		if !cur.CanRotate() {
-			return fmt.Errorf("%s's token cannot renew itself any more (reconnected meanwhile?)", alias)
-		}
-		cur.Rotation.RequestedAt, cur.Rotation.Expires = &asked, expires
-		return nil
-	}); err != nil {
-		return err
-	}
-	if _, err := st.EnqueueSync(ctx, c.ID); err != nil {
+	if err := flows.RequestRotation(ctx, st, c.ID, now, expires); err != nil {
 		return err
 	}
 	if !o.JSON {

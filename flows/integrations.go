@@ -27,7 +27,9 @@ type Integration struct {
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	// Renews says when the token renews itself, or why it cannot ("" when
 	// the vendor has no rotation).
-	Renews    string `json:"renews,omitempty"`
+	Renews string `json:"renews,omitempty"`
+	// Rotates: the token may be rotated now (the page offers it).
+	Rotates   bool   `json:"-"`
 	State     string `json:"state"`
 	Reason    string `json:"reason,omitempty"`
 	CreatedBy string `json:"created_by"`
@@ -61,6 +63,7 @@ func IntegrationOf(c *store.Connection, cat Catalog, now time.Time) Integration 
 		Account: "@" + textsafe.Truncate(c.Account.Username, 60), Admin: c.Account.Admin, AuthMethod: method, AuthID: c.AuthMethod,
 		Expires: "never", ExpiresAt: c.ExpiresAt, State: string(c.State), Reason: textsafe.Truncate(c.StateReason, 200),
 		CreatedBy: textsafe.Truncate(c.CreatedBy, 80), Renews: textsafe.Line(connector.RenewalLine(c.Rotation, c.ExpiresAt)),
+		Rotates: c.CanRotate() && c.State == store.StateConnected,
 	}
 	if c.ExpiresAt != nil {
 		days := connector.DaysLeft(*c.ExpiresAt, now)

@@ -71,6 +71,35 @@ func (g *credentialGate) RoundTrip(r *http.Request) (*http.Response, error) {
 	return g.next.RoundTrip(r)
 }
 
+// RotationStore is the store as asking for a rotation needs it.
+type RotationStore interface {
+	store.Store
+	store.Jobs
+}
+
+// RequestRotation asks for the connection's token to rotate now (to expire
+// on expires; nil: the same lifetime) and for the sync job that carries it.
+func RequestRotation(ctx context.Context, st RotationStore, id string, now time.Time, expires *time.Time) error {
+	asked := now.UTC()
+	c, err := st.Update(ctx, id, func(cur *store.Connection) error {
+		switch {
+		case cur.Rotation == nil:
+			return fmt.Errorf("%s's credential cannot be rotated by onramp", textsafe.Line(cur.Alias))
+		case !cur.CanRotate():
+			return fmt.Errorf("%s's token cannot renew itself: %s", textsafe.Line(cur.Alias), cur.Rotation.Cannot)
+		case cur.State == store.StateNeedsReconnect:
+			return fmt.Errorf("%s needs to be reconnected: %s", textsafe.Line(cur.Alias), textsafe.Line(cur.StateReason))
+		}
+		cur.Rotation.RequestedAt, cur.Rotation.Expires = &asked, expires
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = st.EnqueueSync(ctx, c.ID)
+	return err
+}
+
 // rotator is the connection's vendor's rotation, or nil.
 func (s *Syncer) rotator(c *store.Connection) connector.Rotator {
 	v := s.Catalog.Vendor(c.Vendor)

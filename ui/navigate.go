@@ -102,6 +102,8 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		return tea.Batch(m.loadIntegrations(), m.loadDetails(focus)), true
 	case integrations.SyncNowMsg:
 		return m.syncNow(msg.ID, msg.Running), true
+	case integrations.RotateMsg:
+		return m.rotateNow(msg.ID), true
 	case syncAskedMsg:
 		if msg.err != nil {
 			return m.setStatus("The sync could not be asked for: " + msg.err.Error()), true

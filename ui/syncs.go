@@ -71,6 +71,18 @@ func (m *Model) syncNow(id string, running bool) tea.Cmd {
 	}
 }
 
+// rotateNow asks for the token to rotate now, in its sync job: the page
+// then shows the sync, and "Renews itself on …" with the new date.
+func (m *Model) rotateNow(id string) tea.Cmd {
+	rs, ok := m.st.(flows.RotationStore)
+	if !ok {
+		return nil
+	}
+	return func() tea.Msg {
+		return syncAskedMsg{flows.RequestRotation(context.Background(), rs, id, time.Now(), nil)}
+	}
+}
+
 // noteRunningHere remembers whether this process's worker runs a sync, so
 // quitting asks first (over SSH the server's worker runs them: nothing to ask).
 func (m *Model) noteRunningHere(rows []flows.Status) {

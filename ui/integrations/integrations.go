@@ -50,6 +50,8 @@ type (
 		Running bool
 	}
 	RemoveMsg struct{ ID string }
+	// RotateMsg: t was pressed on a token that may rotate.
+	RotateMsg struct{ ID string }
 	// SelectedMsg: the selection moved; the root loads its details.
 	SelectedMsg struct{ ID string }
 )
@@ -167,7 +169,11 @@ func (m *Model) Keys() []key.Binding {
 		if sel := m.selected(); sel != nil && running(*sel) {
 			syncKey = key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "stop sync"))
 		}
-		ks = append(ks, syncKey,
+		ks = append(ks, syncKey)
+		if sel := m.selected(); sel != nil && sel.Rotates {
+			ks = append(ks, key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "rotate token")))
+		}
+		ks = append(ks,
 			key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reconnect")),
 			key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "remove")))
 	}
@@ -221,6 +227,10 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			return m, common.Cmd(common.StatusMsg(sel.Alias + " needs to be reconnected before it can sync: press r."))
 		default:
 			m.Set(SyncNowMsg{ID: sel.ID, Running: running(*sel)})
+		}
+	case "t":
+		if sel := m.selected(); sel != nil && sel.Rotates {
+			m.Set(RotateMsg{ID: sel.ID})
 		}
 	case "r":
 		if id := m.SelectedID(); id != "" {
