@@ -324,3 +324,26 @@ func TestRotationDuringASync(t *testing.T) {
 	}
 	e.noFamilyRevoked(t)
 }
+
+// Group and project access tokens rotate through their own addresses.
+func TestGroupAndProjectTokensRotate(t *testing.T) {
+	for _, kind := range []string{"group", "project"} {
+		t.Run(kind, func(t *testing.T) {
+			e := newRotEnv(t, gitlabtest.Options{})
+			exp := time.Now().AddDate(0, 0, 60)
+			old := e.srv.Sandbox.AddAccessToken(kind, 100, []string{"api"}, &exp)
+			c := e.connect(t, kind, old)
+			if c.Rotation.Kind != kind || c.Rotation.Of != 100 {
+				t.Fatalf("rotation %+v", c.Rotation)
+			}
+			e.ask(t, c.ID)
+			if _, err := e.s.Sync(context.Background(), c.ID, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.get(t, c.ID); e.srv.Sandbox.Rotations() != 1 || !e.srv.Sandbox.TokenActive(got.Secret(store.SecretToken).Reveal()) || e.srv.Sandbox.TokenActive(old) {
+				t.Fatalf("%d rotations; %+v", e.srv.Sandbox.Rotations(), got.Rotation)
+			}
+			e.noFamilyRevoked(t)
+		})
+	}
+}

@@ -197,3 +197,18 @@ func versionAtLeast(version string, major, minor int) bool {
 	}
 	return ma > major || (ma == major && mi >= minor)
 }
+
+// AddAccessToken makes a group's or project's access token (kind "group"
+// or "project"): a bot user named as GitLab names them, and its token.
+func (s *Sandbox) AddAccessToken(kind string, of int64, scopes []string, expires *time.Time) string {
+	s.mu.Lock()
+	u := User{ID: s.users[len(s.users)-1].ID + 1, Username: fmt.Sprintf("%s_%d_bot_%s", kind, of, randomSuffix(8)), Name: kind + " bot",
+		State: "active", Bot: true, ProjectBot: kind == "project", CreatedAt: s.opts.Now()}
+	u.Email = u.Username + "@noreply.example.com"
+	s.users = append(s.users, u)
+	for i := range s.users { // the slice may have moved
+		s.byID[s.users[i].ID] = &s.users[i]
+	}
+	s.mu.Unlock()
+	return s.AddToken(u.ID, kind+" token", scopes, expires)
+}
