@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"os/exec"
+	"syscall"
 	"strings"
 	"testing"
 	"time"
@@ -109,11 +110,11 @@ func TestE2ERotationSurvivesSIGKILL(t *testing.T) {
 	}
 }
 
-// connection reads prod from the store, as another process would.
-func connection(t *testing.T, h *home) *store.Connection {
+// connection reads alias from the store, as another process would.
+func connection(t *testing.T, h *home, alias string) *store.Connection {
 	st := h.open(t)
 	defer st.Close()
-	c, err := st.Find(context.Background(), "gitlab", "prod")
+	c, err := st.Find(context.Background(), "gitlab", alias)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +136,7 @@ func nothing() {}
 
 func afterMark(t *testing.T, h *home, srv *gitlabtest.Server) func() func() {
 	return func() func() {
-		waitFor(t, "the mark", func() bool { r := connection(t, h).Rotation; return r != nil && r.InFlight != nil })
+		waitFor(t, "the mark", func() bool { r := connection(t, h, "prod").Rotation; return r != nil && r.InFlight != nil })
 		time.Sleep(200 * time.Millisecond) // the request is held by the server
 		return nothing
 	}
@@ -150,7 +151,7 @@ func afterRotation(t *testing.T, h *home, srv *gitlabtest.Server) func() func() 
 
 func afterCommit(t *testing.T, h *home, srv *gitlabtest.Server) func() func() {
 	return func() func() {
-		waitFor(t, "the commit", func() bool { r := connection(t, h).Rotation; return r != nil && r.LastRotated != nil })
+		waitFor(t, "the commit", func() bool { r := connection(t, h, "prod").Rotation; return r != nil && r.LastRotated != nil })
 		return nothing
 	}
 }
@@ -159,7 +160,7 @@ func afterCommit(t *testing.T, h *home, srv *gitlabtest.Server) func() func() {
 // so the answer cannot be: the process dies with the successor in memory.
 func commitBlocked(t *testing.T, h *home, srv *gitlabtest.Server) func() func() {
 	return func() func() {
-		waitFor(t, "the mark", func() bool { r := connection(t, h).Rotation; return r != nil && r.InFlight != nil })
+		waitFor(t, "the mark", func() bool { r := connection(t, h, "prod").Rotation; return r != nil && r.InFlight != nil })
 		db, err := sql.Open("sqlite", h.store)
 		if err != nil {
 			t.Fatal(err)
@@ -179,4 +180,38 @@ func commitBlocked(t *testing.T, h *home, srv *gitlabtest.Server) func() func() 
 			db.Close()
 		}
 	}
+}
+
+// A worker frozen mid-sync past its lease; another takes the sync over and
+// rotates the token in it; thawed, the frozen worker must not send the old
+// token (GitLab would revoke the successor): its requests ask its lease
+// first and it stops. (Whether a thawed worker would have sent one without
+// that is a race this test cannot force; store's TestLeaseHeld and flows'
+// TestGateSendsNothingOnALostLease pin the guard itself.)
+func TestE2EFrozenWorkerSendsNoRotatedToken(t *testing.T) {
+	forBothStores(t, func(t *testing.T, h *home) {
+		srv := gitlabtest.New(gitlabtest.Options{Users: 4000, Latency: 80 * time.Millisecond}).Start()
+		defer srv.Close()
+		connectToken(t, h, srv.BaseURL, gitlabtest.DemoTokens.Rotating, "big")
+		lease := []string{"--lease", "2s"}
+		a := startWorker(t, h, lease...)
+		waitStatus(t, h, "big", "the sync under way on A", func(s statusView) bool { return s.Live != nil && s.Live.Pages >= 3 })
+		a.cmd.Process.Signal(syscall.SIGSTOP)
+		b := startWorker(t, h, lease...)
+		waitStatus(t, h, "big", "B took it over", func(s statusView) bool {
+			return s.Job != nil && s.Job.State == store.JobRunning && pidOf(s.Job.Worker) == b.cmd.Process.Pid && s.Live != nil
+		})
+		if _, errOut, code := runCLI(t, h, "", "rotate", "big"); code != 0 || !strings.Contains(errOut, "Rotated") {
+			t.Fatalf("rotate: %d %s", code, errOut)
+		}
+		a.cmd.Process.Signal(syscall.SIGCONT)
+		waitFor(t, "the thawed worker stopping", func() bool { return strings.Contains(a.log.String(), "this one stops without writing") })
+		time.Sleep(time.Second) // whatever it still had in hand
+		if n := srv.Sandbox.FamilyRevocations(); n != 0 || srv.Sandbox.Rotations() != 1 {
+			t.Fatalf("%d families revoked, %d rotations; A's log:\n%s", n, srv.Sandbox.Rotations(), a.log)
+		}
+		if c := connection(t, h, "big"); !srv.Sandbox.TokenActive(c.Secret(store.SecretToken).Reveal()) {
+			t.Fatal("the stored token is not active")
+		}
+	})
 }
