@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"os/exec"
-	"syscall"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
