@@ -2,12 +2,14 @@ package flows
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/internal/httpx"
+	"github.com/onramp-dev/onramp/internal/pgtest"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -15,7 +17,20 @@ import (
 // commit) and, as lost_window_ms, the part in which a crash loses the
 // successor: from the vendor's answer to the commit of it.
 func BenchmarkRotation(b *testing.B) {
-	e := newRotEnv(b, gitlabtest.Options{})
+	b.Run("sqlite", func(b *testing.B) { benchmarkRotation(b, newRotEnv(b, gitlabtest.Options{})) })
+	b.Run("postgres", func(b *testing.B) {
+		e := newRotEnv(b, gitlabtest.Options{})
+		st, err := store.Open(context.Background(), store.Options{Path: pgtest.Database(b), ConfigDir: filepath.Join(b.TempDir(), "cfg")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		e.st, e.s.Store = st, st
+		benchmarkRotation(b, e)
+	})
+}
+
+func benchmarkRotation(b *testing.B, e *rotEnv) {
 	exp := time.Now().AddDate(0, 0, 90)
 	token := e.srv.Sandbox.AddToken(gitlabtest.RootID, "onramp", []string{"api"}, &exp)
 	hc, _ := httpx.New(httpx.Options{})
