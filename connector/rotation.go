@@ -35,6 +35,9 @@ type RotationRefused struct {
 	Reason string
 	// Err is the vendor's error (a CredentialRejected for a dead token).
 	Err error
+	// Unreached: the request never left (no address, connection refused,
+	// a TLS handshake that failed): nothing to record, try again later.
+	Unreached bool
 }
 
 func (e *RotationRefused) Error() string { return e.Reason }

@@ -179,6 +179,9 @@ func (s *Syncer) rotateIfDue(ctx context.Context, c *store.Connection, hc *http.
 		}
 		s.logInfo("token rotated", "connection", c.ID, "expires", got.ExpiresAt.Format("2006-01-02"))
 		return saved, nil
+	case errors.As(err, &refused) && refused.Unreached:
+		s.clearMark(ctx, c.ID, holder, "") // nothing left: asked again at the next look
+		return c, refused.Err
 	case errors.As(err, &refused):
 		s.clearMark(ctx, c.ID, holder, refused.Reason)
 		s.markRejected(context.WithoutCancel(ctx), c.ID, refused.Err)

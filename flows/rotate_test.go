@@ -347,3 +347,21 @@ func TestGroupAndProjectTokensRotate(t *testing.T) {
 		})
 	}
 }
+
+// A GitLab that cannot be reached (connection refused): the request never
+// left, so the mark goes, nothing is recorded as refused, and the rotation
+// is asked again once GitLab answers.
+func TestUnreachedGitLabLeavesTheRotationAskedFor(t *testing.T) {
+	e := newRotEnv(t, gitlabtest.Options{})
+	old := e.rotatingToken(60)
+	c := e.connect(t, "prod", old)
+	e.ask(t, c.ID)
+	e.srv.Close()
+	if _, err := e.s.Sync(context.Background(), c.ID, nil); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("sync against a closed port: %v", err)
+	}
+	after := e.get(t, c.ID)
+	if after.Rotation.InFlight != nil || after.Rotation.RequestedAt == nil || after.Rotation.LastRefusal != "" || after.State != store.StateConnected {
+		t.Fatalf("after: %+v %s %q", after.Rotation, after.State, after.StateReason)
+	}
+}

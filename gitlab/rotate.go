@@ -104,7 +104,13 @@ func (gitlabConnector) Rotate(ctx context.Context, hc *http.Client, c *store.Con
 	req.Header.Set("Private-Token", c.Secret(store.SecretToken).Reveal())
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, classifyTransport(base.Host(), err) // the answer is lost: it may have rotated
+		e := classifyTransport(base.Host(), err)
+		switch e.Kind {
+		case KindBlocked, KindDNS, KindRefused, KindUnknownAuthority, KindTLS:
+			// Failed before the request was written: nothing rotated.
+			return nil, &connector.RotationRefused{Reason: "GitLab was not reached to rotate the token: " + e.Error(), Err: e, Unreached: true}
+		}
+		return nil, e // the answer is lost: it may have rotated
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
