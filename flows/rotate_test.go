@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -363,5 +364,24 @@ func TestUnreachedGitLabLeavesTheRotationAskedFor(t *testing.T) {
 	after := e.get(t, c.ID)
 	if after.Rotation.InFlight != nil || after.Rotation.RequestedAt == nil || after.Rotation.LastRefusal != "" || after.State != store.StateConnected {
 		t.Fatalf("after: %+v %s %q", after.Rotation, after.State, after.StateReason)
+	}
+}
+
+// A token revoked on GitLab, asked to rotate: GitLab's 401 marks the
+// connection "needs reconnect" in its words, and the sync stops there.
+func TestRevokedTokenAskedToRotate(t *testing.T) {
+	e := newRotEnv(t, gitlabtest.Options{})
+	old := e.rotatingToken(60)
+	c := e.connect(t, "prod", old)
+	e.ask(t, c.ID)
+	e.srv.Sandbox.Revoke(old)
+	_, err := e.s.Sync(context.Background(), c.ID, nil)
+	after := e.get(t, c.ID)
+	if !errors.Is(err, ErrNeedsReconnect) || after.State != store.StateNeedsReconnect || !strings.Contains(after.StateReason, "revoked") ||
+		!strings.Contains(after.Rotation.LastRefusal, "revoked") {
+		t.Fatalf("sync: %v; %s %q %+v", err, after.State, after.StateReason, after.Rotation)
+	}
+	if runs, _ := e.st.Runs(context.Background(), c.ID, 1); len(runs) != 0 {
+		t.Fatalf("a sync ran with a revoked token: %+v", runs)
 	}
 }

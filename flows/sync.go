@@ -133,6 +133,9 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	if conn, err = s.rotateIfDue(ctx, conn, raw, gate); err != nil {
 		return nil, err
 	}
+	if conn.State == store.StateNeedsReconnect { // GitLab refused the token as it was asked to rotate it
+		return nil, fmt.Errorf("%w: %s", ErrNeedsReconnect, conn.StateReason)
+	}
 	rotate := func(ctx context.Context) error {
 		c, err := s.Store.Get(ctx, conn.ID)
 		if err != nil || c.Rotation == nil || c.Rotation.InFlight != nil || !c.RotationDue(s.now()) {
