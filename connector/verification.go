@@ -124,6 +124,8 @@ func RenewalLine(r *store.Rotation, expires *time.Time) string {
 		return "no: " + r.Cannot
 	case r.InFlight != nil:
 		return "rotating now"
+	case r.LastRefusal != "":
+		return "not any more: its last rotation was refused: " + r.LastRefusal + " (onramp rotate ALIAS tries again)"
 	case r.LeadDays <= 0 || expires == nil:
 		return "only when asked (onramp rotate ALIAS); automatic rotation is off"
 	}

@@ -132,6 +132,13 @@ func (s *Syncer) rotateIfDue(ctx context.Context, c *store.Connection, hc *http.
 	if !c.RotationDue(s.now()) {
 		return c, nil
 	}
+	if other, err := s.sharedWith(ctx, c); err != nil || other != "" {
+		if other != "" {
+			s.refuse(ctx, c.ID, "the same token is stored as "+other+" too: rotating it here would revoke it there, and GitLab would then revoke the new one when "+other+
+				" sends the old; give each connection a token of its own")
+		}
+		return s.Store.Get(ctx, c.ID)
+	}
 	if gate != nil {
 		gate.mu.Lock()
 		defer gate.mu.Unlock()
@@ -244,6 +251,40 @@ func (s *Syncer) commitRotation(ctx context.Context, id string, old store.Secret
 		return nil, fmt.Errorf("the token was rotated after the connection changed; its successor is not kept")
 	}
 	return saved, err
+}
+
+// sharedWith names another connection that stores the same token ("" when
+// none): rotating a token revokes it for every holder.
+func (s *Syncer) sharedWith(ctx context.Context, c *store.Connection) (string, error) {
+	list, err := s.Store.List(ctx, store.ListOptions{Vendor: c.Vendor})
+	if err != nil {
+		return "", err
+	}
+	for _, o := range list {
+		if o.ID == c.ID || o.BaseURL != c.BaseURL || o.Account.ID != c.Account.ID || o.AuthMethod != store.AuthToken {
+			continue
+		}
+		full, err := s.Store.Get(ctx, o.ID)
+		if err != nil {
+			return "", err
+		}
+		if full.Secret(store.SecretToken) == c.Secret(store.SecretToken) {
+			return textsafe.Line(o.Alias), nil
+		}
+	}
+	return "", nil
+}
+
+// refuse records why the token is not rotated, and ends the request for it.
+func (s *Syncer) refuse(ctx context.Context, id, reason string) {
+	s.Store.Update(context.WithoutCancel(ctx), id, func(cur *store.Connection) error {
+		if cur.Rotation == nil {
+			return errUnchanged
+		}
+		cur.Rotation.RequestedAt, cur.Rotation.Expires, cur.Rotation.LastRefusal = nil, nil, reason
+		return nil
+	})
+	s.logWarn("token rotation refused", "connection", id, "reason", reason)
 }
 
 // clearMark ends holder's rotation mark without a successor: the token was

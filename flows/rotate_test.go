@@ -385,3 +385,20 @@ func TestRevokedTokenAskedToRotate(t *testing.T) {
 		t.Fatalf("a sync ran with a revoked token: %+v", runs)
 	}
 }
+
+// One token stored under two aliases: rotating it for one would revoke it
+// for the other, so it is not rotated, and both say why.
+func TestSharedTokenIsNotRotated(t *testing.T) {
+	e := newRotEnv(t, gitlabtest.Options{})
+	token := e.rotatingToken(60)
+	c := e.connect(t, "prod", token)
+	e.connect(t, "prod-again", token)
+	e.ask(t, c.ID)
+	if _, err := e.s.Sync(context.Background(), c.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := e.get(t, c.ID)
+	if e.srv.Sandbox.Rotations() != 0 || !strings.Contains(after.Rotation.LastRefusal, "stored as prod-again too") || after.Rotation.RequestedAt != nil {
+		t.Fatalf("%d rotations; %+v", e.srv.Sandbox.Rotations(), after.Rotation)
+	}
+}
