@@ -50,9 +50,10 @@ func rotationOf(v *Verification, pat patSelf, now time.Time) *store.Rotation {
 	case slices.Contains(v.Scopes, "api"):
 	case slices.Contains(v.Scopes, "self_rotate") && versionAtLeast(version, 17, 9):
 	case versionAtLeast(version, 17, 9):
-		return &store.Rotation{Cannot: "the token lacks the self_rotate scope; to let onramp renew it, create one with read_api and self_rotate and reconnect"}
+		return &store.Rotation{Cannot: "the token lacks the self_rotate scope; for onramp to renew it, create one with read_api and self_rotate and reconnect"}
 	default:
-		return &store.Rotation{Cannot: "the token lacks the api scope, the only one GitLab " + version + " lets rotate a token (17.9 adds self_rotate)"}
+		return &store.Rotation{Cannot: "the token lacks the api scope, the only one GitLab " + version + " lets rotate a token (17.9 adds self_rotate); " +
+			"for onramp to renew it, connect a token with api, or create a new token before this one expires"}
 	}
 	r := &store.Rotation{Kind: "personal", TokenID: pat.ID, LeadDays: store.DefaultRotationLeadDays, LifetimeDays: 365}
 	if m := botToken.FindStringSubmatch(v.Account.Username); m != nil {

@@ -209,7 +209,8 @@ func (v *Verification) warnings() []Warning {
 			Message: fmt.Sprintf("The %s's scopes (%s) do not include read_api or api, so the user inventory cannot be read.", credential, strings.Join(v.Scopes, ", ")),
 			Action:  fix("with the read_api scope")})
 	}
-	if v.ExpiresAt != nil && v.DaysLeft <= expiryWarningDays {
+	renews := v.Rotation != nil && v.Rotation.Cannot == "" && v.DaysLeft > v.Rotation.LeadDays
+	if v.ExpiresAt != nil && v.DaysLeft <= expiryWarningDays && !renews {
 		ws = append(ws, Warning{Code: "expiry",
 			Message: fmt.Sprintf("The token expires on %s (%s).", v.ExpiresAt.Format("2006-01-02"), humanize.Days(v.DaysLeft)),
 			Action:  "Before then, create a token with a later expiry date and connect again with it."})
