@@ -87,16 +87,16 @@ func TestTokenStepsReachableAt80x24(t *testing.T) {
 	t1 := gitlabtest.DemoTokens
 	s.WaitFor("› Access token", "more below", t1.Admin, t1.ExpiringSoon, t1.NonAdmin, t1.Expired, t1.FewScopes, t1.Revoked, t1.Blocked)
 	s.Press("pgdown", "pgdown")
-	s.WaitFor("3. Name it", "4. Scopes: read_api and read_user", "5. Select Create personal access token")
+	s.WaitFor("3. Name it", "4. Scopes: read_api and read_user", "6. Select Create personal access token")
 	// The mouse wheel scrolls too, under the focused field.
 	for range 12 {
 		s.TM.Send(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
 	}
-	s.WaitForWithout([]string{"Connect GitLab", "› Access token", "more below"}, []string{"5. Select Create", "more above"})
+	s.WaitForWithout([]string{"Connect GitLab", "› Access token", "more below"}, []string{"6. Select Create", "more above"})
 	for range 12 {
 		s.TM.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
 	}
-	s.WaitFor("› Access token", "5. Select Create personal access token")
+	s.WaitFor("› Access token", "6. Select Create personal access token")
 	if n := strings.Count(s.Text(), "› Access token"); n != 1 {
 		t.Fatalf("the focused field shows %d times:\n%s", n, s.Text())
 	}
