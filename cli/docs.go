@@ -2,7 +2,7 @@ package cli
 
 import "os"
 
-//go:generate go run ../internal/gendocs ../docs
+//go:generate go run ../cmd/gendocs ../docs
 
 // DocsApp is the App the reference is generated from: a fixed environment,
 // so defaults derived from it read the same on every machine.

@@ -7,7 +7,7 @@ import (
 
 	"charm.land/log/v2"
 
-	"github.com/onramp-dev/onramp/internal/metrics"
+	"github.com/onramp-dev/onramp/metrics"
 	"github.com/onramp-dev/onramp/store"
 )
 

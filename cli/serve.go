@@ -15,7 +15,7 @@ import (
 	"charm.land/log/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/onramp-dev/onramp/internal/sshserver"
+	"github.com/onramp-dev/onramp/sshserver"
 	"github.com/onramp-dev/onramp/store"
 )
 

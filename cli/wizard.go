@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/onramp-dev/onramp/internal/demo"
+	"github.com/onramp-dev/onramp/cli/demo"
 	"github.com/spf13/cobra"
 
 	tea "charm.land/bubbletea/v2"

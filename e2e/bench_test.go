@@ -96,7 +96,7 @@ func rssKiB(pid int) int64 {
 // compared with.
 func buildBare(b *testing.B) string {
 	bare := filepath.Join(b.TempDir(), "bare")
-	if out, err := exec.Command("go", "build", "-o", bare, "../internal/bare").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bare, "../cmd/bare").CombinedOutput(); err != nil {
 		b.Fatalf("build bare: %v %s", err, out)
 	}
 	return bare

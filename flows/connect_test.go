@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/connector"
-	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/internal/httpx"
 
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/github"
 	"github.com/onramp-dev/onramp/github/githubtest"
-	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/internal/pgtest"
 	"github.com/onramp-dev/onramp/store"
 	"path/filepath"

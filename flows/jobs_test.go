@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
-	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/store"
 )
 

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
-	"github.com/onramp-dev/onramp/internal/metrics"
+	"github.com/onramp-dev/onramp/metrics"
 	"github.com/onramp-dev/onramp/store"
 )
 

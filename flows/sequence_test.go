@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onramp-dev/onramp/internal/catalog"
+	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/store"
 )
 

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
-	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/store"
 )

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/onramp-dev/onramp/internal/catalog"
+	"github.com/onramp-dev/onramp/catalog"
 )
 
 // The wizard's stdout (for scripts) lists the connections made or

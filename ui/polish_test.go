@@ -9,11 +9,11 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
-	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui/common"
 	"github.com/onramp-dev/onramp/ui/integrations"

@@ -8,9 +8,9 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
-	"github.com/onramp-dev/onramp/internal/catalog"
 	"github.com/onramp-dev/onramp/store"
 	"github.com/onramp-dev/onramp/ui"
 	"github.com/onramp-dev/onramp/ui/integrations"

@@ -38,11 +38,11 @@ func TestContribRulesAndDashboard(t *testing.T) {
 	if _, err := exec.LookPath("promtool"); err != nil {
 		t.Fatal("promtool is required (.ci/run installs Debian's prometheus package)")
 	}
-	rules := "../../contrib/prometheus/onramp-alerts.yml"
+	rules := "../contrib/prometheus/onramp-alerts.yml"
 	if out, err := exec.Command("promtool", "check", "rules", rules).CombinedOutput(); err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
-	b, err := os.ReadFile("../../contrib/grafana/onramp.json")
+	b, err := os.ReadFile("../contrib/grafana/onramp.json")
 	if err != nil {
 		t.Fatal(err)
 	}
