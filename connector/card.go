@@ -63,20 +63,6 @@ func (c Catalog) Vendor(id string) *Vendor {
 	return nil
 }
 
-// Filter returns the vendors matching filter, in catalog order.
-func (c Catalog) Filter(filter string) Catalog {
-	if strings.TrimSpace(filter) == "" {
-		return c
-	}
-	var out Catalog
-	for _, v := range c {
-		if v.Matches(filter) {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // AuthMethod is one way to authenticate to a vendor.
 type AuthMethod struct {
 	ID          string

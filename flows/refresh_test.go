@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/internal/httpx"
@@ -305,3 +307,36 @@ func TestRefreshDoesNotBlockOtherWriters(t *testing.T) {
 // gitlabOAuth is GitLab's OAuth provider, which the token sources of these
 // tests renew with.
 var gitlabOAuth = gitlab.Card(gitlab.CardOptions{}).Connector.(OAuthProvider)
+
+// NaiveTokenSource is how tools usually do it — x/oauth2's own token source
+// over the stored token, persisting afterwards — kept as the negative
+// control of the refresh race test: across processes it spends refresh
+// tokens twice, which locks GitLab connections out.
+func NaiveTokenSource(ctx context.Context, st store.Store, p OAuthProvider, id string, hc *http.Client) (*oauth2.Token, error) {
+	c, err := st.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := p.OAuth(storedOAuthValues(c))
+	if err != nil {
+		return nil, err
+	}
+	tok, err := svc.Config.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc), tokenWithRefresh(c)).Token()
+	if err != nil {
+		return nil, err
+	}
+	_, err = st.Update(ctx, id, func(c *store.Connection) error {
+		c.SetSecret(store.SecretAccessToken, store.Secret(tok.AccessToken))
+		c.SetSecret(store.SecretRefreshToken, store.Secret(tok.RefreshToken))
+		exp := tok.Expiry
+		c.AccessExpiresAt = &exp
+		return nil
+	})
+	return tok, err
+}
+
+func tokenWithRefresh(c *store.Connection) *oauth2.Token {
+	t := tokenOf(c)
+	t.RefreshToken = c.Secret(store.SecretRefreshToken).Reveal()
+	return t
+}

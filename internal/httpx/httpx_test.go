@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
@@ -64,7 +65,7 @@ func TestCABundle(t *testing.T) {
 	if _, err := plain.Get(srv.URL); err == nil {
 		t.Fatal("unknown CA accepted")
 	}
-	withCA, err := New(Options{CABundle: PEM(srv.Certificate().Raw)})
+	withCA, err := New(Options{CABundle: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})})
 	if err != nil {
 		t.Fatal(err)
 	}
