@@ -159,25 +159,41 @@ func (m *Model) SelectedID() string {
 func (m *Model) SetTheme(th theme.Theme) { m.th = th }
 func (m *Model) SetSize(w, h int)        { m.width, m.height = w, h; m.scroll() }
 
+// keys are the page's keys: Update matches them and the help bar shows
+// them, so the two cannot disagree.
+var keys = struct {
+	Up, Down, Add, Sync, Stop, Rotate, Reconnect, Remove, Quit, Confirm, Keep key.Binding
+}{
+	Up:        key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/↓", "move")),
+	Down:      key.NewBinding(key.WithKeys("down", "j")),
+	Add:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add")),
+	Sync:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sync now")),
+	Stop:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "stop sync")),
+	Rotate:    key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "rotate token")),
+	Reconnect: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reconnect")),
+	Remove:    key.NewBinding(key.WithKeys("d", "delete"), key.WithHelp("d", "remove")),
+	Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+	Confirm:   key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "remove")),
+	Keep:      key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n/esc", "keep")),
+}
+
 func (m *Model) Keys() []key.Binding {
 	if m.confirm != "" {
-		return []key.Binding{key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "remove")), key.NewBinding(key.WithKeys("n"), key.WithHelp("n/esc", "keep"))}
+		return []key.Binding{keys.Confirm, keys.Keep}
 	}
-	ks := []key.Binding{common.KeyUp, key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add"))}
-	if len(m.rows) > 0 {
-		syncKey := key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sync now"))
-		if sel := m.selected(); sel != nil && running(*sel) {
-			syncKey = key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "stop sync"))
+	ks := []key.Binding{keys.Up, keys.Add}
+	if sel := m.selected(); sel != nil {
+		sync := keys.Sync
+		if running(*sel) {
+			sync = keys.Stop
 		}
-		ks = append(ks, syncKey)
-		if sel := m.selected(); sel != nil && sel.Rotates {
-			ks = append(ks, key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "rotate token")))
+		ks = append(ks, sync)
+		if sel.Rotates {
+			ks = append(ks, keys.Rotate)
 		}
-		ks = append(ks,
-			key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reconnect")),
-			key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "remove")))
+		ks = append(ks, keys.Reconnect, keys.Remove)
 	}
-	return append(ks, key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")))
+	return append(ks, keys.Quit)
 }
 
 // tableRows is how many rows the table gets: the rest is the detail panel.
@@ -202,24 +218,24 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 		return m, nil
 	}
 	if m.confirm != "" {
-		switch k.String() {
-		case "y", "Y":
+		switch {
+		case key.Matches(k, keys.Confirm):
 			m.Set(RemoveMsg{ID: m.confirm})
 			m.confirm = ""
-		case "n", "N", "esc":
+		case key.Matches(k, keys.Keep):
 			m.confirm = ""
 		}
 		return m, nil
 	}
 	before := m.cursor
-	switch k.String() {
-	case "up", "k":
+	switch {
+	case key.Matches(k, keys.Up):
 		m.cursor = max(m.cursor-1, 0)
-	case "down", "j":
+	case key.Matches(k, keys.Down):
 		m.cursor = min(m.cursor+1, max(len(m.rows)-1, 0))
-	case "a":
+	case key.Matches(k, keys.Add):
 		m.Set(common.AddAnotherMsg{})
-	case "s":
+	case key.Matches(k, keys.Sync):
 		sel := m.selected()
 		switch {
 		case sel == nil:
@@ -228,17 +244,17 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 		default:
 			m.Set(SyncNowMsg{ID: sel.ID, Running: running(*sel)})
 		}
-	case "t":
+	case key.Matches(k, keys.Rotate):
 		if sel := m.selected(); sel != nil && sel.Rotates {
 			m.Set(RotateMsg{ID: sel.ID})
 		}
-	case "r":
+	case key.Matches(k, keys.Reconnect):
 		if id := m.SelectedID(); id != "" {
 			m.Set(common.ReconnectMsg{ID: id})
 		}
-	case "d", "delete":
+	case key.Matches(k, keys.Remove):
 		m.confirm = m.SelectedID()
-	case "q":
+	case key.Matches(k, keys.Quit):
 		m.Set(QuitMsg{})
 	}
 	m.scroll()
