@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
 	"github.com/onramp-dev/onramp/ui/fields"
 	"github.com/onramp-dev/onramp/ui/vendors"
 )
@@ -58,15 +60,21 @@ func (m *Model) leave() tea.Cmd {
 }
 
 func (m *Model) updateConfirm(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch k.String() {
-	case "y", "Y", "ctrl+c":
+	switch {
+	case key.Matches(k, quitKeys.Yes):
 		m.Aborted = m.dirty()
 		m.confirm = false
 		return m, m.leave()
-	case "n", "N", "esc":
+	case key.Matches(k, quitKeys.No):
 		m.confirm = false
 	}
 	return m, nil
+}
+
+// quitKeys answer the footer's "Quit onramp? [y/n]".
+var quitKeys = struct{ Yes, No key.Binding }{
+	Yes: key.NewBinding(key.WithKeys("y", "Y", "ctrl+c")),
+	No:  key.NewBinding(key.WithKeys("n", "N", "esc")),
 }
 
 // exitMsg ends the program once its last frame is drawn.

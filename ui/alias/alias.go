@@ -61,9 +61,14 @@ func (m *Model) SetSize(w, h int) {
 	m.input.SetWidth(max(w-6, 10))
 }
 
-func (m *Model) Keys() []key.Binding {
-	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "authorize")), common.KeyBack, common.KeyQuit}
+// keys are the page's keys: Update matches them and the help bar shows
+// them; every other key types into the alias.
+var keys = struct{ Next, Back key.Binding }{
+	Next: key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter", "authorize")),
+	Back: key.NewBinding(key.WithKeys("esc", "shift+tab"), key.WithHelp("esc", "back")),
 }
+
+func (m *Model) Keys() []key.Binding { return []key.Binding{keys.Next, keys.Back, common.KeyQuit} }
 
 // ShowError puts a failure (an alias taken meanwhile) under the input.
 func (m *Model) ShowError(err error) {
@@ -103,13 +108,13 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 		return m, nil
 	}
 	if k, ok := msg.(tea.KeyPressMsg); ok {
-		switch k.String() {
-		case "enter", "tab":
+		switch {
+		case key.Matches(k, keys.Next):
 			// Checked against the store off the UI goroutine.
 			m.err, m.hint = "", ""
 			value, check := strings.TrimSpace(m.input.Value()), m.flow.AliasChecker()
 			return m, func() tea.Msg { return checkedMsg{value, check(context.Background(), value)} }
-		case "esc", "shift+tab":
+		case key.Matches(k, keys.Back):
 			m.flow.Alias = m.typed(strings.TrimSpace(m.input.Value()))
 			m.Set(common.BackMsg{})
 			return m, nil

@@ -51,8 +51,23 @@ func (m *Model) SetSize(w, h int)            { m.width = w }
 func (m *Model) SetTheme(th theme.Theme)     { m.th = th }
 func (m *Model) Selected() *flows.AuthMethod { return &m.vendor.Methods[m.cursor] }
 
+// keys are the page's keys: Update matches them and the help bar shows them.
+var keys = struct {
+	Up, Down, Choose, Back, Yes, No key.Binding
+}{
+	Up:     key.NewBinding(key.WithKeys("up", "k", "ctrl+p"), key.WithHelp("↑/↓", "move")),
+	Down:   key.NewBinding(key.WithKeys("down", "j", "ctrl+n")),
+	Choose: key.NewBinding(key.WithKeys("enter", "tab", "space"), key.WithHelp("enter", "choose")),
+	Back:   key.NewBinding(key.WithKeys("esc", "shift+tab"), key.WithHelp("esc", "back")),
+	Yes:    key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "switch")),
+	No:     key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n/esc", "keep")),
+}
+
 func (m *Model) Keys() []key.Binding {
-	return []key.Binding{common.KeyUp, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")), common.KeyBack, common.KeyQuit}
+	if m.asking != "" {
+		return []key.Binding{keys.Yes, keys.No}
+	}
+	return []key.Binding{keys.Up, keys.Choose, keys.Back, common.KeyQuit}
 }
 
 func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
@@ -61,31 +76,29 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 		return m, nil
 	}
 	if m.asking != "" {
-		switch k.String() {
-		case "y", "Y":
+		switch {
+		case key.Matches(k, keys.Yes):
 			m.asking = ""
 			m.Set(common.MethodChosenMsg{ID: m.Selected().ID, Switch: true})
-		case "n", "N", "esc":
+		case key.Matches(k, keys.No):
 			m.asking = ""
 		}
 		return m, nil
 	}
-	switch k.String() {
-	case "up", "k", "ctrl+p":
+	switch {
+	case key.Matches(k, keys.Up):
 		m.cursor = max(m.cursor-1, 0)
-	case "down", "j", "ctrl+n":
+	case key.Matches(k, keys.Down):
 		m.cursor = min(m.cursor+1, len(m.vendor.Methods)-1)
-	case "enter", "tab", "space":
+	case key.Matches(k, keys.Choose):
 		if m.question != nil {
 			if m.asking = m.question(m.Selected().ID); m.asking != "" {
 				return m, nil
 			}
 		}
 		m.Set(common.MethodChosenMsg{ID: m.Selected().ID})
-		return m, nil
-	case "esc", "shift+tab":
+	case key.Matches(k, keys.Back):
 		m.Set(common.BackMsg{})
-		return m, nil
 	}
 	return m, nil
 }

@@ -75,8 +75,19 @@ func (m *Model) SetSize(w, h int) {
 	m.scroll()
 }
 
+// keys are the page's keys: Update matches them and the help bar shows
+// them. Letters are not among them: they type into the filter.
+var keys = struct {
+	Up, Down, Choose, Clear key.Binding
+}{
+	Up:     key.NewBinding(key.WithKeys("up", "ctrl+p"), key.WithHelp("↑/↓", "move")),
+	Down:   key.NewBinding(key.WithKeys("down", "ctrl+n")),
+	Choose: key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter", "choose")),
+	Clear:  key.NewBinding(key.WithKeys("esc", "shift+tab"), key.WithHelp("esc", "clear filter")),
+}
+
 func (m *Model) Keys() []key.Binding {
-	ks := []key.Binding{common.KeyUp, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"))}
+	ks := []key.Binding{keys.Up, keys.Choose, keys.Clear}
 	if m.stored > 0 {
 		ks = append(ks, common.KeyOverview)
 	}
@@ -128,26 +139,25 @@ func (m *Model) scroll() {
 
 func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
-		switch k.String() {
-		case "up", "ctrl+p":
+		switch {
+		case key.Matches(k, keys.Up):
 			if m.cursor > 0 {
 				m.cursor--
 				m.scroll()
 			}
 			return m, nil
-		case "down", "ctrl+n":
+		case key.Matches(k, keys.Down):
 			if m.cursor < len(m.shown)-1 {
 				m.cursor++
 				m.scroll()
 			}
 			return m, nil
-		case "enter", "tab":
+		case key.Matches(k, keys.Choose):
 			if v := m.Selected(); v != nil {
 				m.Set(common.VendorChosenMsg{ID: v.ID})
-				return m, nil
 			}
 			return m, nil
-		case "esc", "shift+tab":
+		case key.Matches(k, keys.Clear):
 			if m.filter.Value() != "" {
 				m.filter.SetValue("")
 				m.applyFilter()
