@@ -87,11 +87,11 @@ func (m *Model) Start() tea.Cmd {
 func (m *Model) Keys() []key.Binding {
 	switch m.state {
 	case running:
-		return []key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")), common.KeyQuit}
+		return []key.Binding{common.KeyCancel, common.KeyQuit}
 	case failed:
-		return []key.Binding{common.KeyRetry, key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fields")), common.KeyQuit}
+		return []key.Binding{common.KeyRetry, common.KeyBackToFields, common.KeyQuit}
 	}
-	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to Integrations")), common.KeyQuit}
+	return []key.Binding{common.KeyToIntegrations, common.KeyQuit}
 }
 
 func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
@@ -120,27 +120,17 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 		m.spin, cmd = m.spin.Update(msg)
 		return m, cmd
 	case tea.KeyPressMsg:
-		switch m.state {
-		case running:
-			if msg.String() == "esc" {
-				m.cancel()
-				m.attempt++ // the cancelled attempt's answer no longer counts
-				m.Set(common.BackMsg{})
-				return m, nil
-			}
-		case failed:
-			switch msg.String() {
-			case "r", "enter":
-				return m, m.Start()
-			case "esc", "shift+tab":
-				m.Set(common.BackMsg{})
-				return m, nil
-			}
-		case succeeded:
-			if msg.String() == "enter" || msg.String() == "tab" {
-				m.Set(common.OpenIntegrationsMsg{})
-				return m, nil
-			}
+		switch {
+		case m.state == running && key.Matches(msg, common.KeyCancel):
+			m.cancel()
+			m.attempt++ // the cancelled attempt's answer no longer counts
+			m.Set(common.BackMsg{})
+		case m.state == failed && key.Matches(msg, common.KeyRetry):
+			return m, m.Start()
+		case m.state == failed && key.Matches(msg, common.KeyBackToFields):
+			m.Set(common.BackMsg{})
+		case m.state == succeeded && key.Matches(msg, common.KeyToIntegrations):
+			m.Set(common.OpenIntegrationsMsg{})
 		}
 	}
 	return m, nil

@@ -75,8 +75,12 @@ var (
 	KeyQuit     = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
 	KeyCopy     = key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy link"))
 	KeyAlias    = key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "alias"))
-	KeyRetry    = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"))
+	KeyRetry    = key.NewBinding(key.WithKeys("r", "enter"), key.WithHelp("r", "retry"))
 	KeyOverview = key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "integrations"))
+	// The authorization pages' (token and OAuth).
+	KeyCancel         = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
+	KeyBackToFields   = key.NewBinding(key.WithKeys("esc", "shift+tab"), key.WithHelp("esc", "back to the fields"))
+	KeyToIntegrations = key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter", "go to Integrations"))
 )
 
 // Hyperlink renders text as an OSC 8 link; terminals without OSC 8 show

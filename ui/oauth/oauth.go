@@ -171,27 +171,25 @@ func (m *Model) wait() tea.Cmd {
 func (m *Model) Keys() []key.Binding {
 	switch m.state {
 	case waiting:
-		ks := []key.Binding{}
-		if m.mode != flows.ModeDevice {
-			ks = append(ks, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "use pasted address")))
-		} else {
-			ks = append(ks, key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "QR code")))
+		ks := []key.Binding{keys.UsePasted}
+		if m.mode == flows.ModeDevice {
+			ks = []key.Binding{keys.QR}
 		}
 		ks = append(ks, common.KeyCopy)
 		if len(m.modes) > 1 {
-			ks = append(ks, key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "another way")))
+			ks = append(ks, keys.AnotherWay)
 		}
-		return append(ks, key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")))
+		return append(ks, keys.Cancel)
 	case failed:
 		ks := []key.Binding{common.KeyRetry}
 		if len(m.modes) > 1 {
-			ks = append(ks, key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "another way")))
+			ks = append(ks, keys.AnotherWay)
 		}
-		return append(ks, key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fields")), common.KeyQuit)
+		return append(ks, common.KeyBackToFields, common.KeyQuit)
 	case succeeded:
-		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to Integrations")), common.KeyQuit}
+		return []key.Binding{common.KeyToIntegrations, common.KeyQuit}
 	}
-	return []key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")), common.KeyQuit}
+	return []key.Binding{keys.Cancel, common.KeyQuit}
 }
 
 func (m *Model) nextMode() {
@@ -303,34 +301,45 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	return m, nil
 }
 
+// keys are the page's own keys (with common's retry, back and copy):
+// key() matches them and the help bar shows them.
+var keys = struct {
+	Cancel, AnotherWay, UsePasted, QR key.Binding
+}{
+	Cancel:     key.NewBinding(key.WithKeys("esc", "shift+tab"), key.WithHelp("esc", "cancel")),
+	AnotherWay: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "another way")),
+	UsePasted:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "use pasted address")),
+	QR:         key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "QR code")),
+}
+
 func (m *Model) key(k tea.KeyPressMsg) (common.Page, tea.Cmd) {
 	switch m.state {
 	case succeeded:
-		if k.String() == "enter" || k.String() == "tab" {
+		if key.Matches(k, common.KeyToIntegrations) {
 			m.Set(common.OpenIntegrationsMsg{})
 		}
 		return m, nil
 	case failed:
-		switch k.String() {
-		case "r", "enter":
+		switch {
+		case key.Matches(k, common.KeyRetry):
 			return m, m.Start()
-		case "tab":
+		case key.Matches(k, keys.AnotherWay):
 			if len(m.modes) > 1 {
 				m.nextMode()
 				return m, m.Start()
 			}
-		case "esc", "shift+tab":
+		case key.Matches(k, common.KeyBackToFields):
 			m.Set(common.BackMsg{})
 		}
 		return m, nil
 	}
-	switch k.String() {
-	case "esc", "shift+tab":
+	switch {
+	case key.Matches(k, keys.Cancel):
 		m.stop()
 		m.attempt++
 		m.Set(common.BackMsg{})
 		return m, nil
-	case "tab":
+	case key.Matches(k, keys.AnotherWay):
 		if m.state != waiting || len(m.modes) < 2 {
 			return m, nil
 		}
@@ -343,7 +352,7 @@ func (m *Model) key(k tea.KeyPressMsg) (common.Page, tea.Cmd) {
 		m.leaving = false
 		m.nextMode()
 		return m, m.Start()
-	case "ctrl+y":
+	case key.Matches(k, common.KeyCopy):
 		if u := m.address(); u != "" {
 			return m, tea.Batch(tea.SetClipboard(u), common.Cmd(common.StatusMsg("Address copied to your clipboard.")))
 		}
@@ -354,12 +363,12 @@ func (m *Model) key(k tea.KeyPressMsg) (common.Page, tea.Cmd) {
 		return m, nil
 	}
 	if m.mode == flows.ModeDevice {
-		if k.String() == "q" {
+		if key.Matches(k, keys.QR) {
 			m.showQR = !m.showQR
 		}
 		return m, nil
 	}
-	if k.String() == "enter" {
+	if key.Matches(k, keys.UsePasted) {
 		if err := m.att.Paste(m.pasteIn.Value()); err != nil {
 			m.pasteErr = err.Error()
 		} else {
