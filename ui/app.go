@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
@@ -414,7 +415,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.confirm {
 			return m.updateConfirm(msg)
 		}
-		if msg.String() == "ctrl+c" {
+		if key.Matches(msg, common.KeyQuit) {
 			return m, m.quit(true)
 		}
 		if m.tooSmall() { // nothing typed where it cannot be seen
@@ -429,11 +430,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.showKeys = false
 			return m, nil
 		}
-		if msg.String() == "?" && m.keysHelpable() {
+		if key.Matches(msg, keyAllKeys) && m.keysHelpable() {
 			m.showKeys = true
 			return m, nil
 		}
-		if msg.String() == "ctrl+o" && m.page == PageVendors && m.st != nil {
+		if key.Matches(msg, common.KeyOverview) && m.page == PageVendors && m.st != nil {
 			return m, common.Cmd(common.OpenIntegrationsMsg{})
 		}
 	}

@@ -44,10 +44,10 @@ func newBodyViewport() viewport.Model {
 
 // isScroll reports whether a key scrolls the body rather than acting on
 // the page (the wheel always scrolls).
-func isScroll(k tea.KeyPressMsg) bool {
-	s := k.String()
-	return s == "pgup" || s == "pgdown"
-}
+func isScroll(k tea.KeyPressMsg) bool { return key.Matches(k, keyScroll) }
+
+// keyScroll scrolls a page taller than the window (the wheel does too).
+var keyScroll = key.NewBinding(key.WithKeys("pgup", "pgdown"))
 
 // scroll handles a scroll key or wheel: the view stays where the person put
 // it until the next key that acts on the page.

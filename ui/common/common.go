@@ -69,12 +69,8 @@ func Cmd(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
 
 // Shared bindings.
 var (
-	KeyNext     = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next"))
-	KeyBack     = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
-	KeyUp       = key.NewBinding(key.WithKeys("up"), key.WithHelp("↑/↓", "move"))
 	KeyQuit     = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
 	KeyCopy     = key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy link"))
-	KeyAlias    = key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "alias"))
 	KeyRetry    = key.NewBinding(key.WithKeys("r", "enter"), key.WithHelp("r", "retry"))
 	KeyOverview = key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "integrations"))
 	// The authorization pages' (token and OAuth).

@@ -1,6 +1,7 @@
 package common
 
 import (
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 )
@@ -25,11 +26,11 @@ func (s *Suggestion) Intercept(in *textinput.Model, msg tea.Msg) {
 		in.SetValue("")
 		s.Pending = false
 	case tea.KeyPressMsg:
-		switch msg.String() {
-		case "backspace", "delete", "ctrl+u", "ctrl+w", "ctrl+h":
+		switch {
+		case key.Matches(msg, keyDiscardSuggestion):
 			in.SetValue("")
 			s.Pending = false
-		case "right", "end", "ctrl+e", "left", "home", "ctrl+a", "ctrl+b", "ctrl+f":
+		case key.Matches(msg, keyEditSuggestion):
 			s.Pending = false
 		default:
 			if msg.Text != "" && msg.Mod&^tea.ModShift == 0 {
@@ -39,6 +40,13 @@ func (s *Suggestion) Intercept(in *textinput.Model, msg tea.Msg) {
 		}
 	}
 }
+
+// Keys on a pending suggestion: deleting discards it, moving the cursor
+// starts editing it (typing replaces it).
+var (
+	keyDiscardSuggestion = key.NewBinding(key.WithKeys("backspace", "delete", "ctrl+u", "ctrl+w", "ctrl+h"))
+	keyEditSuggestion    = key.NewBinding(key.WithKeys("right", "end", "ctrl+e", "left", "home", "ctrl+a", "ctrl+b", "ctrl+f"))
+)
 
 // Styles shows a pending suggestion in reverse video, as a selection.
 func (s *Suggestion) Styles(base textinput.Styles) textinput.Styles {

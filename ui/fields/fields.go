@@ -182,35 +182,56 @@ func (m *Model) ShowError(err error) tea.Cmd {
 // copyKey copies the method's value to register (a redirect or callback
 // address), on the preparation steps and on the fields alike (ctrl+y
 // copies a field's link); its help names the value as the card does.
+// keys are the page's keys: Update matches them and the help bar shows
+// them; every other key types into the focused field.
+var keys = struct {
+	OnToFields, IntroCopy, IntroBack, Yes, No, Next, Down, Up, Previous, Back, CopyLink, CopyValue, Alias key.Binding
+}{
+	OnToFields: key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter", "on to the fields")),
+	IntroCopy:  key.NewBinding(key.WithKeys("ctrl+y", "ctrl+r")),
+	IntroBack:  key.NewBinding(key.WithKeys("esc", "shift+tab"), key.WithHelp("esc", "back")),
+	Yes:        key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
+	No:         key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n/esc", "no, edit it")),
+	Next:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
+	Down:       key.NewBinding(key.WithKeys("tab", "down")),
+	Up:         key.NewBinding(key.WithKeys("up")),
+	Previous:   key.NewBinding(key.WithKeys("shift+tab")),
+	Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+	CopyLink:   key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy link")),
+	CopyValue:  key.NewBinding(key.WithKeys("ctrl+r")),
+	Alias:      key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "alias")),
+}
+
+// copyKey is the binding that copies the method's value, named as the
+// card names it.
 func (m *Model) copyKey() key.Binding {
-	return key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "copy "+m.flow.Method.Copy.Label))
+	b := keys.CopyValue
+	b.SetHelp("ctrl+r", "copy "+m.flow.Method.Copy.Label)
+	return b
 }
 
 func (m *Model) Keys() []key.Binding {
 	if m.intro {
-		ks := []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "on to the fields"))}
+		ks := []key.Binding{keys.OnToFields}
 		if m.flow.Method.Copy != nil {
 			ks = append(ks, m.copyKey())
 		}
-		return append(ks, common.KeyBack, common.KeyQuit)
+		return append(ks, keys.IntroBack, common.KeyQuit)
 	}
 	if m.question != "" {
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
-			key.NewBinding(key.WithKeys("n"), key.WithHelp("n/esc", "no, edit it")),
-		}
+		return []key.Binding{keys.Yes, keys.No}
 	}
-	ks := []key.Binding{common.KeyNext}
+	ks := []key.Binding{keys.Next}
 	if m.link() != "" {
-		ks = append(ks, common.KeyCopy)
+		ks = append(ks, keys.CopyLink)
 	}
 	if m.flow.Method.Copy != nil {
 		ks = append(ks, m.copyKey())
 	}
 	if m.flow.Reconnecting == nil {
-		ks = append(ks, common.KeyAlias)
+		ks = append(ks, keys.Alias)
 	}
-	return append(ks, common.KeyBack, common.KeyQuit)
+	return append(ks, keys.Back, common.KeyQuit)
 }
 
 // commit stores the focused input's value in the flow; false on error.
@@ -267,12 +288,12 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	k, isKey := msg.(tea.KeyPressMsg)
 	if m.intro {
 		if isKey {
-			switch k.String() {
-			case "enter", "tab":
+			switch {
+			case key.Matches(k, keys.OnToFields):
 				m.intro = false
-			case "ctrl+y", "ctrl+r":
+			case key.Matches(k, keys.IntroCopy):
 				return m, m.copyValue()
-			case "esc", "shift+tab":
+			case key.Matches(k, keys.IntroBack):
 				m.Set(common.BackMsg{})
 			}
 		}
@@ -282,16 +303,16 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 		if !isKey {
 			return m, nil
 		}
-		switch k.String() {
-		case "y", "Y":
+		switch {
+		case key.Matches(k, keys.Yes):
 			m.flow.Confirm(m.questionKey)
 			m.question = ""
 			return m, m.submit()
-		case "n", "N", "esc":
-			key := m.questionKey
+		case key.Matches(k, keys.No):
+			asked := m.questionKey
 			m.question = ""
 			for i, f := range m.fields {
-				if f.Key == key {
+				if f.Key == asked {
 					return m, m.focusInput(i)
 				}
 			}
@@ -299,8 +320,8 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 		return m, nil
 	}
 	if isKey {
-		switch k.String() {
-		case "enter":
+		switch {
+		case key.Matches(k, keys.Next):
 			if !m.commit(m.focus) {
 				return m, nil
 			}
@@ -308,38 +329,37 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 				return m, m.focusInput(m.focus + 1)
 			}
 			return m, m.submit()
-		case "tab", "down":
+		case key.Matches(k, keys.Down):
 			m.commit(m.focus)
 			if m.focus < len(m.inputs)-1 {
 				return m, m.focusInput(m.focus + 1)
 			}
 			return m, nil
-		case "shift+tab", "up":
+		case key.Matches(k, keys.Up, keys.Previous):
 			if m.focus > 0 {
 				m.commit(m.focus)
 				return m, m.focusInput(m.focus - 1)
 			}
-			if k.String() == "shift+tab" {
+			if key.Matches(k, keys.Previous) { // shift+tab on the first field: back
 				m.saveTyped()
 				m.Set(common.BackMsg{})
-				return m, nil
 			}
 			return m, nil
-		case "esc":
+		case key.Matches(k, keys.Back):
 			m.saveTyped()
 			m.Set(common.BackMsg{})
 			return m, nil
-		case "ctrl+y":
+		case key.Matches(k, keys.CopyLink):
 			if link := m.link(); link != "" {
 				return m, tea.Batch(tea.SetClipboard(link), common.Cmd(common.StatusMsg("Link copied to your clipboard.")))
 			}
 			return m, nil
-		case "ctrl+n":
+		case key.Matches(k, keys.Alias):
 			if m.flow.Reconnecting == nil {
 				m.flow.WantAlias = !m.flow.WantAlias
 			}
 			return m, nil
-		case "ctrl+r":
+		case key.Matches(k, keys.CopyValue):
 			return m, m.copyValue()
 		}
 	}
