@@ -64,7 +64,7 @@ func TestE2EStatusWatchAndListLimit(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2500 * time.Millisecond)
+	waitFor(t, "two refreshes of the three rows", func() bool { return strings.Count(out.String(), "queued for a worker") >= 6 })
 	cmd.Process.Signal(syscall.SIGINT)
 	code, _ := waitExit(t, cmd, 5*time.Second)
 	if code != 130 || strings.Count(out.String(), "queued for a worker") < 6 { // 3 rows, at least twice

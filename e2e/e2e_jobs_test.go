@@ -30,7 +30,7 @@ func startWorker(t *testing.T, h *home, extra ...string) *worker {
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { w.cmd.Process.Kill(); w.cmd.Wait() })
+	t.Cleanup(func() { stopGently(w.cmd) })
 	return w
 }
 
@@ -289,5 +289,19 @@ func TestE2EWorkerRateLimitAndExpiredToken(t *testing.T) {
 	}
 	if _, e, c := runCLI(t, h, "", "sync", "old"); c != 1 || !strings.Contains(e, "needs to be reconnected") || !strings.Contains(e, "onramp reconnect old") {
 		t.Fatalf("sync of a connection needing a reconnect: %d %s", c, e)
+	}
+}
+
+// stopGently ends a long-running command as systemd would (SIGTERM, then
+// SIGKILL after 10 s), so a -cover binary writes what it reached.
+func stopGently(cmd *exec.Cmd) {
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
 	}
 }

@@ -33,7 +33,7 @@ func startMonitoredWorker(t *testing.T, h *home, extra ...string) (*exec.Cmd, *s
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { stopGently(cmd) })
 	addr := regexp.MustCompile(`address=http://(127\.0\.0\.1:\d+)/metrics`)
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {

@@ -83,15 +83,16 @@ func TestE2ENotificationsOnceForTheTeam(t *testing.T) {
 		defer func() { w.Process.Signal(os.Interrupt); w.Wait() }()
 		logs = append(logs, log)
 	}
-	// The receiver is down for a while: the expiry warning waits for it.
-	time.Sleep(2500 * time.Millisecond)
-	rcv.mu.Lock()
-	failed := rcv.failed
-	rcv.up = true
-	rcv.mu.Unlock()
-	if failed == 0 {
-		t.Fatal("no delivery was tried while the receiver was down")
-	}
+	// The receiver is down until a delivery has failed against it: the
+	// expiry warning waits for it.
+	waitFor(t, "a delivery tried while the receiver is down", func() bool {
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		if rcv.failed > 0 {
+			rcv.up = true
+		}
+		return rcv.up
+	})
 
 	srv.Sandbox.Revoke(revocable)
 	runCLI(t, h, "", "sync", "prod") // fails: the token is revoked

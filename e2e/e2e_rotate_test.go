@@ -136,8 +136,7 @@ func nothing() {}
 
 func afterMark(t *testing.T, h *home, srv *gitlabtest.Server) func() func() {
 	return func() func() {
-		waitFor(t, "the mark", func() bool { r := connection(t, h, "prod").Rotation; return r != nil && r.InFlight != nil })
-		time.Sleep(200 * time.Millisecond) // the request is held by the server
+		waitFor(t, "the request held by GitLab", func() bool { return srv.Sandbox.RotateRequests() == 1 })
 		return nothing
 	}
 }

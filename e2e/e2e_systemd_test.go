@@ -140,6 +140,9 @@ func (r *serviceRun) command(u unit, extraArgs ...string) *exec.Cmd {
 		os.Chown(path, r.uid, r.gid)
 	}
 	env := []string{"PATH=/usr/bin:/bin", "CREDENTIALS_DIRECTORY=" + creds, "HOME=" + r.state, "LANG=C.UTF-8"}
+	if coverEnv != "" {
+		env = append(env, coverEnv)
+	}
 	for _, e := range u.env {
 		env = append(env, r.moved(e))
 	}

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -22,21 +24,44 @@ import (
 
 var binary string
 
+// coverEnv is GOCOVERDIR=… for every command a test runs ("" when the
+// binary is built without coverage): a -cover binary run without it warns
+// on stderr.
+var coverEnv string
+
 func TestMain(m *testing.M) {
 	if addr := os.Getenv("ONRAMP_REFERENCE_WISH"); addr != "" {
 		runReferenceWish(addr) // this process is the reference SSH server
 		return
 	}
+	flag.Parse()
 	dir, err := os.MkdirTemp("", "onramp-e2e-*")
 	if err != nil {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "onramp")
-	if out, err := exec.Command("go", "build", "-o", binary, "..").CombinedOutput(); err != nil {
+	build := []string{"build", "-o", binary}
+	// Tests run a binary built with -cover, so what they reach is counted;
+	// benchmarks time the binary as shipped.
+	coverDir := ""
+	if flag.Lookup("test.bench").Value.String() == "" {
+		coverDir = cmp.Or(os.Getenv("ONRAMP_E2E_COVERDIR"), filepath.Join(dir, "cover"))
+		if err := os.MkdirAll(coverDir, 0o777); err != nil {
+			panic(err)
+		}
+		os.Chmod(coverDir, 0o777) // the systemd test runs the binary as another user
+		coverEnv = "GOCOVERDIR=" + coverDir
+		build = append(build, "-cover", "-coverpkg=github.com/onramp-dev/onramp/...")
+	}
+	if out, err := exec.Command("go", append(build, "..")...).CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	code := m.Run()
+	if coverDir != "" && testing.Verbose() {
+		out, _ := exec.Command("go", "tool", "covdata", "percent", "-i", coverDir).CombinedOutput()
+		fmt.Printf("what the end-to-end tests reached (go tool covdata percent):\n%s", out)
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -55,6 +80,9 @@ func newHome(t *testing.T) *home {
 	h := &home{dir: dir, store: filepath.Join(dir, "data", "onramp.db")}
 	h.env = []string{"HOME=" + dir, "XDG_DATA_HOME=" + filepath.Join(dir, "data-home"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
 		"ONRAMP_STORE=" + h.store, "ONRAMP_NO_KEYRING=1", "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color", "LANG=C.UTF-8"}
+	if coverEnv != "" {
+		h.env = append(h.env, coverEnv)
+	}
 	return h
 }
 

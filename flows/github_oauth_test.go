@@ -54,8 +54,8 @@ func TestGitHubOAuthDeviceFlowThenSync(t *testing.T) {
 	if a.Device == nil || a.Device.VerificationURI != srv.BaseURL+"/login/device" || len(a.Device.UserCode) != 9 || a.Device.Interval != 1+devicePollMargin {
 		t.Fatalf("device: %+v", a.Device)
 	}
-	go func() {
-		time.Sleep(1500 * time.Millisecond) // a poll or two pending first
+	go func() { // approved after a poll was answered pending
+		waitUntil(func() bool { return srv.PendingPolls() >= 1 })
 		srv.ApproveDevice(a.Device.UserCode)
 	}()
 	tok, err := a.Wait(context.Background())

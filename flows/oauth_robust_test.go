@@ -164,8 +164,8 @@ func TestOAuthDevicePollsWithAMargin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		time.Sleep(4500 * time.Millisecond) // two pending polls first
+	go func() { // approved after two polls were answered pending
+		waitUntil(func() bool { return srv.Sandbox.PendingPolls() >= 2 })
 		srv.Sandbox.ApproveDevice(a.Device.UserCode, gitlabtest.RootID)
 	}()
 	finish(t, c, a)

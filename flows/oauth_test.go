@@ -257,8 +257,8 @@ func TestOAuthDeviceFlow(t *testing.T) {
 	if a.Device == nil || len(a.Device.UserCode) != 8 || !strings.HasSuffix(a.Device.VerificationURI, "/oauth/device") {
 		t.Fatalf("device: %+v", a.Device)
 	}
-	go func() {
-		time.Sleep(1500 * time.Millisecond) // a couple of authorization_pending polls first
+	go func() { // approved after a poll was answered authorization_pending
+		waitUntil(func() bool { return srv.Sandbox.PendingPolls() >= 1 })
 		srv.Sandbox.ApproveDevice(a.Device.UserCode, gitlabtest.RootID)
 	}()
 	finish(t, c, a)

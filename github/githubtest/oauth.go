@@ -57,11 +57,11 @@ type deviceGrant struct {
 
 // oauthState is the OAuth share of the sandbox (under Server.mu).
 type oauthState struct {
-	apps      map[string]*OAuthApp
-	codes     map[string]*authCode
-	devices   map[string]*deviceGrant // by device code
-	issued    map[string]token        // OAuth access tokens
-	slowDowns int
+	apps                map[string]*OAuthApp
+	codes               map[string]*authCode
+	devices             map[string]*deviceGrant // by device code
+	issued              map[string]token        // OAuth access tokens
+	slowDowns, pendings int
 }
 
 func newOAuthState() oauthState {
@@ -70,6 +70,13 @@ func newOAuthState() oauthState {
 		st.apps[a.ClientID] = &a
 	}
 	return st
+}
+
+// PendingPolls counts device polls answered authorization_pending.
+func (s *Server) PendingPolls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.oauth.pendings
 }
 
 // SlowDowns counts device polls answered slow_down (polled too early).
@@ -243,6 +250,7 @@ func (s *Server) pollLocked(w http.ResponseWriter, r *http.Request, app *OAuthAp
 	}
 	d.lastPoll = now
 	if !d.approved {
+		s.oauth.pendings++
 		oauthErr(w, r, "authorization_pending", "The authorization request is still pending.")
 		return
 	}

@@ -86,7 +86,7 @@ type oauthState struct {
 	devices   map[string]*deviceGrant
 	// counters for tests
 	refreshCount, reuseCount int
-	slowDowns                int
+	slowDowns, pendings      int
 	consentAgents            []string
 }
 
@@ -95,6 +95,13 @@ func (s *Sandbox) SlowDowns() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.oauth.slowDowns
+}
+
+// PendingPolls counts device polls answered authorization_pending.
+func (s *Sandbox) PendingPolls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.oauth.pendings
 }
 
 // ConsentPageAgents lists the User-Agents that loaded the consent page.
@@ -490,6 +497,7 @@ func (s *Sandbox) pollDeviceLocked(w http.ResponseWriter, app *App, code string,
 	}
 	d.lastPoll = now
 	if d.approvedBy == 0 {
+		s.oauth.pendings++
 		oauthError(w, 400, "authorization_pending", "The authorization request is still pending.")
 		return
 	}

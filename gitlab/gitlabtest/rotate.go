@@ -74,8 +74,19 @@ func (s *Sandbox) reuseLocked(t *Token) {
 
 var rotatePath = regexp.MustCompile(`^/(?:personal_access_tokens|(groups|projects)/(\d+)/access_tokens)/self/rotate$`)
 
+// RotateRequests counts the rotation requests that arrived (answered or
+// held), so a test can wait for one.
+func (s *Sandbox) RotateRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rotateRequests
+}
+
 // rotate answers POST …/self/rotate.
 func (s *Sandbox) rotate(w http.ResponseWriter, r *http.Request, tok *Token, m []string) {
+	s.mu.Lock()
+	s.rotateRequests++
+	s.mu.Unlock()
 	if !versionAtLeast(s.opts.Version, 16, 10) {
 		writeJSON(w, 404, map[string]string{"error": "404 Not Found"})
 		return

@@ -95,6 +95,7 @@ type Sandbox struct {
 	// Rotation: see rotate.go.
 	rotateHold                   RotateHold
 	rotations, familyRevocations int
+	rotateRequests               int
 }
 
 // New builds a seeded sandbox.
