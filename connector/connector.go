@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/model"
 )
 
 // Connector verifies credentials against a vendor instance. A vendor's
@@ -36,18 +36,18 @@ type TokenAuthorizer interface {
 // Revoker is implemented by connectors that can revoke a stored
 // credential at the vendor (onramp remove --revoke).
 type Revoker interface {
-	Revoke(ctx context.Context, hc *http.Client, c *store.Connection) error
+	Revoke(ctx context.Context, hc *http.Client, c *model.Connection) error
 }
 
 // Syncable is implemented by connectors that can inventory their vendor.
 type Syncable interface {
-	Source(conn *store.Connection, hc *http.Client, cred Credential) SyncSource
+	Source(conn *model.Connection, hc *http.Client, cred Credential) SyncSource
 }
 
 // SyncSource reads a vendor's inventory page by page from a checkpoint.
 type SyncSource interface {
 	Page(ctx context.Context, checkpoint string) (*SourcePage, error)
-	Seats(ctx context.Context) ([]store.Seats, string, error)
+	Seats(ctx context.Context) ([]model.Seats, string, error)
 	Retries() int
 }
 
@@ -55,7 +55,7 @@ type SyncSource interface {
 // when Page returns; Load fills Users, View and Note, so decoding a page
 // overlaps fetching the next.
 type SourcePage struct {
-	Users []store.InventoryUser
+	Users []model.InventoryUser
 	Next  string // checkpoint of the following page; "" after the last
 	Total *int
 	View  string

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/model"
 )
 
 // Rotator is implemented by connectors whose tokens can renew themselves
@@ -15,15 +15,15 @@ import (
 type Rotator interface {
 	// Rotate sends the stored token once to have it replaced by one that
 	// expires on expires (a date).
-	Rotate(ctx context.Context, hc *http.Client, c *store.Connection, expires time.Time) (*Rotated, error)
+	Rotate(ctx context.Context, hc *http.Client, c *model.Connection, expires time.Time) (*Rotated, error)
 	// TokenActive asks with witness's token whether the token tokenID is
 	// still active (never rotated, not revoked), without sending it.
-	TokenActive(ctx context.Context, hc *http.Client, witness *store.Connection, tokenID int64) (bool, error)
+	TokenActive(ctx context.Context, hc *http.Client, witness *model.Connection, tokenID int64) (bool, error)
 }
 
 // Rotated is a rotation's answer: the successor.
 type Rotated struct {
-	Token     store.Secret
+	Token     model.Secret
 	TokenID   int64
 	ExpiresAt time.Time
 }

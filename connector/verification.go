@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/internal/humanize"
-	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/model"
 )
 
 // ExpirySoonDays: a token expiring this soon needs attention (the status
@@ -27,7 +27,7 @@ func DaysLeft(t, now time.Time) int {
 // Verification is a connector's vendor-neutral account of a credential.
 type Verification struct {
 	BaseURL       string
-	Account       store.Account
+	Account       model.Account
 	ServerVersion string
 	ServerEdition string // short: EE, CE
 	EditionName   string // spelled out
@@ -54,7 +54,7 @@ type Verification struct {
 	AccessLifetime  time.Duration
 	// Rotation says whether and how the token renews itself at the vendor
 	// (nil: the vendor has no rotation, or it is an OAuth grant).
-	Rotation *store.Rotation
+	Rotation *model.Rotation
 	Warnings []Warning
 }
 
@@ -116,7 +116,7 @@ func (v *Verification) Summary() []SummaryItem {
 
 // RenewalLine says when a token renews itself, or why it cannot; "" when
 // the vendor has no rotation. The summary, the page and status share it.
-func RenewalLine(r *store.Rotation, expires *time.Time) string {
+func RenewalLine(r *model.Rotation, expires *time.Time) string {
 	switch {
 	case r == nil:
 		return ""

@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/onramp-dev/onramp/connector"
-	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/model"
 )
 
 // CardOptions adjust the GitHub card (the demo and tests point it at a
@@ -39,7 +39,7 @@ func Card(o CardOptions) *connector.Vendor {
 			"who has a Copilot seat and uses it — for GitHub.com and Enterprise Server.",
 		Keywords: []string{"git", "copilot", "scm", "enterprise", "ghes", "saas"},
 		Methods: []connector.AuthMethod{{
-			ID: store.AuthToken, Name: "Personal access token", TokenEnv: []string{"GH_TOKEN", "GITHUB_TOKEN"},
+			ID: model.AuthToken, Name: "Personal access token", TokenEnv: []string{"GH_TOKEN", "GITHUB_TOKEN"},
 			Summary: "Paste a fine-grained token for one organization, or a classic token with read:org.",
 			Fields: []connector.Field{urlField, {
 				Key: connector.FieldToken, Label: "Personal access token", Secret: true, Placeholder: "e.g. github_pat_… or ghp_…",
@@ -59,7 +59,7 @@ func Card(o CardOptions) *connector.Vendor {
 				},
 			}, caField},
 		}, {
-			ID: store.AuthOAuth, Name: "OAuth app", Recommended: true,
+			ID: model.AuthOAuth, Name: "OAuth app", Recommended: true,
 			Summary: "Authorize an OAuth app you register on GitHub, with a code on any device or in the browser. Nothing long-lived to paste.",
 			Intro: []string{
 				"On GitHub, select your avatar → Settings → Developer settings → OAuth Apps → New OAuth App (an organization's own apps: its Settings → Developer settings).",

@@ -10,7 +10,7 @@ import (
 
 	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/humanize"
-	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/model"
 )
 
 // githubConnector is the vendor's side of the boundary (connector.Connector
@@ -28,7 +28,7 @@ func (githubConnector) Verify(ctx context.Context, req connector.VerifyRequest) 
 	}
 	v := &connector.Verification{
 		BaseURL: base.Web, Vendor: "GitHub", ServerVersion: gv.Product,
-		Account: store.Account{ID: gv.ID, Username: gv.Login, Name: gv.Name, Admin: gv.SiteAdmin},
+		Account: model.Account{ID: gv.ID, Username: gv.Login, Name: gv.Name, Admin: gv.SiteAdmin},
 		Scopes:  gv.Scopes, ScopesKnown: gv.ScopesKnown, ExpiresAt: gv.ExpiresAt,
 		ScopesNote: "fine-grained token: its permissions are set on GitHub (Members: read)",
 	}
@@ -73,20 +73,20 @@ func (githubConnector) DefaultAlias(values map[string]string) string {
 // its own token (with its client id and secret); without the secret, or for
 // a personal access token — which GitHub lets no integration revoke — the
 // person is told where to do it.
-func (githubConnector) Revoke(ctx context.Context, hc *http.Client, c *store.Connection) error {
+func (githubConnector) Revoke(ctx context.Context, hc *http.Client, c *model.Connection) error {
 	b, _ := NormalizeURL(c.BaseURL)
-	if c.AuthMethod != store.AuthOAuth {
+	if c.AuthMethod != model.AuthOAuth {
 		return errors.New("GitHub does not let onramp revoke a personal access token; delete it at " + b.Web + "/settings/personal-access-tokens")
 	}
-	secret := c.Secret(store.SecretClientSecret).Reveal()
+	secret := c.Secret(model.SecretClientSecret).Reveal()
 	if secret == "" {
 		return errors.New("revoking an OAuth app's token needs the app's client secret, which this connection has none of; revoke onramp's access at " + b.Web + "/settings/applications")
 	}
-	return RevokeOAuth(ctx, hc, b, c.ClientID, secret, c.Secret(store.SecretAccessToken).Reveal())
+	return RevokeOAuth(ctx, hc, b, c.ClientID, secret, c.Secret(model.SecretAccessToken).Reveal())
 }
 
 // Source makes the GitHub inventory reader for a stored connection.
-func (githubConnector) Source(conn *store.Connection, hc *http.Client, cred connector.Credential) connector.SyncSource {
+func (githubConnector) Source(conn *model.Connection, hc *http.Client, cred connector.Credential) connector.SyncSource {
 	base, _ := NormalizeURL(conn.BaseURL)
 	return githubSource{inv: &Inventory{C: &Client{HTTP: hc, Base: base, Auth: cred.Set}}}
 }
@@ -107,7 +107,7 @@ func (g githubSource) Page(ctx context.Context, checkpoint string) (*connector.S
 	}}, nil
 }
 
-func (g githubSource) Seats(ctx context.Context) ([]store.Seats, string, error) {
+func (g githubSource) Seats(ctx context.Context) ([]model.Seats, string, error) {
 	return g.inv.Seats(ctx)
 }
 func (g githubSource) Retries() int { return g.inv.C.Retries() }

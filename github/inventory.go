@@ -12,7 +12,7 @@ import (
 
 	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/textsafe"
-	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/model"
 )
 
 // Inventory reads the members of every organization the token can read,
@@ -32,7 +32,7 @@ type Inventory struct {
 // Page is one page of members and the checkpoint of the next. Users come
 // from Decode, which a sync runs while the next page is on its way.
 type Page struct {
-	Users []store.InventoryUser
+	Users []model.InventoryUser
 	Next  string // "" after the last page
 	raw   []byte
 	role  string
@@ -61,9 +61,9 @@ func (p *Page) Decode() error {
 	if err != nil {
 		return fmt.Errorf("a page of members could not be read: %w", err)
 	}
-	p.Users = make([]store.InventoryUser, 0, len(raw))
+	p.Users = make([]model.InventoryUser, 0, len(raw))
 	for _, m := range raw {
-		p.Users = append(p.Users, store.InventoryUser{ID: m.ID, Username: textsafe.Truncate(m.Login, 60), State: "active",
+		p.Users = append(p.Users, model.InventoryUser{ID: m.ID, Username: textsafe.Truncate(m.Login, 60), State: "active",
 			Bot: m.Type == "Bot", Admin: p.role == "admin"})
 	}
 	return nil
@@ -167,7 +167,7 @@ func (inv *Inventory) loadOrgs(ctx context.Context) error {
 // Seats reads each organization's Copilot seats: assigned (billed) and
 // used (active in the last 30 days). An organization without Copilot, or
 // whose seats this token may not read, is named in the note instead.
-func (inv *Inventory) Seats(ctx context.Context) ([]store.Seats, string, error) {
+func (inv *Inventory) Seats(ctx context.Context) ([]model.Seats, string, error) {
 	if err := inv.loadOrgs(ctx); err != nil {
 		return nil, "", err
 	}
@@ -175,7 +175,7 @@ func (inv *Inventory) Seats(ctx context.Context) ([]store.Seats, string, error) 
 	if inv.Now != nil {
 		now = inv.Now
 	}
-	var out []store.Seats
+	var out []model.Seats
 	var noCopilot, notOwner []string
 	for _, org := range inv.orgs {
 		s, err := inv.copilot(ctx, org, now())
@@ -202,7 +202,7 @@ func (inv *Inventory) Seats(ctx context.Context) ([]store.Seats, string, error) 
 	return out, strings.TrimSpace(strings.Join(notes, " ")), nil
 }
 
-func (inv *Inventory) copilot(ctx context.Context, org string, now time.Time) (*store.Seats, error) {
+func (inv *Inventory) copilot(ctx context.Context, org string, now time.Time) (*model.Seats, error) {
 	next := "/orgs/" + url.PathEscape(org) + "/copilot/billing/seats?per_page=100"
 	var total, active int
 	plan := ""
@@ -238,5 +238,5 @@ func (inv *Inventory) copilot(ctx context.Context, org string, now time.Time) (*
 	if plan != "" {
 		name += " " + strings.ToUpper(plan[:1]) + plan[1:]
 	}
-	return &store.Seats{Scope: textsafe.Truncate(org, 60), Plan: textsafe.Truncate(name, 40), Seats: &total, Used: &active}, nil
+	return &model.Seats{Scope: textsafe.Truncate(org, 60), Plan: textsafe.Truncate(name, 40), Seats: &total, Used: &active}, nil
 }

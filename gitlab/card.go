@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/onramp-dev/onramp/connector"
-	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/model"
 )
 
 // CardOptions adjust the GitLab card (tests point it elsewhere).
@@ -45,7 +45,7 @@ func Card(o CardOptions) *connector.Vendor {
 		Keywords: []string{"git", "devops", "scm", "self-managed", "saas"},
 		Methods: []connector.AuthMethod{
 			{
-				ID: store.AuthToken, Name: "API access token", TokenEnv: []string{"GITLAB_TOKEN"},
+				ID: model.AuthToken, Name: "API access token", TokenEnv: []string{"GITLAB_TOKEN"},
 				Summary: "Paste a personal access token. Quickest; the token expires on a date you choose.",
 				Fields: []connector.Field{urlField, {
 					Key: connector.FieldToken, Label: "Access token", Secret: true, Placeholder: "e.g. glpat-…",
@@ -68,7 +68,7 @@ func Card(o CardOptions) *connector.Vendor {
 				}, caField},
 			},
 			{
-				ID: store.AuthOAuth, Name: "OAuth2", Recommended: true,
+				ID: model.AuthOAuth, Name: "OAuth2", Recommended: true,
 				Summary: "Authorize an OAuth application you create in GitLab. Nothing long-lived to paste; access renews itself.",
 				Intro: []string{
 					"In GitLab, select your avatar, then Edit profile → Applications → Add new application.",

@@ -7,7 +7,7 @@ import (
 
 	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/humanize"
-	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/model"
 )
 
 // gitlabConnector is the vendor's side of the boundary (connector.Connector
@@ -31,7 +31,7 @@ func (gitlabConnector) Verify(ctx context.Context, req connector.VerifyRequest) 
 func verificationOf(base BaseURL, v *Verification) *connector.Verification {
 	out := &connector.Verification{
 		BaseURL:       base.URL,
-		Account:       store.Account{ID: v.Account.ID, Username: v.Account.Username, Name: v.Account.Name, Admin: v.Account.Admin},
+		Account:       model.Account{ID: v.Account.ID, Username: v.Account.Username, Name: v.Account.Name, Admin: v.Account.Admin},
 		ServerVersion: v.Version, ServerEdition: v.Edition, EditionName: v.EditionName(),
 		TokenName: v.TokenName, Scopes: v.Scopes, ScopesKnown: v.ScopesKnown, ExpiresAt: v.ExpiresAt,
 		ScopesNote: "unknown (the server is older than GitLab 15.5)", Vendor: "GitLab", Rotation: v.Rotation,
@@ -95,14 +95,14 @@ func (gitlabConnector) AuthorizeToken(r *http.Request, token string) {
 // Revoke revokes the connection's credential at GitLab: the personal token
 // itself, or the OAuth grant (its refresh token, and the access token for
 // servers that keep that alive until it expires).
-func (gitlabConnector) Revoke(ctx context.Context, hc *http.Client, c *store.Connection) error {
+func (gitlabConnector) Revoke(ctx context.Context, hc *http.Client, c *model.Connection) error {
 	base, err := NormalizeURL(c.BaseURL)
 	if err != nil {
 		return err
 	}
-	if c.AuthMethod == store.AuthOAuth {
-		secret := c.Secret(store.SecretClientSecret).Reveal()
-		for _, t := range []store.Secret{c.Secret(store.SecretRefreshToken), c.Secret(store.SecretAccessToken)} {
+	if c.AuthMethod == model.AuthOAuth {
+		secret := c.Secret(model.SecretClientSecret).Reveal()
+		for _, t := range []model.Secret{c.Secret(model.SecretRefreshToken), c.Secret(model.SecretAccessToken)} {
 			if t == "" {
 				continue
 			}
@@ -112,11 +112,11 @@ func (gitlabConnector) Revoke(ctx context.Context, hc *http.Client, c *store.Con
 		}
 		return nil
 	}
-	return RevokePAT(ctx, &Client{HTTP: hc, Base: base, Token: c.Secret(store.SecretToken).Reveal()})
+	return RevokePAT(ctx, &Client{HTTP: hc, Base: base, Token: c.Secret(model.SecretToken).Reveal()})
 }
 
 // Source makes the GitLab inventory reader for a stored connection.
-func (gitlabConnector) Source(conn *store.Connection, hc *http.Client, cred connector.Credential) connector.SyncSource {
+func (gitlabConnector) Source(conn *model.Connection, hc *http.Client, cred connector.Credential) connector.SyncSource {
 	base, _ := NormalizeURL(conn.BaseURL)
 	f := &Fetcher{HTTP: hc, Host: base.Host(), Auth: cred.Set, Renew: cred.Renew}
 	return gitlabSource{inv: &Inventory{F: f, Base: base, Version: conn.ServerVersion}}
@@ -138,7 +138,7 @@ func (g gitlabSource) Page(ctx context.Context, checkpoint string) (*connector.S
 	}}, nil
 }
 
-func (g gitlabSource) Seats(ctx context.Context) ([]store.Seats, string, error) {
+func (g gitlabSource) Seats(ctx context.Context) ([]model.Seats, string, error) {
 	return g.inv.Seats(ctx)
 }
 func (g gitlabSource) Retries() int { return g.inv.F.Retries() }

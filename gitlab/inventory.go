@@ -11,7 +11,7 @@ import (
 
 	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/textsafe"
-	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/model"
 )
 
 // Inventory reads who has an account and who takes a seat. Self-managed:
@@ -27,7 +27,7 @@ type Inventory struct {
 // and Total come from the headers; Users, View and Note are filled by
 // Decode, which a sync runs while the next page is already on its way.
 type InventoryPage struct {
-	Users []store.InventoryUser
+	Users []model.InventoryUser
 	// Next is the checkpoint of the following page; "" when this was the last.
 	Next  string
 	Total *int
@@ -48,7 +48,7 @@ func (p *InventoryPage) Decode() error {
 	if err != nil {
 		return fmt.Errorf("a page of users could not be read: %w", err)
 	}
-	p.Users = make([]store.InventoryUser, 0, len(raw))
+	p.Users = make([]model.InventoryUser, 0, len(raw))
 	if !p.saas {
 		p.View, p.Note = connector.ViewBasic, basicNote
 	}
@@ -156,8 +156,8 @@ func opt(s *string) string {
 	return textsafe.Truncate(*s, 200)
 }
 
-func (a *apiInventoryUser) user() store.InventoryUser {
-	return store.InventoryUser{ID: a.ID, Username: textsafe.Truncate(a.Username, 200), Name: textsafe.Truncate(a.Name, 200),
+func (a *apiInventoryUser) user() model.InventoryUser {
+	return model.InventoryUser{ID: a.ID, Username: textsafe.Truncate(a.Username, 200), Name: textsafe.Truncate(a.Name, 200),
 		Email: opt(a.Email), State: textsafe.Truncate(a.State, 40), Bot: a.Bot, Admin: a.IsAdmin, Seat: a.UsingLicenseSeat,
 		CreatedAt: opt(a.CreatedAt), LastSignInAt: opt(a.LastSignInAt), LastActivityOn: opt(a.LastActivityOn)}
 }
@@ -223,13 +223,13 @@ func (inv *Inventory) ownedGroups(ctx context.Context) ([]group, error) {
 
 // Seats returns the license (self-managed) or each owned group's seat
 // figures (gitlab.com), with a note when they cannot be read.
-func (inv *Inventory) Seats(ctx context.Context) ([]store.Seats, string, error) {
+func (inv *Inventory) Seats(ctx context.Context) ([]model.Seats, string, error) {
 	if inv.Base.IsSaaS() {
 		groups, err := inv.ownedGroups(ctx)
 		if err != nil {
 			return nil, "", err
 		}
-		var out []store.Seats
+		var out []model.Seats
 		for _, g := range groups {
 			var ns struct {
 				Plan         string `json:"plan"`
@@ -240,7 +240,7 @@ func (inv *Inventory) Seats(ctx context.Context) ([]store.Seats, string, error) 
 			if _, err := inv.F.Get(ctx, inv.Base.API()+"/namespaces/"+strconv.FormatInt(g.ID, 10), &ns); err != nil {
 				return nil, "", err
 			}
-			out = append(out, store.Seats{Scope: textsafe.Truncate(ns.FullPath, 100), Plan: textsafe.Truncate(ns.Plan, 40), Used: ns.SeatsInUse, MaxUsed: ns.MaxSeatsUsed})
+			out = append(out, model.Seats{Scope: textsafe.Truncate(ns.FullPath, 100), Plan: textsafe.Truncate(ns.Plan, 40), Used: ns.SeatsInUse, MaxUsed: ns.MaxSeatsUsed})
 		}
 		return out, "", nil
 	}
@@ -265,6 +265,6 @@ func (inv *Inventory) Seats(ctx context.Context) ([]store.Seats, string, error) 
 	if seats != nil && *seats == 0 {
 		seats = nil // 0 means unlimited
 	}
-	return []store.Seats{{Scope: "license", Plan: textsafe.Truncate(lic.Plan, 40), Seats: seats, Used: lic.ActiveUsers, MaxUsed: lic.HistoricalMax,
+	return []model.Seats{{Scope: "license", Plan: textsafe.Truncate(lic.Plan, 40), Seats: seats, Used: lic.ActiveUsers, MaxUsed: lic.HistoricalMax,
 		ExpiresAt: textsafe.Truncate(lic.ExpiresAt, 20)}}, "", nil
 }

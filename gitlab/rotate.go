@@ -14,7 +14,7 @@ import (
 
 	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/textsafe"
-	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/model"
 )
 
 // Token rotation (gitlab.md): POST …/self/rotate (16.10+) with scope api,
@@ -40,22 +40,22 @@ var botToken = regexp.MustCompile(`^(group|project)_(\d+)_bot(_|$)`)
 
 // rotationOf says how the verified personal token renews itself, or why it
 // cannot.
-func rotationOf(v *Verification, pat patSelf, now time.Time) *store.Rotation {
+func rotationOf(v *Verification, pat patSelf, now time.Time) *model.Rotation {
 	version := v.Version
 	switch {
 	case !v.ScopesKnown:
-		return &store.Rotation{Cannot: "GitLab " + version + " cannot rotate a token (16.10 can); create a new token before this one expires and reconnect"}
+		return &model.Rotation{Cannot: "GitLab " + version + " cannot rotate a token (16.10 can); create a new token before this one expires and reconnect"}
 	case !versionAtLeast(version, 16, 10):
-		return &store.Rotation{Cannot: "GitLab " + version + " cannot rotate a token (16.10 can); create a new token before this one expires and reconnect"}
+		return &model.Rotation{Cannot: "GitLab " + version + " cannot rotate a token (16.10 can); create a new token before this one expires and reconnect"}
 	case slices.Contains(v.Scopes, "api"):
 	case slices.Contains(v.Scopes, "self_rotate") && versionAtLeast(version, 17, 9):
 	case versionAtLeast(version, 17, 9):
-		return &store.Rotation{Cannot: "the token lacks the self_rotate scope; for onramp to renew it, create one with read_api and self_rotate and reconnect"}
+		return &model.Rotation{Cannot: "the token lacks the self_rotate scope; for onramp to renew it, create one with read_api and self_rotate and reconnect"}
 	default:
-		return &store.Rotation{Cannot: "the token lacks the api scope, the only one GitLab " + version + " lets rotate a token (17.9 adds self_rotate); " +
+		return &model.Rotation{Cannot: "the token lacks the api scope, the only one GitLab " + version + " lets rotate a token (17.9 adds self_rotate); " +
 			"for onramp to renew it, connect a token with api, or create a new token before this one expires"}
 	}
-	r := &store.Rotation{Kind: "personal", TokenID: pat.ID, LeadDays: store.DefaultRotationLeadDays, LifetimeDays: 365}
+	r := &model.Rotation{Kind: "personal", TokenID: pat.ID, LeadDays: model.DefaultRotationLeadDays, LifetimeDays: 365}
 	if m := botToken.FindStringSubmatch(v.Account.Username); m != nil {
 		r.Kind = m[1]
 		r.Of, _ = strconv.ParseInt(m[2], 10, 64)
@@ -71,7 +71,7 @@ func rotationOf(v *Verification, pat patSelf, now time.Time) *store.Rotation {
 }
 
 // rotatePath is the address that rotates the connection's token.
-func rotatePath(r *store.Rotation) string {
+func rotatePath(r *model.Rotation) string {
 	switch r.Kind {
 	case "group":
 		return fmt.Sprintf("/groups/%d/access_tokens/self/rotate", r.Of)
@@ -87,7 +87,7 @@ type rotatedToken struct {
 }
 
 // Rotate implements connector.Rotator: one POST with the stored token.
-func (gitlabConnector) Rotate(ctx context.Context, hc *http.Client, c *store.Connection, expires time.Time) (*connector.Rotated, error) {
+func (gitlabConnector) Rotate(ctx context.Context, hc *http.Client, c *model.Connection, expires time.Time) (*connector.Rotated, error) {
 	base, err := NormalizeURL(c.BaseURL)
 	if err != nil {
 		return nil, &connector.RotationRefused{Reason: err.Error(), Err: err}
@@ -102,7 +102,7 @@ func (gitlabConnector) Rotate(ctx context.Context, hc *http.Client, c *store.Con
 	}
 	req.URL.RawQuery = form.Encode()
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Private-Token", c.Secret(store.SecretToken).Reveal())
+	req.Header.Set("Private-Token", c.Secret(model.SecretToken).Reveal())
 	resp, err := hc.Do(req)
 	if err != nil {
 		e := classifyTransport(base.Host(), err)
@@ -124,7 +124,7 @@ func (gitlabConnector) Rotate(ctx context.Context, hc *http.Client, c *store.Con
 		if err := json.Unmarshal(body, &t); err != nil || t.Token == "" {
 			return nil, &Error{Kind: KindServer, Host: base.Host(), Status: resp.StatusCode, Detail: "unreadable answer to the rotation"}
 		}
-		out := &connector.Rotated{Token: store.Secret(t.Token), TokenID: t.ID, ExpiresAt: expires}
+		out := &connector.Rotated{Token: model.Secret(t.Token), TokenID: t.ID, ExpiresAt: expires}
 		if t.ExpiresAt != nil {
 			if d, err := time.Parse("2006-01-02", *t.ExpiresAt); err == nil {
 				out.ExpiresAt = d
@@ -152,12 +152,12 @@ func (gitlabConnector) Rotate(ctx context.Context, hc *http.Client, c *store.Con
 // TokenActive implements connector.Rotator: GET /personal_access_tokens/:id
 // with the witness's token (an administrator's, or another token of the
 // same user, may read it).
-func (gitlabConnector) TokenActive(ctx context.Context, hc *http.Client, witness *store.Connection, tokenID int64) (bool, error) {
+func (gitlabConnector) TokenActive(ctx context.Context, hc *http.Client, witness *model.Connection, tokenID int64) (bool, error) {
 	base, err := NormalizeURL(witness.BaseURL)
 	if err != nil {
 		return false, err
 	}
-	c := &Client{HTTP: hc, Base: base, Token: witness.Secret(store.SecretToken).Reveal()}
+	c := &Client{HTTP: hc, Base: base, Token: witness.Secret(model.SecretToken).Reveal()}
 	var pat patSelf
 	r, err := c.Get(ctx, fmt.Sprintf("/personal_access_tokens/%d", tokenID), &pat)
 	if err != nil {

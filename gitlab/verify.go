@@ -10,7 +10,7 @@ import (
 
 	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/internal/textsafe"
-	"github.com/onramp-dev/onramp/store"
+	"github.com/onramp-dev/onramp/model"
 )
 
 // Verification is what GitLab told us about a credential.
@@ -30,7 +30,7 @@ type Verification struct {
 	// the application's, and the fix is to reconnect).
 	OAuth bool
 	// Rotation says how a personal token renews itself (nil for OAuth).
-	Rotation *store.Rotation
+	Rotation *model.Rotation
 }
 
 // Account is the token's user.
