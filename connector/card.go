@@ -5,16 +5,18 @@ import (
 	"strings"
 
 	"github.com/onramp-dev/onramp/internal/httpx"
+	"github.com/onramp-dev/onramp/model"
 )
 
 // Form keys every vendor's fields use for the same things, so the flow,
-// the command line and a reconnect fill them without knowing the vendor.
+// the command line and a reconnect fill them without knowing the vendor. A
+// secret field's key is the name its value is stored under: one name.
 const (
 	FieldURL          = "url"
-	FieldToken        = "token"
+	FieldToken        = model.SecretToken
 	FieldCAFile       = "ca_file"
 	FieldClientID     = "client_id"
-	FieldClientSecret = "client_secret"
+	FieldClientSecret = model.SecretClientSecret
 	FieldScopes       = "scopes"
 )
 
