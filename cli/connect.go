@@ -214,7 +214,7 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 		}
 	}
 	if o.CAFile != "" {
-		flow.Revealed[flows.FieldCAFile] = true
+		flow.Reveal(flows.FieldCAFile)
 		if err := set(flows.FieldCAFile, o.CAFile, "--ca-file"); err != nil {
 			return err
 		}

@@ -302,6 +302,24 @@ func (c *Connect) DefaultAlias(ctx context.Context) string {
 	return uniqueAlias(ctx, c.deps.Store, c.Vendor, c.Vendor.Connector.DefaultAlias(c.Values))
 }
 
+// KeepAlias keeps an alias the person typed (already checked, or kept
+// unchecked as they leave the page); "" leaves it to onramp.
+func (c *Connect) KeepAlias(alias string) { c.Alias = strings.TrimSpace(alias) }
+
+// ToggleAlias asks for (or stops asking for) a name for the connection.
+func (c *Connect) ToggleAlias() {
+	if c.Reconnecting == nil {
+		c.WantAlias = !c.WantAlias
+	}
+}
+
+// KeepTyped keeps raw input as typed, unchecked, when the person leaves a
+// page: nothing typed is lost, and it is checked when they come back.
+func (c *Connect) KeepTyped(key, raw string) { c.Values[key] = strings.TrimSpace(raw) }
+
+// Reveal shows an on-demand field (a private CA's file) from the start.
+func (c *Connect) Reveal(key string) { c.Revealed[key] = true }
+
 // SetAlias checks an alias (format, then clash) and keeps it either way.
 func (c *Connect) SetAlias(ctx context.Context, alias string) error {
 	c.Alias = strings.TrimSpace(alias)

@@ -99,7 +99,7 @@ type checkedMsg struct {
 
 func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 	if c, ok := msg.(checkedMsg); ok {
-		m.flow.Alias = m.typed(c.value)
+		m.flow.KeepAlias(m.typed(c.value))
 		if c.err != nil {
 			m.ShowError(c.err)
 			return m, nil
@@ -115,7 +115,7 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			value, check := strings.TrimSpace(m.input.Value()), m.flow.AliasChecker()
 			return m, func() tea.Msg { return checkedMsg{value, check(context.Background(), value)} }
 		case key.Matches(k, keys.Back):
-			m.flow.Alias = m.typed(strings.TrimSpace(m.input.Value()))
+			m.flow.KeepAlias(m.typed(m.input.Value()))
 			m.Set(common.BackMsg{})
 			return m, nil
 		}

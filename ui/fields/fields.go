@@ -355,9 +355,7 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			}
 			return m, nil
 		case key.Matches(k, keys.Alias):
-			if m.flow.Reconnecting == nil {
-				m.flow.WantAlias = !m.flow.WantAlias
-			}
+			m.flow.ToggleAlias()
 			return m, nil
 		case key.Matches(k, keys.CopyValue):
 			return m, m.copyValue()
@@ -375,7 +373,7 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 // saveTyped keeps raw input in the flow when leaving, so nothing is lost.
 func (m *Model) saveTyped() {
 	for i, f := range m.fields {
-		m.flow.Values[f.Key] = strings.TrimSpace(m.inputs[i].Value())
+		m.flow.KeepTyped(f.Key, m.inputs[i].Value())
 	}
 }
 
