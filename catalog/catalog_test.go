@@ -21,6 +21,9 @@ func TestCardsMatchTheirConnectors(t *testing.T) {
 			if _, ok := v.Connector.(connector.OAuthProvider); m.ID == store.AuthOAuth && !ok {
 				t.Errorf("%s offers OAuth without an OAuthProvider", v.ID)
 			}
+			if _, ok := v.Connector.(connector.TokenAuthorizer); m.ID == store.AuthToken && !ok {
+				t.Errorf("%s offers a token without saying how it goes on a request (TokenAuthorizer)", v.ID)
+			}
 			if m.Field(connector.FieldURL) == nil {
 				t.Errorf("%s/%s has no server address", v.ID, m.ID)
 			}

@@ -26,9 +26,10 @@ type VerifyRequest struct {
 	Now      time.Time
 }
 
-// TokenAuthorizer is implemented by connectors whose personal tokens go
-// on a request in a header of their own (GitLab's Private-Token); others
-// take them as a Bearer token.
+// TokenAuthorizer says how a vendor's personal token goes on a request
+// (GitLab's Private-Token, GitHub's Bearer): the vendor decides, for its
+// verification and for the sync alike. Every vendor with a token method
+// implements it (the catalog's test checks).
 type TokenAuthorizer interface {
 	AuthorizeToken(r *http.Request, token string)
 }

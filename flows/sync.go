@@ -121,7 +121,11 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	transport := cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport)
 	var gate *credentialGate
 	if conn.AuthMethod != store.AuthOAuth {
-		gate = &credentialGate{token: conn.Secret(store.SecretToken).Reveal(), authorize: s.tokenAuthorizer(conn), next: transport}
+		authorize := s.tokenAuthorizer(conn)
+		if authorize == nil {
+			return nil, fmt.Errorf("%w: %s does not say how its tokens go on a request", errCannotSync, vendor.Name)
+		}
+		gate = &credentialGate{token: conn.Secret(store.SecretToken).Reveal(), authorize: authorize, next: transport}
 		transport = gate
 	}
 	budget := &byteBudget{next: transport, limit: limits.Bytes}
@@ -334,15 +338,15 @@ func (s *Syncer) credential(conn *store.Connection, hc *http.Client) Credential 
 	return Credential{Set: func(context.Context, *http.Request) error { return nil }}
 }
 
-// tokenAuthorizer puts a personal token on a request as the vendor takes
-// it: its own header, or Bearer.
+// tokenAuthorizer is how the vendor puts a personal token on a request
+// (nil: it takes none, and its token connections cannot sync).
 func (s *Syncer) tokenAuthorizer(conn *store.Connection) func(r *http.Request, token string) {
 	if v := s.Catalog.Vendor(conn.Vendor); v != nil {
 		if ta, ok := v.Connector.(TokenAuthorizer); ok {
 			return ta.AuthorizeToken
 		}
 	}
-	return func(r *http.Request, token string) { r.Header.Set("Authorization", "Bearer "+token) }
+	return nil
 }
 
 // markRejected records that the server refused the connection's credential

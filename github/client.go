@@ -136,7 +136,7 @@ func (c *Client) try(ctx context.Context, u string) (http.Header, []byte, time.D
 			return nil, nil, -1, err
 		}
 	} else {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
+		authorizeToken(req, c.Token)
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

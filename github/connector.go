@@ -73,6 +73,12 @@ func (githubConnector) DefaultAlias(values map[string]string) string {
 // its own token (with its client id and secret); without the secret, or for
 // a personal access token — which GitHub lets no integration revoke — the
 // person is told where to do it.
+// AuthorizeToken puts a token on a sync's request as verification does.
+func (githubConnector) AuthorizeToken(r *http.Request, token string) { authorizeToken(r, token) }
+
+// authorizeToken: GitHub takes every token as Bearer.
+func authorizeToken(r *http.Request, token string) { r.Header.Set("Authorization", "Bearer "+token) }
+
 func (githubConnector) Revoke(ctx context.Context, hc *http.Client, c *model.Connection) error {
 	b, _ := NormalizeURL(c.BaseURL)
 	if c.AuthMethod != model.AuthOAuth {

@@ -20,6 +20,19 @@ type Client struct {
 	Bearer bool
 }
 
+// authorize puts the client's token on req: an OAuth token as Bearer, a
+// personal token as GitLab takes it (Private-Token, the one place that says so).
+func (c *Client) authorize(req *http.Request) {
+	if c.Bearer {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+		return
+	}
+	authorizePAT(req, c.Token)
+}
+
+// authorizePAT: GitLab takes a personal token as Private-Token.
+func authorizePAT(req *http.Request, token string) { req.Header.Set("Private-Token", token) }
+
 // Response is a decoded answer plus what verification needs to know of it.
 type Response struct {
 	Status     int
@@ -44,11 +57,7 @@ func (c *Client) Get(ctx context.Context, path string, out any) (*Response, erro
 		return nil, &Error{Kind: KindOther, Host: c.Base.Host(), Err: err, Detail: "cannot build request"}
 	}
 	req.Header.Set("Accept", "application/json")
-	if c.Bearer {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	} else {
-		req.Header.Set("Private-Token", c.Token)
-	}
+	c.authorize(req)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, classifyTransport(c.Base.Host(), err)

@@ -87,10 +87,9 @@ func (gitlabConnector) VerifyOAuth(ctx context.Context, req connector.VerifyRequ
 	return verificationOf(base, v), nil
 }
 
-// AuthorizeToken: GitLab takes a personal token as Private-Token.
-func (gitlabConnector) AuthorizeToken(r *http.Request, token string) {
-	r.Header.Set("Private-Token", token)
-}
+// AuthorizeToken puts a personal token on a sync's request as verification
+// does.
+func (gitlabConnector) AuthorizeToken(r *http.Request, token string) { authorizePAT(r, token) }
 
 // Revoke revokes the connection's credential at GitLab: the personal token
 // itself, or the OAuth grant (its refresh token, and the access token for

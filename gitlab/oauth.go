@@ -114,7 +114,7 @@ func RevokeOAuth(ctx context.Context, hc *http.Client, base BaseURL, clientID, s
 // RevokePAT revokes a personal access token with itself.
 func RevokePAT(ctx context.Context, c *Client) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, c.Base.API()+"/personal_access_tokens/self", nil)
-	req.Header.Set("Private-Token", c.Token)
+	c.authorize(req)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return classifyTransport(c.Base.Host(), err)

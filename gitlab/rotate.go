@@ -102,7 +102,7 @@ func (gitlabConnector) Rotate(ctx context.Context, hc *http.Client, c *model.Con
 	}
 	req.URL.RawQuery = form.Encode()
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Private-Token", c.Secret(model.SecretToken).Reveal())
+	authorizePAT(req, c.Secret(model.SecretToken).Reveal())
 	resp, err := hc.Do(req)
 	if err != nil {
 		e := classifyTransport(base.Host(), err)
