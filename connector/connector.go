@@ -52,6 +52,15 @@ type SyncSource interface {
 	Retries() int
 }
 
+// BrokenSource is the source of a stored connection its vendor cannot read
+// (an address that no longer parses): every call fails with Err, so the
+// sync says why instead of guessing.
+type BrokenSource struct{ Err error }
+
+func (b BrokenSource) Page(context.Context, string) (*SourcePage, error)    { return nil, b.Err }
+func (b BrokenSource) Seats(context.Context) ([]model.Seats, string, error) { return nil, "", b.Err }
+func (b BrokenSource) Retries() int                                         { return 0 }
+
 // SourcePage is one page of a vendor's inventory. Next and Total are known
 // when Page returns; Load fills Users, View and Note, so decoding a page
 // overlaps fetching the next.

@@ -313,3 +313,19 @@ func TestMisconfigurationIsFinal(t *testing.T) {
 		t.Fatal("a server error made final")
 	}
 }
+
+// A stored address its vendor no longer reads fails the sync with the
+// vendor's words, rather than syncing somewhere else.
+func TestUnreadableStoredAddressFailsTheSync(t *testing.T) {
+	st, _ := openSyncStore(t)
+	c := &store.Connection{Vendor: "gitlab", Alias: "odd", BaseURL: "ftp://gitlab.example.com", AuthMethod: store.AuthToken}
+	c.SetSecret(store.SecretToken, "glpat-x")
+	if err := st.Create(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	s := &Syncer{Store: st, Catalog: catalog.Default()}
+	run, err := s.Sync(context.Background(), c.ID, nil)
+	if err == nil || run == nil || run.Status != store.RunFailed || !strings.Contains(run.Error, "ftp") {
+		t.Fatalf("run %+v, err %v", run, err)
+	}
+}

@@ -69,18 +69,21 @@ func (githubConnector) DefaultAlias(values map[string]string) string {
 	return connector.SanitizeAlias(strings.SplitN(b.Web, "://", 2)[1])
 }
 
-// Revoke ends the connection's credential at GitHub. An OAuth app revokes
-// its own token (with its client id and secret); without the secret, or for
-// a personal access token — which GitHub lets no integration revoke — the
-// person is told where to do it.
 // AuthorizeToken puts a token on a sync's request as verification does.
 func (githubConnector) AuthorizeToken(r *http.Request, token string) { authorizeToken(r, token) }
 
 // authorizeToken: GitHub takes every token as Bearer.
 func authorizeToken(r *http.Request, token string) { r.Header.Set("Authorization", "Bearer "+token) }
 
+// Revoke ends the connection's credential at GitHub. An OAuth app revokes
+// its own token (with its client id and secret); without the secret, or for
+// a personal access token — which GitHub lets no integration revoke — the
+// person is told where to do it.
 func (githubConnector) Revoke(ctx context.Context, hc *http.Client, c *model.Connection) error {
-	b, _ := NormalizeURL(c.BaseURL)
+	b, err := NormalizeURL(c.BaseURL)
+	if err != nil {
+		return err
+	}
 	if c.AuthMethod != model.AuthOAuth {
 		return errors.New("GitHub does not let onramp revoke a personal access token; delete it at " + b.Web + "/settings/personal-access-tokens")
 	}
@@ -93,7 +96,10 @@ func (githubConnector) Revoke(ctx context.Context, hc *http.Client, c *model.Con
 
 // Source makes the GitHub inventory reader for a stored connection.
 func (githubConnector) Source(conn *model.Connection, hc *http.Client, cred connector.Credential) connector.SyncSource {
-	base, _ := NormalizeURL(conn.BaseURL)
+	base, err := NormalizeURL(conn.BaseURL)
+	if err != nil {
+		return connector.BrokenSource{Err: err}
+	}
 	return githubSource{inv: &Inventory{C: &Client{HTTP: hc, Base: base, Auth: cred.Set}}}
 }
 

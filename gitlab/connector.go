@@ -116,7 +116,10 @@ func (gitlabConnector) Revoke(ctx context.Context, hc *http.Client, c *model.Con
 
 // Source makes the GitLab inventory reader for a stored connection.
 func (gitlabConnector) Source(conn *model.Connection, hc *http.Client, cred connector.Credential) connector.SyncSource {
-	base, _ := NormalizeURL(conn.BaseURL)
+	base, err := NormalizeURL(conn.BaseURL)
+	if err != nil {
+		return connector.BrokenSource{Err: err}
+	}
 	f := &Fetcher{HTTP: hc, Host: base.Host(), Auth: cred.Set, Renew: cred.Renew}
 	return gitlabSource{inv: &Inventory{F: f, Base: base, Version: conn.ServerVersion}}
 }
