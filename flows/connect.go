@@ -455,10 +455,10 @@ func httpOptions(c *Connect) httpx.Options {
 	return httpx.Options{CABundle: c.CABundle, Timeout: c.deps.Timeout}
 }
 
-// Clone copies the flow so slow work (verifying, saving) can run on another
-// goroutine without touching what the UI is drawing; Adopt takes the
-// result back on the UI's goroutine.
-func (c *Connect) Clone() *Connect {
+// Snapshot copies the flow so slow work (verifying, saving, starting an
+// OAuth attempt) can run on another goroutine without touching what the
+// wizard draws; TakeOutcome brings back what that work found, and only that.
+func (c *Connect) Snapshot() *Connect {
 	cp := *c
 	cp.Values = cloneMap(c.Values)
 	cp.Confirmed = cloneMap(c.Confirmed)
@@ -466,8 +466,15 @@ func (c *Connect) Clone() *Connect {
 	return &cp
 }
 
-// Adopt takes over the state of a clone that finished its work.
-func (c *Connect) Adopt(done *Connect) { *c = *done }
+// TakeOutcome takes back what a snapshot's work found: the verification,
+// the stored connection, the OAuth token, the fields a failure revealed.
+// What the person typed stays as it is on the wizard's side.
+func (c *Connect) TakeOutcome(done *Connect) {
+	c.Result, c.Saved, c.oauthToken = done.Result, done.Saved, done.oauthToken
+	for k := range done.Revealed {
+		c.Revealed[k] = true
+	}
+}
 
 func cloneMap[K comparable, V any](m map[K]V) map[K]V {
 	out := make(map[K]V, len(m))

@@ -73,7 +73,7 @@ func (m *Model) Start() tea.Cmd {
 	m.state, m.err = running, nil
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	work, attempt := m.flow.Clone(), m.attempt
+	work, attempt := m.flow.Snapshot(), m.attempt
 	return tea.Batch(m.spin.Tick, func() tea.Msg {
 		defer cancel()
 		if _, err := work.Authorize(ctx); err != nil {
@@ -100,7 +100,7 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 		if msg.attempt != m.attempt || m.state != running {
 			return m, nil
 		}
-		m.flow.Adopt(msg.work)
+		m.flow.TakeOutcome(msg.work)
 		if msg.err != nil {
 			var se *flows.StepError
 			if errors.As(msg.err, &se) && (se.Retryable || se.Field == "") && !errors.Is(se, context.Canceled) {

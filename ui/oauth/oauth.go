@@ -140,7 +140,7 @@ func (m *Model) Start() tea.Cmd {
 	m.pasteIn.SetValue("")
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	work, mode, attempt := m.flow.Clone(), m.mode, m.attempt
+	work, mode, attempt := m.flow.Snapshot(), m.mode, m.attempt
 	return tea.Batch(m.spin.Tick, func() tea.Msg {
 		att, err := work.StartOAuth(ctx, mode)
 		return startedMsg{attempt, att, err}
@@ -264,7 +264,7 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			return m.fail(msg.err)
 		}
 		m.state = finishing
-		work, attempt, tok := m.flow.Clone(), m.attempt, msg.tok
+		work, attempt, tok := m.flow.Snapshot(), m.attempt, msg.tok
 		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
 			if _, err := work.FinishOAuth(context.Background(), tok); err != nil {
 				return doneMsg{attempt, work, err}
@@ -276,7 +276,7 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 		if msg.attempt != m.attempt {
 			return m, nil
 		}
-		m.flow.Adopt(msg.work)
+		m.flow.TakeOutcome(msg.work)
 		if msg.err != nil {
 			return m.fail(msg.err)
 		}
