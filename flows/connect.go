@@ -54,6 +54,9 @@ type Connect struct {
 	Confirmed map[string]bool
 	// Revealed holds the on-demand fields a failure asked for.
 	Revealed map[string]bool
+	// checked holds each value that passed SetValue, so it is checked once
+	// however often the wizard, CheckFields and Authorize ask.
+	checked map[string]string
 	CABundle []byte
 	// WantAlias is set when the person asked to name the connection.
 	WantAlias bool
@@ -110,7 +113,7 @@ func NewConnect(d Deps) *Connect {
 	if d.Timeout == 0 {
 		d.Timeout = 30 * time.Second
 	}
-	return &Connect{deps: d, Values: map[string]string{}, Confirmed: map[string]bool{}, Revealed: map[string]bool{}}
+	return &Connect{deps: d, Values: map[string]string{}, Confirmed: map[string]bool{}, Revealed: map[string]bool{}, checked: map[string]string{}}
 }
 
 // UseStore gives the flow its store when it opened after the flow began (the
@@ -197,16 +200,21 @@ func (c *Connect) SetValue(key, raw string) error {
 		return fmt.Errorf("no field %q", key)
 	}
 	v := strings.TrimSpace(raw)
+	if got, ok := c.checked[key]; ok && got == v && c.Values[key] == v {
+		return nil // this very value passed already
+	}
 	if v != c.Values[key] {
 		delete(c.Confirmed, key)
 		c.Result = nil
 	}
+	delete(c.checked, key)
 	c.Values[key] = v
 	if v == "" {
 		if key == caFieldKey(c.Method) {
 			c.CABundle = nil
 		}
 		if f.Optional {
+			c.checked[key] = ""
 			return nil
 		}
 		return fieldError(key, "%s is required", f.Label)
@@ -225,6 +233,7 @@ func (c *Connect) SetValue(key, raw string) error {
 		}
 		c.CABundle = pemBytes
 	}
+	c.checked[key] = c.Values[key]
 	return nil
 }
 
@@ -463,6 +472,7 @@ func (c *Connect) Snapshot() *Connect {
 	cp.Values = cloneMap(c.Values)
 	cp.Confirmed = cloneMap(c.Confirmed)
 	cp.Revealed = cloneMap(c.Revealed)
+	cp.checked = cloneMap(c.checked)
 	return &cp
 }
 

@@ -260,3 +260,47 @@ func filterCatalog(c Catalog, filter string) Catalog {
 	}
 	return out
 }
+
+// A value is checked once: the wizard's commit, its submit and Authorize
+// ask again, and the unchanged value is not checked again.
+func TestAFieldIsCheckedOnce(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	gl := *catalog.Default().Vendor("gitlab")
+	gl.Methods = append([]AuthMethod(nil), gl.Methods...)
+	m := &gl.Methods[0]
+	m.Fields = append([]Field(nil), m.Fields...)
+	checks := 0
+	for i := range m.Fields {
+		if m.Fields[i].Key == FieldURL {
+			normalize := m.Fields[i].Normalize
+			m.Fields[i].Normalize = func(s string) (string, error) { checks++; return normalize(s) }
+		}
+	}
+	c := NewConnect(Deps{Catalog: Catalog{&gl}, Store: testStore(t), Timeout: 5 * time.Second})
+	if err := c.ChooseVendor("gitlab"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ChooseMethod(m.ID); err != nil {
+		t.Fatal(err)
+	}
+	checks = 0
+	if err := c.SetValue(FieldURL, srv.BaseURL); err != nil { // the wizard's commit
+		t.Fatal(err)
+	}
+	c.SetValue(FieldToken, gitlabtest.DemoTokens.Admin)
+	c.SetValue(FieldURL, c.Values[FieldURL]) // the commit again, on submit
+	if err := c.CheckFields(); err != nil {   // submit
+		t.Fatal(err)
+	}
+	if _, err := c.Authorize(context.Background()); err != nil { // and Authorize
+		t.Fatal(err)
+	}
+	if checks != 1 {
+		t.Fatalf("the URL was checked %d times", checks)
+	}
+	c.SetValue(FieldURL, srv.BaseURL+"/") // changed: checked again
+	if checks != 2 {
+		t.Fatalf("a changed URL: %d checks", checks)
+	}
+}
