@@ -56,7 +56,7 @@ type Connect struct {
 	Revealed map[string]bool
 	// checked holds each value that passed SetValue, so it is checked once
 	// however often the wizard, CheckFields and Authorize ask.
-	checked map[string]string
+	checked  map[string]string
 	CABundle []byte
 	// WantAlias is set when the person asked to name the connection.
 	WantAlias bool

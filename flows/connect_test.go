@@ -290,7 +290,7 @@ func TestAFieldIsCheckedOnce(t *testing.T) {
 	}
 	c.SetValue(FieldToken, gitlabtest.DemoTokens.Admin)
 	c.SetValue(FieldURL, c.Values[FieldURL]) // the commit again, on submit
-	if err := c.CheckFields(); err != nil {   // submit
+	if err := c.CheckFields(); err != nil {  // submit
 		t.Fatal(err)
 	}
 	if _, err := c.Authorize(context.Background()); err != nil { // and Authorize
