@@ -38,6 +38,9 @@ type RotationRefused struct {
 	// Unreached: the request never left (no address, connection refused,
 	// a TLS handshake that failed): nothing to record, try again later.
 	Unreached bool
+	// Latest is the latest expiry the vendor allows, when its refusal was
+	// of an expiry beyond its maximum.
+	Latest *time.Time
 }
 
 func (e *RotationRefused) Error() string { return e.Reason }

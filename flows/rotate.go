@@ -175,6 +175,13 @@ func (s *Syncer) rotateIfDue(ctx context.Context, c *store.Connection, hc *http.
 	defer cancel()
 	got, err := rot.Rotate(rctx, hc, marked, expires)
 	var refused *connector.RotationRefused
+	if errors.As(err, &refused) && refused.Latest != nil && c.Rotation.Expires == nil && refused.Latest.After(s.now()) {
+		// The same lifetime is beyond the instance's maximum now: refused
+		// before anything rotated, so asking again, at the maximum, is safe.
+		s.logInfo("token rotation capped at the instance's maximum", "connection", c.ID, "expires", refused.Latest.Format("2006-01-02"))
+		expires = *refused.Latest
+		got, err = rot.Rotate(rctx, hc, marked, expires)
+	}
 	switch {
 	case err == nil:
 		saved, err := s.commitRotation(ctx, c.ID, old, got)
@@ -230,9 +237,8 @@ func (s *Syncer) commitRotation(ctx context.Context, id string, old store.Secret
 			cur.SetSecret(store.SecretToken, got.Token)
 			exp := got.ExpiresAt.UTC()
 			cur.ExpiresAt = &exp
-			if cur.Rotation.Expires != nil {
-				cur.Rotation.LifetimeDays = max(int(exp.Sub(now).Hours()/24+0.5), 1)
-			}
+			// The successor's own lifetime (asked for, or capped) is the next one's.
+			cur.Rotation.LifetimeDays = max(int(exp.Sub(now).Hours()/24+0.5), 1)
 			cur.Rotation.TokenID = got.TokenID
 			cur.Rotation.InFlight, cur.Rotation.RequestedAt, cur.Rotation.Expires = nil, nil, nil
 			cur.Rotation.LastRotated, cur.Rotation.LastRefusal = &now, ""

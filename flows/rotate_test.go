@@ -402,3 +402,23 @@ func TestSharedTokenIsNotRotated(t *testing.T) {
 		t.Fatalf("%d rotations; %+v", e.srv.Sandbox.Rotations(), after.Rotation)
 	}
 }
+
+// An instance whose maximum lifetime is now shorter than the token's:
+// the automatic rotation is capped at the maximum GitLab names.
+func TestAutomaticRotationIsCappedAtTheInstancesMaximum(t *testing.T) {
+	e := newRotEnv(t, gitlabtest.Options{MaxTokenLifetimeDays: 30})
+	old := e.rotatingToken(60) // made before the administrator lowered the maximum
+	c := e.connect(t, "prod", old)
+	e.ask(t, c.ID)
+	if _, err := e.s.Sync(context.Background(), c.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := e.get(t, c.ID)
+	if e.srv.Sandbox.Rotations() != 1 || after.Secret(store.SecretToken).Reveal() == old || after.Rotation.LastRefusal != "" {
+		t.Fatalf("%d rotations; %+v", e.srv.Sandbox.Rotations(), after.Rotation)
+	}
+	if days := connector.DaysLeft(*after.ExpiresAt, time.Now()); days != 30 || after.Rotation.LifetimeDays != 30 {
+		t.Fatalf("successor lives %d days (lifetime %d); the maximum is 30", days, after.Rotation.LifetimeDays)
+	}
+	e.noFamilyRevoked(t)
+}

@@ -81,6 +81,10 @@ func rotatePath(r *model.Rotation) string {
 	return "/personal_access_tokens/self/rotate"
 }
 
+// expiryCap reads the instance's maximum from GitLab's refusal of an
+// expiry beyond it ("Expiration date must be before 2027-02-04").
+var expiryCap = regexp.MustCompile(`must be before (\d{4}-\d{2}-\d{2})`)
+
 type rotatedToken struct {
 	patSelf
 	Token string `json:"token"`
@@ -143,7 +147,14 @@ func (gitlabConnector) Rotate(ctx context.Context, hc *http.Client, c *model.Con
 		case resp.StatusCode == http.StatusBadRequest:
 			reason = "GitLab refused to rotate the token: " + textsafe.Line(e.Detail)
 		}
-		return nil, &connector.RotationRefused{Reason: reason, Err: e}
+		refused := &connector.RotationRefused{Reason: reason, Err: e}
+		if m := expiryCap.FindStringSubmatch(e.Detail); m != nil {
+			if d, err := time.Parse("2006-01-02", m[1]); err == nil {
+				latest := d.AddDate(0, 0, -1)
+				refused.Latest = &latest
+			}
+		}
+		return nil, refused
 	}
 	// A 5xx, a 429 or an answer not from GitLab: it may have rotated.
 	return nil, classifyStatus(base.Host(), resp.StatusCode, body)
