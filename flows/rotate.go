@@ -22,8 +22,10 @@ import (
 //     witness (below) never sends a token that is being rotated.
 //  2. The mark: before the request, "rotating" is committed on the
 //     connection (store.RotationMark). While it stands nobody sends the
-//     token: this sync's own page requests wait at the gate, and every
-//     other reader (a recovery, remove --revoke) sees the mark.
+//     token: this sync's own page requests wait at the gate, the next
+//     holder settles the mark before anything else, and a witness query
+//     skips a marked token. (remove --revoke may send it: revoking the
+//     whole family is what removing asks for.)
 //  3. One request. Its answer is committed at once, in the transaction that
 //     clears the mark; the successor is installed only over the token it
 //     replaced, never over a reconnect's.
@@ -36,8 +38,8 @@ import (
 //     works on. Rotated, or nobody can tell: the connection needs
 //     reconnecting, with the reason, and the family stays alive.
 
-// RotationLease bounds the connection's lease across one rotation (the
-// request's own deadline plus the commit's).
+// rotationTimeout bounds the rotation's request; rotationLease the
+// connection's lease across one rotation (the request plus the commit).
 const (
 	rotationTimeout = 60 * time.Second
 	rotationLease   = 90 * time.Second
