@@ -86,11 +86,22 @@ func (c *Connect) Reconnect(conn *store.Connection) error {
 	if err := c.ChooseMethod(conn.AuthMethod); err != nil {
 		return err
 	}
+	// Connections made before settings were kept: what the record says.
 	c.Values[FieldURL] = conn.BaseURL
 	if conn.AuthMethod == store.AuthOAuth {
 		c.Values[FieldClientID] = conn.ClientID
-		c.Values[FieldClientSecret] = conn.Secret(store.SecretClientSecret).Reveal()
 		c.Values[FieldScopes] = strings.Join(conn.Scopes, " ")
+	}
+	// Every field as last typed: settings beside secrets. The credential
+	// itself (a token) is what the reconnect replaces, so it starts empty;
+	// the OAuth application's secret is kept.
+	for _, f := range c.Method.Fields {
+		switch {
+		case f.Secret && f.Key == FieldClientSecret:
+			c.Values[f.Key] = conn.Secret(f.Key).Reveal()
+		case !f.Secret && !f.OnDemand && conn.Settings[f.Key] != "":
+			c.Values[f.Key] = conn.Settings[f.Key]
+		}
 	}
 	if conn.CABundle != "" {
 		c.CABundle = []byte(conn.CABundle)
@@ -403,7 +414,7 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 		Vendor: c.Vendor.ID, Alias: alias, BaseURL: v.BaseURL, AuthMethod: c.Method.ID,
 		Account: v.Account, Scopes: v.Scopes, TokenName: v.TokenName, ExpiresAt: v.ExpiresAt,
 		ServerVersion: v.ServerVersion, ServerEdition: v.ServerEdition, CABundle: string(c.CABundle),
-		State: store.StateConnected, Rotation: v.Rotation,
+		State: store.StateConnected, Rotation: v.Rotation, Settings: c.settings(),
 	}
 	if c.oauthToken != nil {
 		c.oauthSecrets(conn)
@@ -432,6 +443,18 @@ func (c *Connect) Save(ctx context.Context) (*store.Connection, error) {
 	return conn, nil
 }
 
+// settings are the method's non-secret values to keep beside the secrets (a
+// CA's file path is not kept: its certificates are, in CABundle).
+func (c *Connect) settings() map[string]string {
+	out := map[string]string{}
+	for _, f := range c.Method.Fields {
+		if v := c.Values[f.Key]; v != "" && !f.Secret && !f.OnDemand {
+			out[f.Key] = v
+		}
+	}
+	return out
+}
+
 // saveReconnect replaces the credential of the connection being reconnected.
 func (c *Connect) saveReconnect(ctx context.Context, fresh *store.Connection) (*store.Connection, error) {
 	// The new credential and its first sync are committed together.
@@ -449,7 +472,7 @@ func (c *Connect) saveReconnect(ctx context.Context, fresh *store.Connection) (*
 		if cur.Rotation != nil && fresh.Rotation != nil && fresh.Rotation.Cannot == "" && cur.Rotation.Cannot == "" {
 			fresh.Rotation.LeadDays = cur.Rotation.LeadDays // the person's choice outlives the token
 		}
-		cur.Rotation = fresh.Rotation
+		cur.Rotation, cur.Settings = fresh.Rotation, fresh.Settings
 		cur.State, cur.StateReason = store.StateConnected, ""
 		return nil
 	})

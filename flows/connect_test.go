@@ -304,3 +304,39 @@ func TestAFieldIsCheckedOnce(t *testing.T) {
 		t.Fatalf("a changed URL: %d checks", checks)
 	}
 }
+
+// A reconnect fills every field of the card as last typed: settings beside
+// secrets (a field the record has no column for included), not the token.
+func TestReconnectRestoresEveryField(t *testing.T) {
+	srv := gitlabtest.New(gitlabtest.Options{}).Start()
+	defer srv.Close()
+	gl := *catalog.Default().Vendor("gitlab")
+	gl.Methods = append([]AuthMethod(nil), gl.Methods...)
+	m := &gl.Methods[0]
+	m.Fields = append(append([]Field(nil), m.Fields...), Field{Key: "region", Label: "Region", Optional: true})
+	st := testStore(t)
+	c := NewConnect(Deps{Catalog: Catalog{&gl}, Store: st, Timeout: 5 * time.Second})
+	c.ChooseVendor("gitlab")
+	c.ChooseMethod(m.ID)
+	c.SetValue(FieldURL, srv.BaseURL)
+	c.SetValue(FieldToken, gitlabtest.DemoTokens.Admin)
+	c.SetValue("region", "eu-west")
+	if _, err := c.Authorize(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := c.Save(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Settings["region"] != "eu-west" || saved.Settings[FieldToken] != "" || saved.Settings[FieldURL] != srv.BaseURL {
+		t.Fatalf("settings kept: %d, region %q", len(saved.Settings), saved.Settings["region"])
+	}
+	stored, _ := st.Get(context.Background(), saved.ID)
+	again := NewConnect(Deps{Catalog: Catalog{&gl}, Store: st, Timeout: 5 * time.Second})
+	if err := again.Reconnect(stored); err != nil {
+		t.Fatal(err)
+	}
+	if again.Values["region"] != "eu-west" || again.Values[FieldURL] != srv.BaseURL || again.Values[FieldToken] != "" {
+		t.Fatalf("reconnect form: region %q, url %q, token given back: %v", again.Values["region"], again.Values[FieldURL], again.Values[FieldToken] != "")
+	}
+}

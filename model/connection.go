@@ -71,6 +71,10 @@ type Connection struct {
 	// Rotation is how the token renews itself; nil when the vendor has no
 	// rotation (or the connection predates it).
 	Rotation *Rotation `json:"rotation,omitempty"`
+	// Settings are the card's non-secret field values as last typed (the
+	// server address, a client id, scopes…), by field key, beside the
+	// secrets: a reconnect fills its form from both.
+	Settings map[string]string `json:"settings,omitempty"`
 	// Revision grows by one with every committed change.
 	Revision int64 `json:"revision"`
 	// Secrets holds the sealed fields, unsealed; List leaves it nil. Its

@@ -140,6 +140,9 @@ var migrations = []string{
 	// 10: token rotation: how a connection's token renews itself, and the
 	// mark of a rotation that may be in flight (JSON; store.Rotation).
 	`ALTER TABLE connections ADD COLUMN rotation TEXT NOT NULL DEFAULT '';`,
+	// 11: a connection's non-secret settings (JSON, by field key) beside
+	// its secrets, so a reconnect restores every field of its card.
+	`ALTER TABLE connections ADD COLUMN settings TEXT NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the version this build writes.

@@ -152,6 +152,8 @@ var pgMigrations = []string{
 	);`,
 	// 10: token rotation (see migrations).
 	`ALTER TABLE connections ADD COLUMN rotation TEXT NOT NULL DEFAULT '';`,
+	// 11: settings (see migrations).
+	`ALTER TABLE connections ADD COLUMN settings TEXT NOT NULL DEFAULT '';`,
 }
 
 // pgStatementTimeout bounds every statement, so a stuck query (a lock held

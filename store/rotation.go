@@ -6,6 +6,24 @@ import (
 	"github.com/onramp-dev/onramp/model"
 )
 
+// encodeSettings and decodeSettings keep a connection's settings as one
+// JSON column ("" for none).
+func encodeSettings(m map[string]string) string {
+	if len(m) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func decodeSettings(s string) map[string]string {
+	var m map[string]string
+	if s != "" && json.Unmarshal([]byte(s), &m) != nil {
+		return nil // unreadable: the form falls back to the stored address
+	}
+	return m
+}
+
 func encodeRotation(r *Rotation) string {
 	if r == nil {
 		return ""

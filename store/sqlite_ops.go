@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 )
@@ -14,7 +15,7 @@ import (
 const connectionColumns = `id, vendor, alias, base_url, auth_method, account_id, account_username,
 	account_name, account_admin, scopes, expires_at, server_version, server_edition, ca_bundle,
 	token_name, client_id, state, state_reason, created_at, created_by, updated_at, updated_by, revision, access_expires_at,
-	sync_every_s, rotation`
+	sync_every_s, rotation, settings`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -24,16 +25,17 @@ func scanConnection(r rowScanner) (*Connection, error) {
 	var expires, accessExpires sql.NullString
 	var admin int
 	var everySecs int64
-	var rotation string
+	var rotation, settings string
 	err := r.Scan(&c.ID, &c.Vendor, &c.Alias, &c.BaseURL, &c.AuthMethod, &c.Account.ID, &c.Account.Username,
 		&c.Account.Name, &admin, &scopes, &expires, &c.ServerVersion, &c.ServerEdition, &c.CABundle,
 		&c.TokenName, &c.ClientID, &state, &c.StateReason, &created, &c.CreatedBy, &updated, &c.UpdatedBy, &c.Revision, &accessExpires,
-		&everySecs, &rotation)
+		&everySecs, &rotation, &settings)
 	if err != nil {
 		return nil, err
 	}
 	c.SyncEvery = time.Duration(everySecs) * time.Second
 	c.Rotation = decodeRotation(rotation)
+	c.Settings = decodeSettings(settings)
 	c.Account.Admin = admin != 0
 	c.Scopes = strings.Fields(scopes)
 	c.State = State(state)
@@ -111,12 +113,12 @@ func (s *sqlStore) insertTx(ctx context.Context, tx *sql.Tx, c *Connection) erro
 		c.SyncEvery = DefaultSyncEvery
 	}
 	_, err := s.exec(ctx, tx, `INSERT INTO connections (`+connectionColumns+`, alias_key)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.ID, c.Vendor, c.Alias, c.BaseURL, c.AuthMethod, c.Account.ID, c.Account.Username,
 		c.Account.Name, boolInt(c.Account.Admin), strings.Join(c.Scopes, " "), nullTime(c.ExpiresAt),
 		c.ServerVersion, c.ServerEdition, c.CABundle, c.TokenName, c.ClientID, string(c.State), c.StateReason,
 		formatTime(c.CreatedAt), c.CreatedBy, formatTime(c.UpdatedAt), c.UpdatedBy, c.Revision,
-		nullTime(c.AccessExpiresAt), int64(max(c.SyncEvery, 0).Seconds()), encodeRotation(c.Rotation), strings.ToLower(c.Alias))
+		nullTime(c.AccessExpiresAt), int64(max(c.SyncEvery, 0).Seconds()), encodeRotation(c.Rotation), encodeSettings(c.Settings), strings.ToLower(c.Alias))
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("%w: %s/%s", ErrAliasTaken, c.Vendor, c.Alias)
@@ -306,6 +308,7 @@ func (s *sqlStore) update(ctx context.Context, id string, fn func(*Connection) e
 			r := *cur.Rotation
 			next.Rotation = &r
 		}
+		next.Settings = maps.Clone(cur.Settings)
 		if err := fn(&next); err != nil {
 			return err
 		}
@@ -320,12 +323,12 @@ func (s *sqlStore) update(ctx context.Context, id string, fn func(*Connection) e
 		_, err = s.exec(ctx, tx, `UPDATE connections SET alias = ?, alias_key = ?, base_url = ?, auth_method = ?,
 			account_id = ?, account_username = ?, account_name = ?, account_admin = ?, scopes = ?, expires_at = ?,
 			server_version = ?, server_edition = ?, ca_bundle = ?, token_name = ?, client_id = ?, state = ?,
-			state_reason = ?, updated_at = ?, updated_by = ?, revision = ?, access_expires_at = ?, rotation = ? WHERE id = ?`,
+			state_reason = ?, updated_at = ?, updated_by = ?, revision = ?, access_expires_at = ?, rotation = ?, settings = ? WHERE id = ?`,
 			next.Alias, strings.ToLower(next.Alias), next.BaseURL, next.AuthMethod, next.Account.ID,
 			next.Account.Username, next.Account.Name, boolInt(next.Account.Admin), strings.Join(next.Scopes, " "),
 			nullTime(next.ExpiresAt), next.ServerVersion, next.ServerEdition, next.CABundle, next.TokenName,
 			next.ClientID, string(next.State), next.StateReason, formatTime(next.UpdatedAt), next.UpdatedBy,
-			next.Revision, nullTime(next.AccessExpiresAt), encodeRotation(next.Rotation), next.ID)
+			next.Revision, nullTime(next.AccessExpiresAt), encodeRotation(next.Rotation), encodeSettings(next.Settings), next.ID)
 		if err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: %s/%s", ErrAliasTaken, next.Vendor, next.Alias)
