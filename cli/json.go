@@ -50,10 +50,10 @@ type Connection struct {
 
 // Account is the vendor account a connection acts as.
 type Account struct {
-	ID       int64  `json:"id"`
-	Username string `json:"username"`
-	Name     string `json:"name,omitempty"`
-	Admin    bool   `json:"admin"`
+	ID       store.ID `json:"id"` // a number for GitLab and GitHub
+	Username string   `json:"username"`
+	Name     string   `json:"name,omitempty"`
+	Admin    bool     `json:"admin"`
 }
 
 // Status is a connection with its sync, as status prints it.

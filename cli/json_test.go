@@ -355,7 +355,7 @@ func TestInventoryFiltersAndCSV(t *testing.T) {
 
 	var b strings.Builder
 	writeInventoryCSV(&b, func(fn func(store.InventoryUser) error) error {
-		return fn(store.InventoryUser{ID: 1, Username: "=HYPERLINK(\"http://evil\")", Name: "+1", Email: "@x", State: "-"})
+		return fn(store.InventoryUser{ID: "1", Username: "=HYPERLINK(\"http://evil\")", Name: "+1", Email: "@x", State: "-"})
 	})
 	if !strings.Contains(b.String(), `'=HYPERLINK`) || !strings.Contains(b.String(), ",'+1,'@x,'-,") {
 		t.Fatalf("formulas left live:\n%s", b.String())

@@ -161,7 +161,7 @@ func TestE2EKilledWorkerIsRescued(t *testing.T) {
 		t.Fatalf("a new run (%d) instead of the killed one (%d)", s.LastRun.ID, first)
 	}
 	st := h.open(t)
-	var ids []int64
+	var ids []store.ID
 	st.Users(context.Background(), first, func(u store.InventoryUser) error { ids = append(ids, u.ID); return nil })
 	if len(ids) != want {
 		t.Fatalf("%d users, want %d (killed at %d)", len(ids), want, killedAt)

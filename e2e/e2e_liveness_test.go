@@ -86,7 +86,11 @@ func (p *syncProc) waitPages(t *testing.T, pages int) flows.Progress {
 func inventoryIDs(t *testing.T, h *home, runID int64) map[int64]int {
 	t.Helper()
 	seen := map[int64]int{}
-	err := h.open(t).Users(context.Background(), runID, func(u store.InventoryUser) error { seen[u.ID]++; return nil })
+	err := h.open(t).Users(context.Background(), runID, func(u store.InventoryUser) error {
+		id, _ := strconv.ParseInt(string(u.ID), 10, 64)
+		seen[id]++
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,7 +150,7 @@ func TestGitHubSyncSecondaryLimitsAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[int64]bool{}
+	seen := map[store.ID]bool{}
 	e.st.Users(context.Background(), run.ID, func(u store.InventoryUser) error {
 		if seen[u.ID] {
 			t.Fatalf("%s twice", u.Username)

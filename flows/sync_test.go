@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -78,11 +79,12 @@ func (e *syncEnv) snapshot(t testing.TB, runID int64) []int64 {
 	var ids []int64
 	seen := map[int64]bool{}
 	e.st.Users(context.Background(), runID, func(u store.InventoryUser) error {
-		if seen[u.ID] {
-			t.Fatalf("user %d twice", u.ID)
+		id, err := strconv.ParseInt(string(u.ID), 10, 64)
+		if err != nil || seen[id] {
+			t.Fatalf("user %q twice, or not GitLab's: %v", u.ID, err)
 		}
-		seen[u.ID] = true
-		ids = append(ids, u.ID)
+		seen[id] = true
+		ids = append(ids, id)
 		return nil
 	})
 	return ids

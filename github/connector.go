@@ -28,7 +28,7 @@ func (githubConnector) Verify(ctx context.Context, req connector.VerifyRequest) 
 	}
 	v := &connector.Verification{
 		BaseURL: base.Web, Vendor: "GitHub", ServerVersion: gv.Product,
-		Account: model.Account{ID: gv.ID, Username: gv.Login, Name: gv.Name, Admin: gv.SiteAdmin},
+		Account: model.Account{ID: model.IDOf(gv.ID), Username: gv.Login, Name: gv.Name, Admin: gv.SiteAdmin},
 		Scopes:  gv.Scopes, ScopesKnown: gv.ScopesKnown, ExpiresAt: gv.ExpiresAt,
 		ScopesNote: "fine-grained token: its permissions are set on GitHub (Members: read)",
 	}

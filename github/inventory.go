@@ -63,7 +63,7 @@ func (p *Page) Decode() error {
 	}
 	p.Users = make([]model.InventoryUser, 0, len(raw))
 	for _, m := range raw {
-		p.Users = append(p.Users, model.InventoryUser{ID: m.ID, Username: textsafe.Truncate(m.Login, 60), State: "active",
+		p.Users = append(p.Users, model.InventoryUser{ID: model.IDOf(m.ID), Username: textsafe.Truncate(m.Login, 60), State: "active",
 			Bot: m.Type == "Bot", Admin: p.role == "admin"})
 	}
 	return nil

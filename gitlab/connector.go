@@ -31,7 +31,7 @@ func (gitlabConnector) Verify(ctx context.Context, req connector.VerifyRequest) 
 func verificationOf(base BaseURL, v *Verification) *connector.Verification {
 	out := &connector.Verification{
 		BaseURL:       base.URL,
-		Account:       model.Account{ID: v.Account.ID, Username: v.Account.Username, Name: v.Account.Name, Admin: v.Account.Admin},
+		Account:       model.Account{ID: model.IDOf(v.Account.ID), Username: v.Account.Username, Name: v.Account.Name, Admin: v.Account.Admin},
 		ServerVersion: v.Version, ServerEdition: v.Edition, EditionName: v.EditionName(),
 		TokenName: v.TokenName, Scopes: v.Scopes, ScopesKnown: v.ScopesKnown, ExpiresAt: v.ExpiresAt,
 		ScopesNote: "unknown (the server is older than GitLab 15.5)", Vendor: "GitLab", Rotation: v.Rotation,

@@ -157,7 +157,7 @@ func opt(s *string) string {
 }
 
 func (a *apiInventoryUser) user() model.InventoryUser {
-	return model.InventoryUser{ID: a.ID, Username: textsafe.Truncate(a.Username, 200), Name: textsafe.Truncate(a.Name, 200),
+	return model.InventoryUser{ID: model.IDOf(a.ID), Username: textsafe.Truncate(a.Username, 200), Name: textsafe.Truncate(a.Name, 200),
 		Email: opt(a.Email), State: textsafe.Truncate(a.State, 40), Bot: a.Bot, Admin: a.IsAdmin, Seat: a.UsingLicenseSeat,
 		CreatedAt: opt(a.CreatedAt), LastSignInAt: opt(a.LastSignInAt), LastActivityOn: opt(a.LastActivityOn)}
 }

@@ -33,7 +33,7 @@ const (
 
 // Account is the identity a connection's credential belongs to.
 type Account struct {
-	ID       int64  `json:"id"`
+	ID       ID     `json:"id"`
 	Username string `json:"username"`
 	Name     string `json:"name,omitempty"`
 	Admin    bool   `json:"admin"`

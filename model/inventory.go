@@ -2,7 +2,7 @@ package model
 
 // InventoryUser is one person (or bot) in a snapshot.
 type InventoryUser struct {
-	ID             int64  `json:"id"`
+	ID             ID     `json:"id"`
 	Username       string `json:"username"`
 	Name           string `json:"name"`
 	Email          string `json:"email,omitempty"`

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/onramp-dev/onramp/model"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -176,7 +177,7 @@ func benchInventory100k(b *testing.B, opts Options) {
 		for p := range 1000 {
 			for i := range page {
 				id := int64(p*100 + i + 1)
-				page[i] = InventoryUser{ID: id, Username: fmt.Sprintf("user%d", id), Name: "Some Body", Email: fmt.Sprintf("user%d@example.com", id),
+				page[i] = InventoryUser{ID: model.IDOf(id), Username: fmt.Sprintf("user%d", id), Name: "Some Body", Email: fmt.Sprintf("user%d@example.com", id),
 					State: "active", CreatedAt: "2024-01-02T03:04:05Z", LastActivityOn: "2026-11-20"}
 			}
 			if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: page, Checkpoint: fmt.Sprint(p + 1), View: "admin", Gen: run.Gen, From: pageFrom(p + 1)}); err != nil {

@@ -7,6 +7,7 @@ import "github.com/onramp-dev/onramp/model"
 type (
 	Connection    = model.Connection
 	Account       = model.Account
+	ID            = model.ID
 	State         = model.State
 	Secret        = model.Secret
 	Rotation      = model.Rotation

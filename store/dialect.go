@@ -41,6 +41,10 @@ type dialect struct {
 	// msOfTime is a River timestamp column in unix milliseconds (%s: the
 	// column).
 	msOfTime string
+	// userOrder orders a snapshot's people by id: numeric ids as numbers,
+	// then the others (SQLite keeps a numeric id as an integer, which sorts
+	// before text; PostgreSQL keeps text).
+	userOrder string
 }
 
 // msOf is column, one of River's timestamps, in unix milliseconds.
@@ -52,14 +56,16 @@ var sqliteDialect = dialect{name: "sqlite", migrations: migrations,
 	jobConnection: `(CASE WHEN json_valid(args, 10) THEN json_extract(args, '$.connection_id') END)`,
 	riverNow:      `datetime('now', 'subsec')`,
 	nowMs:         `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`,
-	msOfTime:      `CAST((julianday(%s) - 2440587.5) * 86400000 AS INTEGER)`}
+	msOfTime:      `CAST((julianday(%s) - 2440587.5) * 86400000 AS INTEGER)`,
+	userOrder:     `user_id`}
 
 var postgresDialect = dialect{name: "postgres", migrations: pgMigrations, forUpdate: " FOR UPDATE",
 	lockInit:      `SELECT pg_advisory_xact_lock(7061737)`,
 	jobConnection: `(args->>'connection_id')`,
 	riverNow:      `now()`,
 	nowMs:         `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`,
-	msOfTime:      `(extract(epoch FROM %s) * 1000)::bigint`}
+	msOfTime:      `(extract(epoch FROM %s) * 1000)::bigint`,
+	userOrder:     `user_id !~ '^-?[0-9]+$', length(user_id), user_id`}
 
 // jobIndex is the index that finds a connection's sync job in River's table.
 // It is made after River's own migrations (which may rebuild the table).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/onramp-dev/onramp/model"
 	"testing"
 	"time"
 )
@@ -13,7 +14,7 @@ func users(ids ...int64) []InventoryUser {
 	var out []InventoryUser
 	for _, id := range ids {
 		seat := id%2 == 0
-		out = append(out, InventoryUser{ID: id, Username: fmt.Sprintf("u%d", id), State: "active", Seat: &seat})
+		out = append(out, InventoryUser{ID: model.IDOf(id), Username: fmt.Sprintf("u%d", id), State: "active", Seat: &seat})
 	}
 	return out
 }
@@ -51,7 +52,7 @@ func testSyncRunsAndSnapshots(t *testing.T, opts Options) {
 	if done.FinishedAt == nil || done.Status != RunSucceeded {
 		t.Fatalf("finish: %+v", done)
 	}
-	var got []int64
+	var got []ID
 	s.Users(ctx, run.ID, func(u InventoryUser) error { got = append(got, u.ID); return nil })
 	if fmt.Sprint(got) != "[1 2 3 4 5]" {
 		t.Fatalf("snapshot %v", got)
@@ -107,7 +108,7 @@ func testInventoryRowsGoWithTheirRun(t *testing.T, opts Options) {
 	users := func(from int) []InventoryUser {
 		out := make([]InventoryUser, 50)
 		for i := range out {
-			out[i] = InventoryUser{ID: int64(from + i), Username: fmt.Sprint("u", from+i)}
+			out[i] = InventoryUser{ID: model.IDOf(int64(from + i)), Username: fmt.Sprint("u", from+i)}
 		}
 		return out
 	}
@@ -251,3 +252,38 @@ func TestPageSaveSurvivesALostConnection(t *testing.T) {
 		t.Fatalf("after its connection was ended mid-statement: %+v %v", got.run, got.err)
 	}
 }
+
+func TestStringIDs(t *testing.T) { forEachBackend(t, testStringIDs) }
+
+// A vendor's ids may be GUIDs: an account's and people's ids are kept as
+// given, numeric ones in number order, the others after them; a page saved
+// twice (a crash between) still adds nobody twice.
+func testStringIDs(t *testing.T, opts Options) {
+	ctx := context.Background()
+	s := mustOpen(t, opts)
+	c := sample("entra")
+	c.Account.ID = "5f2b9c1e-8d3a-4b7e-9c21-0a6f4e8d2b13"
+	if err := s.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, c.ID); got.Account.ID != c.Account.ID {
+		t.Fatalf("account id %q", got.Account.ID)
+	}
+	run, _, err := s.BeginRun(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := []InventoryUser{{ID: "b7c1-guid", Username: "b"}, {ID: "10", Username: "ten"}, {ID: "9", Username: "nine"}, {ID: "a0f3-guid", Username: "a"}}
+	for range 2 {
+		if run, err = s.SavePage(ctx, run.ID, PageUpdate{Users: page, Checkpoint: checkpointAfter(run), Gen: run.Gen, From: run.Checkpoint}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []ID
+	s.Users(ctx, run.ID, func(u InventoryUser) error { got = append(got, u.ID); return nil })
+	if fmt.Sprint(got) != "[9 10 a0f3-guid b7c1-guid]" {
+		t.Fatalf("users %v", got)
+	}
+}
+
+func checkpointAfter(r *SyncRun) string { return fmt.Sprint("page", r.Pages+1) }

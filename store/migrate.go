@@ -143,6 +143,9 @@ var migrations = []string{
 	// 11: a connection's non-secret settings (JSON, by field key) beside
 	// its secrets, so a reconnect restores every field of its card.
 	`ALTER TABLE connections ADD COLUMN settings TEXT NOT NULL DEFAULT '';`,
+	// 12: ids of accounts and people are text (a vendor may use GUIDs).
+	// SQLite's columns take text as they are; a numeric id stays an integer.
+	`SELECT 1;`,
 }
 
 // SchemaVersion is the version this build writes.

@@ -196,12 +196,12 @@ func (s *sqlStore) checkGen(ctx context.Context, q querier, runID, gen int64) er
 // "run" holds the run (SavePage).
 func usersInsertArrays(runID int64, users []InventoryUser) (string, []any) {
 	n := len(users)
-	ids, bots, admins := make([]int64, n), make([]int32, n), make([]int32, n)
+	ids, bots, admins := make([]string, n), make([]int32, n), make([]int32, n)
 	seats := make([]*int32, n)
 	var username, name, email, state, created, signIn, activity = make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, u := range users {
-		ids[i], bots[i], admins[i] = u.ID, int32(boolInt(u.Bot)), int32(boolInt(u.Admin))
+		ids[i], bots[i], admins[i] = string(u.ID), int32(boolInt(u.Bot)), int32(boolInt(u.Admin))
 		if u.Seat != nil {
 			v := int32(boolInt(*u.Seat))
 			seats[i] = &v
@@ -211,7 +211,7 @@ func usersInsertArrays(runID int64, users []InventoryUser) (string, []any) {
 	}
 	return `INSERT INTO inventory_users (run_id, user_id, username, name, email, state, bot, admin, seat,
 		created_at, last_sign_in_at, last_activity_on)
-		SELECT ?, * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::int[],
+		SELECT ?, * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::int[],
 			?::text[], ?::text[], ?::text[])
 		WHERE EXISTS (SELECT 1 FROM run)
 		ON CONFLICT(run_id, user_id) DO NOTHING`,
@@ -238,7 +238,7 @@ func usersInsert(runID int64, users []InventoryUser) (string, []any) {
 		if u.Seat != nil {
 			seat = boolInt(*u.Seat)
 		}
-		args = append(args, runID, u.ID, u.Username, u.Name, u.Email, u.State, boolInt(u.Bot), boolInt(u.Admin), seat,
+		args = append(args, runID, string(u.ID), u.Username, u.Name, u.Email, u.State, boolInt(u.Bot), boolInt(u.Admin), seat,
 			u.CreatedAt, u.LastSignInAt, u.LastActivityOn)
 	}
 	b.WriteString(` ON CONFLICT(run_id, user_id) DO NOTHING`)
@@ -359,20 +359,21 @@ func (s *sqlStore) LatestRunsOf(ctx context.Context, ids []string) (map[string]S
 // Users streams a run's users.
 func (s *sqlStore) Users(ctx context.Context, runID int64, fn func(InventoryUser) error) error {
 	rows, err := s.query(ctx, s.db, `SELECT user_id, username, name, email, state, bot, admin, seat, created_at,
-		last_sign_in_at, last_activity_on FROM inventory_users WHERE run_id = ? ORDER BY user_id`, runID)
+		last_sign_in_at, last_activity_on FROM inventory_users WHERE run_id = ? ORDER BY `+s.d.userOrder, runID)
 	if err != nil {
 		return s.wrap("read inventory", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var u InventoryUser
+		var id string
 		var bot, admin int
 		var seat sql.NullInt64
-		if err := rows.Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.State, &bot, &admin, &seat, &u.CreatedAt,
+		if err := rows.Scan(&id, &u.Username, &u.Name, &u.Email, &u.State, &bot, &admin, &seat, &u.CreatedAt,
 			&u.LastSignInAt, &u.LastActivityOn); err != nil {
 			return s.wrap("read inventory", err)
 		}
-		u.Bot, u.Admin = bot != 0, admin != 0
+		u.ID, u.Bot, u.Admin = ID(id), bot != 0, admin != 0
 		if seat.Valid {
 			v := seat.Int64 != 0
 			u.Seat = &v

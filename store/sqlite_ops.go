@@ -25,8 +25,8 @@ func scanConnection(r rowScanner) (*Connection, error) {
 	var expires, accessExpires sql.NullString
 	var admin int
 	var everySecs int64
-	var rotation, settings string
-	err := r.Scan(&c.ID, &c.Vendor, &c.Alias, &c.BaseURL, &c.AuthMethod, &c.Account.ID, &c.Account.Username,
+	var rotation, settings, accountID string
+	err := r.Scan(&c.ID, &c.Vendor, &c.Alias, &c.BaseURL, &c.AuthMethod, &accountID, &c.Account.Username,
 		&c.Account.Name, &admin, &scopes, &expires, &c.ServerVersion, &c.ServerEdition, &c.CABundle,
 		&c.TokenName, &c.ClientID, &state, &c.StateReason, &created, &c.CreatedBy, &updated, &c.UpdatedBy, &c.Revision, &accessExpires,
 		&everySecs, &rotation, &settings)
@@ -35,6 +35,7 @@ func scanConnection(r rowScanner) (*Connection, error) {
 	}
 	c.SyncEvery = time.Duration(everySecs) * time.Second
 	c.Rotation = decodeRotation(rotation)
+	c.Account.ID = ID(accountID)
 	c.Settings = decodeSettings(settings)
 	c.Account.Admin = admin != 0
 	c.Scopes = strings.Fields(scopes)
@@ -114,7 +115,7 @@ func (s *sqlStore) insertTx(ctx context.Context, tx *sql.Tx, c *Connection) erro
 	}
 	_, err := s.exec(ctx, tx, `INSERT INTO connections (`+connectionColumns+`, alias_key)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		c.ID, c.Vendor, c.Alias, c.BaseURL, c.AuthMethod, c.Account.ID, c.Account.Username,
+		c.ID, c.Vendor, c.Alias, c.BaseURL, c.AuthMethod, string(c.Account.ID), c.Account.Username,
 		c.Account.Name, boolInt(c.Account.Admin), strings.Join(c.Scopes, " "), nullTime(c.ExpiresAt),
 		c.ServerVersion, c.ServerEdition, c.CABundle, c.TokenName, c.ClientID, string(c.State), c.StateReason,
 		formatTime(c.CreatedAt), c.CreatedBy, formatTime(c.UpdatedAt), c.UpdatedBy, c.Revision,
@@ -324,7 +325,7 @@ func (s *sqlStore) update(ctx context.Context, id string, fn func(*Connection) e
 			account_id = ?, account_username = ?, account_name = ?, account_admin = ?, scopes = ?, expires_at = ?,
 			server_version = ?, server_edition = ?, ca_bundle = ?, token_name = ?, client_id = ?, state = ?,
 			state_reason = ?, updated_at = ?, updated_by = ?, revision = ?, access_expires_at = ?, rotation = ?, settings = ? WHERE id = ?`,
-			next.Alias, strings.ToLower(next.Alias), next.BaseURL, next.AuthMethod, next.Account.ID,
+			next.Alias, strings.ToLower(next.Alias), next.BaseURL, next.AuthMethod, string(next.Account.ID),
 			next.Account.Username, next.Account.Name, boolInt(next.Account.Admin), strings.Join(next.Scopes, " "),
 			nullTime(next.ExpiresAt), next.ServerVersion, next.ServerEdition, next.CABundle, next.TokenName,
 			next.ClientID, string(next.State), next.StateReason, formatTime(next.UpdatedAt), next.UpdatedBy,

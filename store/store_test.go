@@ -33,7 +33,7 @@ func sample(alias string) *Connection {
 	exp := time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)
 	c := &Connection{
 		Vendor: "gitlab", Alias: alias, BaseURL: "https://gitlab.example.com", AuthMethod: AuthToken,
-		Account: Account{ID: 7, Username: "root", Name: "Admin", Admin: true},
+		Account: Account{ID: "7", Username: "root", Name: "Admin", Admin: true},
 		Scopes:  []string{"read_api", "read_user"}, TokenName: "onramp", ExpiresAt: &exp,
 		ServerVersion: "17.5.1", ServerEdition: "EE", AccessExpiresAt: &exp,
 	}
