@@ -180,7 +180,7 @@ func benchInventory100k(b *testing.B, opts Options) {
 				page[i] = InventoryUser{ID: model.IDOf(id), Username: fmt.Sprintf("user%d", id), Name: "Some Body", Email: fmt.Sprintf("user%d@example.com", id),
 					State: "active", CreatedAt: "2024-01-02T03:04:05Z", LastActivityOn: "2026-11-20"}
 			}
-			if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: page, Checkpoint: fmt.Sprint(p + 1), View: "admin", Gen: run.Gen, From: pageFrom(p + 1)}); err != nil {
+			if _, err := s.SavePage(ctx, run.ID, PageUpdate{Users: page, Checkpoint: fmt.Sprint(p + 1), View: "admin", Gen: run.Gen, From: checkpointBefore(p)}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -189,4 +189,13 @@ func benchInventory100k(b *testing.B, opts Options) {
 		}
 		b.ReportMetric(time.Since(start).Seconds(), "s/100k-users")
 	}
+}
+
+// checkpointBefore is where page p (from 0) begins: the checkpoint page p-1
+// left, "" for the first.
+func checkpointBefore(p int) string {
+	if p == 0 {
+		return ""
+	}
+	return fmt.Sprint(p)
 }

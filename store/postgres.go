@@ -156,7 +156,7 @@ var pgMigrations = []string{
 	`ALTER TABLE connections ADD COLUMN settings TEXT NOT NULL DEFAULT '';`,
 	// 12: ids of accounts and people are text (a vendor may use GUIDs).
 	`ALTER TABLE connections ALTER COLUMN account_id TYPE TEXT USING account_id::text;
-	ALTER TABLE inventory_users ALTER COLUMN user_id TYPE TEXT USING user_id::text;`,
+	ALTER TABLE inventory_users ALTER COLUMN user_id TYPE TEXT COLLATE "C" USING user_id::text;`,
 }
 
 // pgStatementTimeout bounds every statement, so a stuck query (a lock held
