@@ -400,6 +400,9 @@ func (a *OAuthAttempt) Close() {
 	if a.cancel != nil {
 		a.cancel()
 	}
+	if a.srv != nil {
+		a.srv.Close() // now, not when the watcher gets to it: the port is free on return
+	}
 }
 
 // FinishOAuth verifies the token the attempt produced; Save then stores it.
