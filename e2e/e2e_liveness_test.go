@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os/exec"
@@ -245,7 +246,7 @@ func TestE2EFrozenWorkerIsFenced(t *testing.T) {
 		if pidOf(s.Sync) != a.cmd.Process.Pid {
 			t.Fatalf("runs on %q", s.Sync)
 		}
-		a.cmd.Process.Signal(syscall.SIGSTOP)
+		freeze(t, h, a.cmd)
 		b := startWorker(t, h, lease...)
 		frozenAt := time.Now()
 		s = waitStatus(t, h, "big", "B took it over", func(s statusView) bool {
@@ -445,4 +446,33 @@ func TestE2EWorkerOnPostgresListensAndStopsCleanly(t *testing.T) {
 	if s := statusOf(t, h, "big"); s.Job == nil || s.Job.State != store.JobQueued || s.Job.Attempt != 0 || s.LastRun.Status != store.RunStopped {
 		t.Fatalf("after SIGTERM: %q job %+v run %+v", s.Sync, s.Job, s.LastRun)
 	}
+}
+
+// freeze stops cmd (SIGSTOP) at a moment it does not hold SQLite's write
+// lock. A process frozen inside a write transaction holds the lock until it
+// thaws or dies — no other process can write meanwhile, and takeover waits
+// for it (SQLite has one writer; the README says so) — which is not what
+// these tests are about. PostgreSQL's stores are frozen at once.
+func freeze(t *testing.T, h *home, cmd *exec.Cmd) {
+	t.Helper()
+	if strings.HasPrefix(h.store, "postgres") {
+		cmd.Process.Signal(syscall.SIGSTOP)
+		return
+	}
+	probe, err := sql.Open("sqlite", "file:"+h.store+"?_pragma=busy_timeout(0)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	for range 1000 {
+		cmd.Process.Signal(syscall.SIGSTOP)
+		tx, err := probe.BeginTx(context.Background(), nil) // BEGIN IMMEDIATE: the write lock, or busy at once
+		if err == nil {
+			tx.Rollback()
+			return
+		}
+		cmd.Process.Signal(syscall.SIGCONT)
+		time.Sleep(3 * time.Millisecond)
+	}
+	t.Fatal("the process never let go of the store's write lock")
 }

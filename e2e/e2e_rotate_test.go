@@ -195,7 +195,7 @@ func TestE2EFrozenWorkerSendsNoRotatedToken(t *testing.T) {
 		lease := []string{"--lease", "2s"}
 		a := startWorker(t, h, lease...)
 		waitStatus(t, h, "big", "the sync under way on A", func(s statusView) bool { return s.Live != nil && s.Live.Pages >= 3 })
-		a.cmd.Process.Signal(syscall.SIGSTOP)
+		freeze(t, h, a.cmd)
 		b := startWorker(t, h, lease...)
 		waitStatus(t, h, "big", "B took it over", func(s statusView) bool {
 			return s.Job != nil && s.Job.State == store.JobRunning && pidOf(s.Job.Worker) == b.cmd.Process.Pid && s.Live != nil

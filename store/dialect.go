@@ -94,7 +94,7 @@ func (s *sqlStore) q(query string) string {
 }
 
 // hasTable reports whether the database has the named table.
-func (s *sqlStore) hasTable(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
+func (s *sqlStore) hasTable(ctx context.Context, tx querier, name string) (bool, error) {
 	var n int
 	var err error
 	if s.d.name == "postgres" {

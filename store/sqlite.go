@@ -192,8 +192,16 @@ func createFile(ctx context.Context, path string, opts Options) error {
 }
 
 // init reads the store's identity, loads its key and migrates the schema,
-// in one write transaction so two processes never migrate at once.
+// in one write transaction so two processes never migrate at once. Most
+// opens change nothing: on SQLite they only read, outside any transaction
+// (a WAL reader takes no lock), so a process that holds the write lock — or
+// froze holding it — does not stop others from opening the store.
 func (s *sqlStore) init(ctx context.Context, opts Options) error {
+	if s.d.name == "sqlite" {
+		if opened, err := s.openUnchanged(ctx, opts); opened || err != nil {
+			return err
+		}
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if s.d.lockInit != "" {
 			if _, err := s.exec(ctx, tx, s.d.lockInit); err != nil {
@@ -255,6 +263,25 @@ func (s *sqlStore) init(ctx context.Context, opts Options) error {
 		}
 		return nil
 	})
+}
+
+// openUnchanged opens a store that needs no change (its schema is this
+// build's, nothing to forget) by reading alone; false sends every other
+// case, and every doubt, to init's write transaction.
+func (s *sqlStore) openUnchanged(ctx context.Context, opts Options) (bool, error) {
+	if has, err := s.hasTable(ctx, s.db, "meta"); err != nil || !has {
+		return false, nil
+	}
+	meta, err := s.readMeta(ctx, s.db)
+	if err != nil {
+		return false, nil
+	}
+	version, err := strconv.Atoi(meta["schema_version"])
+	if _, stale := meta["passphrase_command"]; err != nil || stale || meta["store_id"] == "" || version != SchemaVersion {
+		return false, nil
+	}
+	s.storeID = meta["store_id"]
+	return true, s.unlock(ctx, meta, opts)
 }
 
 // create initialises an empty database: identity, key, key check, schema.
@@ -387,7 +414,7 @@ func (s *sqlStore) unlock(ctx context.Context, meta map[string]string, opts Opti
 	return nil
 }
 
-func (s *sqlStore) readMeta(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
+func (s *sqlStore) readMeta(ctx context.Context, tx querier) (map[string]string, error) {
 	rows, err := s.query(ctx, tx, `SELECT key, value FROM meta`)
 	if err != nil {
 		return nil, err
@@ -409,11 +436,18 @@ func (s *sqlStore) setMeta(ctx context.Context, tx *sql.Tx, k, v string) error {
 	return err
 }
 
+// storeLockWait is how long a write waits for SQLite's lock: a transaction
+// holds it for milliseconds, so this long means a process holding it is
+// stopped or frozen, and the caller is told so rather than left waiting.
+var storeLockWait = 30 * time.Second
+
 // write runs fn in one IMMEDIATE transaction (the write lock is taken at
 // BEGIN, so no reader-turned-writer deadlock) and retries while another
-// process holds the lock beyond the busy timeout, until ctx ends: "database is
-// locked" never reaches a caller that can wait.
+// process holds the lock beyond the busy timeout, until ctx ends or
+// storeLockWait passes: "database is locked" never reaches a caller that can
+// wait, and one that would wait for ever hears why.
 func (s *sqlStore) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	began := time.Now()
 	for attempt := 0; ; attempt++ {
 		err := s.tryWrite(ctx, fn)
 		var unknown *commitLost
@@ -425,6 +459,9 @@ func (s *sqlStore) write(ctx context.Context, fn func(*sql.Tx) error) error {
 			// failover): nothing was written; try again on a new connection.
 		case !isBusy(err):
 			return err
+		case time.Since(began) > storeLockWait:
+			return fmt.Errorf("%w: store %s has been locked by another process for %s (one stopped with ctrl+z, or frozen, holds its write lock; `fuser %s` finds it)",
+				ErrStoreLocked, s.path, storeLockWait, s.path)
 		}
 		select {
 		case <-ctx.Done():

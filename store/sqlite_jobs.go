@@ -31,7 +31,7 @@ func (s *sqlStore) openQueue(ctx context.Context, opts Options) error {
 	// share a transaction; SQLite's can, and the suite migrates every one
 	// this way. PostgreSQL uses Migrate under an advisory lock.)
 	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: discardLogger()})
-	if err == nil {
+	if err == nil && !s.queueCurrent(ctx, m) {
 		err = s.write(ctx, func(tx *sql.Tx) error {
 			//lint:ignore SA1019 SQLite's River migrations run together in one transaction (see above).
 			if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
@@ -52,6 +52,20 @@ func (s *sqlStore) openQueue(ctx context.Context, opts Options) error {
 	}
 	s.riverDB, s.riverQueue = db, q
 	return nil
+}
+
+// queueCurrent reports, by reading alone, whether River's tables and the
+// job index are already as this build wants them: then opening takes no
+// write lock (see init). Any doubt says no, and the write path decides.
+func (s *sqlStore) queueCurrent(ctx context.Context, m *rivermigrate.Migrator[*sql.Tx]) bool {
+	have, err := m.ExistingVersions(ctx)
+	want := m.AllVersions()
+	if err != nil || len(have) != len(want) || len(want) == 0 || have[len(have)-1].Version != want[len(want)-1].Version {
+		return false
+	}
+	var n int
+	err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'onramp_sync_job_by_connection'`).Scan(&n)
+	return err == nil && n == 1
 }
 
 // scheduleTx reads a connection's sync period.

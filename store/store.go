@@ -71,8 +71,11 @@ var (
 	ErrOlderSchema = errors.New("store needs migrating to this onramp's schema")
 	// ErrFenced: the sync run was taken over by another process (this one
 	// was frozen or cut off past its lease), so this holder may not write.
-	ErrFenced       = errors.New("the sync was taken over by another process")
-	ErrCorrupt      = errors.New("store file is corrupt")
+	ErrFenced  = errors.New("the sync was taken over by another process")
+	ErrCorrupt = errors.New("store file is corrupt")
+	// ErrStoreLocked: another process has held SQLite's write lock far
+	// longer than any transaction takes (it is stopped or frozen).
+	ErrStoreLocked  = errors.New("the store is locked")
 	ErrNotAStore    = errors.New("file is not an onramp store")
 	ErrInsecureMode = errors.New("file is readable by other users")
 )
