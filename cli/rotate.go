@@ -120,7 +120,7 @@ func (a *App) rotate(ctx context.Context, o *rotateOptions) error {
 	case r != nil && r.LastRotated != nil && !r.LastRotated.Before(asked):
 		if !o.JSON {
 			fmt.Fprintf(a.Err, "Rotated: %s's new token expires on %s; it renews %s.\n", alias,
-				after.ExpiresAt.UTC().Format("2006-01-02"), connector.RenewalLine(r, after.ExpiresAt))
+				after.ExpiresAt.UTC().Format("2006-01-02"), textsafe.Line(connector.RenewalLine(r, after.ExpiresAt)))
 		}
 		return syncErr
 	case r != nil && r.LastRefusal != "" && r.RequestedAt == nil:
@@ -157,7 +157,7 @@ func (a *App) setAutoRotation(ctx context.Context, st store.Backend, c *store.Co
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Err, "%s's token renews %s.\n", textsafe.Line(c.Alias), connector.RenewalLine(c.Rotation, c.ExpiresAt))
+	fmt.Fprintf(a.Err, "%s's token renews %s.\n", textsafe.Line(c.Alias), textsafe.Line(connector.RenewalLine(c.Rotation, c.ExpiresAt)))
 	return nil
 }
 

@@ -289,7 +289,7 @@ func (s *Syncer) refuse(ctx context.Context, id, reason string) {
 		if cur.Rotation == nil {
 			return errUnchanged
 		}
-		cur.Rotation.RequestedAt, cur.Rotation.Expires, cur.Rotation.LastRefusal = nil, nil, reason
+		cur.Rotation.Refused(reason)
 		return nil
 	})
 	s.logWarn("token rotation refused", "connection", id, "reason", reason)
@@ -304,7 +304,7 @@ func (s *Syncer) clearMark(ctx context.Context, id, holder, refusal string) {
 		}
 		cur.Rotation.InFlight = nil
 		if refusal != "" {
-			cur.Rotation.RequestedAt, cur.Rotation.Expires, cur.Rotation.LastRefusal = nil, nil, refusal
+			cur.Rotation.Refused(refusal)
 		}
 		return nil
 	})

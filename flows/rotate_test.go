@@ -127,6 +127,14 @@ func TestAutomaticRotationComesLeadDaysBeforeExpiry(t *testing.T) {
 	if _, err := e.st.Update(context.Background(), c.ID, func(c *store.Connection) error { c.Rotation.LeadDays = 14; return nil }); err != nil {
 		t.Fatal(err)
 	}
+	// Its first sync out of the way, the next is a day off; the watcher
+	// brings it forward.
+	if err := e.st.StopSync(context.Background(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if job, _ := e.st.SyncJob(context.Background(), c.ID); job == nil || job.At.Before(time.Now().Add(time.Hour)) {
+		t.Fatalf("the next sync is not a day off: %+v", job)
+	}
 	e.s.checkExpiry(context.Background())
 	if job, err := e.st.SyncJob(context.Background(), c.ID); err != nil || job == nil || job.At.After(time.Now().Add(time.Second)) {
 		t.Fatalf("the watcher asked for no sync: %+v %v", job, err)

@@ -142,7 +142,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	}
 	rotate := func(ctx context.Context) error {
 		c, err := s.Store.Get(ctx, conn.ID)
-		if err != nil || c.Rotation == nil || c.Rotation.InFlight != nil || !c.RotationDue(s.now()) {
+		if err != nil || !c.RotationDue(s.now()) || c.Rotation.InFlight != nil {
 			return nil
 		}
 		_, err = s.rotateIfDue(ctx, c, raw, gate)

@@ -47,6 +47,12 @@ type RotationMark struct {
 	Old string `json:"old"`
 }
 
+// Refused records why a rotation asked for did not happen, and ends the
+// asking: it is not tried again until someone changes something.
+func (r *Rotation) Refused(reason string) {
+	r.RequestedAt, r.Expires, r.LastRefusal = nil, nil, reason
+}
+
 // DefaultRotationLeadDays is how many days before expiry a token rotates.
 const DefaultRotationLeadDays = 7
 
