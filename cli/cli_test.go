@@ -2,10 +2,11 @@ package cli
 
 import (
 	"bytes"
-	"github.com/onramp-dev/onramp/flows"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/onramp-dev/onramp/flows"
 )
 
 // app is an App in a fresh isolated environment.

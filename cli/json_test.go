@@ -13,6 +13,7 @@ import (
 
 	"context"
 	"database/sql"
+
 	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
 	"github.com/onramp-dev/onramp/store"

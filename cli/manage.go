@@ -229,7 +229,7 @@ func (a *App) remove(ctx context.Context, o *removeOptions) error {
 	}
 	revoked := false
 	if o.Revoke {
-		if err := a.revoke(ctx, c); err != nil {
+		if err := flows.Revoke(ctx, a.Catalog, c); err != nil {
 			if !o.Force {
 				return revokeFailed(c, err)
 			}

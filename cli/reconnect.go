@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onramp-dev/onramp/flows"
-	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
 )
@@ -72,24 +71,6 @@ func (a *App) reconnect(ctx context.Context, o *connectOptions) error {
 		return err
 	}
 	return a.authorizeAndSave(ctx, flow, mode, o.JSON)
-}
-
-// revoke revokes a connection's credential at the vendor, through the
-// vendor's connector.
-func (a *App) revoke(ctx context.Context, c *store.Connection) error {
-	v := a.Catalog.Vendor(c.Vendor)
-	if v == nil {
-		return fmt.Errorf("this onramp does not know the vendor %q", textsafe.Line(c.Vendor))
-	}
-	r, ok := v.Connector.(flows.Revoker)
-	if !ok {
-		return fmt.Errorf("onramp cannot revoke %s credentials; delete it in %s yourself", v.Name, v.Name)
-	}
-	hc, err := httpx.New(httpx.Options{CABundle: []byte(c.CABundle)})
-	if err != nil {
-		return err
-	}
-	return r.Revoke(ctx, hc, c)
 }
 
 func revokeFailed(c *store.Connection, err error) error {

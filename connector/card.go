@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/model"
 )
 
@@ -112,33 +111,18 @@ type Field struct {
 	Help []string
 	// Notes are shown before the steps, unnumbered (the demo's tokens).
 	Notes []string
-	// Link, when set, builds a helpful address from the values so far (the
-	// token page with name and scopes filled in).
-	Link func(values map[string]string) string
-	// Normalize checks a trimmed value and returns its canonical form.
-	Normalize func(string) (string, error)
-	// Confirm returns a question the person must answer yes to before the
-	// value is used (plain http to another host), or "".
-	Confirm func(string) string
+	// Address marks the field that says where the instance lives: the flow
+	// has the vendor's ParseAddress check it, keeps the parsed Address and
+	// asks before plain http to another machine.
+	Address bool
+	// Link, when set, builds a helpful address at the instance (the token
+	// page with name and scopes filled in).
+	Link func(at Address) string
 }
 
-// ServerURLField is the server address every vendor's form starts with:
-// normalize gives the canonical address and whether it is plain http, which
-// needs a yes unless the host is this machine.
-func ServerURLField(label, def, placeholder string, help []string, normalize func(string) (string, bool, error)) Field {
-	return Field{
-		Key: FieldURL, Label: label, Default: def, Placeholder: placeholder, Help: help,
-		Normalize: func(s string) (string, error) {
-			u, _, err := normalize(s)
-			return u, err
-		},
-		Confirm: func(s string) string {
-			if u, insecure, err := normalize(s); err == nil && insecure && !httpx.OnThisMachine(Hostname(u)) {
-				return "This address uses plain http: the token would cross the network unencrypted. Use it anyway?"
-			}
-			return ""
-		},
-	}
+// ServerURLField is the server address every vendor's form starts with.
+func ServerURLField(label, def, placeholder string, help []string) Field {
+	return Field{Key: FieldURL, Label: label, Default: def, Placeholder: placeholder, Help: help, Address: true}
 }
 
 // CAFileField asks for a private CA's certificate, shown only once a TLS

@@ -12,15 +12,21 @@ import (
 // connector may also implement TokenAuthorizer, Revoker, Syncable and
 // OAuthProvider; what it does not implement, onramp does not offer.
 type Connector interface {
+	// ParseAddress reads an instance's address as a person types it (the
+	// value of the card's Address field) or as a connection stored it
+	// (Address.URL), and says what is wrong with one it cannot use.
+	ParseAddress(raw string) (Address, error)
 	Verify(ctx context.Context, req VerifyRequest) (*Verification, error)
-	// DefaultAlias derives an alias from the values (usually the host).
-	DefaultAlias(values map[string]string) string
+	// DefaultAlias derives an alias from the address (usually its host)
+	// and the form's values.
+	DefaultAlias(at Address, values map[string]string) string
 }
 
 // VerifyRequest is what a connector needs to check a credential.
 type VerifyRequest struct {
 	Method   string
-	Values   map[string]string // normalized; secrets included
+	Address  Address
+	Values   map[string]string // checked; secrets included
 	CABundle []byte
 	HTTP     *http.Client
 	Now      time.Time
@@ -37,12 +43,12 @@ type TokenAuthorizer interface {
 // Revoker is implemented by connectors that can revoke a stored
 // credential at the vendor (onramp remove --revoke).
 type Revoker interface {
-	Revoke(ctx context.Context, hc *http.Client, c *model.Connection) error
+	Revoke(ctx context.Context, hc *http.Client, at Address, c *model.Connection) error
 }
 
 // Syncable is implemented by connectors that can inventory their vendor.
 type Syncable interface {
-	Source(conn *model.Connection, hc *http.Client, cred Credential) SyncSource
+	Source(at Address, conn *model.Connection, hc *http.Client, cred Credential) SyncSource
 }
 
 // SyncSource reads a vendor's inventory page by page from a checkpoint.
@@ -51,15 +57,6 @@ type SyncSource interface {
 	Seats(ctx context.Context) ([]model.Seats, string, error)
 	Retries() int
 }
-
-// BrokenSource is the source of a stored connection its vendor cannot read
-// (an address that no longer parses): every call fails with Err, so the
-// sync says why instead of guessing.
-type BrokenSource struct{ Err error }
-
-func (b BrokenSource) Page(context.Context, string) (*SourcePage, error)    { return nil, b.Err }
-func (b BrokenSource) Seats(context.Context) ([]model.Seats, string, error) { return nil, "", b.Err }
-func (b BrokenSource) Retries() int                                         { return 0 }
 
 // SourcePage is one page of a vendor's inventory. Next and Total are known
 // when Page returns; Load fills Users, View and Note, so decoding a page

@@ -23,10 +23,10 @@ const RegisteredRedirectURI = "http://127.0.0.1" + RedirectPath
 // OAuthProvider is implemented by connectors that authorize with OAuth 2:
 // the browser flow with PKCE, paste-back, and the device grant.
 type OAuthProvider interface {
-	// OAuth describes the vendor's OAuth service for the instance in
-	// values (the form's, or a stored connection's: server URL, client id
-	// and secret, scopes); the flow sets the config's redirect address.
-	OAuth(values map[string]string) (*OAuthService, error)
+	// OAuth describes the vendor's OAuth service at an address for the
+	// values (the form's, or a stored connection's: client id and secret,
+	// scopes); the flow sets the config's redirect address.
+	OAuth(at Address, values map[string]string) (*OAuthService, error)
 	// VerifyOAuth checks an access token as Verify checks a personal token.
 	VerifyOAuth(ctx context.Context, req VerifyRequest, accessToken string) (*Verification, error)
 }

@@ -15,10 +15,11 @@ import (
 type Rotator interface {
 	// Rotate sends the stored token once to have it replaced by one that
 	// expires on expires (a date).
-	Rotate(ctx context.Context, hc *http.Client, c *model.Connection, expires time.Time) (*Rotated, error)
-	// TokenActive asks with witness's token whether the token tokenID is
-	// still active (never rotated, not revoked), without sending it.
-	TokenActive(ctx context.Context, hc *http.Client, witness *model.Connection, tokenID int64) (bool, error)
+	Rotate(ctx context.Context, hc *http.Client, at Address, c *model.Connection, expires time.Time) (*Rotated, error)
+	// TokenActive asks with witness's token (a connection at the same
+	// address) whether the token tokenID is still active (never rotated,
+	// not revoked), without sending it.
+	TokenActive(ctx context.Context, hc *http.Client, at Address, witness *model.Connection, tokenID int64) (bool, error)
 }
 
 // Rotated is a rotation's answer: the successor.

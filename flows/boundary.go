@@ -6,6 +6,7 @@ import "github.com/onramp-dev/onramp/connector"
 // line know them by: flows is the only package they talk to, and the
 // connector package is where vendors meet it.
 type (
+	Address         = connector.Address
 	Vendor          = connector.Vendor
 	AuthMethod      = connector.AuthMethod
 	Field           = connector.Field

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/httpx"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/store"
@@ -56,7 +56,10 @@ type Connect struct {
 	Revealed map[string]bool
 	// checked holds each value that passed SetValue, so it is checked once
 	// however often the wizard, CheckFields and Authorize ask.
-	checked  map[string]string
+	checked map[string]string
+	// address is the instance's address as the vendor parsed it from the
+	// method's Address field: what every vendor call takes.
+	address  Address
 	CABundle []byte
 	// WantAlias is set when the person asked to name the connection.
 	WantAlias bool
@@ -87,7 +90,12 @@ func (c *Connect) Reconnect(conn *store.Connection) error {
 		return err
 	}
 	// Connections made before settings were kept: what the record says.
-	c.Values[FieldURL] = conn.BaseURL
+	if f := addressField(c.Method); f != nil {
+		c.Values[f.Key] = conn.BaseURL
+		if strings.HasPrefix(conn.BaseURL, "http://") {
+			c.Confirm(f.Key) // confirmed when it was first connected
+		}
+	}
 	if conn.AuthMethod == store.AuthOAuth {
 		c.Values[FieldClientID] = conn.ClientID
 		c.Values[FieldScopes] = strings.Join(conn.Scopes, " ")
@@ -105,9 +113,6 @@ func (c *Connect) Reconnect(conn *store.Connection) error {
 	}
 	if conn.CABundle != "" {
 		c.CABundle = []byte(conn.CABundle)
-	}
-	if u, err := url.Parse(conn.BaseURL); err == nil && u.Scheme == "http" {
-		c.Confirm(FieldURL) // confirmed when it was first connected
 	}
 	c.Alias, c.Reconnecting = conn.Alias, conn
 	return nil
@@ -221,6 +226,9 @@ func (c *Connect) SetValue(key, raw string) error {
 	delete(c.checked, key)
 	c.Values[key] = v
 	if v == "" {
+		if f.Address {
+			c.address = Address{}
+		}
 		if key == caFieldKey(c.Method) {
 			c.CABundle = nil
 		}
@@ -230,12 +238,13 @@ func (c *Connect) SetValue(key, raw string) error {
 		}
 		return fieldError(key, "%s is required", f.Label)
 	}
-	if f.Normalize != nil {
-		n, err := f.Normalize(v)
+	if f.Address {
+		at, err := c.Vendor.Connector.ParseAddress(v)
 		if err != nil {
+			c.address = Address{}
 			return &StepError{Field: key, Message: err.Error(), Err: err}
 		}
-		c.Values[key] = n
+		c.address, c.Values[key] = at, at.URL
 	}
 	if key == caFieldKey(c.Method) {
 		pemBytes, err := readCABundle(v)
@@ -289,13 +298,28 @@ func readCABundle(path string) ([]byte, error) {
 	return b, nil
 }
 
-// Question returns the confirmation a field still needs, or "".
+// Question returns the confirmation a field still needs, or "": plain
+// http to another machine, for the address field.
 func (c *Connect) Question(key string) string {
 	f := c.Method.Field(key)
-	if f == nil || f.Confirm == nil || c.Confirmed[key] {
+	if f == nil || !f.Address || c.Confirmed[key] || !c.address.Plain() || httpx.OnThisMachine(connector.Hostname(c.address.URL)) {
 		return ""
 	}
-	return f.Confirm(c.Values[key])
+	return "This address uses plain http: the credential would cross the network unencrypted. Use it anyway?"
+}
+
+// Address is the instance's address as checked (zero until the address
+// field passes).
+func (c *Connect) Address() Address { return c.address }
+
+// addressField is the method's field that says where the instance lives.
+func addressField(m *AuthMethod) *Field {
+	for i := range m.Fields {
+		if m.Fields[i].Address {
+			return &m.Fields[i]
+		}
+	}
+	return nil
 }
 
 // Confirm records a yes to the field's question.
@@ -319,7 +343,7 @@ func (c *Connect) CheckFields() error {
 
 // DefaultAlias is derived from the host and made unique in the store.
 func (c *Connect) DefaultAlias(ctx context.Context) string {
-	return uniqueAlias(ctx, c.deps.Store, c.Vendor, c.Vendor.Connector.DefaultAlias(c.Values))
+	return uniqueAlias(ctx, c.deps.Store, c.Vendor, c.Vendor.Connector.DefaultAlias(c.address, c.Values))
 }
 
 // KeepAlias keeps an alias the person typed (already checked, or kept
@@ -382,7 +406,7 @@ func (c *Connect) Authorize(ctx context.Context) (*Verification, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.deps.Timeout)
 	defer cancel()
-	v, err := c.Vendor.Connector.Verify(ctx, VerifyRequest{Method: c.Method.ID, Values: c.Values, CABundle: c.CABundle, HTTP: hc, Now: c.deps.Now()})
+	v, err := c.Vendor.Connector.Verify(ctx, c.verifyRequest(hc))
 	if err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return nil, &StepError{Message: "cancelled", Err: context.Canceled}
@@ -481,6 +505,11 @@ func (c *Connect) saveReconnect(ctx context.Context, fresh *store.Connection) (*
 	}
 	c.Saved = updated
 	return updated, nil
+}
+
+// verifyRequest is what the vendor needs to check the credential typed.
+func (c *Connect) verifyRequest(hc *http.Client) VerifyRequest {
+	return VerifyRequest{Method: c.Method.ID, Address: c.address, Values: c.Values, CABundle: c.CABundle, HTTP: hc, Now: c.deps.Now()}
 }
 
 func httpOptions(c *Connect) httpx.Options {

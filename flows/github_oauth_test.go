@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/github"
 	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/store"
@@ -145,14 +146,13 @@ func TestGitHubOAuthBrowserFlowWithPKCE(t *testing.T) {
 
 	// Revoking the OAuth token works with the stored secret, after which
 	// GitHub no longer knows the token.
-	rv := c.Vendor.Connector.(Revoker)
-	if err := rv.Revoke(context.Background(), http.DefaultClient, conn); err != nil {
+	if err := Revoke(context.Background(), Catalog{c.Vendor}, conn); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.IssuedTokens(); n != 0 {
 		t.Fatalf("%d tokens alive after revoke", n)
 	}
-	if err := rv.Revoke(context.Background(), http.DefaultClient, conn); err == nil || !strings.Contains(err.Error(), "settings/applications") {
+	if err := Revoke(context.Background(), Catalog{c.Vendor}, conn); err == nil || !strings.Contains(err.Error(), "settings/applications") {
 		t.Fatalf("second revoke: %v", err)
 	}
 }
@@ -253,7 +253,7 @@ func TestGitHubOAuthFailuresExplained(t *testing.T) {
 	}
 }
 
-func mustBase(t *testing.T, raw string) github.BaseURL {
+func mustBase(t *testing.T, raw string) connector.Address {
 	b, err := github.NormalizeURL(raw)
 	if err != nil {
 		t.Fatal(err)

@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"path/filepath"
+
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/github"
 	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/internal/pgtest"
 	"github.com/onramp-dev/onramp/store"
-	"path/filepath"
 )
 
 // newGitHubEnv stores a GitHub token connection to a sandbox.
@@ -294,8 +295,8 @@ func TestWeirdNamesSyncOnBothStores(t *testing.T) {
 // inventory is never called complete.
 func TestSSOWithheldOrganizationIsNamed(t *testing.T) {
 	e, srv := newGitHubEnv(t, githubtest.Options{Members: 30}, githubtest.DemoTokens.SSOPartial)
-	v, err := catalog.Default().Vendor("github").Connector.Verify(context.Background(), VerifyRequest{HTTP: srv.Client(), Now: time.Now(),
-		Values: map[string]string{FieldURL: srv.BaseURL, FieldToken: githubtest.DemoTokens.SSOPartial}})
+	v, err := catalog.Default().Vendor("github").Connector.Verify(context.Background(), VerifyRequest{HTTP: srv.Client(), Now: time.Now(), Address: githubAddress(t, srv.BaseURL),
+		Values: map[string]string{FieldToken: githubtest.DemoTokens.SSOPartial}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -115,7 +115,7 @@ func (c *Connect) oauthService() (*connector.OAuthService, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.OAuth(c.Values)
+	return p.OAuth(c.address, c.Values)
 }
 
 // ModeBlocked says why mode cannot work with the values typed (the
@@ -417,7 +417,7 @@ func (c *Connect) FinishOAuth(ctx context.Context, tok *oauth2.Token) (*Verifica
 	if err != nil {
 		return nil, err
 	}
-	v, err := p.VerifyOAuth(ctx, VerifyRequest{Method: c.Method.ID, Values: c.Values, CABundle: c.CABundle, HTTP: hc, Now: c.deps.Now()}, tok.AccessToken)
+	v, err := p.VerifyOAuth(ctx, c.verifyRequest(hc), tok.AccessToken)
 	if err != nil {
 		return nil, explain(err)
 	}

@@ -106,7 +106,7 @@ func TestRefreshRefusedOtherwiseNeedsReconnect(t *testing.T) {
 	r := newRace(t)
 	ctx := context.Background()
 	r.srv.Sandbox.InjectFault(gitlabtest.Fault{PathPrefix: "/oauth/token", Status: 503})
-	ts := &TokenSource{Store: r.st, ID: r.id, OAuth: gitlabOAuth}
+	ts := &TokenSource{Store: r.st, ID: r.id, Vendor: gitlabVendor}
 	if _, err := ts.TokenContext(ctx); err == nil || errors.Is(err, ErrNeedsReconnect) {
 		t.Fatalf("503: %v", err)
 	}

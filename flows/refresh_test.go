@@ -57,14 +57,14 @@ func refreshHelper(mode string) int {
 			var token string
 			switch mode {
 			case "safe", "early":
-				tok, err := (&TokenSource{Store: st, ID: id, OAuth: gitlabOAuth, HTTP: hc}).TokenContext(ctx)
+				tok, err := (&TokenSource{Store: st, ID: id, Vendor: gitlabVendor, HTTP: hc}).TokenContext(ctx)
 				if err != nil {
 					failed <- err
 					return
 				}
 				token = tok.AccessToken
 			case "naive":
-				tok, err := NaiveTokenSource(ctx, st, gitlabOAuth, id, hc)
+				tok, err := NaiveTokenSource(ctx, st, gitlabVendor, id, hc)
 				if err != nil {
 					failed <- err
 					return
@@ -75,7 +75,7 @@ func refreshHelper(mode string) int {
 			if mode == "early" && err == nil && status == http.StatusUnauthorized {
 				// GitLab ended the token before our clock said so: renew the
 				// rejected one, under the same guard, and try once more.
-				tok, rerr := (&TokenSource{Store: st, ID: id, OAuth: gitlabOAuth, HTTP: hc}).Renew(ctx, token)
+				tok, rerr := (&TokenSource{Store: st, ID: id, Vendor: gitlabVendor, HTTP: hc}).Renew(ctx, token)
 				if rerr != nil {
 					failed <- rerr
 					return
@@ -221,7 +221,7 @@ func TestRefreshDeadGrantNeedsReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	ts := &TokenSource{Store: r.st, ID: r.id, OAuth: gitlabOAuth}
+	ts := &TokenSource{Store: r.st, ID: r.id, Vendor: gitlabVendor}
 	if _, err := ts.TokenContext(ctx); !errors.Is(err, ErrNeedsReconnect) {
 		t.Fatalf("dead grant: %v", err)
 	}
@@ -239,7 +239,7 @@ func TestRefreshTransientFailureKeepsToken(t *testing.T) {
 	ctx := context.Background()
 	before, _ := r.st.Get(ctx, r.id)
 	r.srv.Sandbox.InjectFault(gitlabtest.Fault{PathPrefix: "/oauth/token", Status: 502})
-	ts := &TokenSource{Store: r.st, ID: r.id, OAuth: gitlabOAuth}
+	ts := &TokenSource{Store: r.st, ID: r.id, Vendor: gitlabVendor}
 	if _, err := ts.TokenContext(ctx); err == nil || errors.Is(err, ErrNeedsReconnect) {
 		t.Fatalf("502: %v", err)
 	}
@@ -284,7 +284,7 @@ func TestRefreshDoesNotBlockOtherWriters(t *testing.T) {
 			r := r(t)
 			done := make(chan error, 1)
 			go func() {
-				_, err := (&TokenSource{Store: r.st, ID: r.id, OAuth: gitlabOAuth}).TokenContext(context.Background())
+				_, err := (&TokenSource{Store: r.st, ID: r.id, Vendor: gitlabVendor}).TokenContext(context.Background())
 				done <- err
 			}()
 			time.Sleep(300 * time.Millisecond) // the refresh is waiting for the token endpoint
@@ -304,20 +304,20 @@ func TestRefreshDoesNotBlockOtherWriters(t *testing.T) {
 	}
 }
 
-// gitlabOAuth is GitLab's OAuth provider, which the token sources of these
+// gitlabVendor is GitLab's connector, which the token sources of these
 // tests renew with.
-var gitlabOAuth = gitlab.Card(gitlab.CardOptions{}).Connector.(OAuthProvider)
+var gitlabVendor = gitlab.Card(gitlab.CardOptions{}).Connector
 
 // NaiveTokenSource is how tools usually do it — x/oauth2's own token source
 // over the stored token, persisting afterwards — kept as the negative
 // control of the refresh race test: across processes it spends refresh
 // tokens twice, which locks GitLab connections out.
-func NaiveTokenSource(ctx context.Context, st store.Store, p OAuthProvider, id string, hc *http.Client) (*oauth2.Token, error) {
+func NaiveTokenSource(ctx context.Context, st store.Store, vendor Connector, id string, hc *http.Client) (*oauth2.Token, error) {
 	c, err := st.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := p.OAuth(storedOAuthValues(c))
+	svc, err := (&TokenSource{Vendor: vendor}).service(c)
 	if err != nil {
 		return nil, err
 	}

@@ -103,13 +103,35 @@ func RequestRotation(ctx context.Context, st RotationStore, id string, now time.
 }
 
 // rotator is the connection's vendor's rotation, or nil.
-func (s *Syncer) rotator(c *store.Connection) connector.Rotator {
+func (s *Syncer) rotator(c *store.Connection) *rotatorAt {
 	v := s.Catalog.Vendor(c.Vendor)
 	if v == nil {
 		return nil
 	}
-	r, _ := v.Connector.(connector.Rotator)
-	return r
+	r, ok := v.Connector.(connector.Rotator)
+	if !ok {
+		return nil
+	}
+	at, err := addressOf(v, c)
+	if err != nil {
+		return nil // the sync has said why already
+	}
+	return &rotatorAt{r, at}
+}
+
+// rotatorAt is a vendor's rotation at one connection's address (which its
+// witnesses share).
+type rotatorAt struct {
+	connector.Rotator
+	at connector.Address
+}
+
+func (r *rotatorAt) rotate(ctx context.Context, hc *http.Client, c *store.Connection, expires time.Time) (*connector.Rotated, error) {
+	return r.Rotate(ctx, hc, r.at, c, expires)
+}
+
+func (r *rotatorAt) tokenActive(ctx context.Context, hc *http.Client, witness *store.Connection, tokenID int64) (bool, error) {
+	return r.TokenActive(ctx, hc, r.at, witness, tokenID)
 }
 
 // rotateIfDue rotates the connection's token when it is due (or recovers a
@@ -175,14 +197,14 @@ func (s *Syncer) rotateIfDue(ctx context.Context, c *store.Connection, hc *http.
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rotationTimeout)
 	defer cancel()
-	got, err := rot.Rotate(rctx, hc, marked, expires)
+	got, err := rot.rotate(rctx, hc, marked, expires)
 	var refused *connector.RotationRefused
 	if errors.As(err, &refused) && refused.Latest != nil && c.Rotation.Expires == nil && refused.Latest.After(s.now()) {
 		// The same lifetime is beyond the instance's maximum now: refused
 		// before anything rotated, so asking again, at the maximum, is safe.
 		s.logInfo("token rotation capped at the instance's maximum", "connection", c.ID, "expires", refused.Latest.Format("2006-01-02"))
 		expires = *refused.Latest
-		got, err = rot.Rotate(rctx, hc, marked, expires)
+		got, err = rot.rotate(rctx, hc, marked, expires)
 	}
 	switch {
 	case err == nil:
@@ -312,7 +334,7 @@ func (s *Syncer) clearMark(ctx context.Context, id, holder, refusal string) {
 
 // recoverRotation settles a rotation whose answer was lost, without
 // sending the token: a witness tells whether the vendor rotated it.
-func (s *Syncer) recoverRotation(ctx context.Context, c *store.Connection, hc *http.Client, rot connector.Rotator, cause string) (*store.Connection, error) {
+func (s *Syncer) recoverRotation(ctx context.Context, c *store.Connection, hc *http.Client, rot *rotatorAt, cause string) (*store.Connection, error) {
 	mark := c.Rotation.InFlight
 	active, asked, err := s.askWitness(ctx, c, hc, rot)
 	var reason string
@@ -365,7 +387,7 @@ var errNoWitness = errors.New("no other connection to this GitLab can see the to
 // administrator's or the same user's), whether c's token is still active.
 // The witness's own lease is held meanwhile, so its token is not being
 // rotated while it is sent.
-func (s *Syncer) askWitness(ctx context.Context, c *store.Connection, hc *http.Client, rot connector.Rotator) (active bool, witness string, err error) {
+func (s *Syncer) askWitness(ctx context.Context, c *store.Connection, hc *http.Client, rot *rotatorAt) (active bool, witness string, err error) {
 	if c.Rotation.TokenID == 0 {
 		return false, "", errNoWitness
 	}
@@ -385,7 +407,7 @@ func (s *Syncer) askWitness(ctx context.Context, c *store.Connection, hc *http.C
 		full, err := s.Store.Get(ctx, w.ID)
 		if err == nil && (full.Rotation == nil || full.Rotation.InFlight == nil) && full.Secret(store.SecretToken) != c.Secret(store.SecretToken) {
 			qctx, cancel := context.WithTimeout(ctx, rotationTimeout)
-			active, err = rot.TokenActive(qctx, hc, full, c.Rotation.TokenID)
+			active, err = rot.tokenActive(qctx, hc, full, c.Rotation.TokenID)
 			cancel()
 			s.Store.ReleaseLease(context.WithoutCancel(ctx), w.ID, holder)
 			if err == nil {

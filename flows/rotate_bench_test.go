@@ -35,7 +35,7 @@ func benchmarkRotation(b *testing.B, e *rotEnv) {
 	token := e.srv.Sandbox.AddToken(gitlabtest.RootID, "onramp", []string{"api"}, &exp)
 	hc, _ := httpx.New(httpx.Options{})
 	v, err := e.s.Catalog.Vendor("gitlab").Connector.Verify(context.Background(), connector.VerifyRequest{
-		Method: store.AuthToken, Values: map[string]string{FieldURL: e.srv.BaseURL, FieldToken: token}, HTTP: hc, Now: time.Now()})
+		Method: store.AuthToken, Address: gitlabAddress(b, e.srv.BaseURL), Values: map[string]string{FieldToken: token}, HTTP: hc, Now: time.Now()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func benchmarkRotation(b *testing.B, e *rotEnv) {
 		if _, err := e.st.Update(context.Background(), c.ID, func(c *store.Connection) error { c.Rotation.RequestedAt = &now; return nil }); err != nil {
 			b.Fatal(err)
 		}
-		got, err := rot.Rotate(context.Background(), hc, cur, time.Now().AddDate(0, 0, 90))
+		got, err := rot.rotate(context.Background(), hc, cur, time.Now().AddDate(0, 0, 90))
 		if err != nil {
 			b.Fatal(err)
 		}

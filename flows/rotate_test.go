@@ -35,7 +35,7 @@ func (e *rotEnv) connect(t *testing.T, alias, token string) *store.Connection {
 	t.Helper()
 	hc, _ := httpx.New(httpx.Options{})
 	v, err := catalog.Default().Vendor("gitlab").Connector.Verify(context.Background(), connector.VerifyRequest{
-		Method: store.AuthToken, Values: map[string]string{FieldURL: e.srv.BaseURL, FieldToken: token}, HTTP: hc, Now: time.Now()})
+		Method: store.AuthToken, Address: gitlabAddress(t, e.srv.BaseURL), Values: map[string]string{FieldToken: token}, HTTP: hc, Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ type AliasCheck struct {
 // AliasCheck captures what the alias step needs to ask the store.
 func (c *Connect) AliasCheck() AliasCheck {
 	return AliasCheck{st: c.deps.Store, cat: c.deps.Catalog, vendor: c.Vendor,
-		base: c.Vendor.Connector.DefaultAlias(c.Values), want: c.WantAlias}
+		base: c.Vendor.Connector.DefaultAlias(c.address, c.Values), want: c.WantAlias}
 }
 
 // Run reads the store: the vendor's connections and a free default alias.

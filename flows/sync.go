@@ -108,6 +108,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	if !ok {
 		return nil, fmt.Errorf("%w: %s connections have no inventory", errCannotSync, vendor.Name)
 	}
+
 	newHTTP := s.NewHTTP
 	if newHTTP == nil {
 		newHTTP = httpx.New
@@ -148,7 +149,12 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 		_, err = s.rotateIfDue(ctx, c, raw, gate)
 		return err
 	}
-	src := syncable.Source(conn, hc, s.credential(conn, hc))
+	var src SyncSource
+	if at, err := addressOf(vendor, conn); err == nil {
+		src = syncable.Source(at, conn, hc, s.credential(vendor, conn, hc))
+	} else {
+		src = unreadableSource{err}
+	}
 
 	run, resumed, err := s.Store.BeginRun(ctx, connectionID)
 	if err != nil {
@@ -313,12 +319,9 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 // credential sets the connection's secret on each request: the token, or an
 // OAuth access token from the refresh-safe token source, renewed once when
 // the server rejects it early.
-func (s *Syncer) credential(conn *store.Connection, hc *http.Client) Credential {
+func (s *Syncer) credential(vendor *Vendor, conn *store.Connection, hc *http.Client) Credential {
 	if conn.AuthMethod == store.AuthOAuth {
-		ts := &TokenSource{Store: s.Store, ID: conn.ID, HTTP: hc, Now: s.Now}
-		if v := s.Catalog.Vendor(conn.Vendor); v != nil {
-			ts.OAuth, _ = v.Connector.(OAuthProvider)
-		}
+		ts := &TokenSource{Store: s.Store, ID: conn.ID, Vendor: vendor.Connector, HTTP: hc, Now: s.Now}
 		return Credential{
 			Set: func(ctx context.Context, r *http.Request) error {
 				tok, err := ts.TokenContext(ctx)

@@ -53,8 +53,9 @@ const (
 type TokenSource struct {
 	Store RefreshStore
 	ID    string
-	// OAuth is the connection's vendor, which knows its token endpoint.
-	OAuth OAuthProvider
+	// Vendor is the connection's vendor: it reads the stored address and
+	// knows its token endpoint there.
+	Vendor Connector
 	// HTTP is the client for the token endpoint; built from the
 	// connection's CA bundle when nil.
 	HTTP *http.Client
@@ -220,15 +221,20 @@ func leaseHolder() string {
 
 // service is the OAuth service of the stored connection's instance.
 func (ts *TokenSource) service(c *store.Connection) (*connector.OAuthService, error) {
-	if ts.OAuth == nil {
+	p, ok := ts.Vendor.(OAuthProvider)
+	if !ok {
 		return nil, fmt.Errorf("%s connections cannot be renewed by onramp", c.Vendor)
 	}
-	return ts.OAuth.OAuth(storedOAuthValues(c))
+	at, err := ts.Vendor.ParseAddress(c.BaseURL)
+	if err != nil {
+		return nil, storedAddressError(c, err)
+	}
+	return p.OAuth(at, storedOAuthValues(c))
 }
 
 // storedOAuthValues are a stored connection's OAuth settings as form values.
 func storedOAuthValues(c *store.Connection) map[string]string {
-	return map[string]string{FieldURL: c.BaseURL, FieldClientID: c.ClientID,
+	return map[string]string{FieldClientID: c.ClientID,
 		FieldClientSecret: c.Secret(store.SecretClientSecret).Reveal(), FieldScopes: strings.Join(c.Scopes, " ")}
 }
 

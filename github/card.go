@@ -27,9 +27,6 @@ func Card(o CardOptions) *connector.Vendor {
 	urlField := connector.ServerURLField("GitHub URL", o.DefaultURL, "https://github.com, or your Enterprise Server's address", []string{
 		"https://github.com for GitHub.com (including Enterprise Cloud).",
 		"For GitHub Enterprise Server, the address you open it at, e.g. https://github.example.com.",
-	}, func(s string) (string, bool, error) {
-		b, err := NormalizeURL(s)
-		return b.Web, b.Insecure, err
 	})
 	caField := connector.CAFileField("GitHub Enterprise Server")
 	return &connector.Vendor{
@@ -51,12 +48,7 @@ func Card(o CardOptions) *connector.Vendor {
 					"An organization with SAML single sign-on also needs Configure SSO → Authorize on the token.",
 				},
 				Notes: o.TokenNotes,
-				Link: func(v map[string]string) string {
-					if b, err := NormalizeURL(v[connector.FieldURL]); err == nil {
-						return TokenPageURL(b)
-					}
-					return ""
-				},
+				Link:  TokenPageURL,
 			}, caField},
 		}, {
 			ID: model.AuthOAuth, Name: "OAuth app", Recommended: true,
@@ -73,12 +65,7 @@ func Card(o CardOptions) *connector.Vendor {
 			Fields: []connector.Field{urlField, {
 				Key: connector.FieldClientID, Label: "Client ID", Placeholder: "e.g. Ov23li…", Notes: o.OAuthNotes,
 				Help: []string{"Developer settings → OAuth Apps → your app: Client ID."},
-				Link: func(v map[string]string) string {
-					if b, err := NormalizeURL(v[connector.FieldURL]); err == nil {
-						return OAuthAppsPageURL(b)
-					}
-					return ""
-				},
+				Link: OAuthAppsPageURL,
 			}, {
 				Key: connector.FieldClientSecret, Label: "Client secret", Secret: true, Optional: true, Placeholder: "empty for the device code way", Notes: o.SecretNotes,
 				Help: []string{"Needed by the browser and paste-back ways: GitHub exchanges their code only with the secret.",

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/httpx"
 )
 
@@ -30,7 +31,7 @@ const maxBody = 8 << 20
 // worker.
 type Client struct {
 	HTTP  *http.Client
-	Base  BaseURL
+	Base  connector.Address
 	Token string
 	// Auth, when set, puts the credential on each request instead of Token
 	// (a sync's credential, which may be renewed between calls).
@@ -167,7 +168,7 @@ func (c *Client) try(ctx context.Context, u string) (http.Header, []byte, time.D
 		}
 		if sso := h.Get("X-GitHub-SSO"); sso != "" {
 			e := &Error{Kind: KindSSO, Host: host, Status: s, Message: message(body)}
-			if _, addr, ok := strings.Cut(sso, "url="); ok && c.Base.OnWeb(addr) {
+			if _, addr, ok := strings.Cut(sso, "url="); ok && OnWeb(c.Base, addr) {
 				e.SSO = addr // another host's address is not shown: it could send the person anywhere
 			}
 			return nil, nil, -1, e

@@ -17,17 +17,17 @@ import (
 // and its optional parts) for onramp's flows, wizard, command line and sync.
 type githubConnector struct{}
 
+// ParseAddress reads a GitHub's address (NormalizeURL).
+func (githubConnector) ParseAddress(raw string) (connector.Address, error) { return NormalizeURL(raw) }
+
 func (githubConnector) Verify(ctx context.Context, req connector.VerifyRequest) (*connector.Verification, error) {
-	base, err := NormalizeURL(req.Values[connector.FieldURL])
-	if err != nil {
-		return nil, &connector.StepError{Field: connector.FieldURL, Message: err.Error()}
-	}
+	base := req.Address
 	gv, err := Verify(ctx, &Client{HTTP: req.HTTP, Base: base, Token: req.Values[connector.FieldToken], MaxWait: 5 * time.Second})
 	if err != nil {
 		return nil, err
 	}
 	v := &connector.Verification{
-		BaseURL: base.Web, Vendor: "GitHub", ServerVersion: gv.Product,
+		BaseURL: base.URL, Vendor: "GitHub", ServerVersion: gv.Product,
 		Account: model.Account{ID: model.IDOf(gv.ID), Username: gv.Login, Name: gv.Name, Admin: gv.SiteAdmin},
 		Scopes:  gv.Scopes, ScopesKnown: gv.ScopesKnown, ExpiresAt: gv.ExpiresAt,
 		ScopesNote: "fine-grained token: its permissions are set on GitHub (Members: read)",
@@ -53,7 +53,7 @@ func (githubConnector) Verify(ctx context.Context, req connector.VerifyRequest) 
 	v.Warnings = append(v.Warnings, connector.Warning{Code: "organizations",
 		Message: "The inventory covers " + humanize.Count(len(gv.Orgs), "organization") + ": " + strings.Join(gv.Orgs, ", ") + ".",
 		Action:  reach})
-	if note := WithheldNote(gv.Withheld, base.Web); note != "" {
+	if note := WithheldNote(gv.Withheld, base.URL); note != "" {
 		v.Warnings = append(v.Warnings, connector.Warning{Code: "sso_withheld", Message: note,
 			Action: "Authorize the token for them on GitHub (Configure SSO on the token page), then reconnect; until then every sync says so."})
 	}
@@ -61,12 +61,12 @@ func (githubConnector) Verify(ctx context.Context, req connector.VerifyRequest) 
 }
 
 // DefaultAlias is "github" for github.com, else the Enterprise host.
-func (githubConnector) DefaultAlias(values map[string]string) string {
-	b, err := NormalizeURL(values[connector.FieldURL])
-	if err != nil || b.DotCom() {
+func (githubConnector) DefaultAlias(at connector.Address, _ map[string]string) string {
+	_, host, ok := strings.Cut(at.URL, "://")
+	if !ok || DotCom(at) {
 		return "github"
 	}
-	return connector.SanitizeAlias(strings.SplitN(b.Web, "://", 2)[1])
+	return connector.SanitizeAlias(host)
 }
 
 // AuthorizeToken puts a token on a sync's request as verification does.
@@ -79,27 +79,19 @@ func authorizeToken(r *http.Request, token string) { r.Header.Set("Authorization
 // its own token (with its client id and secret); without the secret, or for
 // a personal access token — which GitHub lets no integration revoke — the
 // person is told where to do it.
-func (githubConnector) Revoke(ctx context.Context, hc *http.Client, c *model.Connection) error {
-	b, err := NormalizeURL(c.BaseURL)
-	if err != nil {
-		return err
-	}
+func (githubConnector) Revoke(ctx context.Context, hc *http.Client, b connector.Address, c *model.Connection) error {
 	if c.AuthMethod != model.AuthOAuth {
-		return errors.New("GitHub does not let onramp revoke a personal access token; delete it at " + b.Web + "/settings/personal-access-tokens")
+		return errors.New("GitHub does not let onramp revoke a personal access token; delete it at " + b.URL + "/settings/personal-access-tokens")
 	}
 	secret := c.Secret(model.SecretClientSecret).Reveal()
 	if secret == "" {
-		return errors.New("revoking an OAuth app's token needs the app's client secret, which this connection has none of; revoke onramp's access at " + b.Web + "/settings/applications")
+		return errors.New("revoking an OAuth app's token needs the app's client secret, which this connection has none of; revoke onramp's access at " + b.URL + "/settings/applications")
 	}
 	return RevokeOAuth(ctx, hc, b, c.ClientID, secret, c.Secret(model.SecretAccessToken).Reveal())
 }
 
 // Source makes the GitHub inventory reader for a stored connection.
-func (githubConnector) Source(conn *model.Connection, hc *http.Client, cred connector.Credential) connector.SyncSource {
-	base, err := NormalizeURL(conn.BaseURL)
-	if err != nil {
-		return connector.BrokenSource{Err: err}
-	}
+func (githubConnector) Source(base connector.Address, _ *model.Connection, hc *http.Client, cred connector.Credential) connector.SyncSource {
 	return githubSource{inv: &Inventory{C: &Client{HTTP: hc, Base: base, Auth: cred.Set}}}
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/onramp-dev/onramp/connector"
 )
 
 // Whatever a server sends as a page of members, a Link header, rate-limit
@@ -13,7 +15,7 @@ func FuzzMembersPage(f *testing.F) {
 	f.Add([]byte(`[{"login":"\u0000\u001b[31m\u009b\u202e","id":-9}]`), `<>; rel="next", <x>; rel="next"`, "99999999999999999999", "required; url=")
 	f.Add([]byte(`{"message":"Bad credentials"}`), `;;;`, "-1", "url=javascript:alert(1)")
 	f.Add([]byte{0xff, '[', 0x00}, "\x00", "1e9", "\x00")
-	base := BaseURL{Web: "https://github.example.com", API: "https://github.example.com/api/v3"}
+	base := connector.Address{URL: "https://github.example.com", API: "https://github.example.com/api/v3"}
 	f.Fuzz(func(t *testing.T, body []byte, link, retryAfter, sso string) {
 		p := &Page{raw: body, role: "member"}
 		if err := p.Decode(); err == nil {
@@ -30,7 +32,7 @@ func FuzzMembersPage(f *testing.F) {
 		if wait, _ := rateLimitWait(h, 429, time.Now()); wait < 0 {
 			t.Fatalf("negative wait %s for %q", wait, retryAfter)
 		}
-		base.OnWeb(sso)
+		OnWeb(base, sso)
 		var cp checkpoint
 		json.Unmarshal(body, &cp)
 	})

@@ -237,7 +237,7 @@ func TestOrganizationsWarningFitsTheToken(t *testing.T) {
 		githubtest.DemoTokens.FineGrained: "fine-grained token reads only its resource owner",
 	} {
 		v, err := Card(CardOptions{}).Connector.Verify(context.Background(), connector.VerifyRequest{
-			HTTP: http.DefaultClient, Values: map[string]string{connector.FieldURL: srv.BaseURL, connector.FieldToken: token}, Now: time.Now()})
+			HTTP: http.DefaultClient, Address: client(t, srv, "").Base, Values: map[string]string{connector.FieldToken: token}, Now: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -191,7 +191,7 @@ func (inv *Inventory) Seats(ctx context.Context) ([]model.Seats, string, error) 
 			out = append(out, *s)
 		}
 	}
-	notes := []string{WithheldNote(inv.withheld, inv.C.Base.Web)}
+	notes := []string{WithheldNote(inv.withheld, inv.C.Base.URL)}
 	if len(noCopilot) > 0 {
 		notes = append(notes, "No Copilot subscription in "+strings.Join(noCopilot, ", ")+".")
 	}

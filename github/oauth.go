@@ -24,20 +24,20 @@ var DefaultOAuthScopes = []string{"read:org"}
 // on github.com and on Enterprise Server alike it lives on the web host,
 // not the API's. The client id (and secret, when given) go in the form
 // body, as GitHub documents.
-func OAuthConfig(b BaseURL, clientID, secret string, scopes []string, redirect string) *oauth2.Config {
+func OAuthConfig(b connector.Address, clientID, secret string, scopes []string, redirect string) *oauth2.Config {
 	return &oauth2.Config{
 		ClientID: clientID, ClientSecret: secret, Scopes: scopes, RedirectURL: redirect,
 		Endpoint: oauth2.Endpoint{
-			AuthURL:       b.Web + "/login/oauth/authorize",
-			TokenURL:      b.Web + "/login/oauth/access_token",
-			DeviceAuthURL: b.Web + "/login/device/code",
+			AuthURL:       b.URL + "/login/oauth/authorize",
+			TokenURL:      b.URL + "/login/oauth/access_token",
+			DeviceAuthURL: b.URL + "/login/device/code",
 			AuthStyle:     oauth2.AuthStyleInParams,
 		},
 	}
 }
 
 // OAuthAppsPageURL is where a person registers an OAuth app.
-func OAuthAppsPageURL(b BaseURL) string { return b.Web + "/settings/developers" }
+func OAuthAppsPageURL(b connector.Address) string { return b.URL + "/settings/developers" }
 
 // oauthHints are GitHub's words on where to fix an OAuth failure. GitHub
 // answers these with HTTP 200 and an error field; x/oauth2 reads them.
@@ -67,15 +67,11 @@ func ExplainOAuth(host string, err error) error {
 // OAuth is GitHub's OAuth service for the form's instance. The browser
 // flow's code exchange needs the app's client secret even with PKCE; the
 // device flow needs only the client id.
-func (githubConnector) OAuth(values map[string]string) (*connector.OAuthService, error) {
-	base, err := NormalizeURL(values[connector.FieldURL])
-	if err != nil {
-		return nil, &connector.StepError{Field: connector.FieldURL, Message: err.Error()}
-	}
+func (githubConnector) OAuth(base connector.Address, values map[string]string) (*connector.OAuthService, error) {
 	scopes := connector.Scopes(values[connector.FieldScopes], DefaultOAuthScopes)
 	return &connector.OAuthService{
 		Config: OAuthConfig(base, values[connector.FieldClientID], values[connector.FieldClientSecret], scopes, ""),
-		Host:   connector.Hostname(base.Web), Vendor: "GitHub",
+		Host:   connector.Hostname(base.URL), Vendor: "GitHub",
 		Explain:       func(err error) error { return ExplainOAuth(base.Host(), err) },
 		SecretForCode: true,
 	}, nil
@@ -85,8 +81,9 @@ func (githubConnector) OAuth(values map[string]string) (*connector.OAuthService,
 // personal one. Its scopes are the ones the person granted, so a missing
 // read:org is fixed in the Scopes field, not on a token page.
 func (g githubConnector) VerifyOAuth(ctx context.Context, req connector.VerifyRequest, accessToken string) (*connector.Verification, error) {
-	values := map[string]string{connector.FieldURL: req.Values[connector.FieldURL], connector.FieldToken: accessToken}
-	v, err := g.Verify(ctx, connector.VerifyRequest{Method: req.Method, Values: values, CABundle: req.CABundle, HTTP: req.HTTP, Now: req.Now})
+	byToken := req
+	byToken.Values = map[string]string{connector.FieldToken: accessToken}
+	v, err := g.Verify(ctx, byToken)
 	var se *ScopeError
 	if errors.As(err, &se) {
 		granted := "nothing"
@@ -114,7 +111,7 @@ func (g githubConnector) VerifyOAuth(ctx context.Context, req connector.VerifyRe
 // /applications/{client_id}/token, authenticated as the app. GitHub answers
 // 404 both for a token already gone and for a wrong secret, so a 404 is not
 // taken for success.
-func RevokeOAuth(ctx context.Context, hc *http.Client, b BaseURL, clientID, secret, accessToken string) error {
+func RevokeOAuth(ctx context.Context, hc *http.Client, b connector.Address, clientID, secret, accessToken string) error {
 	body, _ := json.Marshal(map[string]string{"access_token": accessToken})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, b.API+"/applications/"+url.PathEscape(clientID)+"/token", bytes.NewReader(body))
 	req.SetBasicAuth(clientID, secret)
@@ -129,7 +126,7 @@ func RevokeOAuth(ctx context.Context, hc *http.Client, b BaseURL, clientID, secr
 	case http.StatusNoContent:
 		return nil
 	case http.StatusNotFound:
-		return errors.New("GitHub found no such token for this OAuth app (already revoked, or the app's client secret changed); check " + b.Web + "/settings/applications")
+		return errors.New("GitHub found no such token for this OAuth app (already revoked, or the app's client secret changed); check " + b.URL + "/settings/applications")
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return &Error{Kind: KindServer, Host: b.Host(), Status: resp.StatusCode, Message: message(msg)}

@@ -59,7 +59,7 @@ func Verify(ctx context.Context, c *Client) (*Verification, error) {
 		Product: "GitHub.com"}
 	if ver := h.Get("X-GitHub-Enterprise-Version"); ver != "" {
 		v.Product = "Enterprise Server " + textsafe.Truncate(ver, 20)
-	} else if !c.Base.DotCom() {
+	} else if !DotCom(c.Base) {
 		v.Product = "GitHub Enterprise Server"
 	}
 	if raw, ok := h["X-Oauth-Scopes"]; ok {

@@ -32,9 +32,6 @@ func Card(o CardOptions) *connector.Vendor {
 	urlField := connector.ServerURLField("GitLab server URL", o.DefaultURL, "e.g. https://gitlab.example.com", []string{
 		"The address you open GitLab at, e.g. https://gitlab.example.com.",
 		"Keep a sub-path if it has one: https://example.com/gitlab.",
-	}, func(s string) (string, bool, error) {
-		b, err := NormalizeURL(s)
-		return b.URL, b.Insecure, err
 	})
 	caField := connector.CAFileField("GitLab")
 	return &connector.Vendor{
@@ -58,13 +55,7 @@ func Card(o CardOptions) *connector.Vendor {
 						"Select Create personal access token, copy it and paste it here.",
 					},
 					Notes: o.TokenNotes,
-					Link: func(v map[string]string) string {
-						base := v[connector.FieldURL]
-						if b, err := NormalizeURL(base); err == nil {
-							return TokenPageURL(b.URL)
-						}
-						return ""
-					},
+					Link:  TokenPageURL,
 				}, caField},
 			},
 			{
@@ -83,12 +74,7 @@ func Card(o CardOptions) *connector.Vendor {
 				Fields: []connector.Field{urlField, {
 					Key: connector.FieldClientID, Label: "Application ID", Placeholder: "the application's ID from GitLab", Notes: o.OAuthNotes,
 					Help: []string{"Edit profile → Applications → your application: Application ID."},
-					Link: func(v map[string]string) string {
-						if b, err := NormalizeURL(v[connector.FieldURL]); err == nil {
-							return ApplicationsPageURL(b.URL)
-						}
-						return ""
-					},
+					Link: ApplicationsPageURL,
 				}, {
 					Key: connector.FieldClientSecret, Label: "Secret", Secret: true, Optional: true, Placeholder: "e.g. gloas-… (empty for a public app)", Notes: o.SecretNotes,
 					Help: []string{"Shown once when you save the application (Renew secret makes a new one).", "Leave empty if Confidential is unticked."},

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/onramp-dev/onramp/connector"
 )
 
 // Client calls one GitLab instance's REST API with one token. It is small on
@@ -14,7 +16,7 @@ import (
 // header to explain failures, which a general-purpose client hides.
 type Client struct {
 	HTTP  *http.Client
-	Base  BaseURL
+	Base  connector.Address
 	Token string
 	// Bearer sends the token as OAuth does; otherwise as Private-Token.
 	Bearer bool
@@ -52,7 +54,7 @@ func decodeJSON(resp *http.Response, out any) error {
 // returned as *Error, except 404 and 400, which callers often expect and get
 // as Response flags with a nil error.
 func (c *Client) Get(ctx context.Context, path string, out any) (*Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Base.API()+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Base.API+path, nil)
 	if err != nil {
 		return nil, &Error{Kind: KindOther, Host: c.Base.Host(), Err: err, Detail: "cannot build request"}
 	}

@@ -14,21 +14,20 @@ import (
 // and its optional parts) for onramp's flows, wizard, command line and sync.
 type gitlabConnector struct{}
 
+// ParseAddress reads an instance's address (NormalizeURL).
+func (gitlabConnector) ParseAddress(raw string) (connector.Address, error) { return NormalizeURL(raw) }
+
 func (gitlabConnector) Verify(ctx context.Context, req connector.VerifyRequest) (*connector.Verification, error) {
-	base, err := NormalizeURL(req.Values[connector.FieldURL])
-	if err != nil {
-		return nil, &connector.StepError{Field: connector.FieldURL, Message: err.Error()}
-	}
-	c := &Client{HTTP: req.HTTP, Base: base, Token: req.Values[connector.FieldToken]}
+	c := &Client{HTTP: req.HTTP, Base: req.Address, Token: req.Values[connector.FieldToken]}
 	v, err := Verify(ctx, c, req.Now)
 	if err != nil {
 		return nil, err
 	}
-	return verificationOf(base, v), nil
+	return verificationOf(req.Address, v), nil
 }
 
 // verificationOf converts GitLab's verification into the flow's.
-func verificationOf(base BaseURL, v *Verification) *connector.Verification {
+func verificationOf(base connector.Address, v *Verification) *connector.Verification {
 	out := &connector.Verification{
 		BaseURL:       base.URL,
 		Account:       model.Account{ID: model.IDOf(v.Account.ID), Username: v.Account.Username, Name: v.Account.Name, Admin: v.Account.Admin},
@@ -47,23 +46,19 @@ func verificationOf(base BaseURL, v *Verification) *connector.Verification {
 
 // DefaultAlias derives an alias from the host and sub-path:
 // https://gitlab.example.com/gl → example.com-gl.
-func (gitlabConnector) DefaultAlias(values map[string]string) string {
-	b, err := NormalizeURL(values[connector.FieldURL])
-	if err != nil {
+func (gitlabConnector) DefaultAlias(at connector.Address, _ map[string]string) string {
+	_, rest, ok := strings.Cut(at.URL, "://")
+	if !ok {
 		return "gitlab"
 	}
-	s := strings.TrimPrefix(strings.SplitN(b.URL, "://", 2)[1], "www.")
+	s := strings.TrimPrefix(rest, "www.")
 	return connector.SanitizeAlias(s)
 }
 
 // OAuth is GitLab's OAuth service (Doorkeeper) at the form's instance;
 // without scopes it asks for DefaultOAuthScopes. GitLab before 17.2 has no
 // device grant, so its 404 falls back to paste-back.
-func (gitlabConnector) OAuth(values map[string]string) (*connector.OAuthService, error) {
-	base, err := NormalizeURL(values[connector.FieldURL])
-	if err != nil {
-		return nil, &connector.StepError{Field: connector.FieldURL, Message: err.Error()}
-	}
+func (gitlabConnector) OAuth(base connector.Address, values map[string]string) (*connector.OAuthService, error) {
 	scopes := connector.Scopes(values[connector.FieldScopes], DefaultOAuthScopes)
 	return &connector.OAuthService{
 		Config: OAuthConfig(base, values[connector.FieldClientID], values[connector.FieldClientSecret], scopes, ""),
@@ -76,15 +71,11 @@ func (gitlabConnector) OAuth(values map[string]string) (*connector.OAuthService,
 // VerifyOAuth checks an OAuth access token (its scopes from
 // /oauth/token/info) with the same warnings as a personal token.
 func (gitlabConnector) VerifyOAuth(ctx context.Context, req connector.VerifyRequest, accessToken string) (*connector.Verification, error) {
-	base, err := NormalizeURL(req.Values[connector.FieldURL])
-	if err != nil {
-		return nil, &connector.StepError{Field: connector.FieldURL, Message: err.Error()}
-	}
-	v, err := VerifyOAuth(ctx, &Client{HTTP: req.HTTP, Base: base, Token: accessToken}, req.Now)
+	v, err := VerifyOAuth(ctx, &Client{HTTP: req.HTTP, Base: req.Address, Token: accessToken}, req.Now)
 	if err != nil {
 		return nil, err
 	}
-	return verificationOf(base, v), nil
+	return verificationOf(req.Address, v), nil
 }
 
 // AuthorizeToken puts a personal token on a sync's request as verification
@@ -94,11 +85,7 @@ func (gitlabConnector) AuthorizeToken(r *http.Request, token string) { authorize
 // Revoke revokes the connection's credential at GitLab: the personal token
 // itself, or the OAuth grant (its refresh token, and the access token for
 // servers that keep that alive until it expires).
-func (gitlabConnector) Revoke(ctx context.Context, hc *http.Client, c *model.Connection) error {
-	base, err := NormalizeURL(c.BaseURL)
-	if err != nil {
-		return err
-	}
+func (gitlabConnector) Revoke(ctx context.Context, hc *http.Client, base connector.Address, c *model.Connection) error {
 	if c.AuthMethod == model.AuthOAuth {
 		secret := c.Secret(model.SecretClientSecret).Reveal()
 		for _, t := range []model.Secret{c.Secret(model.SecretRefreshToken), c.Secret(model.SecretAccessToken)} {
@@ -115,11 +102,7 @@ func (gitlabConnector) Revoke(ctx context.Context, hc *http.Client, c *model.Con
 }
 
 // Source makes the GitLab inventory reader for a stored connection.
-func (gitlabConnector) Source(conn *model.Connection, hc *http.Client, cred connector.Credential) connector.SyncSource {
-	base, err := NormalizeURL(conn.BaseURL)
-	if err != nil {
-		return connector.BrokenSource{Err: err}
-	}
+func (gitlabConnector) Source(base connector.Address, conn *model.Connection, hc *http.Client, cred connector.Credential) connector.SyncSource {
 	f := &Fetcher{HTTP: hc, Host: base.Host(), Auth: cred.Set, Renew: cred.Renew}
 	return gitlabSource{inv: &Inventory{F: f, Base: base, Version: conn.ServerVersion}}
 }

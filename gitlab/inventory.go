@@ -19,7 +19,7 @@ import (
 // gitlab.com: the owned top-level groups' billable members and seats.
 type Inventory struct {
 	F       *Fetcher
-	Base    BaseURL
+	Base    connector.Address
 	Version string // the server's, to choose keyset or offset pagination
 }
 
@@ -79,7 +79,7 @@ const basicNote = "GitLab answered with the basic view of users (no email addres
 
 // Page fetches the page at checkpoint ("" for the first).
 func (inv *Inventory) Page(ctx context.Context, checkpoint string) (*InventoryPage, error) {
-	if inv.Base.IsSaaS() {
+	if IsSaaS(inv.Base) {
 		return inv.saasPage(ctx, checkpoint)
 	}
 	next := checkpoint
@@ -91,7 +91,7 @@ func (inv *Inventory) Page(ctx context.Context, checkpoint string) (*InventoryPa
 		} else {
 			q.Set("page", "1")
 		}
-		next = inv.Base.API() + "/users?" + q.Encode()
+		next = inv.Base.API + "/users?" + q.Encode()
 	}
 	if err := inv.sameOrigin(next); err != nil {
 		return nil, err
@@ -190,7 +190,7 @@ func (inv *Inventory) saasPage(ctx context.Context, checkpoint string) (*Invento
 		return p, nil
 	}
 	if next == "" {
-		next = inv.Base.API() + "/groups/" + ids[idx] + "/billable_members?per_page=100&page=1"
+		next = inv.Base.API + "/groups/" + ids[idx] + "/billable_members?per_page=100&page=1"
 	}
 	if err := inv.sameOrigin(next); err != nil {
 		return nil, err
@@ -217,14 +217,14 @@ type group struct {
 
 func (inv *Inventory) ownedGroups(ctx context.Context) ([]group, error) {
 	var groups []group
-	_, err := inv.F.Get(ctx, inv.Base.API()+"/groups?top_level_only=true&min_access_level=50&per_page=100", &groups)
+	_, err := inv.F.Get(ctx, inv.Base.API+"/groups?top_level_only=true&min_access_level=50&per_page=100", &groups)
 	return groups, err
 }
 
 // Seats returns the license (self-managed) or each owned group's seat
 // figures (gitlab.com), with a note when they cannot be read.
 func (inv *Inventory) Seats(ctx context.Context) ([]model.Seats, string, error) {
-	if inv.Base.IsSaaS() {
+	if IsSaaS(inv.Base) {
 		groups, err := inv.ownedGroups(ctx)
 		if err != nil {
 			return nil, "", err
@@ -237,7 +237,7 @@ func (inv *Inventory) Seats(ctx context.Context) ([]model.Seats, string, error) 
 				MaxSeatsUsed *int   `json:"max_seats_used"`
 				FullPath     string `json:"full_path"`
 			}
-			if _, err := inv.F.Get(ctx, inv.Base.API()+"/namespaces/"+strconv.FormatInt(g.ID, 10), &ns); err != nil {
+			if _, err := inv.F.Get(ctx, inv.Base.API+"/namespaces/"+strconv.FormatInt(g.ID, 10), &ns); err != nil {
 				return nil, "", err
 			}
 			out = append(out, model.Seats{Scope: textsafe.Truncate(ns.FullPath, 100), Plan: textsafe.Truncate(ns.Plan, 40), Used: ns.SeatsInUse, MaxUsed: ns.MaxSeatsUsed})
@@ -251,7 +251,7 @@ func (inv *Inventory) Seats(ctx context.Context) ([]model.Seats, string, error) 
 		ActiveUsers   *int   `json:"active_users"`
 		HistoricalMax *int   `json:"historical_max"`
 	}
-	_, err := inv.F.Get(ctx, inv.Base.API()+"/license", &lic)
+	_, err := inv.F.Get(ctx, inv.Base.API+"/license", &lic)
 	if err != nil {
 		if e, ok := err.(*Error); ok && (e.Status == 403 || e.Status == 404 || e.Kind == KindBlockedUser) {
 			if e.Status == 404 {

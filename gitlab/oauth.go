@@ -19,7 +19,7 @@ var DefaultOAuthScopes = []string{"read_api", "read_user"}
 // OAuthConfig is x/oauth2's view of an instance's OAuth provider. The secret
 // goes in the form body (Doorkeeper accepts both; a body never leaks into
 // proxy logs as an Authorization header might be printed).
-func OAuthConfig(base BaseURL, clientID, secret string, scopes []string, redirect string) *oauth2.Config {
+func OAuthConfig(base connector.Address, clientID, secret string, scopes []string, redirect string) *oauth2.Config {
 	return &oauth2.Config{
 		ClientID: clientID, ClientSecret: secret, Scopes: scopes, RedirectURL: redirect,
 		Endpoint: oauth2.Endpoint{
@@ -32,7 +32,9 @@ func OAuthConfig(base BaseURL, clientID, secret string, scopes []string, redirec
 }
 
 // ApplicationsPageURL is where a person creates an OAuth application.
-func ApplicationsPageURL(base string) string { return base + "/-/user_settings/applications" }
+func ApplicationsPageURL(at connector.Address) string {
+	return at.URL + "/-/user_settings/applications"
+}
 
 type tokenInfo struct {
 	ResourceOwnerID int64    `json:"resource_owner_id"`
@@ -93,7 +95,7 @@ func ExplainOAuth(host string, err error) error {
 }
 
 // RevokeOAuth revokes a token server-side (RFC 7009).
-func RevokeOAuth(ctx context.Context, hc *http.Client, base BaseURL, clientID, secret, token string) error {
+func RevokeOAuth(ctx context.Context, hc *http.Client, base connector.Address, clientID, secret, token string) error {
 	form := url.Values{"client_id": {clientID}, "token": {token}}
 	if secret != "" {
 		form.Set("client_secret", secret)
@@ -113,7 +115,7 @@ func RevokeOAuth(ctx context.Context, hc *http.Client, base BaseURL, clientID, s
 
 // RevokePAT revokes a personal access token with itself.
 func RevokePAT(ctx context.Context, c *Client) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, c.Base.API()+"/personal_access_tokens/self", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, c.Base.API+"/personal_access_tokens/self", nil)
 	c.authorize(req)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

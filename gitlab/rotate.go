@@ -91,16 +91,12 @@ type rotatedToken struct {
 }
 
 // Rotate implements connector.Rotator: one POST with the stored token.
-func (gitlabConnector) Rotate(ctx context.Context, hc *http.Client, c *model.Connection, expires time.Time) (*connector.Rotated, error) {
-	base, err := NormalizeURL(c.BaseURL)
-	if err != nil {
-		return nil, &connector.RotationRefused{Reason: err.Error(), Err: err}
-	}
+func (gitlabConnector) Rotate(ctx context.Context, hc *http.Client, base connector.Address, c *model.Connection, expires time.Time) (*connector.Rotated, error) {
 	if c.Rotation == nil {
 		return nil, &connector.RotationRefused{Reason: "the connection does not say how its token rotates; reconnect to verify it again"}
 	}
 	form := url.Values{"expires_at": {expires.UTC().Format("2006-01-02")}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base.API()+rotatePath(c.Rotation), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base.API+rotatePath(c.Rotation), nil)
 	if err != nil {
 		return nil, &connector.RotationRefused{Reason: err.Error(), Err: err}
 	}
@@ -163,11 +159,7 @@ func (gitlabConnector) Rotate(ctx context.Context, hc *http.Client, c *model.Con
 // TokenActive implements connector.Rotator: GET /personal_access_tokens/:id
 // with the witness's token (an administrator's, or another token of the
 // same user, may read it).
-func (gitlabConnector) TokenActive(ctx context.Context, hc *http.Client, witness *model.Connection, tokenID int64) (bool, error) {
-	base, err := NormalizeURL(witness.BaseURL)
-	if err != nil {
-		return false, err
-	}
+func (gitlabConnector) TokenActive(ctx context.Context, hc *http.Client, base connector.Address, witness *model.Connection, tokenID int64) (bool, error) {
 	c := &Client{HTTP: hc, Base: base, Token: witness.Secret(model.SecretToken).Reveal()}
 	var pat patSelf
 	r, err := c.Get(ctx, fmt.Sprintf("/personal_access_tokens/%d", tokenID), &pat)

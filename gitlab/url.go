@@ -10,51 +10,32 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/onramp-dev/onramp/internal/httpx"
+	"github.com/onramp-dev/onramp/connector"
 )
 
 // DefaultBaseURL is GitLab's SaaS instance.
 const DefaultBaseURL = "https://gitlab.com"
-
-// BaseURL is a normalised instance address.
-type BaseURL struct {
-	// URL is scheme://host[:port][/sub/path], without a trailing slash.
-	URL string
-	// Insecure is plain http to a host that is not a loopback address: the
-	// token may cross the network unencrypted, so the person confirms it
-	// unless the name resolves to this machine only (OnThisMachine).
-	Insecure bool
-}
-
-// API is the REST API root.
-func (b BaseURL) API() string { return b.URL + "/api/v4" }
-
-// Host is host[:port].
-func (b BaseURL) Host() string {
-	u, _ := url.Parse(b.URL)
-	return u.Host
-}
 
 // URLError explains why an address is not usable.
 type URLError struct{ Reason string }
 
 func (e *URLError) Error() string { return e.Reason }
 
-// NormalizeURL turns what a person typed into an instance base URL:
+// NormalizeURL turns what a person typed into an instance's address:
 // surrounding whitespace is trimmed; `gitlab.example.com` means https; a
 // trailing `/` and `/api/v4` are stripped; a sub-path (`https://host/gitlab`)
 // is kept; default ports are dropped; anything but http(s) is refused.
-func NormalizeURL(raw string) (BaseURL, error) {
+func NormalizeURL(raw string) (connector.Address, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
-		return BaseURL{}, &URLError{"enter the address of your GitLab server, such as https://gitlab.example.com"}
+		return connector.Address{}, &URLError{"enter the address of your GitLab server, such as https://gitlab.example.com"}
 	}
 	if strings.ContainsAny(s, " \t\r\n") {
-		return BaseURL{}, &URLError{"an address cannot contain spaces"}
+		return connector.Address{}, &URLError{"an address cannot contain spaces"}
 	}
 	if !strings.Contains(s, "://") {
 		if i := strings.IndexByte(s, ':'); i > 0 && !strings.Contains(s[:i], ".") && !looksLikeHostPort(s) {
-			return BaseURL{}, &URLError{fmt.Sprintf("%q is not a web address; use https://your-gitlab-host", truncate(s))}
+			return connector.Address{}, &URLError{fmt.Sprintf("%q is not a web address; use https://your-gitlab-host", truncate(s))}
 		}
 		s = "https://" + s
 	}
@@ -64,24 +45,24 @@ func NormalizeURL(raw string) (BaseURL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return BaseURL{}, &URLError{fmt.Sprintf("this is not a valid address (%v)", err)}
+		return connector.Address{}, &URLError{fmt.Sprintf("this is not a valid address (%v)", err)}
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "http" && scheme != "https" {
-		return BaseURL{}, &URLError{fmt.Sprintf("onramp reaches GitLab over https (or http); %q is a %s address", truncate(raw), u.Scheme)}
+		return connector.Address{}, &URLError{fmt.Sprintf("onramp reaches GitLab over https (or http); %q is a %s address", truncate(raw), u.Scheme)}
 	}
 	if u.User != nil {
-		return BaseURL{}, &URLError{"remove the user:password@ part: the token goes in its own field"}
+		return connector.Address{}, &URLError{"remove the user:password@ part: the token goes in its own field"}
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return BaseURL{}, &URLError{"remove the ?… or #… part: give only the server address (and its sub-path, if any)"}
+		return connector.Address{}, &URLError{"remove the ?… or #… part: give only the server address (and its sub-path, if any)"}
 	}
 	host := strings.ToLower(u.Hostname())
 	if host == "" {
-		return BaseURL{}, &URLError{"the address has no host name"}
+		return connector.Address{}, &URLError{"the address has no host name"}
 	}
 	if !validHost(host) {
-		return BaseURL{}, &URLError{fmt.Sprintf("%q is not a valid host name", truncate(host))}
+		return connector.Address{}, &URLError{fmt.Sprintf("%q is not a valid host name", truncate(host))}
 	}
 	port := u.Port()
 	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
@@ -103,15 +84,9 @@ func NormalizeURL(raw string) (BaseURL, error) {
 		}
 		path = trimmed
 	}
-	b := BaseURL{URL: scheme + "://" + hostport + path}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	b.Insecure = scheme == "http" && (ip == nil || !ip.IsLoopback())
-	return b, nil
+	web := scheme + "://" + hostport + path
+	return connector.Address{URL: web, API: web + "/api/v4"}, nil
 }
-
-// OnThisMachine reports whether host resolves only to loopback addresses
-// (see httpx.OnThisMachine, shared by every vendor).
-func OnThisMachine(host string) bool { return httpx.OnThisMachine(host) }
 
 // validHost accepts IP literals and DNS-style names (letters, digits, '-',
 // '.', '_' and non-ASCII letters of internationalised names).
@@ -154,6 +129,6 @@ func truncate(s string) string {
 
 // TokenPageURL opens GitLab's "new personal access token" page with the name
 // and scopes filled in.
-func TokenPageURL(base string) string {
-	return base + "/-/user_settings/personal_access_tokens?name=onramp&scopes=read_api,read_user"
+func TokenPageURL(at connector.Address) string {
+	return at.URL + "/-/user_settings/personal_access_tokens?name=onramp&scopes=read_api,read_user"
 }

@@ -1,20 +1,16 @@
 package gitlab
 
 import (
-	"context"
-	"net"
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/onramp-dev/onramp/internal/httpx"
 )
 
 func TestNormalizeURL(t *testing.T) {
 	cases := []struct {
 		in       string
 		want     string
-		insecure bool
+		plain    bool
 		err      string
 	}{
 		{"https://gitlab.com", "https://gitlab.com", false, ""},
@@ -30,9 +26,9 @@ func TestNormalizeURL(t *testing.T) {
 		{"HTTPS://gitlab.com", "https://gitlab.com", false, ""},
 		{"http://gitlab.example.com", "http://gitlab.example.com", true, ""},
 		{"http://gitlab.example.com:80/", "http://gitlab.example.com", true, ""},
-		{"http://127.0.0.1:8080", "http://127.0.0.1:8080", false, ""},
-		{"http://localhost:3000/gl", "http://localhost:3000/gl", true, ""}, // a name: OnThisMachine decides
-		{"http://[::1]:8080", "http://[::1]:8080", false, ""},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080", true, ""},
+		{"http://localhost:3000/gl", "http://localhost:3000/gl", true, ""},
+		{"http://[::1]:8080", "http://[::1]:8080", true, ""},
 		{"localhost:8080", "https://localhost:8080", false, ""},
 		{"", "", false, "enter the address"},
 		{"   ", "", false, "enter the address"},
@@ -54,8 +50,8 @@ func TestNormalizeURL(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got.URL != c.want || got.Insecure != c.insecure {
-			t.Errorf("NormalizeURL(%q) = %+v, %v; want %q insecure=%v", c.in, got, err, c.want, c.insecure)
+		if err != nil || got.URL != c.want || got.API != c.want+"/api/v4" || got.Plain() != c.plain {
+			t.Errorf("NormalizeURL(%q) = %+v, %v; want %q plain=%v", c.in, got, err, c.want, c.plain)
 		}
 	}
 }
@@ -81,38 +77,4 @@ func FuzzNormalizeURL(f *testing.F) {
 			t.Fatalf("not idempotent: %q -> %+v -> %+v, %v", s, b, again, err)
 		}
 	})
-}
-
-// fakeResolver answers from a table.
-type fakeResolver map[string][]string
-
-func (f fakeResolver) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
-	var out []net.IPAddr
-	for _, a := range f[host] {
-		out = append(out, net.IPAddr{IP: net.ParseIP(a)})
-	}
-	if len(out) == 0 {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	return out, nil
-}
-
-// Plain http skips the question only for what resolves to this machine:
-// a *.localhost name that resolves elsewhere is asked about.
-func TestOnThisMachineDecidesOnAddresses(t *testing.T) {
-	saved := httpx.Resolver
-	defer func() { httpx.Resolver = saved }()
-	httpx.Resolver = fakeResolver{
-		"localhost":       {"127.0.0.1", "::1"},
-		"dev.localhost":   {"127.0.0.1"},
-		"evil.localhost":  {"203.0.113.7"},
-		"mixed.localhost": {"127.0.0.1", "198.51.100.2"},
-		"gitlab.lan":      {"127.0.1.1"},
-	}
-	for host, want := range map[string]bool{"localhost": true, "dev.localhost": true, "evil.localhost": false,
-		"mixed.localhost": false, "gitlab.lan": true, "missing.localhost": false, "127.0.0.1": true, "[::1]": true, "10.0.0.1": false} {
-		if got := OnThisMachine(host); got != want {
-			t.Errorf("OnThisMachine(%s) = %v, want %v", host, got, want)
-		}
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/humanize"
 	"github.com/onramp-dev/onramp/internal/textsafe"
 	"github.com/onramp-dev/onramp/model"
@@ -15,7 +16,7 @@ import (
 
 // Verification is what GitLab told us about a credential.
 type Verification struct {
-	Base          BaseURL
+	Base          connector.Address
 	Version       string
 	Edition       string // "EE", "CE" or "" when the server does not say
 	Account       Account
@@ -61,8 +62,8 @@ func (v *Verification) EditionName() string {
 
 // IsSaaS reports whether this is gitlab.com, where the inventory comes from
 // the groups the user owns rather than the instance's users.
-func (b BaseURL) IsSaaS() bool {
-	h := strings.ToLower(b.Host())
+func IsSaaS(at connector.Address) bool {
+	h := strings.ToLower(at.Host())
 	return h == "gitlab.com" || h == "www.gitlab.com"
 }
 
@@ -216,7 +217,7 @@ func (v *Verification) warnings() []Warning {
 			Action:  "Before then, create a token with a later expiry date and connect again with it."})
 	}
 	switch {
-	case !v.Account.Admin && !v.Base.IsSaaS():
+	case !v.Account.Admin && !IsSaaS(v.Base):
 		ws = append(ws, Warning{Code: "not_admin",
 			Message: fmt.Sprintf("@%s is not an administrator, so the user inventory will be partial: no email addresses, seat usage or sign-in dates.", v.Account.Username),
 			Action:  "For the full inventory, connect as an administrator (with the admin_mode scope if Admin Mode is on)."})

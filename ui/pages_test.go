@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
@@ -344,4 +345,14 @@ func TestAliasAskedAndValidated(t *testing.T) {
 	if d.m.Flow().Alias != "bad alias!" {
 		t.Fatalf("alias lost: %q", d.m.Flow().Alias)
 	}
+}
+
+// mustAddress is a GitLab address as the wizard's flow parses it.
+func mustAddress(t *testing.T, raw string) connector.Address {
+	t.Helper()
+	at, err := gitlab.NormalizeURL(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
 }

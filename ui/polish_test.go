@@ -91,8 +91,8 @@ func TestDetailsLineKeepsTheExpiryAt80Columns(t *testing.T) {
 func TestWarningsWrapWithoutSplittingEmail(t *testing.T) {
 	srv := gitlabtest.New(gitlabtest.Options{}).Start()
 	defer srv.Close()
-	v, err := gitlab.Card(gitlab.CardOptions{}).Connector.Verify(context.Background(), connector.VerifyRequest{HTTP: http.DefaultClient,
-		Values: map[string]string{connector.FieldURL: srv.BaseURL, connector.FieldToken: gitlabtest.DemoTokens.NonAdmin}, Now: time.Now()})
+	v, err := gitlab.Card(gitlab.CardOptions{}).Connector.Verify(context.Background(), connector.VerifyRequest{HTTP: http.DefaultClient, Address: mustAddress(t, srv.BaseURL),
+		Values: map[string]string{connector.FieldToken: gitlabtest.DemoTokens.NonAdmin}, Now: time.Now()})
 	if err != nil || len(v.Warnings) == 0 {
 		t.Fatalf("verify: %v %+v", err, v)
 	}

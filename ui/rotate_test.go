@@ -26,8 +26,8 @@ func TestIntegrationsRotateKey(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
 	hc := srv.Client()
-	v, err := catalog.Default().Vendor("gitlab").Connector.Verify(ctx, flows.VerifyRequest{Method: store.AuthToken,
-		Values: map[string]string{flows.FieldURL: srv.BaseURL, flows.FieldToken: gitlabtest.DemoTokens.Rotating}, HTTP: hc, Now: time.Now()})
+	v, err := catalog.Default().Vendor("gitlab").Connector.Verify(ctx, flows.VerifyRequest{Method: store.AuthToken, Address: mustAddress(t, srv.BaseURL),
+		Values: map[string]string{flows.FieldToken: gitlabtest.DemoTokens.Rotating}, HTTP: hc, Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func TestAliasSuggestionFollowsTheURL(t *testing.T) {
 	d.send(tea.PasteMsg{Content: gitlabtest.DemoTokens.Admin})
 	d.keys("enter")
 	d.page(ui.PageAlias)
-	first := gitlab.Card(gitlab.CardOptions{}).Connector.DefaultAlias(map[string]string{"url": srv.BaseURL})
+	first := gitlab.Card(gitlab.CardOptions{}).Connector.DefaultAlias(mustAddress(t, srv.BaseURL), nil)
 	if v := ansi.Strip(d.view()); !strings.Contains(v, first) || !strings.Contains(v, "typing replaces it") {
 		t.Fatalf("alias page does not suggest %q:\n%s", first, v)
 	}
@@ -81,7 +81,7 @@ func TestAliasSuggestionFollowsTheURL(t *testing.T) {
 	d.send(tea.PasteMsg{Content: other.BaseURL})
 	d.keys("enter", "enter")
 	d.page(ui.PageAlias)
-	second := gitlab.Card(gitlab.CardOptions{}).Connector.DefaultAlias(map[string]string{"url": other.BaseURL})
+	second := gitlab.Card(gitlab.CardOptions{}).Connector.DefaultAlias(mustAddress(t, other.BaseURL), nil)
 	if v := ansi.Strip(d.view()); !strings.Contains(v, second) {
 		t.Fatalf("alias did not follow the URL to %q:\n%s", second, v)
 	}

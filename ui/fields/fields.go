@@ -377,17 +377,15 @@ func (m *Model) saveTyped() {
 	}
 }
 
-// link is the focused field's helper address, built from current input.
+// link is the focused field's helper address at the instance, once its
+// address has been checked.
 func (m *Model) link() string {
 	f := m.fields[m.focus]
-	if f.Link == nil {
+	at := m.flow.Address()
+	if f.Link == nil || at.IsZero() {
 		return ""
 	}
-	vals := map[string]string{}
-	for i, g := range m.fields {
-		vals[g.Key] = m.inputs[i].Value()
-	}
-	return f.Link(vals)
+	return f.Link(at)
 }
 
 // introView lists the steps to do in the vendor's UI before the fields.
