@@ -83,6 +83,9 @@ const (
 	ViewBasic = "basic" // the list any user may read: no roles
 	ViewSaaS  = "saas"  // a hosted group's members
 	ViewOrg   = "org"   // organizations' members with their roles
+	// ViewDirectory is a directory's users (Entra ID): licenses known,
+	// administrators not.
+	ViewDirectory = "directory"
 )
 
 // ViewKnowsRoles reports whether a snapshot taken in view says who is an

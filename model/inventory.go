@@ -13,6 +13,9 @@ type InventoryUser struct {
 	CreatedAt      string `json:"created_at,omitempty"`
 	LastSignInAt   string `json:"last_sign_in_at,omitempty"`
 	LastActivityOn string `json:"last_activity_on,omitempty"`
+	// Licenses are the products assigned to the person, by the vendor's
+	// name for them (Microsoft's SKU part numbers: ENTERPRISEPACK, …).
+	Licenses []string `json:"licenses,omitempty"`
 }
 
 // Seats are seat figures of a license or a gitlab.com namespace.

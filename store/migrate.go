@@ -146,6 +146,8 @@ var migrations = []string{
 	// 12: ids of accounts and people are text (a vendor may use GUIDs).
 	// SQLite's columns take text as they are; a numeric id stays an integer.
 	`SELECT 1;`,
+	// 13: the licenses assigned to a person (names joined by commas).
+	`ALTER TABLE inventory_users ADD COLUMN licenses TEXT NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the version this build writes.

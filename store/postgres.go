@@ -157,6 +157,8 @@ var pgMigrations = []string{
 	// 12: ids of accounts and people are text (a vendor may use GUIDs).
 	`ALTER TABLE connections ALTER COLUMN account_id TYPE TEXT USING account_id::text;
 	ALTER TABLE inventory_users ALTER COLUMN user_id TYPE TEXT COLLATE "C" USING user_id::text;`,
+	// 13: licenses (see migrations).
+	`ALTER TABLE inventory_users ADD COLUMN licenses TEXT NOT NULL DEFAULT '';`,
 }
 
 // pgStatementTimeout bounds every statement, so a stuck query (a lock held

@@ -198,8 +198,8 @@ func usersInsertArrays(runID int64, users []InventoryUser) (string, []any) {
 	n := len(users)
 	ids, bots, admins := make([]string, n), make([]int32, n), make([]int32, n)
 	seats := make([]*int32, n)
-	var username, name, email, state, created, signIn, activity = make([]string, n), make([]string, n), make([]string, n),
-		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	var username, name, email, state, created, signIn, activity, licenses = make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, u := range users {
 		ids[i], bots[i], admins[i] = string(u.ID), int32(boolInt(u.Bot)), int32(boolInt(u.Admin))
 		if u.Seat != nil {
@@ -207,15 +207,15 @@ func usersInsertArrays(runID int64, users []InventoryUser) (string, []any) {
 			seats[i] = &v
 		}
 		username[i], name[i], email[i], state[i] = u.Username, u.Name, u.Email, u.State
-		created[i], signIn[i], activity[i] = u.CreatedAt, u.LastSignInAt, u.LastActivityOn
+		created[i], signIn[i], activity[i], licenses[i] = u.CreatedAt, u.LastSignInAt, u.LastActivityOn, joinLicenses(u.Licenses)
 	}
 	return `INSERT INTO inventory_users (run_id, user_id, username, name, email, state, bot, admin, seat,
-		created_at, last_sign_in_at, last_activity_on)
+		created_at, last_sign_in_at, last_activity_on, licenses)
 		SELECT ?, * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::int[],
-			?::text[], ?::text[], ?::text[])
+			?::text[], ?::text[], ?::text[], ?::text[])
 		WHERE EXISTS (SELECT 1 FROM run)
 		ON CONFLICT(run_id, user_id) DO NOTHING`,
-		[]any{runID, ids, username, name, email, state, bots, admins, seats, created, signIn, activity}
+		[]any{runID, ids, username, name, email, state, bots, admins, seats, created, signIn, activity, licenses}
 }
 
 // usersInsert is the statement inserting a page of users, keeping a user
@@ -227,19 +227,19 @@ func usersInsert(runID int64, users []InventoryUser) (string, []any) {
 	}
 	var b strings.Builder
 	b.WriteString(`INSERT INTO inventory_users (run_id, user_id, username, name, email, state, bot, admin, seat,
-		created_at, last_sign_in_at, last_activity_on) VALUES `)
-	args := make([]any, 0, len(users)*12)
+		created_at, last_sign_in_at, last_activity_on, licenses) VALUES `)
+	args := make([]any, 0, len(users)*13)
 	for i, u := range users {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
 		var seat any
 		if u.Seat != nil {
 			seat = boolInt(*u.Seat)
 		}
 		args = append(args, runID, string(u.ID), u.Username, u.Name, u.Email, u.State, boolInt(u.Bot), boolInt(u.Admin), seat,
-			u.CreatedAt, u.LastSignInAt, u.LastActivityOn)
+			u.CreatedAt, u.LastSignInAt, u.LastActivityOn, joinLicenses(u.Licenses))
 	}
 	b.WriteString(` ON CONFLICT(run_id, user_id) DO NOTHING`)
 	return b.String(), args
@@ -359,7 +359,7 @@ func (s *sqlStore) LatestRunsOf(ctx context.Context, ids []string) (map[string]S
 // Users streams a run's users.
 func (s *sqlStore) Users(ctx context.Context, runID int64, fn func(InventoryUser) error) error {
 	rows, err := s.query(ctx, s.db, `SELECT user_id, username, name, email, state, bot, admin, seat, created_at,
-		last_sign_in_at, last_activity_on FROM inventory_users WHERE run_id = ? ORDER BY `+s.d.userOrder, runID)
+		last_sign_in_at, last_activity_on, licenses FROM inventory_users WHERE run_id = ? ORDER BY `+s.d.userOrder, runID)
 	if err != nil {
 		return s.wrap("read inventory", err)
 	}
@@ -369,11 +369,12 @@ func (s *sqlStore) Users(ctx context.Context, runID int64, fn func(InventoryUser
 		var id string
 		var bot, admin int
 		var seat sql.NullInt64
+		var licenses string
 		if err := rows.Scan(&id, &u.Username, &u.Name, &u.Email, &u.State, &bot, &admin, &seat, &u.CreatedAt,
-			&u.LastSignInAt, &u.LastActivityOn); err != nil {
+			&u.LastSignInAt, &u.LastActivityOn, &licenses); err != nil {
 			return s.wrap("read inventory", err)
 		}
-		u.ID, u.Bot, u.Admin = ID(id), bot != 0, admin != 0
+		u.ID, u.Bot, u.Admin, u.Licenses = ID(id), bot != 0, admin != 0, splitLicenses(licenses)
 		if seat.Valid {
 			v := seat.Int64 != 0
 			u.Seat = &v
@@ -443,4 +444,15 @@ func (s *sqlStore) deleteRunRows(ctx context.Context, tx *sql.Tx, runs []int64) 
 		return s.wrap("delete inventory rows", err)
 	}
 	return nil
+}
+
+// joinLicenses stores a person's licenses in one column: the names a
+// vendor gives its products hold no commas.
+func joinLicenses(l []string) string { return strings.Join(l, ",") }
+
+func splitLicenses(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }

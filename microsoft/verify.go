@@ -1,0 +1,106 @@
+package microsoft
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Permissions onramp asks for (Microsoft Graph application permissions).
+const (
+	PermUsers   = "User.Read.All"         // the users, their licenses
+	PermOrg     = "Organization.Read.All" // the tenant's name, domains and subscriptions
+	PermSignIns = "AuditLog.Read.All"     // users' last sign-in (signInActivity)
+	// PermDirectory grants what the first two do.
+	PermDirectory = "Directory.Read.All"
+)
+
+// Permissions are the ones the card asks an administrator to grant.
+var Permissions = []string{PermUsers, PermOrg, PermSignIns}
+
+// Verification is what a tenant says of the app.
+type Verification struct {
+	TenantID      string
+	TenantName    string
+	DefaultDomain string
+	Domains       []string // verified
+	Roles         []string // granted application permissions
+	// SignIns: AuditLog.Read.All is granted, so the inventory can ask for
+	// sign-ins (which also need an Entra ID P1 or P2 licence).
+	SignIns bool
+}
+
+// missing lists the permissions without which there is no inventory.
+func missing(roles []string) []string {
+	if slices.Contains(roles, PermDirectory) {
+		return nil
+	}
+	var out []string
+	for _, p := range []string{PermUsers, PermOrg} {
+		if !slices.Contains(roles, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type organization struct {
+	ID              string `json:"id"`
+	DisplayName     string `json:"displayName"`
+	VerifiedDomains []struct {
+		Name      string `json:"name"`
+		IsDefault bool   `json:"isDefault"`
+	} `json:"verifiedDomains"`
+}
+
+// Verify signs the app in, reads what was granted and the tenant: a
+// permission still missing is a KindConsent error naming it.
+func Verify(ctx context.Context, g *Graph) (*Verification, error) {
+	tok, err := g.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m := missing(tok.Roles); len(m) > 0 {
+		return nil, &Error{Kind: KindConsent, Host: hostOf(g.Cloud.Login), Missing: m}
+	}
+	var orgs struct {
+		Value []organization `json:"value"`
+	}
+	if err := g.Get(ctx, "/organization?$select=id,displayName,verifiedDomains", &orgs); err != nil {
+		return nil, err
+	}
+	if len(orgs.Value) == 0 {
+		return nil, &Error{Kind: KindNotMicrosoft, Host: hostOf(g.Cloud.Graph), Status: 200}
+	}
+	o := orgs.Value[0]
+	v := &Verification{TenantID: o.ID, TenantName: o.DisplayName, Roles: tok.Roles,
+		SignIns: slices.Contains(tok.Roles, PermSignIns)}
+	for _, d := range o.VerifiedDomains {
+		v.Domains = append(v.Domains, d.Name)
+		if d.IsDefault {
+			v.DefaultDomain = d.Name
+		}
+	}
+	slices.Sort(v.Domains)
+	return v, nil
+}
+
+// ParseSecretExpiry reads the end date Entra shows beside a client secret
+// (Expires: 2027-06-30, or 6/30/2027 as the admin center writes it in
+// English).
+func ParseSecretExpiry(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{"2006-01-02", "1/2/2006", "2006-01-02T15:04:05Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errDateLayout
+}
+
+type dateError string
+
+func (d dateError) Error() string { return string(d) }
+
+const errDateLayout = dateError("write the date as Entra shows it beside the secret, such as 2027-06-30 or 6/30/2027")
