@@ -7,9 +7,10 @@ import (
 	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/github"
 	"github.com/onramp-dev/onramp/gitlab"
+	"github.com/onramp-dev/onramp/microsoft"
 )
 
 // Default is the catalog of the wizard and the command line.
 func Default() connector.Catalog {
-	return connector.Catalog{gitlab.Card(gitlab.CardOptions{}), github.Card(github.CardOptions{})}
+	return connector.Catalog{gitlab.Card(gitlab.CardOptions{}), github.Card(github.CardOptions{}), microsoft.Card(microsoft.CardOptions{})}
 }

@@ -33,6 +33,13 @@ type connectOptions struct {
 	ClientSecretStdin bool
 	Scopes            string
 	Flow              string
+	// fields are the flags of the cards' own fields (--tenant, …); given
+	// what was set of them, by flag name (tests).
+	fields fieldFlags
+	given  map[string]string
+	// Wait bounds how long verification waits on someone else (an upload,
+	// an administrator's consent).
+	Wait time.Duration
 	// prompt is what a terminal shows before a masked read.
 	prompt string
 	// tokenEnv is the variable the token comes from, when no flag gives it.
@@ -44,23 +51,27 @@ type connectOptions struct {
 func (a *App) newConnectCmd() *cobra.Command {
 	o := &connectOptions{}
 	cmd := &cobra.Command{
-		Use:   "connect VENDOR --url URL (--token-stdin | --token-file PATH | --auth oauth --client-id ID)",
+		Use:   "connect VENDOR [--url URL] (--token-stdin | --token-file PATH | --auth oauth --client-id ID | --auth METHOD …)",
 		Short: "Connect a vendor without the wizard: the same checks, for scripts",
 		Long: `Connect a vendor from a script: the wizard's flow without a terminal — the
 same URL checks, verification, summary and warnings. Secrets are read from
 standard input or a file, never from arguments; without either, a token is
 taken from the variable the vendor's own CLI reads (GITLAB_TOKEN as glab;
 GH_TOKEN or GITHUB_TOKEN as gh). A second connection to the same vendor needs
---alias.
+--alias. A card's own fields have flags of their own (Microsoft 365: --cloud,
+--tenant, --secret-expires); a certificate onramp makes is written where
+--certificate-out says, and verification waits (--wait) while it is uploaded
+and an administrator grants consent.
 
 Arguments:
-  VENDOR   the catalog's vendor id: gitlab or github`,
+  VENDOR   the catalog's vendor id: ` + strings.ReplaceAll(vendorIDs(a.Catalog), " or ", ", "),
 		Example: `  onramp connect gitlab --url https://gitlab.example.com --token-stdin < token.txt
   onramp connect gitlab --url gitlab.example.com --token-file ~/.gitlab-token --alias prod --json
   onramp connect gitlab --auth oauth --url https://gitlab.example.com --client-id ID --client-secret-stdin --flow device
   onramp connect github --url https://github.com --token-stdin < github-token.txt
   GH_TOKEN=$(gh auth token) onramp connect github --url https://github.com
-  onramp connect github --auth oauth --url https://github.com --client-id ID --flow device`,
+  onramp connect github --auth oauth --url https://github.com --client-id ID --flow device
+  onramp connect microsoft --tenant contoso.onmicrosoft.com --client-id ID --auth certificate --certificate-out onramp.pem`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("onramp connect needs VENDOR (vendors: %s)", vendorIDs(a.Catalog)), usage: cmd}
@@ -74,12 +85,14 @@ Arguments:
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.URL, "url", "", "the server's `URL`, e.g. https://gitlab.example.com or https://github.com (required)")
-	f.StringVar(&o.Auth, "auth", store.AuthToken, "auth `METHOD`: token or oauth")
+	f.StringVar(&o.URL, "url", "", "the server's `URL`, e.g. https://gitlab.example.com or https://github.com (required for GitLab and GitHub)")
+	f.StringVar(&o.Auth, "auth", "", "auth `METHOD`: token or oauth (GitLab, GitHub; token when not given), certificate or client_secret (Microsoft 365; certificate)")
+	f.DurationVar(&o.Wait, "wait", 15*time.Minute, "how long verification waits for an upload or an administrator's consent (0: not at all)")
+	o.fields = registerFieldFlags(f, a.Catalog, true)
 	f.BoolVar(&o.TokenStdin, "token-stdin", false, "read the token from standard input")
 	f.StringVar(&o.TokenFile, "token-file", "", "read the token from the file at `PATH`")
-	f.StringVar(&o.ClientID, "client-id", "", "the OAuth application's `ID`")
-	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the OAuth application's secret from standard input")
+	f.StringVar(&o.ClientID, "client-id", "", "the OAuth application's `ID` (Microsoft 365: the app's Application (client) ID)")
+	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the OAuth application's secret (Microsoft 365: the app's client secret) from standard input")
 	f.StringVar(&o.Scopes, "scopes", "", "OAuth `SCOPES`, space-separated (default: the vendor card's)")
 	f.StringVar(&o.Flow, "flow", "", "OAuth flow `MODE`: browser, device or paste (default: browser here, device over SSH)")
 	f.StringVar(&o.Alias, "alias", "", "the connection's alias `NAME`")
@@ -109,13 +122,17 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 	if vendor == nil {
 		return usageErr("no vendor %q in the catalog (vendors: %s)", o.Vendor, vendorIDs(a.Catalog))
 	}
-	if vendor.Method(o.Auth) == nil {
+	if o.Auth == "" {
+		o.Auth = defaultMethod(vendor)
+	}
+	method := vendor.Method(o.Auth)
+	if method == nil {
 		return usageErr("%s connects with --auth %s", vendor.Name, methodIDs(vendor))
 	}
 	remote := flows.IsRemote(a.Getenv)
 	var mode flows.OAuthMode
-	switch o.Auth {
-	case store.AuthToken:
+	switch method.Kind {
+	case flows.MethodToken:
 		if o.TokenStdin && o.TokenFile != "" {
 			return usageErr("give the token with exactly one of --token-stdin or --token-file")
 		}
@@ -136,7 +153,7 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 			}
 			fmt.Fprintf(a.Err, "Using the token in %s.\n", o.tokenEnv)
 		}
-	case store.AuthOAuth:
+	case flows.MethodOAuth:
 		if o.ClientID == "" {
 			return usageErr("--auth oauth needs --client-id (the OAuth application's ID from %s)", vendor.Name)
 		}
@@ -145,10 +162,15 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 			return err
 		}
 		mode = m
-	default:
-		return usageErr("--auth is token or oauth")
+	case flows.MethodApp:
+		if g := generated(method); g != nil && o.fields.outPath(g.Key) == "" {
+			return usageErr("--auth %s needs --%s-out PATH: where to write the %s to upload", o.Auth, flagName(g.Key), strings.ToLower(g.Label))
+		}
+		if f := method.Field(flows.FieldClientSecret); f != nil && !f.Optional && !o.ClientSecretStdin {
+			return usageErr("--auth %s needs --client-secret-stdin: the secret is read from standard input", o.Auth)
+		}
 	}
-	if o.URL == "" {
+	if o.URL == "" && method.Field(flows.FieldURL) != nil {
 		// No silent default: a token for a self-managed instance must not be
 		// sent to GitLab.com because a flag was forgotten.
 		example := ""
@@ -160,7 +182,7 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 		return usageErr("--url is required: your %s's address%s", vendor.Name, example)
 	}
 	var token string
-	if o.Auth == store.AuthToken {
+	if method.Kind == flows.MethodToken {
 		t, err := a.readToken(*o)
 		if err != nil {
 			return err
@@ -194,7 +216,10 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 	if err := set(flows.FieldURL, o.URL, "--url"); err != nil {
 		return err
 	}
-	if o.Auth == store.AuthToken {
+	if err := o.fields.apply(flow); err != nil {
+		return err
+	}
+	if method.Kind == flows.MethodToken {
 		if err := set(flows.FieldToken, token, "token"); err != nil {
 			return err
 		}
@@ -210,8 +235,19 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 			if err != nil {
 				return err
 			}
-			flow.SetValue(flows.FieldClientSecret, secret)
+			if err := set(flows.FieldClientSecret, secret, "client secret"); err != nil {
+				return err
+			}
 		}
+	}
+	if err := flow.CheckFields(); err != nil && method.Kind == flows.MethodApp {
+		var se *flows.StepError
+		if errors.As(err, &se) && se.Field != "" && flow.Question(se.Field) == "" {
+			return usageErr("--%s: %s", flagName(se.Field), se.Message)
+		}
+	}
+	if err := a.writePublic(flow, o.fields); err != nil {
+		return err
 	}
 	if o.CAFile != "" {
 		flow.Reveal(flows.FieldCAFile)
@@ -237,13 +273,14 @@ func (a *App) connect(ctx context.Context, o *connectOptions) error {
 		return usageErr("the store already has a %s connection; name this one with --alias NAME (suggested: %s)", flow.Vendor.Name, plan.Default)
 	}
 
-	return a.authorizeAndSave(ctx, flow, mode, o.JSON)
+	return a.authorizeAndSave(ctx, flow, mode, o)
 }
 
 // authorizeAndSave ends connect and reconnect alike: authorize, store,
 // print the summary.
-func (a *App) authorizeAndSave(ctx context.Context, flow *flows.Connect, mode flows.OAuthMode, asJSON bool) error {
-	v, err := a.authorize(flow, mode, asJSON)
+func (a *App) authorizeAndSave(ctx context.Context, flow *flows.Connect, mode flows.OAuthMode, o *connectOptions) error {
+	asJSON := o.JSON
+	v, err := a.authorize(flow, mode, o)
 	if err != nil {
 		return err
 	}
@@ -260,15 +297,16 @@ func (a *App) authorizeAndSave(ctx context.Context, flow *flows.Connect, mode fl
 	return nil
 }
 
-// authorize verifies a token, or runs an OAuth authorization.
-func (a *App) authorize(flow *flows.Connect, mode flows.OAuthMode, quiet bool) (*flows.Verification, error) {
-	if flow.Method.ID == store.AuthOAuth {
+// authorize verifies a token or an app's credential, or runs an OAuth
+// authorization.
+func (a *App) authorize(flow *flows.Connect, mode flows.OAuthMode, o *connectOptions) (*flows.Verification, error) {
+	if flow.Method.Kind == flows.MethodOAuth {
 		return a.authorizeOAuth(flow, mode)
 	}
-	if !quiet {
-		fmt.Fprintf(a.Err, "Verifying with %s …\n", flow.Values[flows.FieldURL])
+	if !o.JSON {
+		fmt.Fprintf(a.Err, "Verifying with %s …\n", flow.Address().Host())
 	}
-	v, err := flow.Authorize(context.Background())
+	v, err := a.authorizeWaiting(flow, o.Wait, o.JSON)
 	if err != nil {
 		var se *flows.StepError
 		if errors.As(err, &se) && se.Field == flows.FieldCAFile {
@@ -344,6 +382,21 @@ func (a *App) readToken(o connectOptions) (string, error) {
 		return "", usageErr("standard input was empty: the secret is read from it")
 	}
 	return tok, nil
+}
+
+// defaultMethod is the method connect uses without --auth: a token where
+// the vendor takes one (as before there was another kind), else the
+// recommended one.
+func defaultMethod(v *flows.Vendor) string {
+	if v.Method(store.AuthToken) != nil {
+		return store.AuthToken
+	}
+	for _, m := range v.Methods {
+		if m.Recommended {
+			return m.ID
+		}
+	}
+	return v.Methods[0].ID
 }
 
 func methodIDs(v *flows.Vendor) string {

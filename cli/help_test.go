@@ -92,7 +92,10 @@ func TestOptionsParsedWithoutRunning(t *testing.T) {
 		{[]string{"status"}, &statusOptions{}},
 		{[]string{"worker", "--concurrency=8", "--slice", "5m"}, &workerOptions{Concurrency: 8, RescueAfter: time.Hour, Slice: 5 * time.Minute, Lease: 15 * time.Second}},
 		{[]string{"connect", "gitlab", "--url", "gitlab.example.com", "--token-file", "t", "--alias", "a"},
-			&connectOptions{Vendor: "gitlab", Auth: "token", URL: "gitlab.example.com", TokenFile: "t", Alias: "a"}},
+			&connectOptions{Vendor: "gitlab", URL: "gitlab.example.com", TokenFile: "t", Alias: "a", Wait: 15 * time.Minute}},
+		{[]string{"connect", "microsoft", "--tenant", "contoso.onmicrosoft.com", "--client-id", "ID", "--auth", "certificate", "--certificate-out", "c.pem", "--wait", "1m"},
+			&connectOptions{Vendor: "microsoft", Auth: "certificate", ClientID: "ID", Wait: time.Minute,
+				given: map[string]string{"tenant": "contoso.onmicrosoft.com", "certificate-out": "c.pem"}}},
 		{[]string{"demo", "--users", "10"}, &demoOptions{Users: 10, Latency: 40 * time.Millisecond}},
 	}
 	for _, c := range cases {
@@ -101,6 +104,9 @@ func TestOptionsParsedWithoutRunning(t *testing.T) {
 		a.RunF = func(_ *cobra.Command, opts any) error { got = opts; return nil }
 		if code := Main(c.args, a); code != ExitOK {
 			t.Fatalf("%v: exit %d: %s", c.args, code, errb)
+		}
+		if co, ok := got.(*connectOptions); ok { // the card's own fields, by flag name
+			co.given, co.fields = co.fields.given(), fieldFlags{}
 		}
 		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%v: parsed %+v, want %+v", c.args, got, c.want)

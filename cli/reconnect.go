@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -35,6 +37,9 @@ Arguments:
 	f.BoolVar(&o.TokenStdin, "token-stdin", false, "read the new token from standard input")
 	f.StringVar(&o.TokenFile, "token-file", "", "read the new token from the file at `PATH`")
 	f.StringVar(&o.Flow, "flow", "", "OAuth flow `MODE`: browser, device or paste")
+	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read an app's new client secret from standard input")
+	f.DurationVar(&o.Wait, "wait", 15*time.Minute, "how long verification waits for an administrator's consent (0: not at all)")
+	o.fields = registerFieldFlags(f, a.Catalog, false)
 	f.BoolVar(&o.JSON, "json", false, "print JSON: the connection, summary and warnings")
 	cmd.RegisterFlagCompletionFunc("flow", fixed("browser", "device", "paste"))
 	cmd.MarkFlagFilename("token-file")
@@ -56,7 +61,8 @@ func (a *App) reconnect(ctx context.Context, o *connectOptions) error {
 		return err
 	}
 	var mode flows.OAuthMode
-	if conn.AuthMethod == store.AuthToken {
+	switch key := flow.Retype(); {
+	case key == flows.FieldToken:
 		if o.TokenStdin == (o.TokenFile != "") {
 			return usageErr("give the new token with exactly one of --token-stdin or --token-file")
 		}
@@ -67,10 +73,26 @@ func (a *App) reconnect(ctx context.Context, o *connectOptions) error {
 		if err := flow.SetValue(flows.FieldToken, tok); err != nil {
 			return usageErr("token: %v", err)
 		}
-	} else if mode, err = parseMode(o.Flow, deps.Remote); err != nil {
+	case key != "": // an app's secret
+		if !o.ClientSecretStdin {
+			return usageErr("give the new %s with --client-secret-stdin", strings.ToLower(flow.Method.Field(key).Label))
+		}
+		secret, err := a.readToken(connectOptions{TokenStdin: true, prompt: "Paste the new secret (input hidden): "})
+		if err != nil {
+			return err
+		}
+		if err := flow.SetValue(key, secret); err != nil {
+			return usageErr("secret: %v", err)
+		}
+	case flow.Method.Kind == flows.MethodOAuth:
+		if mode, err = parseMode(o.Flow, deps.Remote); err != nil {
+			return err
+		}
+	}
+	if err := o.fields.apply(flow); err != nil {
 		return err
 	}
-	return a.authorizeAndSave(ctx, flow, mode, o.JSON)
+	return a.authorizeAndSave(ctx, flow, mode, o)
 }
 
 func revokeFailed(c *store.Connection, err error) error {

@@ -3,6 +3,7 @@ package connector
 import (
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/onramp-dev/onramp/model"
 )
@@ -64,14 +65,34 @@ func (c Catalog) Vendor(id string) *Vendor {
 	return nil
 }
 
+// MethodKind says how an auth method authorizes, which is what the flow,
+// the wizard and the command line do with it.
+type MethodKind int
+
+const (
+	// MethodToken: a token the person pastes, verified as it is and put
+	// on each request by the vendor (TokenAuthorizer).
+	MethodToken MethodKind = iota
+	// MethodOAuth: a user's OAuth grant (the browser, paste-back or a
+	// device code), renewed with its refresh token.
+	MethodOAuth
+	// MethodApp: an application's own credential (a certificate or a
+	// secret, OAuth's client-credentials grant): no user, no interaction;
+	// the vendor signs in with it for verification and for each sync.
+	MethodApp
+)
+
 // AuthMethod is one way to authenticate to a vendor.
 type AuthMethod struct {
 	ID          string
+	Kind        MethodKind
 	Name        string
 	Summary     string // one line on when to choose it
 	Recommended bool
-	// Intro is shown before the fields: steps in the vendor's UI.
-	Intro []string
+	// Intro is shown before the fields: steps in the vendor's UI, under
+	// IntroTitle ("create an OAuth application in VENDOR" when empty).
+	Intro      []string
+	IntroTitle string
 	// Copy is a value to copy into the vendor's UI (a redirect URI).
 	Copy   *Copyable
 	Fields []Field
@@ -81,9 +102,10 @@ type AuthMethod struct {
 	TokenEnv []string
 }
 
-// Copyable is a labelled value with a copy key, and a note on it.
+// Copyable is a labelled value with a copy key, and a note on it. Short,
+// when set, is shown instead of a long Value (a certificate's thumbprint).
 type Copyable struct {
-	Label, Value, Note string
+	Label, Value, Note, Short string
 }
 
 // Field returns the field with key, or nil.
@@ -111,6 +133,16 @@ type Field struct {
 	Help []string
 	// Notes are shown before the steps, unnumbered (the demo's tokens).
 	Notes []string
+	// Normalize checks a trimmed value and returns its canonical form.
+	Normalize func(string) (string, error)
+	// Choices are the values the field takes, offered as suggestions.
+	Choices []string
+	// Generate makes the field's secret instead of asking for it (a key
+	// pair onramp keeps, its private key never shown); Public is what of
+	// it the person takes to the vendor (the certificate), shown and
+	// copied like the method's Copy.
+	Generate func(now time.Time) (string, error)
+	Public   func(secret string) (*Copyable, error)
 	// Address marks the field that says where the instance lives: the flow
 	// has the vendor's ParseAddress check it, keeps the parsed Address and
 	// asks before plain http to another machine.

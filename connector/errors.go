@@ -34,6 +34,11 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
+// Pending is implemented by errors that wait on someone else's action at
+// an address (an administrator granting consent): the wizard shows the
+// address and tries again by itself; the command line waits.
+type Pending interface{ PendingAt() string }
+
 // Throttled is implemented by errors that say when to come back (a rate
 // limit's Retry-After).
 type Throttled interface{ RetryAfter() time.Duration }

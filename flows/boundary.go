@@ -11,6 +11,8 @@ type (
 	AuthMethod      = connector.AuthMethod
 	Field           = connector.Field
 	Copyable        = connector.Copyable
+	MethodKind      = connector.MethodKind
+	Pending         = connector.Pending
 	Catalog         = connector.Catalog
 	Connector       = connector.Connector
 	VerifyRequest   = connector.VerifyRequest
@@ -31,6 +33,13 @@ type (
 	Throttled          = connector.Throttled
 	Coded              = connector.Coded
 	CredentialRejected = connector.CredentialRejected
+)
+
+// How methods authorize.
+const (
+	MethodToken = connector.MethodToken
+	MethodOAuth = connector.MethodOAuth
+	MethodApp   = connector.MethodApp
 )
 
 // Form keys every vendor's fields use for the same things.

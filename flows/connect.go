@@ -96,16 +96,17 @@ func (c *Connect) Reconnect(conn *store.Connection) error {
 			c.Confirm(f.Key) // confirmed when it was first connected
 		}
 	}
-	if conn.AuthMethod == store.AuthOAuth {
+	if c.Method.Kind == MethodOAuth {
 		c.Values[FieldClientID] = conn.ClientID
 		c.Values[FieldScopes] = strings.Join(conn.Scopes, " ")
 	}
 	// Every field as last typed: settings beside secrets. The credential
-	// itself (a token) is what the reconnect replaces, so it starts empty;
-	// the OAuth application's secret is kept.
+	// itself (a token, an app's secret) is what the reconnect replaces, so
+	// it starts empty; an OAuth application's secret and a key pair onramp
+	// made are kept.
 	for _, f := range c.Method.Fields {
 		switch {
-		case f.Secret && f.Key == FieldClientSecret:
+		case f.Secret && (f.Generate != nil || (c.Method.Kind == MethodOAuth && f.Key == FieldClientSecret)):
 			c.Values[f.Key] = conn.Secret(f.Key).Reveal()
 		case !f.Secret && !f.OnDemand && conn.Settings[f.Key] != "":
 			c.Values[f.Key] = conn.Settings[f.Key]
@@ -174,7 +175,51 @@ func (c *Connect) ChooseMethod(id string) error {
 			c.Values[f.Key] = f.Default
 		}
 	}
+	return c.generate()
+}
+
+// generate makes the method's generated secrets (a key pair) once: going
+// back and forth keeps them, so what the person uploaded stays valid.
+func (c *Connect) generate() error {
+	for _, f := range c.Method.Fields {
+		if f.Generate == nil || c.Values[f.Key] != "" {
+			continue
+		}
+		v, err := f.Generate(c.deps.Now())
+		if err != nil {
+			return fmt.Errorf("make the %s: %w", strings.ToLower(f.Label), err)
+		}
+		c.Values[f.Key] = v
+	}
 	return nil
+}
+
+// Copy is what the person copies into the vendor's UI: the method's value
+// (a redirect URI), or the public part of what onramp generated for it (a
+// certificate); nil when there is none.
+func (c *Connect) Copy() *Copyable {
+	if c.Method == nil {
+		return nil
+	}
+	for _, f := range c.Method.Fields {
+		if f.Public != nil && c.Values[f.Key] != "" {
+			if p, err := f.Public(c.Values[f.Key]); err == nil {
+				return p
+			}
+		}
+	}
+	return c.Method.Copy
+}
+
+// Retype is the field a reconnect asks for again (the credential it
+// replaces), or "" when the kept values authorize as they are.
+func (c *Connect) Retype() string {
+	for _, f := range c.VisibleFields() {
+		if f.Secret && !f.Optional && c.Values[f.Key] == "" {
+			return f.Key
+		}
+	}
+	return ""
 }
 
 // ErrMethodSwitch: a reconnect would change the connection's auth method,
@@ -197,11 +242,12 @@ func (c *Connect) MethodSwitch(id string) string {
 // ConfirmMethodSwitch records the person's yes to MethodSwitch(id).
 func (c *Connect) ConfirmMethodSwitch(id string) { c.switchTo = id }
 
-// VisibleFields are the method's fields minus on-demand ones not yet asked for.
+// VisibleFields are the fields the person types: the method's, minus
+// on-demand ones not yet asked for and the ones onramp generates.
 func (c *Connect) VisibleFields() []Field {
 	var out []Field
 	for _, f := range c.Method.Fields {
-		if !f.OnDemand || c.Revealed[f.Key] {
+		if f.Generate == nil && (!f.OnDemand || c.Revealed[f.Key]) {
 			out = append(out, f)
 		}
 	}
@@ -238,13 +284,23 @@ func (c *Connect) SetValue(key, raw string) error {
 		}
 		return fieldError(key, "%s is required", f.Label)
 	}
+	if f.Normalize != nil {
+		n, err := f.Normalize(v)
+		if err != nil {
+			return &StepError{Field: key, Message: err.Error(), Err: err}
+		}
+		v, c.Values[key] = n, n
+	}
 	if f.Address {
 		at, err := c.Vendor.Connector.ParseAddress(v)
 		if err != nil {
 			c.address = Address{}
 			return &StepError{Field: key, Message: err.Error(), Err: err}
 		}
-		c.address, c.Values[key] = at, at.URL
+		c.address = at
+		if len(f.Choices) == 0 { // a chosen value stays as chosen; an address typed is shown as it is used
+			c.Values[key] = at.URL
+		}
 	}
 	if key == caFieldKey(c.Method) {
 		pemBytes, err := readCABundle(v)

@@ -180,8 +180,8 @@ func TestInsecureHTTPNeedsConfirmation(t *testing.T) {
 
 func TestCatalogFilter(t *testing.T) {
 	cat := catalog.Default()
-	for q, want := range map[string]string{"": "gitlab github", "git": "gitlab github", "GitLab": "gitlab", "seats": "gitlab github",
-		"self-managed inventory": "gitlab", "copilot": "github", "enterprise server": "github"} {
+	for q, want := range map[string]string{"": "gitlab github microsoft", "git": "gitlab github", "GitLab": "gitlab", "seats": "gitlab github microsoft",
+		"self-managed inventory": "gitlab", "copilot": "github", "enterprise server": "github", "entra": "microsoft", "office licenses": "microsoft"} {
 		var got []string
 		for _, v := range filterCatalog(cat, q) {
 			got = append(got, v.ID)

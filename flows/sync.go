@@ -121,7 +121,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	raw := hc
 	transport := cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport)
 	var gate *credentialGate
-	if conn.AuthMethod != store.AuthOAuth {
+	if methodKind(vendor, conn) == MethodToken {
 		authorize := s.tokenAuthorizer(conn)
 		if authorize == nil {
 			return nil, fmt.Errorf("%w: %s does not say how its tokens go on a request", errCannotSync, vendor.Name)
@@ -318,9 +318,12 @@ func (s *Syncer) pages(ctx context.Context, src SyncSource, run *store.SyncRun, 
 
 // credential sets the connection's secret on each request: the token, or an
 // OAuth access token from the refresh-safe token source, renewed once when
-// the server rejects it early.
+// the server rejects it early; an app signs in by itself.
 func (s *Syncer) credential(vendor *Vendor, conn *store.Connection, hc *http.Client) Credential {
-	if conn.AuthMethod == store.AuthOAuth {
+	switch methodKind(vendor, conn) {
+	case MethodApp:
+		return Credential{} // the vendor signs in with the app's own credential
+	case MethodOAuth:
 		ts := &TokenSource{Store: s.Store, ID: conn.ID, Vendor: vendor.Connector, HTTP: hc, Now: s.Now}
 		return Credential{
 			Set: func(ctx context.Context, r *http.Request) error {
@@ -339,6 +342,15 @@ func (s *Syncer) credential(vendor *Vendor, conn *store.Connection, hc *http.Cli
 	}
 	// A token goes on at the last moment, in the sync's credential gate.
 	return Credential{Set: func(context.Context, *http.Request) error { return nil }}
+}
+
+// methodKind is how a stored connection's method authorizes, as its card
+// says (a method the card no longer has is taken for a token).
+func methodKind(v *Vendor, c *store.Connection) MethodKind {
+	if m := v.Method(c.AuthMethod); m != nil {
+		return m.Kind
+	}
+	return MethodToken
 }
 
 // tokenAuthorizer is how the vendor puts a personal token on a request

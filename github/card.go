@@ -51,7 +51,7 @@ func Card(o CardOptions) *connector.Vendor {
 				Link:  TokenPageURL,
 			}, caField},
 		}, {
-			ID: model.AuthOAuth, Name: "OAuth app", Recommended: true,
+			ID: model.AuthOAuth, Kind: connector.MethodOAuth, Name: "OAuth app", Recommended: true,
 			Summary: "Authorize an OAuth app you register on GitHub, with a code on any device or in the browser. Nothing long-lived to paste.",
 			Intro: []string{
 				"On GitHub, select your avatar → Settings → Developer settings → OAuth Apps → New OAuth App (an organization's own apps: its Settings → Developer settings).",

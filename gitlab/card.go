@@ -59,7 +59,7 @@ func Card(o CardOptions) *connector.Vendor {
 				}, caField},
 			},
 			{
-				ID: model.AuthOAuth, Name: "OAuth2", Recommended: true,
+				ID: model.AuthOAuth, Kind: connector.MethodOAuth, Name: "OAuth2", Recommended: true,
 				Summary: "Authorize an OAuth application you create in GitLab. Nothing long-lived to paste; access renews itself.",
 				Intro: []string{
 					"In GitLab, select your avatar, then Edit profile → Applications → Add new application.",

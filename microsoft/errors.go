@@ -37,7 +37,7 @@ const (
 
 // Field keys of the Microsoft card beyond the common ones.
 const (
-	FieldCloud         = connector.FieldURL // the cloud is where the instance lives
+	FieldCloud         = "cloud" // where the tenant lives: a cloud, chosen (the card's address)
 	FieldTenant        = "tenant"
 	FieldCertificate   = "certificate"    // the sealed key pair (a secret onramp makes)
 	FieldSecretExpires = "secret_expires" // the client secret's end date, as Entra shows it
@@ -54,8 +54,10 @@ type Error struct {
 	AADSTS     int
 	// Message is the server's own words.
 	Message string
-	// Missing are the application permissions a consent still lacks.
-	Missing []string
+	// Missing are the application permissions a consent still lacks, and
+	// ConsentAt the tenant's admin-consent address that grants them.
+	Missing   []string
+	ConsentAt string
 	// Wait is how long the server asked to wait (throttling).
 	Wait time.Duration
 	Err  error
@@ -129,9 +131,9 @@ func (e *Error) Hint() string {
 	case KindSecretExpired:
 		return "Add a new client secret under Certificates & secrets and reconnect with it"
 	case KindCertificate:
-		return "Upload the certificate onramp showed under Certificates & secrets → Certificates, and check that its thumbprint matches"
+		return "Upload the certificate onramp made (shown with its thumbprint before the fields, or written where --certificate-out said) under the app's Certificates & secrets → Certificates, then try again"
 	case KindConsent:
-		return "In the app's API permissions, add the Microsoft Graph application permissions " + strings.Join(e.Missing, ", ") + " and select Grant admin consent (a Global or Privileged Role Administrator), or open onramp's admin-consent address"
+		return "In the app's API permissions, add the Microsoft Graph application permissions " + strings.Join(e.Missing, ", ") + " and select Grant admin consent (a Global or Privileged Role Administrator), or have one open the admin-consent address"
 	case KindForbidden:
 		return "Grant the app the application permission Graph names in API permissions, with admin consent"
 	case KindThrottled:
@@ -161,11 +163,12 @@ func (e *Error) Field() string {
 	return ""
 }
 
-// Retryable: trying again unchanged may succeed (a consent granted
-// meanwhile, too).
+// Retryable: trying again unchanged may succeed — once a consent is
+// granted, or the certificate uploaded, too: both happen in Entra, not in
+// onramp's fields.
 func (e *Error) Retryable() bool {
 	switch e.Kind {
-	case KindServer, KindThrottled, KindUnreachable, KindConsent:
+	case KindServer, KindThrottled, KindUnreachable, KindConsent, KindCertificate:
 		return true
 	}
 	return false
@@ -186,6 +189,15 @@ func (e *Error) CredentialRejected() bool {
 		return true
 	}
 	return false
+}
+
+// PendingAt is where an administrator grants a missing consent: the
+// wizard shows it and looks again by itself.
+func (e *Error) PendingAt() string {
+	if e.Kind == KindConsent {
+		return e.ConsentAt
+	}
+	return ""
 }
 
 // ServerWords are the server's words, for "the server said …".

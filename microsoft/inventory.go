@@ -186,7 +186,8 @@ func (inv *Inventory) skuNames(ctx context.Context) (map[string]string, error) {
 }
 
 // Seats are the tenant's subscriptions: units bought (enabled, and those
-// in their warning period) against units assigned, per product.
+// in their warning period) against units assigned, one row per product
+// (its SKU part number) with its status.
 func (inv *Inventory) Seats(ctx context.Context) ([]model.Seats, string, error) {
 	if _, err := inv.skuNames(ctx); err != nil {
 		return nil, "", err
@@ -196,8 +197,8 @@ func (inv *Inventory) Seats(ctx context.Context) ([]model.Seats, string, error) 
 	var out []model.Seats
 	for _, s := range inv.subs {
 		bought, used := s.PrepaidUnits.Enabled+s.PrepaidUnits.Warning, s.ConsumedUnits
-		out = append(out, model.Seats{Scope: "tenant", Plan: s.SkuPartNumber, Seats: &bought, Used: &used})
+		out = append(out, model.Seats{Scope: s.SkuPartNumber, Plan: strings.ToLower(cmpOr(s.Capability, "enabled")), Seats: &bought, Used: &used})
 	}
-	slices.SortFunc(out, func(a, b model.Seats) int { return strings.Compare(a.Plan, b.Plan) })
+	slices.SortFunc(out, func(a, b model.Seats) int { return strings.Compare(a.Scope, b.Scope) })
 	return out, "", nil
 }

@@ -234,7 +234,7 @@ func TestInventoryWithLicensesAndSeats(t *testing.T) {
 		t.Fatalf("users: %+v %+v %+v %+v", first, e5, users[6], users[22])
 	}
 	seats, _, err := f.source(AuthCertificate).Seats(context.Background())
-	if err != nil || len(seats) != 3 || seats[0].Plan != "ENTERPRISEPACK" || *seats[0].Seats != 2100 || *seats[0].Used != 1800 {
+	if err != nil || len(seats) != 3 || seats[0].Scope != "ENTERPRISEPACK" || seats[0].Plan != "enabled" || *seats[0].Seats != 2100 || *seats[0].Used != 1800 {
 		t.Fatalf("seats %+v %v", seats, err)
 	}
 }

@@ -62,7 +62,8 @@ func Verify(ctx context.Context, g *Graph) (*Verification, error) {
 		return nil, err
 	}
 	if m := missing(tok.Roles); len(m) > 0 {
-		return nil, &Error{Kind: KindConsent, Host: hostOf(g.Cloud.Login), Missing: m}
+		return nil, &Error{Kind: KindConsent, Host: hostOf(g.Cloud.Login), Missing: m,
+			ConsentAt: ConsentURL(g.Cloud.Login, g.App.Tenant, g.App.ClientID, "")}
 	}
 	var orgs struct {
 		Value []organization `json:"value"`

@@ -183,7 +183,7 @@ func (m *Model) advance(from flows.Step, plan flows.AliasPlan) tea.Cmd {
 }
 
 func (m *Model) startAuthorize() tea.Cmd {
-	if m.flow.Method.ID == store.AuthOAuth {
+	if m.flow.Method.Kind == flows.MethodOAuth {
 		o := oauth.New(m.flow, m.deps.Flow.Remote, m.th)
 		m.show(PageAuthorize, o)
 		return o.Start()
@@ -193,8 +193,10 @@ func (m *Model) startAuthorize() tea.Cmd {
 	return a.Start()
 }
 
-// reconnect re-authorizes a stored connection: OAuth goes straight to the
-// authorization; a token connection to the form, where only the token is new.
+// reconnect re-authorizes a stored connection: to the form when it needs
+// a credential typed again (a token, an app's secret), where only that is
+// new; otherwise (an OAuth grant, an app's key pair) straight to the
+// authorization.
 func (m *Model) reconnect(conn *store.Connection, err error) tea.Cmd {
 	if err != nil {
 		return m.setStatus("The connection could not be read: " + err.Error())
@@ -208,10 +210,10 @@ func (m *Model) reconnect(conn *store.Connection, err error) tea.Cmd {
 	mp.ForReconnect(conn.AuthMethod, m.flow.MethodSwitch)
 	m.show(PageMethod, mp)
 	m.show(PageFields, f)
-	if conn.AuthMethod == store.AuthOAuth {
-		return m.startAuthorize()
+	if key := m.flow.Retype(); key != "" {
+		return f.FocusField(key)
 	}
-	return f.FocusField(flows.FieldToken)
+	return m.startAuthorize()
 }
 
 // leaveReconnect ends a reconnect that was backed out of: the next

@@ -30,7 +30,7 @@ func startSized(t *testing.T, w, h int) *uitest.Screen {
 	deps := flows.Deps{Timeout: 5 * time.Second, OpenBrowser: func(string) error { return errors.New("no browser here") }}
 	gh := githubtest.Start(githubtest.Options{Members: 30})
 	t.Cleanup(gh.Close)
-	m := ui.New(ui.Deps{Catalog: demo.Catalog(srv.BaseURL, gh.BaseURL), Banner: demo.Banner(srv.BaseURL, gh.BaseURL), Store: openStore(t), Flow: deps})
+	m := ui.New(ui.Deps{Catalog: demo.Catalog(srv.BaseURL, gh.BaseURL, "http://127.0.0.1:9"), Banner: demo.Banner(srv.BaseURL, gh.BaseURL, "http://127.0.0.1:9"), Store: openStore(t), Flow: deps})
 	return uitest.Start(t, m, w, h)
 }
 

@@ -1,5 +1,5 @@
-// Package demo is what `onramp demo` shows around the sandboxes (GitLab's
-// and GitHub's): the catalog with each sandbox's tokens and OAuth app beside the fields,
+// Package demo is what `onramp demo` shows around the sandboxes (GitLab's,
+// GitHub's and Microsoft's): the catalog with each sandbox's tokens and OAuth app beside the fields,
 // and the banner. The wizard tests use it to lay out exactly what the demo does.
 package demo
 
@@ -12,11 +12,14 @@ import (
 	"github.com/onramp-dev/onramp/github/githubtest"
 	"github.com/onramp-dev/onramp/gitlab"
 	"github.com/onramp-dev/onramp/gitlab/gitlabtest"
+	"github.com/onramp-dev/onramp/microsoft"
+	"github.com/onramp-dev/onramp/microsoft/mstest"
 )
 
-// Catalog is the demo's catalog: GitLab's sandbox at gitlabURL and
-// GitHub's at githubURL, each card listing its sandbox's tokens.
-func Catalog(gitlabURL, githubURL string) flows.Catalog {
+// Catalog is the demo's catalog: GitLab's sandbox at gitlabURL, GitHub's
+// at githubURL and Microsoft's at msURL, each card listing its sandbox's
+// credentials.
+func Catalog(gitlabURL, githubURL, msURL string) flows.Catalog {
 	t, app, gh, ghApp := gitlabtest.DemoTokens, gitlabtest.DemoApp, githubtest.DemoTokens, githubtest.DemoOAuthApp
 	return flows.Catalog{gitlab.Card(gitlab.CardOptions{DefaultURL: gitlabURL,
 		TokenNotes: []string{"Sandbox tokens (demo only), one for each outcome:",
@@ -31,14 +34,18 @@ func Catalog(gitlabURL, githubURL string) flows.Catalog {
 				"needs SSO: " + gh.SSO, "an organization withheld for SSO: " + gh.SSOPartial, "revoked: " + gh.Revoked},
 			OAuthNotes:  []string{"Sandbox OAuth app (demo only) — Client ID: " + ghApp.ClientID},
 			SecretNotes: []string{"Sandbox OAuth app (demo only) — Client secret: " + ghApp.Secret}}),
+		microsoft.Card(microsoft.CardOptions{Sandbox: msURL,
+			Notes: []string{"Sandbox app (demo only) — tenant " + mstest.Domain + ", Application (client) ID " + mstest.DemoClientID,
+				"The sandbox takes the first certificate the app signs with as uploaded; consent: open the address onramp shows."},
+			SecretNotes: []string{"Sandbox app (demo only) — client secret: " + mstest.DemoSecret}}),
 	}
 }
 
 // Credential lines: every sandbox token and app, for the demo's first words.
-func credentials(glURL, ghURL string) []string {
+func credentials(glURL, ghURL, msURL string) []string {
 	t, app, g, ghApp := gitlabtest.DemoTokens, gitlabtest.DemoApp, githubtest.DemoTokens, githubtest.DemoOAuthApp
 	return []string{
-		"onramp demo: sandbox GitLab at " + glURL + ", sandbox GitHub at " + ghURL + " (loopback only)",
+		"onramp demo: sandbox GitLab at " + glURL + ", sandbox GitHub at " + ghURL + ", sandbox Microsoft at " + msURL + " (loopback only)",
 		"  Every token below is also shown beside the field it goes in.",
 		"  GitLab good token:      " + t.Admin,
 		"  expiring soon:   " + t.ExpiringSoon,
@@ -56,12 +63,14 @@ func credentials(glURL, ghURL string) []string {
 		"  no read:org: " + g.NoOrgScope,
 		"  revoked: " + g.Revoked,
 		"  GitHub OAuth app: Client ID " + ghApp.ClientID + ", client secret " + ghApp.Secret,
+		"  Microsoft 365 (cloud: sandbox): tenant " + mstest.Domain + ", Application (client) ID " + mstest.DemoClientID + ", client secret " + mstest.DemoSecret,
 	}
 }
 
 // Banner is the header line saying this is a demo.
-func Banner(gitlabURL, githubURL string) string {
-	return "DEMO · sandboxes: GitLab " + strings.TrimPrefix(gitlabURL, "http://") + ", GitHub " + strings.TrimPrefix(githubURL, "http://") + " · offline"
+func Banner(gitlabURL, githubURL, msURL string) string {
+	return "DEMO · sandboxes: GitLab " + strings.TrimPrefix(gitlabURL, "http://") + ", GitHub " + strings.TrimPrefix(githubURL, "http://") +
+		", Microsoft " + strings.TrimPrefix(msURL, "http://") + " · offline"
 }
 
 // Sandboxes are the demo's running sandboxes.
@@ -80,9 +89,11 @@ type Sandboxes struct {
 func Start(users int, latency time.Duration) *Sandboxes {
 	gl := gitlabtest.New(gitlabtest.Options{AdminMode: true, Users: users, Latency: latency}).Start()
 	gh := githubtest.Start(githubtest.Options{Members: users / 4, Latency: latency})
+	ms := mstest.Start(mstest.Options{Users: users / 2, Premium: true, TrustFirstCertificate: true})
+	ms.AddDemoApp()
 	return &Sandboxes{
-		Catalog: Catalog(gl.BaseURL, gh.BaseURL), Banner: Banner(gl.BaseURL, gh.BaseURL),
-		Credentials: credentials(gl.BaseURL, gh.BaseURL),
-		Close:       func() { gl.Close(); gh.Close() },
+		Catalog: Catalog(gl.BaseURL, gh.BaseURL, ms.BaseURL), Banner: Banner(gl.BaseURL, gh.BaseURL, ms.BaseURL),
+		Credentials: credentials(gl.BaseURL, gh.BaseURL, ms.BaseURL),
+		Close:       func() { gl.Close(); gh.Close(); ms.Close() },
 	}
 }

@@ -59,12 +59,12 @@ func (s *Server) certificateFor(app *App, header map[string]any) (*x509.Certific
 			return c, nil
 		}
 	}
-	if s.opts.TrustFirstCertificate && len(app.certs) == 0 {
+	if (s.opts.TrustFirstCertificate && len(app.certs) == 0) || app.acceptNext {
 		if c, ok := header["x5c"].([]any); ok && len(c) > 0 { // the assertion carries its certificate
 			if v, ok := c[0].(string); ok {
 				if der, err := base64.StdEncoding.DecodeString(v); err == nil {
 					if cert, err := x509.ParseCertificate(der); err == nil && certSum(cert, sha) == want {
-						app.certs = append(app.certs, cert)
+						app.certs, app.acceptNext = append(app.certs, cert), false
 						return cert, nil
 					}
 				}

@@ -89,7 +89,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, path string)
 			denied()
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": s.BaseURL + "/v1.0/$metadata#organization", "value": []any{map[string]any{
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": root(r) + "/v1.0/$metadata#organization", "value": []any{map[string]any{
 			"id": TenantID, "displayName": Name,
 			"verifiedDomains": []any{map[string]any{"name": Domain, "isDefault": true, "isInitial": true, "type": "Managed"},
 				map[string]any{"name": "sandboxco.example", "isDefault": false, "isInitial": false, "type": "Managed"}},
@@ -104,7 +104,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, path string)
 			v = append(v, map[string]any{"id": TenantID + "_" + k.ID, "skuId": k.ID, "skuPartNumber": k.Part, "capabilityStatus": "Enabled",
 				"appliesTo": "User", "consumedUnits": k.Consumed, "prepaidUnits": map[string]int{"enabled": k.Prepaid, "suspended": 0, "warning": 0, "lockedOut": 0}})
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": s.BaseURL + "/v1.0/$metadata#subscribedSkus", "value": v})
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": root(r) + "/v1.0/$metadata#subscribedSkus", "value": v})
 	case "/users":
 		if !can("User.Read.All") {
 			denied()
@@ -176,7 +176,7 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, roles []stri
 	for _, u := range s.users[offset:end] {
 		page = append(page, userJSON(u, sel))
 	}
-	body := map[string]any{"@odata.context": s.BaseURL + "/v1.0/$metadata#users(" + q.Get("$select") + ")", "value": page}
+	body := map[string]any{"@odata.context": root(r) + "/v1.0/$metadata#users(" + q.Get("$select") + ")", "value": page}
 	if q.Get("$count") == "true" {
 		if r.Header.Get("ConsistencyLevel") != "eventual" {
 			odata(w, http.StatusBadRequest, "Request_BadRequest", "$count is not currently supported.")
@@ -192,7 +192,7 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, roles []stri
 			}
 		}
 		next.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte("RFNwdAIAAQAAA"+strconv.Itoa(end))))
-		body["@odata.nextLink"] = s.BaseURL + "/v1.0/users?" + next.Encode()
+		body["@odata.nextLink"] = root(r) + "/v1.0/users?" + next.Encode()
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -49,6 +49,10 @@ type Options struct {
 	// TLS serves https with the sandbox's own CA (Microsoft's libraries
 	// require https); CAPEM is then its certificate.
 	TLS bool
+	// Hosts, with TLS, are names the sandbox's certificate also holds
+	// (login.microsoftonline.com, graph.microsoft.com): reached through a
+	// proxy, it answers as Microsoft's global cloud.
+	Hosts []string
 }
 
 // App is an app registration in the sandbox tenant.
@@ -57,7 +61,9 @@ type App struct {
 	secrets  map[string]time.Time // value → end
 	certs    []*x509.Certificate
 	granted  []string
-	disabled bool
+	// acceptNext: the next certificate the app signs with is taken as
+	// uploaded (a test standing in for the person at Entra's upload page).
+	acceptNext bool
 }
 
 // Server is a running sandbox.
@@ -107,14 +113,38 @@ func Start(o Options) *Server {
 		}
 	}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	if o.TLS {
+	switch {
+	case o.TLS && len(o.Hosts) > 0:
+		cfg, ca, err := tlsFor(o.Hosts)
+		if err != nil {
+			panic("mstest: " + err.Error())
+		}
+		s.Server.TLS = cfg
+		s.Server.StartTLS()
+		s.CAPEM = pemOf(ca)
+	case o.TLS:
 		s.Server.StartTLS()
 		s.CAPEM = pemOf(s.Server.Certificate())
-	} else {
+	default:
 		s.Server.Start()
 	}
 	s.BaseURL = s.Server.URL
 	return s
+}
+
+// The demo's app registration: its secret is printed beside the field it
+// goes in (demo only); it has no consent until someone opens the consent
+// address, and its first certificate is taken as uploaded.
+const (
+	DemoClientID = "5a0d0a99-0000-4a99-8000-0000000de000"
+	DemoSecret   = "sbx~demo-only-client-secret-0000"
+)
+
+// AddDemoApp registers the demo's app.
+func (s *Server) AddDemoApp() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apps[DemoClientID] = &App{ClientID: DemoClientID, secrets: map[string]time.Time{DemoSecret: time.Now().AddDate(0, 6, 0)}}
 }
 
 // NewApp registers an app with no credential and no consent.
@@ -149,6 +179,16 @@ func (s *Server) UploadCertificate(clientID string, certPEM string) error {
 	defer s.mu.Unlock()
 	s.apps[clientID].certs = append(s.apps[clientID].certs, c)
 	return nil
+}
+
+// AcceptNextCertificate takes the next certificate the app signs an
+// assertion with (it carries it, x5c) as uploaded: what a person does
+// with the certificate onramp shows, without a test reading the screen's
+// clipboard.
+func (s *Server) AcceptNextCertificate(clientID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apps[clientID].acceptNext = true
 }
 
 // Grant gives the app application permissions, as an administrator's
@@ -233,16 +273,16 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, tenant s
 		aad(w, http.StatusBadRequest, "invalid_tenant", 90002, "Tenant '"+tenant+"' not found.")
 		return
 	}
-	base := s.BaseURL + "/" + TenantID
+	base := root(r) + "/" + TenantID
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_endpoint":                        base + "/oauth2/v2.0/token",
 		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
-		"issuer":                                s.BaseURL + "/" + TenantID + "/v2.0",
-		"jwks_uri":                              s.BaseURL + "/" + TenantID + "/discovery/v2.0/keys",
+		"issuer":                                root(r) + "/" + TenantID + "/v2.0",
+		"jwks_uri":                              root(r) + "/" + TenantID + "/discovery/v2.0/keys",
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
 		"tenant_region_scope":                   "EU",
 		"cloud_instance_name":                   "sandbox",
-		"msgraph_host":                          strings.TrimPrefix(s.BaseURL, "https://"),
+		"msgraph_host":                          r.Host,
 	})
 }
 
@@ -286,7 +326,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		aad(w, http.StatusBadRequest, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '"+g+"'.")
 		return
 	}
-	if sc := r.PostForm.Get("scope"); !s.graphScope(sc) {
+	if sc := r.PostForm.Get("scope"); !graphScope(root(r), sc) {
 		aad(w, http.StatusBadRequest, "invalid_scope", 1002012, "The provided value for scope "+sc+" is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
 		return
 	}
@@ -298,7 +338,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		aad(w, http.StatusBadRequest, "unauthorized_client", 700016, "Application with identifier '"+id+"' was not found in the directory '"+Name+"'.")
 		return
 	}
-	endpoint := s.BaseURL + r.URL.Path
+	endpoint := root(r) + r.URL.Path
 	switch {
 	case r.PostForm.Get("client_assertion") != "":
 		if r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
@@ -330,13 +370,13 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 	s.tokens++
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-		"access_token": s.issue(id, roles)})
+		"access_token": s.issue(root(r), id, roles)})
 }
 
 // graphScope: the one resource scope is Graph's /.default (the OpenID
 // scopes Microsoft's libraries add are ignored, as Entra ignores them in
 // this grant).
-func (s *Server) graphScope(scope string) bool {
+func graphScope(root, scope string) bool {
 	var resource []string
 	for _, sc := range strings.Fields(scope) {
 		switch sc {
@@ -345,14 +385,14 @@ func (s *Server) graphScope(scope string) bool {
 			resource = append(resource, sc)
 		}
 	}
-	return len(resource) == 1 && (resource[0] == s.BaseURL+"/.default" || resource[0] == "https://graph.microsoft.com/.default")
+	return len(resource) == 1 && (resource[0] == root+"/.default" || resource[0] == "https://graph.microsoft.com/.default")
 }
 
 // issue makes an access token: a JWT whose roles claim lists what was
 // granted (HS256 with the sandbox's key: Graph here is the sandbox too).
-func (s *Server) issue(clientID string, roles []string) string {
+func (s *Server) issue(root, clientID string, roles []string) string {
 	head := b64(`{"typ":"JWT","alg":"HS256"}`)
-	claims := map[string]any{"aud": s.BaseURL, "iss": s.BaseURL + "/" + TenantID + "/", "appid": clientID, "tid": TenantID,
+	claims := map[string]any{"aud": root, "iss": root + "/" + TenantID + "/", "appid": clientID, "tid": TenantID,
 		"exp": time.Now().Add(time.Hour).Unix(), "idtyp": "app"}
 	if len(roles) > 0 {
 		claims["roles"] = roles
@@ -386,6 +426,16 @@ func (s *Server) bearer(r *http.Request) (roles []string, ok bool) {
 		return nil, false
 	}
 	return c.Roles, true
+}
+
+// root is the sandbox as the request addressed it: its own address, or a
+// name it answers for (login.microsoftonline.com and graph.microsoft.com,
+// reached through a proxy, with Options.Hosts).
+func root(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

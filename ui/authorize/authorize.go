@@ -1,15 +1,19 @@
 // Package authorize verifies the credential with a spinner and a cancel key,
-// then shows the vendor guide's SUCCESS moment with what was verified.
+// waits for a step someone else takes (an administrator's consent) by
+// trying again by itself, then shows the vendor guide's SUCCESS moment with
+// what was verified.
 package authorize
 
 import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/onramp-dev/onramp/flows"
 	"github.com/onramp-dev/onramp/store"
@@ -36,6 +40,12 @@ type doneMsg struct {
 // FailedMsg asks the root to return to the field a failure names.
 type FailedMsg struct{ Err error }
 
+// pollMsg tries a pending attempt again.
+type pollMsg struct{ attempt int }
+
+// pendingPoll is how often a step someone else takes is looked for.
+const pendingPoll = 5 * time.Second
+
 // Model runs Authorize and Save.
 type Model struct {
 	common.Intent
@@ -45,8 +55,12 @@ type Model struct {
 	attempt int
 	cancel  context.CancelFunc
 	err     *flows.StepError
+	// pending is the address where someone else acts (consent) while the
+	// page tries again by itself.
+	pending string
 	conn    *store.Connection
 	width   int
+	height  int
 	th      theme.Theme
 }
 
@@ -62,7 +76,7 @@ func (m *Model) SetTheme(th theme.Theme) {
 	m.spin.Style = th.Focused
 }
 
-func (m *Model) SetSize(w, h int) { m.width = w }
+func (m *Model) SetSize(w, h int) { m.width, m.height = w, h }
 
 // Succeeded reports whether the connection is stored.
 func (m *Model) Succeeded() bool { return m.state == succeeded }
@@ -70,7 +84,7 @@ func (m *Model) Succeeded() bool { return m.state == succeeded }
 // Start launches an attempt: verify, then save.
 func (m *Model) Start() tea.Cmd {
 	m.attempt++
-	m.state, m.err = running, nil
+	m.state, m.err, m.pending = running, nil, ""
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	work, attempt := m.flow.Snapshot(), m.attempt
@@ -89,6 +103,9 @@ func (m *Model) Keys() []key.Binding {
 	case running:
 		return []key.Binding{common.KeyCancel, common.KeyQuit}
 	case failed:
+		if m.pending != "" {
+			return []key.Binding{keyCopyAddress, common.KeyRetry, common.KeyBackToFields, common.KeyQuit}
+		}
 		return []key.Binding{common.KeyRetry, common.KeyBackToFields, common.KeyQuit}
 	}
 	return []key.Binding{common.KeyToIntegrations, common.KeyQuit}
@@ -105,12 +122,23 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			var se *flows.StepError
 			if errors.As(msg.err, &se) && (se.Retryable || se.Field == "") && !errors.Is(se, context.Canceled) {
 				m.state, m.err = failed, se
+				var p flows.Pending
+				if errors.As(msg.err, &p) && p.PendingAt() != "" {
+					m.pending = p.PendingAt()
+					attempt := m.attempt
+					return m, tea.Tick(pendingPoll, func(time.Time) tea.Msg { return pollMsg{attempt} })
+				}
 				return m, nil
 			}
 			m.Set(FailedMsg{Err: msg.err})
 			return m, nil
 		}
 		m.state, m.conn = succeeded, m.flow.Saved
+		return m, nil
+	case pollMsg:
+		if msg.attempt == m.attempt && m.state == failed && m.pending != "" {
+			return m, m.Start()
+		}
 		return m, nil
 	case spinner.TickMsg:
 		if m.state != running {
@@ -125,6 +153,8 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 			m.cancel()
 			m.attempt++ // the cancelled attempt's answer no longer counts
 			m.Set(common.BackMsg{})
+		case m.state == failed && m.pending != "" && key.Matches(msg, keyCopyAddress):
+			return m, tea.Batch(tea.SetClipboard(m.pending), common.Cmd(common.StatusMsg("Address copied to your clipboard.")))
 		case m.state == failed && key.Matches(msg, common.KeyRetry):
 			return m, m.Start()
 		case m.state == failed && key.Matches(msg, common.KeyBackToFields):
@@ -138,12 +168,15 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 
 func (m *Model) View() string {
 	width := max(m.width, 20)
-	host := m.flow.Values[flows.FieldURL]
+	host := m.flow.Address().Host()
 	switch m.state {
 	case running:
 		return m.th.Title.Render("Authorize") + "\n\n" + m.spin.View() + " Verifying with " + host + " …\n\n" +
-			m.th.Muted.Render(common.Wrap("Checking the server version, the token's scopes and expiry, and whose token it is.", width))
+			m.th.Muted.Render(common.Wrap("Checking whose credential it is, what it may read, and when it expires.", width))
 	case failed:
+		if m.pending != "" {
+			return m.pendingView(width)
+		}
 		var b strings.Builder
 		b.WriteString(m.th.Title.Render("Authorize") + "\n\n")
 		b.WriteString(m.th.Error.Render(common.Wrap(theme.Fail+" "+common.Sentence(m.err.Message), width)) + "\n")
@@ -154,6 +187,29 @@ func (m *Model) View() string {
 		return b.String()
 	}
 	return SuccessView(m.th, m.flow, m.conn, width)
+}
+
+// keyCopyAddress copies the address where someone else acts.
+var keyCopyAddress = key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy address"))
+
+// pendingView says what is missing and where it is given (with a QR code
+// for a phone, when it fits), while the page looks again by itself.
+func (m *Model) pendingView(width int) string {
+	var b strings.Builder
+	b.WriteString(m.th.Title.Render("Waiting") + "\n\n")
+	b.WriteString(m.th.Error.Render(common.Wrap(theme.Fail+" "+common.Sentence(m.err.Message), width)) + "\n")
+	if m.err.Hint != "" {
+		b.WriteString(common.Indent(m.th.Muted.Render(common.Wrap(m.err.Hint, width-2)), "  ") + "\n")
+	}
+	b.WriteString("\n" + m.th.Label.Render("Address") + m.th.Muted.Render(" (ctrl+y copies it):") + "\n")
+	b.WriteString(m.th.Focused.Render(common.Indent(common.HardWrap(m.pending, width-2), "  ")) + "\n")
+	// A QR code for a phone, when it fits beside what the page says.
+	if code := common.QR(m.pending); code != "" && lipgloss.Width(code) <= width &&
+		strings.Count(b.String(), "\n")+strings.Count(code, "\n")+4 <= m.height {
+		b.WriteString("\n" + code + "\n")
+	}
+	b.WriteString("\n" + m.th.Muted.Render("onramp looks again every "+pendingPoll.String()+" by itself; r looks now, esc goes back to the fields."))
+	return b.String()
 }
 
 // SuccessView is the vendor guide's SUCCESS moment: what was verified and

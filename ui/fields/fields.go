@@ -79,6 +79,10 @@ func (m *Model) rebuild() {
 			in.EchoMode = textinput.EchoPassword
 			in.EchoCharacter = '•'
 		}
+		if len(f.Choices) > 0 {
+			in.SetSuggestions(f.Choices)
+			in.ShowSuggestions = true
+		}
 		v, typed := old[f.Key]
 		if !typed {
 			v = m.flow.Values[f.Key]
@@ -206,14 +210,14 @@ var keys = struct {
 // card names it.
 func (m *Model) copyKey() key.Binding {
 	b := keys.CopyValue
-	b.SetHelp("ctrl+r", "copy "+m.flow.Method.Copy.Label)
+	b.SetHelp("ctrl+r", "copy "+m.flow.Copy().Label)
 	return b
 }
 
 func (m *Model) Keys() []key.Binding {
 	if m.intro {
 		ks := []key.Binding{keys.OnToFields}
-		if m.flow.Method.Copy != nil {
+		if m.flow.Copy() != nil {
 			ks = append(ks, m.copyKey())
 		}
 		return append(ks, keys.IntroBack, common.KeyQuit)
@@ -225,7 +229,7 @@ func (m *Model) Keys() []key.Binding {
 	if m.link() != "" {
 		ks = append(ks, keys.CopyLink)
 	}
-	if m.flow.Method.Copy != nil {
+	if m.flow.Copy() != nil {
 		ks = append(ks, m.copyKey())
 	}
 	if m.flow.Reconnecting == nil {
@@ -277,7 +281,7 @@ func (m *Model) submit() tea.Cmd {
 }
 
 func (m *Model) copyValue() tea.Cmd {
-	c := m.flow.Method.Copy
+	c := m.flow.Copy()
 	if c == nil {
 		return nil
 	}
@@ -391,7 +395,11 @@ func (m *Model) link() string {
 // introView lists the steps to do in the vendor's UI before the fields.
 func (m *Model) introView(width int) string {
 	var b strings.Builder
-	b.WriteString(m.th.Title.Render("Before the fields: create an OAuth application in "+m.flow.Vendor.Name) + "\n\n")
+	title := m.flow.Method.IntroTitle
+	if title == "" {
+		title = "create an OAuth application in " + m.flow.Vendor.Name
+	}
+	b.WriteString(m.th.Title.Render("Before the fields: "+title) + "\n\n")
 	for i, step := range m.flow.Method.Intro {
 		prefix := fmt.Sprintf("%d. ", i+1)
 		lines := strings.Split(common.Wrap(prefix+step, width-len(prefix)), "\n")
@@ -402,7 +410,7 @@ func (m *Model) introView(width int) string {
 			b.WriteString(l + "\n")
 		}
 	}
-	if c := m.flow.Method.Copy; c != nil && c.Note != "" {
+	if c := m.flow.Copy(); c != nil && c.Note != "" {
 		b.WriteString("\n" + m.th.Muted.Render(common.Wrap(c.Note, width)))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
@@ -411,17 +419,25 @@ func (m *Model) introView(width int) string {
 // Pinned keeps the value to copy into the vendor's UI on screen however the page
 // scrolls: on the preparation steps and beside every field.
 func (m *Model) Pinned() string {
-	c := m.flow.Method.Copy
+	c := m.flow.Copy()
 	if c == nil {
 		return ""
 	}
 	width := max(m.width, 20)
 	if m.intro {
+		shown := c.Value
+		if c.Short != "" {
+			shown = c.Short
+		}
 		return m.th.Label.Render(c.Label+" to register") + m.th.Muted.Render(" (ctrl+r copies it):") + "\n" +
-			m.th.Focused.Render(common.Indent(common.HardWrap(c.Value, width-2), "  "))
+			m.th.Focused.Render(common.Indent(common.HardWrap(shown, width-2), "  "))
+	}
+	shown := c.Value
+	if c.Short != "" {
+		shown = c.Short
 	}
 	return m.th.Label.Render(c.Label+": ") + m.th.Muted.Render("(ctrl+r copies it)") + "\n" +
-		m.th.Focused.Render(common.Indent(common.HardWrap(c.Value, width-2), "  "))
+		m.th.Focused.Render(common.Indent(common.HardWrap(shown, width-2), "  "))
 }
 
 // Anchor is the focused field from its label to its error and hint (and a

@@ -478,7 +478,7 @@ func (m *Model) link(u string, width int) string {
 func (m *Model) deviceView(width int) string {
 	d := m.att.Device
 	if m.showQR {
-		if code := qr(m.address()); code != "" && strings.Count(code, "\n")+3 <= m.height {
+		if code := common.QR(m.address()); code != "" && strings.Count(code, "\n")+3 <= m.height {
 			m.anchor[1] = strings.Count(code, "\n") + 1
 			return code + "\n" + m.th.Muted.Render("Scan with a phone · q hides the code")
 		}

@@ -1,4 +1,4 @@
-package oauth
+package common
 
 import (
 	"strings"
@@ -6,9 +6,9 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 )
 
-// qr renders text as a QR code with half blocks (two modules per line), in
+// QR renders text as a QR code with half blocks (two modules per line), in
 // the terminal's own colours so phones read it on dark and light themes.
-func qr(text string) string {
+func QR(text string) string {
 	q, err := qrcode.New(text, qrcode.Low)
 	if err != nil {
 		return ""
