@@ -8,10 +8,10 @@ import (
 
 func TestNormalizeURL(t *testing.T) {
 	cases := []struct {
-		in       string
-		want     string
-		plain    bool
-		err      string
+		in    string
+		want  string
+		plain bool
+		err   string
 	}{
 		{"https://gitlab.com", "https://gitlab.com", false, ""},
 		{"gitlab.example.com", "https://gitlab.example.com", false, ""},

@@ -45,7 +45,7 @@ func (m msConnector) graph(at connector.Address, method string, values map[strin
 	case AuthSecret:
 		app.Secret = values[connector.FieldClientSecret]
 	default:
-		return nil, fmt.Errorf("Microsoft has no auth method %q in onramp", method)
+		return nil, fmt.Errorf("onramp has no Microsoft 365 auth method %q", method)
 	}
 	return &Graph{HTTP: hc, Cloud: c, App: app}, nil
 }
