@@ -58,20 +58,13 @@ same URL checks, verification, summary and warnings. Secrets are read from
 standard input or a file, never from arguments; without either, a token is
 taken from the variable the vendor's own CLI reads (GITLAB_TOKEN as glab;
 GH_TOKEN or GITHUB_TOKEN as gh). A second connection to the same vendor needs
---alias. A card's own fields have flags of their own (Microsoft 365: --cloud,
---tenant, --secret-expires); a certificate onramp makes is written where
---certificate-out says, and verification waits (--wait) while it is uploaded
-and an administrator grants consent.
+--alias. A card's own fields have flags of their own; what onramp generates
+(a certificate) is written where its --KEY-out flag says, and verification
+waits (--wait) while it is uploaded and an administrator grants consent.
 
 Arguments:
   VENDOR   the catalog's vendor id: ` + strings.ReplaceAll(vendorIDs(a.Catalog), " or ", ", "),
-		Example: `  onramp connect gitlab --url https://gitlab.example.com --token-stdin < token.txt
-  onramp connect gitlab --url gitlab.example.com --token-file ~/.gitlab-token --alias prod --json
-  onramp connect gitlab --auth oauth --url https://gitlab.example.com --client-id ID --client-secret-stdin --flow device
-  onramp connect github --url https://github.com --token-stdin < github-token.txt
-  GH_TOKEN=$(gh auth token) onramp connect github --url https://github.com
-  onramp connect github --auth oauth --url https://github.com --client-id ID --flow device
-  onramp connect microsoft --tenant contoso.onmicrosoft.com --client-id ID --auth certificate --certificate-out onramp.pem`,
+		Example: connectExamples(a.Catalog),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("onramp connect needs VENDOR (vendors: %s)", vendorIDs(a.Catalog)), usage: cmd}
@@ -85,14 +78,14 @@ Arguments:
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.URL, "url", "", "the server's `URL`, e.g. https://gitlab.example.com or https://github.com (required for GitLab and GitHub)")
-	f.StringVar(&o.Auth, "auth", "", "auth `METHOD`: token or oauth (GitLab, GitHub; token when not given), certificate or client_secret (Microsoft 365; certificate)")
+	f.StringVar(&o.URL, "url", "", "the server's `URL`, e.g. https://gitlab.example.com or https://github.com (required where the vendor has one)")
+	f.StringVar(&o.Auth, "auth", "", "auth `METHOD`: "+methodsByVendor(a.Catalog)+" (default: token where a vendor takes one, else its recommended method)")
 	f.DurationVar(&o.Wait, "wait", 15*time.Minute, "how long verification waits for an upload or an administrator's consent (0: not at all)")
 	o.fields = registerFieldFlags(f, a.Catalog, true)
 	f.BoolVar(&o.TokenStdin, "token-stdin", false, "read the token from standard input")
 	f.StringVar(&o.TokenFile, "token-file", "", "read the token from the file at `PATH`")
-	f.StringVar(&o.ClientID, "client-id", "", "the OAuth application's `ID` (Microsoft 365: the app's Application (client) ID)")
-	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the OAuth application's secret (Microsoft 365: the app's client secret) from standard input")
+	f.StringVar(&o.ClientID, "client-id", "", "the OAuth application's or app registration's `ID`")
+	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the OAuth application's or app's client secret from standard input")
 	f.StringVar(&o.Scopes, "scopes", "", "OAuth `SCOPES`, space-separated (default: the vendor card's)")
 	f.StringVar(&o.Flow, "flow", "", "OAuth flow `MODE`: browser, device or paste (default: browser here, device over SSH)")
 	f.StringVar(&o.Alias, "alias", "", "the connection's alias `NAME`")
@@ -397,6 +390,30 @@ func defaultMethod(v *flows.Vendor) string {
 		}
 	}
 	return v.Methods[0].ID
+}
+
+// methodsByVendor lists each vendor's methods: "gitlab: token, oauth; …".
+func methodsByVendor(cat flows.Catalog) string {
+	var out []string
+	for _, v := range cat {
+		var ids []string
+		for _, m := range v.Methods {
+			ids = append(ids, m.ID)
+		}
+		out = append(out, v.ID+": "+strings.Join(ids, ", "))
+	}
+	return strings.Join(out, "; ")
+}
+
+// connectExamples are the cards' own command lines.
+func connectExamples(cat flows.Catalog) string {
+	var b strings.Builder
+	for _, v := range cat {
+		for _, e := range v.Examples {
+			b.WriteString("  " + e + "\n")
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func methodIDs(v *flows.Vendor) string {

@@ -26,6 +26,9 @@ type Vendor struct {
 	Name        string
 	Description string   // what the connector does, on the card
 	Keywords    []string // extra words the filter matches
+	// Examples are `onramp connect` command lines for the vendor, for
+	// the command's help.
+	Examples []string
 	Methods     []AuthMethod
 	Connector   Connector
 }

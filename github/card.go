@@ -35,6 +35,11 @@ func Card(o CardOptions) *connector.Vendor {
 		Description: "Inventory of organization members and Copilot seats: who is an owner or a member, " +
 			"who has a Copilot seat and uses it — for GitHub.com and Enterprise Server.",
 		Keywords: []string{"git", "copilot", "scm", "enterprise", "ghes", "saas"},
+		Examples: []string{
+			"onramp connect github --url https://github.com --token-stdin < github-token.txt",
+			"GH_TOKEN=$(gh auth token) onramp connect github --url https://github.com",
+			"onramp connect github --auth oauth --url https://github.com --client-id ID --flow device",
+		},
 		Methods: []connector.AuthMethod{{
 			ID: model.AuthToken, Name: "Personal access token", TokenEnv: []string{"GH_TOKEN", "GITHUB_TOKEN"},
 			Summary: "Paste a fine-grained token for one organization, or a classic token with read:org.",

@@ -40,6 +40,11 @@ func Card(o CardOptions) *connector.Vendor {
 		Description: "Inventory of users and seats: who has an account, who takes a license seat, " +
 			"and when each last signed in — for GitLab.com and self-managed GitLab.",
 		Keywords: []string{"git", "devops", "scm", "self-managed", "saas"},
+		Examples: []string{
+			"onramp connect gitlab --url https://gitlab.example.com --token-stdin < token.txt",
+			"onramp connect gitlab --url gitlab.example.com --token-file ~/.gitlab-token --alias prod --json",
+			"onramp connect gitlab --auth oauth --url https://gitlab.example.com --client-id ID --client-secret-stdin --flow device",
+		},
 		Methods: []connector.AuthMethod{
 			{
 				ID: model.AuthToken, Name: "API access token", TokenEnv: []string{"GITLAB_TOKEN"},

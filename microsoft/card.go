@@ -58,6 +58,10 @@ func Card(o CardOptions) *connector.Vendor {
 		Description: "Inventory of users, licenses and subscriptions: who holds which license, who signed in when, " +
 			"and seats bought against seats assigned — for Microsoft 365 through Entra ID.",
 		Keywords: []string{"m365", "office", "entra", "azure", "azure ad", "graph", "licenses", "idp"},
+		Examples: []string{
+			"onramp connect microsoft --tenant contoso.onmicrosoft.com --client-id ID --certificate-out onramp.pem",
+			"onramp connect microsoft --auth client_secret --tenant contoso.onmicrosoft.com --client-id ID --client-secret-stdin --secret-expires 2027-06-30",
+		},
 		Methods: []connector.AuthMethod{{
 			ID: AuthCertificate, Kind: connector.MethodApp, Name: "Certificate", Recommended: true, IntroTitle: intro,
 			Summary: "onramp makes a key pair and shows its certificate to upload to your app. No secret ever crosses the screen.",
