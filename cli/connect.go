@@ -33,7 +33,7 @@ type connectOptions struct {
 	ClientSecretStdin bool
 	Scopes            string
 	Flow              string
-	// fields are the flags of the cards' own fields (--tenant, …); given
+	// fields are the flags of the cards' own fields; given
 	// what was set of them, by flag name (tests).
 	fields fieldFlags
 	given  map[string]string

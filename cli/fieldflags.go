@@ -14,10 +14,10 @@ import (
 	"github.com/onramp-dev/onramp/flows"
 )
 
-// fieldFlags are the flags a card's own fields get, so a vendor's form is
-// scriptable without the command line knowing the vendor: --tenant,
-// --cloud, --secret-expires; and --KEY-out PATH for what onramp generates
-// (--certificate-out), where the part to take to the vendor is written.
+// fieldFlags are the flags a card's own fields get (--KEY, with - for _),
+// so a vendor's form is scriptable without the command line knowing the
+// vendor; and --KEY-out PATH for what onramp generates, where the part to
+// take to the vendor is written.
 type fieldFlags struct {
 	values map[string]*string // field key → flag value
 	outs   map[string]*string // generated field key → path
