@@ -207,7 +207,7 @@ func TestE2EMicrosoftSecretCommandLine(t *testing.T) {
 	srv.Grant(app, mstest.Requested...)
 	expired := srv.AddSecret(app, time.Now().Add(-time.Hour))
 	_, e, code := runCLI(t, h, expired+"\n", "connect", "microsoft", "--tenant", mstest.TenantID, "--client-id", app, "--auth", "client_secret", "--client-secret-stdin", "--wait", "0")
-	if code == 0 || !strings.Contains(e, "the client secret has expired") || !strings.Contains(e, "New client secret") && !strings.Contains(e, "new client secret") || strings.Contains(e, expired) {
+	if code == 0 || !strings.Contains(e, "the client secret has expired") || !strings.Contains(e, "Add a new client secret") || strings.Contains(e, expired) {
 		t.Fatalf("expired: %d %s", code, e)
 	}
 	good := srv.AddSecret(app, time.Now().AddDate(0, 0, 10))
@@ -279,8 +279,9 @@ func TestE2EMicrosoftWizardCertificate(t *testing.T) {
 }
 
 // The wizard with a client secret in the demo: the sandbox's app and
-// secret beside the fields, an expired-looking mistake fixed in place, the
-// consent address opened (by the test, as a browser would).
+// secrets beside the fields; an expired secret refused on its field with
+// what to do, then a wrong one, each fixed in place; the consent address
+// opened (by the test, as a browser would).
 func TestE2EMicrosoftInTheDemo(t *testing.T) {
 	h := newHome(t)
 	tm := startTmux(t, h, 110, 70, binary+" demo --latency 2ms --users 400")
@@ -298,11 +299,15 @@ func TestE2EMicrosoftInTheDemo(t *testing.T) {
 	tm.waitFor("Sandbox app (demo only)")
 	tm.typeText(mstest.DemoClientID)
 	tm.keys("Enter")
-	tm.waitFor("› Client secret value")
-	tm.paste("sbx~wrong")
+	tm.waitFor("› Client secret value", "expired: "+mstest.DemoExpiredSecret)
+	tm.paste(mstest.DemoExpiredSecret)
 	tm.keys("Enter")
 	tm.waitFor("› Secret expires")
 	tm.keys("Enter")
+	tm.waitFor("client secret has expired", "Add a new client secret")
+	tm.keys("C-u")
+	tm.paste("sbx~wrong")
+	tm.keys("Enter", "Down", "Enter")
 	tm.waitFor("did not accept the client secret", "the Value column")
 	tm.keys("C-u")
 	tm.paste(mstest.DemoSecret)

@@ -129,7 +129,7 @@ func (e *Error) Hint() string {
 	case KindSecret:
 		return "Copy the secret's Value (not its Secret ID) under Certificates & secrets; Entra shows it once, so add a new one if it is gone"
 	case KindSecretExpired:
-		return "Add a new client secret under Certificates & secrets and reconnect with it"
+		return "Add a new client secret under Certificates & secrets and use its Value instead"
 	case KindCertificate:
 		return "Upload the certificate onramp made (shown with its thumbprint before the fields, or written where --certificate-out said) under the app's Certificates & secrets → Certificates, then try again"
 	case KindConsent:

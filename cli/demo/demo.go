@@ -37,7 +37,7 @@ func Catalog(gitlabURL, githubURL, msURL string) flows.Catalog {
 		microsoft.Card(microsoft.CardOptions{Sandbox: msURL,
 			Notes: []string{"Sandbox app (demo only) — tenant " + mstest.Domain + ", Application (client) ID " + mstest.DemoClientID,
 				"The sandbox takes the first certificate the app signs with as uploaded; consent: open the address onramp shows."},
-			SecretNotes: []string{"Sandbox app (demo only) — client secret: " + mstest.DemoSecret}}),
+			SecretNotes: []string{"Sandbox app (demo only) — client secret: " + mstest.DemoSecret, "expired: " + mstest.DemoExpiredSecret}}),
 	}
 }
 
@@ -63,7 +63,7 @@ func credentials(glURL, ghURL, msURL string) []string {
 		"  no read:org: " + g.NoOrgScope,
 		"  revoked: " + g.Revoked,
 		"  GitHub OAuth app: Client ID " + ghApp.ClientID + ", client secret " + ghApp.Secret,
-		"  Microsoft 365 (cloud: sandbox): tenant " + mstest.Domain + ", Application (client) ID " + mstest.DemoClientID + ", client secret " + mstest.DemoSecret,
+		"  Microsoft 365 (cloud: sandbox): tenant " + mstest.Domain + ", Application (client) ID " + mstest.DemoClientID + ", client secret " + mstest.DemoSecret + " (expired: " + mstest.DemoExpiredSecret + ")",
 	}
 }
 

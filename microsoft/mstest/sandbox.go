@@ -136,15 +136,17 @@ func Start(o Options) *Server {
 // goes in (demo only); it has no consent until someone opens the consent
 // address, and its first certificate is taken as uploaded.
 const (
-	DemoClientID = "5a0d0a99-0000-4a99-8000-0000000de000"
-	DemoSecret   = "sbx~demo-only-client-secret-0000"
+	DemoClientID      = "5a0d0a99-0000-4a99-8000-0000000de000"
+	DemoSecret        = "sbx~demo-only-client-secret-0000"
+	DemoExpiredSecret = "sbx~demo-only-expired-secret-000"
 )
 
 // AddDemoApp registers the demo's app.
 func (s *Server) AddDemoApp() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.apps[DemoClientID] = &App{ClientID: DemoClientID, secrets: map[string]time.Time{DemoSecret: time.Now().AddDate(0, 6, 0)}}
+	s.apps[DemoClientID] = &App{ClientID: DemoClientID, secrets: map[string]time.Time{
+		DemoSecret: time.Now().AddDate(0, 6, 0), DemoExpiredSecret: time.Now().AddDate(0, 0, -3)}}
 }
 
 // NewApp registers an app with no credential and no consent.
