@@ -28,9 +28,9 @@ type Vendor struct {
 	Keywords    []string // extra words the filter matches
 	// Examples are `onramp connect` command lines for the vendor, for
 	// the command's help.
-	Examples []string
-	Methods     []AuthMethod
-	Connector   Connector
+	Examples  []string
+	Methods   []AuthMethod
+	Connector Connector
 }
 
 // Method returns the auth method with id, or nil.

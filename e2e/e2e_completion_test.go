@@ -49,10 +49,18 @@ func TestE2ECompletionInBashAndZsh(t *testing.T) {
 			tm.typeText("onramp conn")
 			tm.keys("Tab")
 			tm.waitFor("onramp connect")
-			tm.keys("Tab") // the vendors' common prefix, then (two tabs) both
+			tm.keys("Tab", "Tab") // every vendor
+			tm.waitFor("gitlab", "github", "microsoft")
+			tm.keys("C-u")
+			tm.typeText("onramp connect g")
+			tm.keys("Tab") // the common prefix of two, then (two tabs) both
 			tm.waitFor("onramp connect git")
 			tm.keys("Tab", "Tab")
 			tm.waitFor("gitlab", "github")
+			tm.keys("C-u")
+			tm.typeText("onramp connect m")
+			tm.keys("Tab")
+			tm.waitFor("onramp connect microsoft")
 			tm.keys("C-u")
 			tm.typeText("onramp connect gith")
 			tm.keys("Tab")

@@ -2,9 +2,7 @@ package microsoft
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -276,22 +274,11 @@ func retryAfter(resp *http.Response) time.Duration {
 
 // transportError explains a request that got no answer.
 func transportError(host string, err error) *Error {
-	var redirect *httpx.RedirectError
-	if errors.As(err, &redirect) {
-		return &Error{Kind: KindMisconfigured, Host: host, Err: redirect}
+	reason, redirected := httpx.Unanswered(err)
+	if redirected {
+		return &Error{Kind: KindMisconfigured, Host: host, Err: reason}
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) && ue.Timeout() {
-		return &Error{Kind: KindUnreachable, Host: host, Err: errors.New("timed out")}
-	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return &Error{Kind: KindUnreachable, Host: host, Err: errors.New("no such host")}
-	}
-	if strings.Contains(err.Error(), "connection refused") {
-		return &Error{Kind: KindUnreachable, Host: host, Err: errors.New("connection refused")}
-	}
-	return &Error{Kind: KindUnreachable, Host: host, Err: err}
+	return &Error{Kind: KindUnreachable, Host: host, Err: reason}
 }
 
 func hostOf(raw string) string {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/onramp-dev/onramp/internal/version"
@@ -192,4 +193,27 @@ func redact(u *url.URL) string {
 		c.RawQuery = q.Encode()
 	}
 	return c.String()
+}
+
+// Unanswered says in a few words why a request got no answer — "timed
+// out", "no such host", "connection refused", else the error itself — and
+// whether it was a redirect the client refused (the server's own address
+// setting points elsewhere): what a vendor's error names.
+func Unanswered(err error) (reason error, redirected bool) {
+	var redirect *RedirectError
+	if errors.As(err, &redirect) {
+		return redirect, true
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Timeout() {
+		return errors.New("timed out"), false
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return errors.New("no such host"), false
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused") {
+		return errors.New("connection refused"), false
+	}
+	return err, false
 }

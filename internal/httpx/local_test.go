@@ -3,7 +3,9 @@ package httpx
 import (
 	"context"
 	"net"
+	"net/url"
 	"testing"
+	"time"
 )
 
 // fakeResolver answers from a table.
@@ -37,5 +39,24 @@ func TestOnThisMachineDecidesOnAddresses(t *testing.T) {
 		if got := OnThisMachine(host); got != want {
 			t.Errorf("OnThisMachine(%s) = %v, want %v", host, got, want)
 		}
+	}
+}
+
+// A request without an answer is named in a few words.
+func TestUnanswered(t *testing.T) {
+	hc, err := New(Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	_, err = hc.Get("http://" + addr)
+	if reason, redirected := Unanswered(err); redirected || reason.Error() != "connection refused" {
+		t.Fatalf("refused: %v %v", reason, redirected)
+	}
+	dns := &url.Error{Op: "Get", URL: "http://gitlab.invalid", Err: &net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "gitlab.invalid", IsNotFound: true}}}
+	if reason, _ := Unanswered(dns); reason.Error() != "no such host" {
+		t.Fatalf("dns: %v", reason)
 	}
 }
