@@ -59,7 +59,13 @@ type Connect struct {
 	checked map[string]string
 	// address is the instance's address as the vendor parsed it from the
 	// method's Address field: what every vendor call takes.
-	address  Address
+	address Address
+	// making holds the secrets being generated for the vendor's methods
+	// (an RSA key pair takes ~0.1 s): started when the vendor is chosen,
+	// off the wizard's goroutine, taken when a method needs one.
+	making   map[string]*generation
+	public   *Copyable // the last generated value's public part, and
+	publicOf string    // the value it is of (drawn on every frame)
 	CABundle []byte
 	// WantAlias is set when the person asked to name the connection.
 	WantAlias bool
@@ -152,7 +158,36 @@ func (c *Connect) ChooseVendor(id string) error {
 	if c.Vendor != v {
 		c.Vendor, c.Method, c.Result = v, nil, nil
 	}
+	c.prepare()
 	return nil
+}
+
+// generation is one secret being generated.
+type generation struct {
+	done  chan struct{}
+	value string
+	err   error
+}
+
+// prepare starts generating what the vendor's methods generate, so that
+// choosing the method finds it made (or nearly).
+func (c *Connect) prepare() {
+	for _, m := range c.Vendor.Methods {
+		for _, f := range m.Fields {
+			if f.Generate == nil || c.making[f.Key] != nil {
+				continue
+			}
+			if c.making == nil {
+				c.making = map[string]*generation{}
+			}
+			g, gen, now := &generation{done: make(chan struct{})}, f.Generate, c.deps.Now()
+			c.making[f.Key] = g
+			go func() {
+				defer close(g.done)
+				g.value, g.err = gen(now)
+			}()
+		}
+	}
 }
 
 // ChooseMethod picks the auth method and fills field defaults, keeping values
@@ -178,18 +213,21 @@ func (c *Connect) ChooseMethod(id string) error {
 	return c.generate()
 }
 
-// generate makes the method's generated secrets (a key pair) once: going
+// generate takes the method's generated secrets (a key pair) once: going
 // back and forth keeps them, so what the person uploaded stays valid.
 func (c *Connect) generate() error {
 	for _, f := range c.Method.Fields {
 		if f.Generate == nil || c.Values[f.Key] != "" {
 			continue
 		}
-		v, err := f.Generate(c.deps.Now())
-		if err != nil {
-			return fmt.Errorf("make the %s: %w", strings.ToLower(f.Label), err)
+		c.prepare()
+		g := c.making[f.Key]
+		<-g.done
+		if g.err != nil {
+			delete(c.making, f.Key) // the next choice tries again
+			return fmt.Errorf("make the %s: %w", strings.ToLower(f.Label), g.err)
 		}
-		c.Values[f.Key] = v
+		c.Values[f.Key] = g.value
 	}
 	return nil
 }
@@ -202,11 +240,18 @@ func (c *Connect) Copy() *Copyable {
 		return nil
 	}
 	for _, f := range c.Method.Fields {
-		if f.Public != nil && c.Values[f.Key] != "" {
-			if p, err := f.Public(c.Values[f.Key]); err == nil {
-				return p
-			}
+		v := c.Values[f.Key]
+		if f.Public == nil || v == "" {
+			continue
 		}
+		if c.publicOf != v {
+			p, err := f.Public(v)
+			if err != nil {
+				continue
+			}
+			c.public, c.publicOf = p, v
+		}
+		return c.public
 	}
 	return c.Method.Copy
 }
@@ -581,6 +626,7 @@ func (c *Connect) Snapshot() *Connect {
 	cp.Confirmed = cloneMap(c.Confirmed)
 	cp.Revealed = cloneMap(c.Revealed)
 	cp.checked = cloneMap(c.checked)
+	cp.making = cloneMap(c.making)
 	return &cp
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -145,5 +146,45 @@ func TestMicrosoftSecretReconnectAsksForTheSecret(t *testing.T) {
 	}
 	if r.Retype() != FieldClientSecret || r.Values[microsoft.FieldTenant] != mstest.TenantID || r.Values[FieldClientID] != app {
 		t.Fatalf("reconnect asks for %q with %v", r.Retype(), r.Values)
+	}
+}
+
+// A generated secret is started when the vendor is chosen, off the
+// caller's goroutine (an RSA key pair takes a tenth of a second), and made
+// once: choosing the method again keeps it.
+func TestGeneratedSecretStartsWithTheVendor(t *testing.T) {
+	card := microsoft.Card(microsoft.CardOptions{})
+	m := card.Method(microsoft.AuthCertificate)
+	var calls atomic.Int32
+	started := make(chan struct{}, 4)
+	for i := range m.Fields {
+		if gen := m.Fields[i].Generate; gen != nil {
+			m.Fields[i].Generate = func(now time.Time) (string, error) {
+				calls.Add(1)
+				started <- struct{}{}
+				return gen(now)
+			}
+		}
+	}
+	c := NewConnect(Deps{Catalog: Catalog{card}})
+	if err := c.ChooseVendor("microsoft"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started: // before any method was chosen
+	case <-time.After(10 * time.Second):
+		t.Fatal("choosing the vendor did not start the key pair")
+	}
+	if err := c.ChooseMethod(microsoft.AuthCertificate); err != nil {
+		t.Fatal(err)
+	}
+	first := c.Values[microsoft.FieldCertificate]
+	c.ChooseMethod(microsoft.AuthSecret)
+	c.ChooseVendor("microsoft")
+	if err := c.ChooseMethod(microsoft.AuthCertificate); err != nil || c.Values[microsoft.FieldCertificate] != first || calls.Load() != 1 {
+		t.Fatalf("made %d times; kept: %v", calls.Load(), c.Values[microsoft.FieldCertificate] == first)
+	}
+	if first, again := c.Copy(), c.Copy(); first != again {
+		t.Fatal("the certificate's public part is parsed again on every frame")
 	}
 }
