@@ -424,20 +424,15 @@ func (m *Model) Pinned() string {
 		return ""
 	}
 	width := max(m.width, 20)
-	if m.intro {
-		shown := c.Value
-		if c.Short != "" {
-			shown = c.Short
-		}
-		return m.th.Label.Render(c.Label+" to register") + m.th.Muted.Render(" (ctrl+r copies it):") + "\n" +
-			m.th.Focused.Render(common.Indent(common.HardWrap(shown, width-2), "  "))
-	}
-	shown := c.Value
+	shown := c.Value // or, for a long one (a certificate), what names it
 	if c.Short != "" {
 		shown = c.Short
 	}
-	return m.th.Label.Render(c.Label+": ") + m.th.Muted.Render("(ctrl+r copies it)") + "\n" +
-		m.th.Focused.Render(common.Indent(common.HardWrap(shown, width-2), "  "))
+	label := m.th.Label.Render(c.Label+": ") + m.th.Muted.Render("(ctrl+r copies it)")
+	if m.intro {
+		label = m.th.Label.Render(c.Label+" to register") + m.th.Muted.Render(" (ctrl+r copies it):")
+	}
+	return label + "\n" + m.th.Focused.Render(common.Indent(common.HardWrap(shown, width-2), "  "))
 }
 
 // Anchor is the focused field from its label to its error and hint (and a
