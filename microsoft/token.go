@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/onramp-dev/onramp/internal/textsafe"
 )
 
 // App is an app registration's identity and its credential: a certificate
@@ -138,6 +139,9 @@ func claims(access string) (roles []string, tid string) {
 	}
 	if json.Unmarshal(raw, &c) != nil {
 		return nil, ""
+	}
+	for i, r := range c.Roles { // drawn on screen as the scopes
+		c.Roles[i] = textsafe.Truncate(r, 80)
 	}
 	slices.Sort(c.Roles)
 	return c.Roles, c.TID

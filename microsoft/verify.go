@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/onramp-dev/onramp/internal/textsafe"
 )
 
 // Permissions onramp asks for (Microsoft Graph application permissions).
@@ -75,12 +77,14 @@ func Verify(ctx context.Context, g *Graph) (*Verification, error) {
 		return nil, &Error{Kind: KindNotMicrosoft, Host: hostOf(g.Cloud.Graph), Status: 200}
 	}
 	o := orgs.Value[0]
-	v := &Verification{TenantID: o.ID, TenantName: o.DisplayName, Roles: tok.Roles,
+	// The tenant's words are drawn on screen: sanitized and bounded here.
+	v := &Verification{TenantID: textsafe.Truncate(o.ID, 40), TenantName: textsafe.Truncate(o.DisplayName, 80), Roles: tok.Roles,
 		SignIns: slices.Contains(tok.Roles, PermSignIns)}
 	for _, d := range o.VerifiedDomains {
-		v.Domains = append(v.Domains, d.Name)
+		name := textsafe.Truncate(d.Name, 100)
+		v.Domains = append(v.Domains, name)
 		if d.IsDefault {
-			v.DefaultDomain = d.Name
+			v.DefaultDomain = name
 		}
 	}
 	slices.Sort(v.Domains)
