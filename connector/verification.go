@@ -55,7 +55,13 @@ type Verification struct {
 	// Rotation says whether and how the token renews itself at the vendor
 	// (nil: the vendor has no rotation, or it is an OAuth grant).
 	Rotation *model.Rotation
-	Warnings []Warning
+	// AccountLine, when set, is the summary's Account line as the vendor
+	// says it (an app in a tenant is no person, administrator or not);
+	// Details are the vendor's own lines after the others (a tenant's
+	// domains).
+	AccountLine string
+	Details     []SummaryItem
+	Warnings    []Warning
 }
 
 // Warning is something that works now but will bite later.
@@ -86,9 +92,13 @@ func (v *Verification) Summary() []SummaryItem {
 	if v.EditionName != "" {
 		server += " " + v.EditionName
 	}
+	account += ", " + role
+	if v.AccountLine != "" {
+		account = v.AccountLine
+	}
 	items := []SummaryItem{
 		{"Server", v.BaseURL},
-		{"Account", account + ", " + role},
+		{"Account", account},
 		{"Version", server},
 	}
 	if v.TokenName != "" {
@@ -105,13 +115,15 @@ func (v *Verification) Summary() []SummaryItem {
 		items = append(items, SummaryItem{"Expires", v.oauthExpiry()})
 	case v.ExpiresAt != nil:
 		items = append(items, SummaryItem{"Expires", v.ExpiresAt.UTC().Format("2006-01-02 15:04") + " UTC (" + v.ExpiresIn + ")"})
+	case v.NoExpiry != "":
+		items = append(items, SummaryItem{"Expires", v.NoExpiry})
 	case v.ScopesKnown:
 		items = append(items, SummaryItem{"Expires", "never"})
 	}
 	if line := RenewalLine(v.Rotation, v.ExpiresAt); line != "" {
 		items = append(items, SummaryItem{"Renews", line})
 	}
-	return items
+	return append(items, v.Details...)
 }
 
 // RenewalLine says when a token renews itself, or why it cannot; "" when

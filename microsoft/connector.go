@@ -65,7 +65,9 @@ func (m msConnector) Verify(ctx context.Context, req connector.VerifyRequest) (*
 		Account:   model.Account{ID: model.ID(mv.TenantID), Username: mv.DefaultDomain, Name: mv.TenantName},
 		TokenName: "app " + g.App.ClientID,
 		Scopes:    mv.Roles, ScopesKnown: true,
-		ScopesNote: "application permissions granted by an administrator",
+		ScopesNote:  "application permissions granted by an administrator",
+		AccountLine: "the tenant " + mv.TenantName + ", as its app registration",
+		Details:     []connector.SummaryItem{{Label: "Tenant", Value: mv.TenantID}, {Label: "Domains", Value: strings.Join(mv.Domains, ", ")}},
 	}
 	switch {
 	case g.App.Cert != nil:
@@ -91,11 +93,6 @@ func (m msConnector) Verify(ctx context.Context, req connector.VerifyRequest) (*
 		v.Warnings = append(v.Warnings, connector.Warning{Code: "sign_ins",
 			Message: "The inventory will have no last sign-ins: the app lacks " + PermSignIns + ".",
 			Action:  "Add the application permission " + PermSignIns + " under API permissions and grant admin consent (sign-ins also need Entra ID P1 or P2)."})
-	}
-	if len(mv.Domains) > 0 {
-		v.Warnings = append(v.Warnings, connector.Warning{Code: "tenant",
-			Message: "Tenant " + mv.TenantName + ": " + strings.Join(mv.Domains, ", ") + ".",
-			Action:  "Another tenant needs its own connection (and its own app registration or consent)."})
 	}
 	return v, nil
 }

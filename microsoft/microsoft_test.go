@@ -93,6 +93,23 @@ func TestCertificateSignsIn(t *testing.T) {
 	if v.BaseURL != f.srv.BaseURL {
 		t.Fatalf("stored address %q", v.BaseURL)
 	}
+	lines := map[string]string{}
+	for _, it := range v.Summary() {
+		lines[it.Label] = it.Value
+	}
+	if lines["Account"] != "the tenant "+mstest.Name+", as its app registration" || lines["Domains"] != "sandboxco.example, "+mstest.Domain ||
+		lines["Tenant"] != mstest.TenantID || !strings.Contains(lines["Expires"], "UTC") {
+		t.Fatalf("summary %v", lines)
+	}
+	sv, err := f.verify(AuthSecret, f.values(map[string]string{connector.FieldClientSecret: f.srv.AddSecret(f.app, time.Now().AddDate(1, 0, 0))}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range sv.Summary() {
+		if it.Label == "Expires" && !strings.Contains(it.Value, "give the secret's end date") {
+			t.Fatalf("a secret without its date: Expires %q", it.Value)
+		}
+	}
 }
 
 // A stored pair reads back; the thumbprint is SHA-1 in upper-case hex, as
