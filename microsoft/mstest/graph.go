@@ -151,22 +151,6 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, roles []stri
 		}
 		offset = n
 	}
-	s.mu.Lock()
-	hold, held := s.hold, s.held
-	if hold != nil && s.holdAt == offset {
-		s.hold = nil
-	} else {
-		hold = nil
-	}
-	s.mu.Unlock()
-	if hold != nil {
-		close(held)
-		select {
-		case <-hold:
-		case <-r.Context().Done():
-			return
-		}
-	}
 	end := min(offset+top, len(s.users))
 	names := map[string]string{}
 	for _, k := range s.skus {

@@ -81,9 +81,6 @@ type Server struct {
 	throttle int    // 429s sent
 	users    []user
 	skus     []sku
-	hold     chan struct{}
-	held     chan struct{}
-	holdAt   int
 }
 
 // Start runs a sandbox.
@@ -207,14 +204,7 @@ func (s *Server) Grant(clientID string, roles ...string) {
 	slices.Sort(a.granted)
 }
 
-// Revoke takes back every permission granted to the app.
-func (s *Server) Revoke(clientID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.apps[clientID].granted = nil
-}
-
-// Tokens counts the access tokens issued; Throttled the 429s sent.
+// Tokens counts the access tokens issued.
 func (s *Server) Tokens() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -226,16 +216,6 @@ func (s *Server) Throttled() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.throttle
-}
-
-// HoldUsersPage makes the request for the users page at offset wait until
-// the returned release is called; held is closed once one waits there.
-func (s *Server) HoldUsersPage(offset int) (held <-chan struct{}, release func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hold, s.held, s.holdAt = make(chan struct{}), make(chan struct{}), offset
-	h, r := s.held, s.hold
-	return h, sync.OnceFunc(func() { close(r) })
 }
 
 // Users is the tenant's users, as Graph lists them.
