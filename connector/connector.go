@@ -58,6 +58,15 @@ type SyncSource interface {
 	Retries() int
 }
 
+// FailingSource is the source of a stored connection its vendor cannot
+// read (an address or a credential that no longer parses): every call
+// fails with Err, so the sync says why instead of guessing.
+type FailingSource struct{ Err error }
+
+func (f FailingSource) Page(context.Context, string) (*SourcePage, error)    { return nil, f.Err }
+func (f FailingSource) Seats(context.Context) ([]model.Seats, string, error) { return nil, "", f.Err }
+func (f FailingSource) Retries() int                                         { return 0 }
+
 // SourcePage is one page of a vendor's inventory. Next and Total are known
 // when Page returns; Load fills Users, View and Note, so decoding a page
 // overlaps fetching the next.

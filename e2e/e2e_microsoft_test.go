@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -63,24 +64,9 @@ func connectProxy(sandbox string) http.Handler {
 			return
 		}
 		conn.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
-		go func() { defer up.Close(); buf.WriteTo(up); copyAll(up, conn) }()
-		go func() { defer conn.Close(); copyAll(conn, up) }()
+		go func() { defer up.Close(); buf.WriteTo(up); io.Copy(up, conn) }()
+		go func() { defer conn.Close(); io.Copy(conn, up) }()
 	})
-}
-
-func copyAll(dst, src net.Conn) {
-	b := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(b)
-		if n > 0 {
-			if _, werr := dst.Write(b[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
 }
 
 // The command line with a certificate: onramp makes it and writes it out,

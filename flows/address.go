@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/onramp-dev/onramp/internal/textsafe"
@@ -24,13 +23,3 @@ func storedAddressError(c *store.Connection, err error) error {
 	return fmt.Errorf("the address stored for %s (%s) cannot be used: %w; reconnect it with a valid address (onramp reconnect %s)",
 		textsafe.Line(c.Alias), textsafe.Line(c.BaseURL), err, textsafe.Line(c.Alias))
 }
-
-// unreadableSource is the source of a connection whose stored address its
-// vendor cannot read: the run fails with why, and status shows it.
-type unreadableSource struct{ err error }
-
-func (u unreadableSource) Page(context.Context, string) (*SourcePage, error) { return nil, u.err }
-func (u unreadableSource) Seats(context.Context) ([]store.Seats, string, error) {
-	return nil, "", u.err
-}
-func (u unreadableSource) Retries() int { return 0 }

@@ -153,7 +153,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string, progress func(Pr
 	if at, err := addressOf(vendor, conn); err == nil {
 		src = syncable.Source(at, conn, hc, s.credential(vendor, conn, hc))
 	} else {
-		src = unreadableSource{err}
+		src = connector.FailingSource{Err: err}
 	}
 
 	run, resumed, err := s.Store.BeginRun(ctx, connectionID)

@@ -122,7 +122,7 @@ func (m msConnector) Source(at connector.Address, conn *model.Connection, hc *ht
 	}
 	g, err := m.graph(at, conn.AuthMethod, values, hc)
 	if err != nil {
-		return failing{err}
+		return connector.FailingSource{Err: err}
 	}
 	return &source{inv: &Inventory{G: g}}
 }
@@ -134,11 +134,3 @@ func (s *source) Page(ctx context.Context, checkpoint string) (*connector.Source
 }
 func (s *source) Seats(ctx context.Context) ([]model.Seats, string, error) { return s.inv.Seats(ctx) }
 func (s *source) Retries() int                                             { return s.inv.G.Retries() }
-
-// failing is the source of a connection whose stored credential does not
-// read: every call says why.
-type failing struct{ err error }
-
-func (f failing) Page(context.Context, string) (*connector.SourcePage, error) { return nil, f.err }
-func (f failing) Seats(context.Context) ([]model.Seats, string, error)        { return nil, "", f.err }
-func (f failing) Retries() int                                                { return 0 }

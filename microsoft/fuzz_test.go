@@ -1,6 +1,7 @@
 package microsoft
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"testing"
@@ -26,7 +27,7 @@ func FuzzUsersPage(f *testing.F) {
 				t.Fatalf("%+v from %+v", got, u)
 			}
 			for _, l := range u.AssignedLicenses {
-				if want := cmpOr(names[l.SkuID], l.SkuID); !slices.Contains(got.Licenses, want) {
+				if want := cmp.Or(names[l.SkuID], l.SkuID); !slices.Contains(got.Licenses, want) {
 					t.Fatalf("license %q lost: %v", want, got.Licenses)
 				}
 			}

@@ -3,6 +3,7 @@ package microsoft
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -74,7 +75,7 @@ func (g *Graph) Get(ctx context.Context, rawURL string, out any) error {
 	if !strings.HasPrefix(rawURL, "https://") && !strings.HasPrefix(rawURL, "http://") {
 		rawURL = api + rawURL
 	} else if !strings.HasPrefix(rawURL, api+"/") {
-		return &Error{Kind: KindMisconfigured, Host: hostOf(api), Err: errLinkAway(api)}
+		return &Error{Kind: KindMisconfigured, Host: hostOf(api), Err: errors.New("a page link pointed away from " + api)}
 	}
 	renewed := false
 	for attempt := 0; ; attempt++ {
@@ -130,9 +131,3 @@ func (g *Graph) maxWait() time.Duration {
 	}
 	return 5 * time.Second
 }
-
-type linkAway string
-
-func (l linkAway) Error() string { return "a page link pointed away from " + string(l) }
-
-func errLinkAway(api string) error { return linkAway(api) }

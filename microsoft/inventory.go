@@ -1,6 +1,7 @@
 package microsoft
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -149,19 +150,12 @@ func inventoryUser(u graphUser, skus map[string]string) model.InventoryUser {
 		out.LastSignInAt = *u.SignInActivity.LastSignInDateTime
 	}
 	for _, l := range u.AssignedLicenses {
-		out.Licenses = append(out.Licenses, cmpOr(skus[l.SkuID], l.SkuID))
+		out.Licenses = append(out.Licenses, cmp.Or(skus[l.SkuID], l.SkuID))
 	}
 	slices.Sort(out.Licenses)
 	licensed := len(out.Licenses) > 0
 	out.Seat = &licensed
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // skuNames reads the tenant's subscriptions once per sync: the names of
@@ -197,7 +191,7 @@ func (inv *Inventory) Seats(ctx context.Context) ([]model.Seats, string, error) 
 	var out []model.Seats
 	for _, s := range inv.subs {
 		bought, used := s.PrepaidUnits.Enabled+s.PrepaidUnits.Warning, s.ConsumedUnits
-		out = append(out, model.Seats{Scope: s.SkuPartNumber, Plan: strings.ToLower(cmpOr(s.Capability, "enabled")), Seats: &bought, Used: &used})
+		out = append(out, model.Seats{Scope: s.SkuPartNumber, Plan: strings.ToLower(cmp.Or(s.Capability, "enabled")), Seats: &bought, Used: &used})
 	}
 	slices.SortFunc(out, func(a, b model.Seats) int { return strings.Compare(a.Scope, b.Scope) })
 	return out, "", nil

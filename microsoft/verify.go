@@ -2,6 +2,7 @@ package microsoft
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -101,11 +102,5 @@ func ParseSecretExpiry(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, errDateLayout
+	return time.Time{}, errors.New("write the date as Entra shows it beside the secret, such as 2027-06-30 or 6/30/2027")
 }
-
-type dateError string
-
-func (d dateError) Error() string { return string(d) }
-
-const errDateLayout = dateError("write the date as Entra shows it beside the secret, such as 2027-06-30 or 6/30/2027")

@@ -58,6 +58,7 @@ type Model struct {
 	// pending is the address where someone else acts (consent) while the
 	// page tries again by itself.
 	pending string
+	qr      string // pending as a QR code, made once
 	conn    *store.Connection
 	width   int
 	height  int
@@ -125,6 +126,7 @@ func (m *Model) Update(msg tea.Msg) (common.Page, tea.Cmd) {
 				var p flows.Pending
 				if errors.As(msg.err, &p) && p.PendingAt() != "" {
 					m.pending = p.PendingAt()
+					m.qr = common.QR(m.pending)
 					attempt := m.attempt
 					return m, tea.Tick(pendingPoll, func(time.Time) tea.Msg { return pollMsg{attempt} })
 				}
@@ -204,7 +206,7 @@ func (m *Model) pendingView(width int) string {
 	b.WriteString("\n" + m.th.Label.Render("Address") + m.th.Muted.Render(" (ctrl+y copies it):") + "\n")
 	b.WriteString(m.th.Focused.Render(common.Indent(common.HardWrap(m.pending, width-2), "  ")) + "\n")
 	// A QR code for a phone, when it fits beside what the page says.
-	if code := common.QR(m.pending); code != "" && lipgloss.Width(code) <= width &&
+	if code := m.qr; code != "" && lipgloss.Width(code) <= width &&
 		strings.Count(b.String(), "\n")+strings.Count(code, "\n")+4 <= m.height {
 		b.WriteString("\n" + code + "\n")
 	}
