@@ -10,6 +10,7 @@ import (
 
 	"github.com/onramp-dev/onramp/connector"
 	"github.com/onramp-dev/onramp/internal/textsafe"
+	"github.com/onramp-dev/onramp/model"
 	"github.com/onramp-dev/onramp/store"
 )
 
@@ -262,7 +263,7 @@ func (s *Syncer) commitRotation(ctx context.Context, id string, old store.Secret
 			exp := got.ExpiresAt.UTC()
 			cur.ExpiresAt = &exp
 			// The successor's own lifetime (asked for, or capped) is the next one's.
-			cur.Rotation.LifetimeDays = max(int(exp.Sub(now).Hours()/24+0.5), 1)
+			cur.Rotation.LifetimeDays = model.LifetimeDays(now, exp)
 			cur.Rotation.TokenID = got.TokenID
 			cur.Rotation.InFlight, cur.Rotation.RequestedAt, cur.Rotation.Expires = nil, nil, nil
 			cur.Rotation.LastRotated, cur.Rotation.LastRefusal = &now, ""

@@ -65,7 +65,7 @@ func rotationOf(v *Verification, pat patSelf, now time.Time) *model.Rotation {
 		if err != nil {
 			created = now
 		}
-		r.LifetimeDays = max(int(v.ExpiresAt.Sub(created).Hours()/24+0.5), 1)
+		r.LifetimeDays = model.LifetimeDays(created, *v.ExpiresAt)
 	}
 	return r
 }

@@ -83,3 +83,14 @@ func (c *Connection) RotationDue(now time.Time) bool {
 	at := c.RotatesAt()
 	return at != nil && !now.Before(*at) && c.Rotation.LastRefusal == ""
 }
+
+// LifetimeDays is how many calendar days (UTC) a token lives from issued
+// to expires. GitLab's tokens end at midnight UTC on a date, so measuring
+// the hours would call a 90-day token issued in the afternoon 89 days.
+func LifetimeDays(issued, expires time.Time) int {
+	day := func(t time.Time) time.Time {
+		y, m, d := t.UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	return max(int(day(expires).Sub(day(issued)).Hours()/24+0.5), 1)
+}
